@@ -1,0 +1,3 @@
+//! frule's runtime: events, scap files, system state, field extraction, the engine and its outputs.
+
+#![deny(missing_docs)]

@@ -1,0 +1,18 @@
+//! `frulec fields` (being written).
+
+use crate::{Format, Outcome};
+
+/// Arguments of `frulec fields`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Runs the command.
+pub fn run(args: &Args) -> Outcome {
+    let _ = args.format;
+    eprintln!("frulec fields: not implemented yet");
+    Outcome::Error
+}

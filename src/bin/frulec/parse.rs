@@ -1,0 +1,18 @@
+//! `frulec parse` (being written).
+
+use crate::{Format, Outcome};
+
+/// Arguments of `frulec parse`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Runs the command.
+pub fn run(args: &Args) -> Outcome {
+    let _ = args.format;
+    eprintln!("frulec parse: not implemented yet");
+    Outcome::Error
+}
