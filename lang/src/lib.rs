@@ -25,6 +25,7 @@ pub mod ast;
 pub mod check;
 pub mod diagnostic;
 pub mod events;
+pub mod evttypes;
 pub mod fields;
 pub mod lexer;
 pub mod loader;
