@@ -101,6 +101,8 @@ pub struct FieldRef {
     /// The dotted name, e.g. `proc.aname`.
     pub name: String,
     /// The argument between `[` and `]`, unescaped; `Some("")` for `[""]`, which differs from no argument.
+    /// A quoted argument whose escapes produce invalid UTF-8 is stored lossily (U+FFFD): field arguments are
+    /// names, indexes or option letters, never matched byte for byte.
     pub arg: Option<String>,
     /// From the first character of the name to the closing `]` (or the end of the name).
     pub span: Span,
@@ -231,8 +233,12 @@ pub enum Value {
     /// identifier text. Falco substitutes list names textually before parsing, so this only survives when
     /// no list of that name exists.
     ListRef(String, Span),
-    /// `val(field)`: compare with another field of the same event.
+    /// `val(field)`: compare with another field of the same event. The span covers `val(` to `)`.
     Field(FieldRef, Span),
+    /// `val(field)[arg]`: the parser accepts an argument suffix on `val()` like on any transformer, and
+    /// libsinsp's compiler then always rejects it (`transformer 'val' does not support field arguments`).
+    /// Kept as its own node so the checker can report exactly that; the span covers `val(` to `]`.
+    ValWithArg(FieldRef, String, Span),
     /// A transformer expression on the right side.
     Transform(Transform),
 }
@@ -243,6 +249,7 @@ impl Value {
         match self {
             Value::Literal(l) => l.span,
             Value::List(_, s) | Value::ListRef(_, s) | Value::Field(_, s) => *s,
+            Value::ValWithArg(_, _, s) => *s,
             Value::Transform(t) => t.span,
         }
     }
