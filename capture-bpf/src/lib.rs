@@ -1,5 +1,64 @@
 //! frule's eBPF capture: the kernel program, its loader and the ring-buffer reader.
 //!
-//! This crate depends on no other frule crate: it hands out raw events in the scap event layout.
+//! This crate depends on no other frule crate: it hands out raw events in the scap event
+//! layout, and the runtime decodes them with the same decoder it uses for `.scap` files.
+//!
+//! # Design
+//!
+//! The kernel side is our own C program, `bpf/frule.bpf.c`, compiled once with clang into
+//! a CO-RE object that is committed (`bpf/frule.bpf.o`) and embedded here, so building this
+//! crate needs no C toolchain (see `build.rs` and `bpf/build.sh`). It follows the design of
+//! Falco's modern_bpf driver (spec `capture-and-scap.md` §1):
+//!
+//! - **Hooks**: `tp_btf/sys_exit` dispatches on the syscall id; `tp_btf/sched_process_exec`
+//!   reports successful `execve`/`execveat` with the new image; `tp_btf/sched_process_exit`
+//!   reports `procexit`. Each has a `raw_tp` twin used when `tp_btf` cannot be loaded
+//!   ([`AttachMode`]). Both need kernel BTF for CO-RE relocation.
+//! - **Filter first**: the syscall id is looked up in the `interesting_syscalls` array map
+//!   before any other work; [`Interest`] fills it from PPME codes or syscall numbers and
+//!   [`Capture::set_interest`] changes it live.
+//! - **Exit-only events in the scap layout**: a 26-byte header (ts, tid, len, type,
+//!   nparams), one u16 length per parameter, then the parameters, using libscap's PPME
+//!   numbering and the parameter lists of current falcosecurity/libs exit events (which
+//!   carry the enter parameters). Flags are translated to PPM values (`PPM_O_*`,
+//!   `PPM_CL_*`, `PPM_AF_*`), `AT_FDCWD` is -100, ports are in host order.
+//! - **Assembly**: events are built in a per-CPU 128 KiB scratch area and copied once into
+//!   the ring with `bpf_ringbuf_output(BPF_RB_NO_WAKEUP)`; events over 64 KiB are dropped
+//!   and counted. Every read is bounded: paths 4096 B, argv and env 4096 B each, unix paths
+//!   108 B, 8 cgroup subsystems of at most 6 path components.
+//! - **Buffers**: one BPF ring buffer per `cpus_per_buffer` CPUs, created by the loader
+//!   with [`CaptureOptions::buffer_bytes`] and placed in an array-of-maps indexed by CPU.
+//! - **Reader**: [`Capture::poll`] sleeps with back-off (500 µs to 30 ms) while the rings
+//!   are empty, then drains every ring into one [`Batch`] ordered by timestamp.
+//! - **Counters**: per CPU, events written and drops by reason (ring full, with a
+//!   process/file/network split, event too large, no ring, no scratch area): [`Counters`].
+//!
+//! Events emitted (PPME exit codes): open 3, close 5, socket 19, bind 21, connect 23,
+//! listen 25, creat 59, procexit 186, clone 223, fork 225, vfork 227, accept 247,
+//! execve 293, openat 307, openat2 327, execveat 331, clone3 335, accept4 389.
+//!
+//! # Not done yet
+//!
+//! - No TOCTOU mitigation: paths and sockaddrs are read from user memory at syscall exit
+//!   (Falco adds `sys_enter` tracepoints for open/openat/openat2/creat/connect).
+//! - No generic event for other interesting syscalls; 32-bit (ia32) syscalls are not mapped.
+//! - execve: `cwd` is sent empty (as Falco does: user space tracks it), `trusted_exepath`
+//!   is empty, `flags` (exe writable/overlay/memfd) is 0; clone: `pidns_init_start_ts` is 0;
+//!   procexit: `reaper_tid` is 0; open: overlay-layer flags are not set.
+//! - No initial process/fd state (from /proc or task iterators) and no `sched_process_fork`.
+//! - Events are ordered by timestamp within a batch, not across batches.
+//! - Only x86_64.
 
 #![deny(missing_docs)]
+
+mod capture;
+mod error;
+mod interest;
+
+pub use capture::{
+    AttachMode, Batch, Capture, CaptureOptions, Counters, CpuCounters, EVENT_HEADER_LEN, KERNEL_BTF,
+};
+pub use error::CaptureError;
+pub use interest::{
+    Interest, PROCEXIT_CODES, PROCEXIT_SLOT, SUPPORTED, SYSCALL_TABLE_SIZE, SupportedSyscall,
+};

@@ -1,0 +1,1204 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// frule's syscall capture program.
+//
+// Events are written in libscap's event layout (26-byte packed header, one u16
+// length per parameter, then the parameters, little-endian) with libscap's
+// PPME numbering, so that one decoder in user space serves live capture and
+// .scap replay. Only exit events are produced; each exit event carries the
+// parameters that older captures put in the matching enter event, in the
+// order of current falcosecurity/libs' event table.
+//
+// Flow of one syscall exit:
+//   1. the syscall id is read from pt_regs->orig_ax and looked up in the
+//      `interesting_syscalls` array; an uninteresting syscall costs one map
+//      lookup and nothing else;
+//   2. the event is assembled in this CPU's slot of `aux_maps` (a 128 KiB
+//      scratch area; events are capped at 64 KiB);
+//   3. it is copied once into the ring buffer chosen for this CPU with
+//      bpf_ringbuf_output(BPF_RB_NO_WAKEUP): user space polls in batches;
+//   4. every outcome is counted in the per-CPU `counters` map.
+//
+// Every read of user or kernel memory is bounded (see the *_MAX constants) and
+// every store into the scratch area goes through SAFE() so the verifier can
+// prove it stays inside the 128 KiB value.
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* ------------------------------------------------------------------------ */
+/* Sizes and limits                                                          */
+
+#define AUX_SIZE (128 * 1024)
+#define MAX_EVENT_SIZE (64 * 1024)
+#define SAFE(x) ((x) & (MAX_EVENT_SIZE - 1))
+#define HEADER_LEN 26
+#define PATH_MAX_READ 4096
+#define ARGS_MAX 4096
+#define ENV_MAX 4096
+#define COMM_LEN 16
+#define CGROUP_SUBSYS_MAX 8
+#define CGROUP_DEPTH_MAX 6
+#define CGROUP_NAME_MAX 256
+#define UNIX_PATH_MAX 108
+#define SYSCALL_TABLE_SIZE 512
+/* Slot of `interesting_syscalls` that enables procexit (not a syscall). */
+#define SLOT_PROCEXIT 512
+#define INTERESTING_SIZE 520
+
+/* x86_64 syscall numbers we dispatch on. */
+#define NR_open 2
+#define NR_close 3
+#define NR_socket 41
+#define NR_connect 42
+#define NR_accept 43
+#define NR_bind 49
+#define NR_listen 50
+#define NR_clone 56
+#define NR_fork 57
+#define NR_vfork 58
+#define NR_execve 59
+#define NR_creat 85
+#define NR_openat 257
+#define NR_accept4 288
+#define NR_execveat 322
+#define NR_openat2 437
+#define NR_clone3 435
+
+/* PPME event codes (libscap numbering). */
+#define PPME_SYSCALL_OPEN_X 3
+#define PPME_SYSCALL_CLOSE_X 5
+#define PPME_SOCKET_SOCKET_X 19
+#define PPME_SOCKET_BIND_X 21
+#define PPME_SOCKET_CONNECT_X 23
+#define PPME_SOCKET_LISTEN_X 25
+#define PPME_SYSCALL_CREAT_X 59
+#define PPME_PROCEXIT_1_E 186
+#define PPME_SYSCALL_CLONE_20_X 223
+#define PPME_SYSCALL_FORK_20_X 225
+#define PPME_SYSCALL_VFORK_20_X 227
+#define PPME_SOCKET_ACCEPT_5_X 247
+#define PPME_SYSCALL_EXECVE_19_X 293
+#define PPME_SYSCALL_OPENAT_2_X 307
+#define PPME_SYSCALL_OPENAT2_X 327
+#define PPME_SYSCALL_EXECVEAT_X 331
+#define PPME_SYSCALL_CLONE3_X 335
+#define PPME_SOCKET_ACCEPT4_6_X 389
+
+/* Kernel constants not in BTF. */
+#define AT_FDCWD_VAL -100
+#define PPM_AT_FDCWD -100
+#define EINPROGRESS_VAL 115
+#define K_AF_UNIX 1
+#define K_AF_INET 2
+#define K_AF_INET6 10
+#define K_O_ACCMODE 3
+#define K_O_WRONLY 1
+#define K_O_RDWR 2
+#define K_O_CREAT 0100
+#define K_O_EXCL 0200
+#define K_O_TRUNC 01000
+#define K_O_APPEND 02000
+#define K_O_NONBLOCK 04000
+#define K_O_DSYNC 010000
+#define K_O_DIRECT 040000
+#define K_O_LARGEFILE 0100000
+#define K_O_DIRECTORY 0200000
+#define K_O_CLOEXEC 02000000
+#define K_O_SYNC 04010000
+#define K_O_TMPFILE 020200000
+#define K_FMODE_CREATED 0x100000
+#define K_CLONE_VM 0x00000100
+#define K_CLONE_FS 0x00000200
+#define K_CLONE_FILES 0x00000400
+#define K_CLONE_SIGHAND 0x00000800
+#define K_CLONE_PTRACE 0x00002000
+#define K_CLONE_VFORK 0x00004000
+#define K_CLONE_PARENT 0x00008000
+#define K_CLONE_THREAD 0x00010000
+#define K_CLONE_NEWNS 0x00020000
+#define K_CLONE_SYSVSEM 0x00040000
+#define K_CLONE_SETTLS 0x00080000
+#define K_CLONE_PARENT_SETTID 0x00100000
+#define K_CLONE_CHILD_CLEARTID 0x00200000
+#define K_CLONE_UNTRACED 0x00800000
+#define K_CLONE_CHILD_SETTID 0x01000000
+#define K_CLONE_NEWCGROUP 0x02000000
+#define K_CLONE_NEWUTS 0x04000000
+#define K_CLONE_NEWIPC 0x08000000
+#define K_CLONE_NEWUSER 0x10000000
+#define K_CLONE_NEWPID 0x20000000
+#define K_CLONE_NEWNET 0x40000000
+#define K_CLONE_IO 0x80000000
+#define K_SIGCHLD 17
+#define K_RLIMIT_NOFILE 7
+#define K_PAGE_SHIFT 12
+#define K_MM_FILEPAGES 0
+#define K_MM_ANONPAGES 1
+#define K_MM_SWAPENTS 2
+#define K_MM_SHMEMPAGES 3
+
+/* PPM flag values (libscap's ppm_events_public.h). */
+#define PPM_O_RDONLY (1 << 0)
+#define PPM_O_WRONLY (1 << 1)
+#define PPM_O_RDWR (PPM_O_RDONLY | PPM_O_WRONLY)
+#define PPM_O_CREAT (1 << 2)
+#define PPM_O_APPEND (1 << 3)
+#define PPM_O_DSYNC (1 << 4)
+#define PPM_O_EXCL (1 << 5)
+#define PPM_O_NONBLOCK (1 << 6)
+#define PPM_O_SYNC (1 << 7)
+#define PPM_O_TRUNC (1 << 8)
+#define PPM_O_DIRECT (1 << 9)
+#define PPM_O_DIRECTORY (1 << 10)
+#define PPM_O_LARGEFILE (1 << 11)
+#define PPM_O_CLOEXEC (1 << 12)
+#define PPM_O_TMPFILE (1 << 13)
+#define PPM_O_F_CREATED (1 << 14)
+#define PPM_AF_UNIX 1
+#define PPM_AF_INET 2
+#define PPM_AF_INET6 10
+#define PPM_CL_CLONE_FILES (1 << 0)
+#define PPM_CL_CLONE_FS (1 << 1)
+#define PPM_CL_CLONE_IO (1 << 2)
+#define PPM_CL_CLONE_NEWIPC (1 << 3)
+#define PPM_CL_CLONE_NEWNET (1 << 4)
+#define PPM_CL_CLONE_NEWNS (1 << 5)
+#define PPM_CL_CLONE_NEWPID (1 << 6)
+#define PPM_CL_CLONE_NEWUTS (1 << 7)
+#define PPM_CL_CLONE_PARENT (1 << 8)
+#define PPM_CL_CLONE_PARENT_SETTID (1 << 9)
+#define PPM_CL_CLONE_PTRACE (1 << 10)
+#define PPM_CL_CLONE_SIGHAND (1 << 11)
+#define PPM_CL_CLONE_SYSVSEM (1 << 12)
+#define PPM_CL_CLONE_THREAD (1 << 13)
+#define PPM_CL_CLONE_UNTRACED (1 << 14)
+#define PPM_CL_CLONE_VM (1 << 15)
+#define PPM_CL_CLONE_NEWUSER (1 << 20)
+#define PPM_CL_CLONE_CHILD_CLEARTID (1 << 23)
+#define PPM_CL_CLONE_CHILD_SETTID (1 << 24)
+#define PPM_CL_CLONE_SETTLS (1 << 25)
+#define PPM_CL_CLONE_VFORK (1 << 27)
+#define PPM_CL_CLONE_NEWCGROUP (1 << 28)
+#define PPM_CL_CHILD_IN_PIDNS (1 << 29)
+
+/* ------------------------------------------------------------------------ */
+/* Maps and settings                                                         */
+
+/* Set by the loader before load: ns between the epoch and boot (CLOCK_BOOTTIME 0). */
+const volatile __u64 boot_time = 0;
+
+/* Drop and event counters, one struct per CPU. Field order is ABI with the loader. */
+struct counters {
+	__u64 n_evts;              /* events written to a ring buffer */
+	__u64 n_drops_buffer;      /* ring buffer full */
+	__u64 n_drops_max_event;   /* event larger than MAX_EVENT_SIZE */
+	__u64 n_drops_no_ring;     /* no ring buffer for this CPU */
+	__u64 n_drops_no_aux;      /* scratch area missing */
+	__u64 n_drops_buffer_proc; /* ring full, by category: clone/fork/execve/procexit */
+	__u64 n_drops_buffer_open; /* ring full: open/openat/openat2/creat/close */
+	__u64 n_drops_buffer_net;  /* ring full: socket/connect/accept/bind/listen */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct counters);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, INTERESTING_SIZE);
+	__type(key, __u32);
+	__type(value, __u8);
+} interesting_syscalls SEC(".maps");
+
+struct aux {
+	__u8 data[AUX_SIZE];
+};
+
+/* One scratch area per CPU; max_entries is set to the number of possible CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct aux);
+} aux_maps SEC(".maps");
+
+/* CPU index -> ring buffer; the loader creates the rings and fills this. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_RINGBUF);
+		__uint(max_entries, 4096);
+	});
+} ringbuf_maps SEC(".maps");
+
+/* ------------------------------------------------------------------------ */
+/* Event assembly                                                            */
+
+enum category { CAT_PROC, CAT_OPEN, CAT_NET };
+
+struct ev {
+	struct aux *a;
+	__u64 pos;    /* next free byte of the parameter area */
+	__u32 n;      /* parameters written so far */
+	__u32 nparams;
+};
+
+static __always_inline struct counters *get_counters(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&counters, &zero);
+}
+
+static __always_inline int ev_begin(struct ev *e, __u16 type, __u32 nparams, __u64 tid)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct aux *a = bpf_map_lookup_elem(&aux_maps, &cpu);
+	if (!a) {
+		struct counters *c = get_counters();
+		if (c)
+			c->n_drops_no_aux++;
+		return 0;
+	}
+	e->a = a;
+	e->n = 0;
+	e->nparams = nparams;
+	e->pos = HEADER_LEN + 2 * nparams;
+	__u64 ts = boot_time + bpf_ktime_get_boot_ns();
+	*(__u64 *)&a->data[0] = ts;
+	*(__u64 *)&a->data[8] = tid;
+	/* len at 16 is written by ev_submit */
+	*(__u16 *)&a->data[20] = type;
+	*(__u32 *)&a->data[22] = nparams;
+	return 1;
+}
+
+static __always_inline void set_len(struct ev *e, __u16 len)
+{
+	__u64 off = HEADER_LEN + 2 * (__u64)e->n;
+	*(__u16 *)&e->a->data[SAFE(off)] = len;
+	e->n++;
+	e->pos += len;
+}
+
+static __always_inline void push_u64(struct ev *e, __u64 v)
+{
+	*(__u64 *)&e->a->data[SAFE(e->pos)] = v;
+	set_len(e, 8);
+}
+
+static __always_inline void push_u32(struct ev *e, __u32 v)
+{
+	*(__u32 *)&e->a->data[SAFE(e->pos)] = v;
+	set_len(e, 4);
+}
+
+static __always_inline void push_u16(struct ev *e, __u16 v)
+{
+	*(__u16 *)&e->a->data[SAFE(e->pos)] = v;
+	set_len(e, 2);
+}
+
+static __always_inline void push_u8(struct ev *e, __u8 v)
+{
+	e->a->data[SAFE(e->pos)] = v;
+	set_len(e, 1);
+}
+
+static __always_inline void push_empty(struct ev *e)
+{
+	set_len(e, 0);
+}
+
+/* A NUL-terminated string from user memory, NUL counted; empty on failure. */
+static __always_inline void push_user_str(struct ev *e, const void *ptr, __u32 max)
+{
+	long r = 0;
+	if (ptr)
+		r = bpf_probe_read_user_str(&e->a->data[SAFE(e->pos)], max & (PATH_MAX_READ * 2 - 1), ptr);
+	set_len(e, r > 0 ? (__u16)r : 0);
+}
+
+static __always_inline void push_kernel_str(struct ev *e, const void *ptr, __u32 max)
+{
+	long r = 0;
+	if (ptr)
+		r = bpf_probe_read_kernel_str(&e->a->data[SAFE(e->pos)], max & (PATH_MAX_READ * 2 - 1), ptr);
+	set_len(e, r > 0 ? (__u16)r : 0);
+}
+
+/* A string param that is always present: "" when nothing better is known. */
+static __always_inline void push_empty_str(struct ev *e)
+{
+	e->a->data[SAFE(e->pos)] = 0;
+	set_len(e, 1);
+}
+
+static __always_inline void ev_submit(struct ev *e, enum category cat)
+{
+	struct counters *c = get_counters();
+	__u64 len = e->pos;
+	if (len > MAX_EVENT_SIZE) {
+		if (c)
+			c->n_drops_max_event++;
+		return;
+	}
+	*(__u32 *)&e->a->data[16] = (__u32)len;
+	__u32 cpu = bpf_get_smp_processor_id();
+	void *rb = bpf_map_lookup_elem(&ringbuf_maps, &cpu);
+	if (!rb) {
+		if (c)
+			c->n_drops_no_ring++;
+		return;
+	}
+	/* len is bounded by MAX_EVENT_SIZE above; the mask keeps the verifier convinced. */
+	if (bpf_ringbuf_output(rb, e->a->data, len & (AUX_SIZE - 1), BPF_RB_NO_WAKEUP) != 0) {
+		if (c) {
+			c->n_drops_buffer++;
+			if (cat == CAT_PROC)
+				c->n_drops_buffer_proc++;
+			else if (cat == CAT_OPEN)
+				c->n_drops_buffer_open++;
+			else
+				c->n_drops_buffer_net++;
+		}
+		return;
+	}
+	if (c)
+		c->n_evts++;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Kernel extraction helpers                                                 */
+
+static __always_inline int interesting(__u32 slot)
+{
+	__u8 *v = bpf_map_lookup_elem(&interesting_syscalls, &slot);
+	return v && *v;
+}
+
+/* The syscall arguments, read once from pt_regs (x86_64 order) and handed
+ * to the global emitters by pointer: they cannot take the tp_btf pt_regs
+ * pointer itself. */
+struct sc_args {
+	__u64 a[6];
+};
+
+static __always_inline void read_args(struct sc_args *args, struct pt_regs *regs)
+{
+	args->a[0] = BPF_CORE_READ(regs, di);
+	args->a[1] = BPF_CORE_READ(regs, si);
+	args->a[2] = BPF_CORE_READ(regs, dx);
+	args->a[3] = BPF_CORE_READ(regs, r10);
+	args->a[4] = BPF_CORE_READ(regs, r8);
+	args->a[5] = BPF_CORE_READ(regs, r9);
+}
+
+#define sc_arg(args, i) ((args)->a[(i)])
+
+static __always_inline struct file *file_from_fd(struct task_struct *task, __s32 fd)
+{
+	if (fd < 0)
+		return NULL;
+	struct files_struct *files = BPF_CORE_READ(task, files);
+	if (!files)
+		return NULL;
+	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned int)fd >= max)
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline __u32 encode_dev(__u32 dev)
+{
+	__u32 major = dev >> 20;
+	__u32 minor = dev & ((1U << 20) - 1);
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xffU) << 12);
+}
+
+static __always_inline __u32 open_flags_to_ppm(__u32 flags)
+{
+	__u32 res;
+	switch (flags & K_O_ACCMODE) {
+	case K_O_WRONLY: res = PPM_O_WRONLY; break;
+	case K_O_RDWR: res = PPM_O_RDWR; break;
+	default: res = PPM_O_RDONLY; break;
+	}
+	if (flags & K_O_CREAT) res |= PPM_O_CREAT;
+	if ((flags & K_O_TMPFILE) == K_O_TMPFILE) res |= PPM_O_TMPFILE;
+	if (flags & K_O_APPEND) res |= PPM_O_APPEND;
+	if (flags & K_O_DSYNC) res |= PPM_O_DSYNC;
+	if (flags & K_O_EXCL) res |= PPM_O_EXCL;
+	if (flags & K_O_NONBLOCK) res |= PPM_O_NONBLOCK;
+	if ((flags & K_O_SYNC) == K_O_SYNC) res |= PPM_O_SYNC;
+	if (flags & K_O_TRUNC) res |= PPM_O_TRUNC;
+	if (flags & K_O_DIRECT) res |= PPM_O_DIRECT;
+	if (flags & K_O_DIRECTORY) res |= PPM_O_DIRECTORY;
+	if (flags & K_O_LARGEFILE) res |= PPM_O_LARGEFILE;
+	if (flags & K_O_CLOEXEC) res |= PPM_O_CLOEXEC;
+	return res;
+}
+
+/* Permission bits use the kernel's values; only meaningful with O_CREAT/O_TMPFILE. */
+static __always_inline __u32 open_mode_to_ppm(__u32 flags, __u32 mode)
+{
+	if (!(flags & (K_O_CREAT | K_O_TMPFILE)))
+		return 0;
+	return mode & 07777;
+}
+
+static __always_inline __u32 clone_flags_to_ppm(__u64 f)
+{
+	__u32 r = 0;
+	if (f & K_CLONE_FILES) r |= PPM_CL_CLONE_FILES;
+	if (f & K_CLONE_FS) r |= PPM_CL_CLONE_FS;
+	if (f & K_CLONE_IO) r |= PPM_CL_CLONE_IO;
+	if (f & K_CLONE_NEWIPC) r |= PPM_CL_CLONE_NEWIPC;
+	if (f & K_CLONE_NEWNET) r |= PPM_CL_CLONE_NEWNET;
+	if (f & K_CLONE_NEWNS) r |= PPM_CL_CLONE_NEWNS;
+	if (f & K_CLONE_NEWPID) r |= PPM_CL_CLONE_NEWPID;
+	if (f & K_CLONE_NEWUTS) r |= PPM_CL_CLONE_NEWUTS;
+	if (f & K_CLONE_PARENT_SETTID) r |= PPM_CL_CLONE_PARENT_SETTID;
+	if (f & K_CLONE_PARENT) r |= PPM_CL_CLONE_PARENT;
+	if (f & K_CLONE_PTRACE) r |= PPM_CL_CLONE_PTRACE;
+	if (f & K_CLONE_SIGHAND) r |= PPM_CL_CLONE_SIGHAND;
+	if (f & K_CLONE_SYSVSEM) r |= PPM_CL_CLONE_SYSVSEM;
+	if (f & K_CLONE_THREAD) r |= PPM_CL_CLONE_THREAD;
+	if (f & K_CLONE_UNTRACED) r |= PPM_CL_CLONE_UNTRACED;
+	if (f & K_CLONE_VM) r |= PPM_CL_CLONE_VM;
+	if (f & K_CLONE_NEWUSER) r |= PPM_CL_CLONE_NEWUSER;
+	if (f & K_CLONE_CHILD_CLEARTID) r |= PPM_CL_CLONE_CHILD_CLEARTID;
+	if (f & K_CLONE_CHILD_SETTID) r |= PPM_CL_CLONE_CHILD_SETTID;
+	if (f & K_CLONE_SETTLS) r |= PPM_CL_CLONE_SETTLS;
+	if (f & K_CLONE_VFORK) r |= PPM_CL_CLONE_VFORK;
+	if (f & K_CLONE_NEWCGROUP) r |= PPM_CL_CLONE_NEWCGROUP;
+	return r;
+}
+
+static __always_inline __u8 family_to_ppm(__u16 family)
+{
+	if (family == K_AF_INET) return PPM_AF_INET;
+	if (family == K_AF_INET6) return PPM_AF_INET6;
+	if (family == K_AF_UNIX) return PPM_AF_UNIX;
+	return (__u8)family;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Process fields                                                            */
+
+/* exe (argv[0]) and args (the rest, NUL-separated) from the mm's argument area. */
+static __always_inline void push_exe_args(struct ev *e, struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	unsigned long start = 0, end = 0;
+	if (mm) {
+		start = BPF_CORE_READ(mm, arg_start);
+		end = BPF_CORE_READ(mm, arg_end);
+	}
+	if (!mm || end <= start) {
+		push_empty_str(e);
+		push_empty(e);
+		return;
+	}
+	unsigned long total = end - start;
+	if (total > ARGS_MAX)
+		total = ARGS_MAX;
+	long r = bpf_probe_read_user_str(&e->a->data[SAFE(e->pos)], ARGS_MAX, (void *)start);
+	if (r <= 0) {
+		push_empty_str(e);
+		push_empty(e);
+		return;
+	}
+	set_len(e, (__u16)r);
+	if ((unsigned long)r >= total) {
+		push_empty(e);
+		return;
+	}
+	unsigned long rest = total - r;
+	rest &= (ARGS_MAX - 1);
+	if (rest == 0 || bpf_probe_read_user(&e->a->data[SAFE(e->pos)], rest, (void *)(start + r)) != 0) {
+		push_empty(e);
+		return;
+	}
+	/* A truncated area must still end with a NUL. */
+	e->a->data[SAFE(e->pos + rest - 1)] = 0;
+	set_len(e, (__u16)rest);
+}
+
+static __always_inline void push_env(struct ev *e, struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	unsigned long start = 0, end = 0;
+	if (mm) {
+		start = BPF_CORE_READ(mm, env_start);
+		end = BPF_CORE_READ(mm, env_end);
+	}
+	if (!mm || end <= start) {
+		push_empty(e);
+		return;
+	}
+	unsigned long total = end - start;
+	if (total > ENV_MAX)
+		total = ENV_MAX;
+	total &= (ENV_MAX * 2 - 1);
+	if (total == 0 || bpf_probe_read_user(&e->a->data[SAFE(e->pos)], total, (void *)start) != 0) {
+		push_empty(e);
+		return;
+	}
+	e->a->data[SAFE(e->pos + total - 1)] = 0;
+	set_len(e, (__u16)total);
+}
+
+/* One kernfs path: components collected leaf-first, written root-first. */
+/* Global (separately verified) so its loops are verified once, not per caller path. */
+__noinline int fr_kernfs_path(struct aux *a, __u64 at, __u64 kn_addr)
+{
+	struct kernfs_node *kn = (struct kernfs_node *)kn_addr;
+	if (!a)
+		return 0;
+	const char *names[CGROUP_DEPTH_MAX];
+	int depth = 0;
+	for (int i = 0; i < CGROUP_DEPTH_MAX; i++) {
+		if (!kn)
+			break;
+		struct kernfs_node *parent;
+		if (bpf_core_field_exists(kn->__parent))
+			parent = BPF_CORE_READ(kn, __parent);
+		else
+			parent = NULL;
+		if (!parent)
+			break; /* the root's name is "" */
+		names[i] = BPF_CORE_READ(kn, name);
+		depth = i + 1;
+		kn = parent;
+	}
+	__u32 written = 0;
+	if (depth == 0) {
+		a->data[SAFE(at)] = '/';
+		return 1;
+	}
+	for (int i = CGROUP_DEPTH_MAX - 1; i >= 0; i--) {
+		if (i >= depth)
+			continue;
+		a->data[SAFE(at + written)] = '/';
+		written++;
+		written &= 0x3fff;
+		long r = bpf_probe_read_kernel_str(&a->data[SAFE(at + written)], CGROUP_NAME_MAX, names[i]);
+		if (r > 1)
+			written += r - 1; /* drop the NUL */
+		written &= 0x3fff;
+	}
+	return written;
+}
+
+/* "subsys=/path\0" for the first subsystems of the task's css_set. */
+static __always_inline void push_cgroups(struct ev *e, struct task_struct *task)
+{
+	struct css_set *cs = BPF_CORE_READ(task, cgroups);
+	__u64 start = e->pos;
+	__u64 at = start;
+	if (!cs) {
+		push_empty(e);
+		return;
+	}
+	for (int i = 0; i < CGROUP_SUBSYS_MAX; i++) {
+		if (at - start > 3 * 1024)
+			break;
+		struct cgroup_subsys_state *css = BPF_CORE_READ(cs, subsys[i]);
+		if (!css)
+			continue;
+		const char *name = BPF_CORE_READ(css, ss, name);
+		long r = bpf_probe_read_kernel_str(&e->a->data[SAFE(at)], 32, name);
+		if (r <= 1)
+			continue;
+		at += r - 1;
+		e->a->data[SAFE(at)] = '=';
+		at++;
+		struct kernfs_node *kn = BPF_CORE_READ(css, cgroup, kn);
+		at += fr_kernfs_path(e->a, at, (__u64)kn) & 0x3fff;
+		e->a->data[SAFE(at)] = 0;
+		at++;
+	}
+	set_len(e, (__u16)(at - start));
+}
+
+static __always_inline __u64 mm_counter(struct mm_struct *mm, int member)
+{
+	struct percpu_counter *pc = &mm->rss_stat[member];
+	s64 v = BPF_CORE_READ(pc, count);
+	return v > 0 ? (__u64)v : 0;
+}
+
+/* fdlimit, pgft_maj, pgft_min, vm_size, vm_rss, vm_swap */
+static __always_inline void push_mem(struct ev *e, struct task_struct *task)
+{
+	push_u64(e, BPF_CORE_READ(task, signal, rlim[K_RLIMIT_NOFILE].rlim_cur));
+	push_u64(e, BPF_CORE_READ(task, maj_flt));
+	push_u64(e, BPF_CORE_READ(task, min_flt));
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	__u32 size = 0, rss = 0, swap = 0;
+	if (mm) {
+		size = BPF_CORE_READ(mm, total_vm) << (K_PAGE_SHIFT - 10);
+		rss = (mm_counter(mm, K_MM_FILEPAGES) + mm_counter(mm, K_MM_ANONPAGES) +
+		       mm_counter(mm, K_MM_SHMEMPAGES)) << (K_PAGE_SHIFT - 10);
+		swap = mm_counter(mm, K_MM_SWAPENTS) << (K_PAGE_SHIFT - 10);
+	}
+	push_u32(e, size);
+	push_u32(e, rss);
+	push_u32(e, swap);
+}
+
+/* pid->numbers[level].nr. `numbers` is a flexible array, which aya's CO-RE relocator
+ * does not index into: the address is computed from relocated offsets instead. */
+static __always_inline __s64 pid_nr_at(struct pid *pid, unsigned int level)
+{
+	if (!pid)
+		return 0;
+	__u64 addr = (__u64)pid + bpf_core_field_offset(struct pid, numbers) +
+		     (__u64)level * bpf_core_type_size(struct upid) + bpf_core_field_offset(struct upid, nr);
+	int nr = 0;
+	bpf_probe_read_kernel(&nr, sizeof(nr), (void *)addr);
+	return nr;
+}
+
+/* The pid as seen from the pid's own (innermost) namespace. */
+static __always_inline __s64 task_ns_pid(struct pid *pid)
+{
+	if (!pid)
+		return 0;
+	return pid_nr_at(pid, BPF_CORE_READ(pid, level));
+}
+
+static __always_inline __u32 task_tty(struct task_struct *task)
+{
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	if (!tty)
+		return 0;
+	int index = BPF_CORE_READ(tty, index);
+	int major = BPF_CORE_READ(tty, driver, major);
+	int minor_start = BPF_CORE_READ(tty, driver, minor_start);
+	return encode_dev(((__u32)major << 20) | (__u32)(minor_start + index));
+}
+
+/* The 21 parameters of the clone family's exit events. */
+__noinline int fr_emit_clone(__u32 type, long ret, __u64 kflags)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct ev e;
+	__u64 tid = BPF_CORE_READ(task, pid);
+	if (!ev_begin(&e, type, 21, tid))
+		return 0;
+	push_u64(&e, ret);                                     /* res */
+	push_exe_args(&e, task);                               /* exe, args */
+	push_u64(&e, tid);                                     /* tid */
+	push_u64(&e, BPF_CORE_READ(task, tgid));               /* pid */
+	push_u64(&e, BPF_CORE_READ(task, real_parent, pid));   /* ptid */
+	push_empty_str(&e);                                    /* cwd: tracked in user space */
+	push_mem(&e, task);                                    /* fdlimit..vm_swap */
+	push_kernel_str(&e, &task->comm, COMM_LEN);            /* comm */
+	push_cgroups(&e, task);                                /* cgroups */
+	__u32 flags = clone_flags_to_ppm(kflags);
+	struct pid *tp = BPF_CORE_READ(task, thread_pid);
+	if (tp && BPF_CORE_READ(tp, level) > 0)
+		flags |= PPM_CL_CHILD_IN_PIDNS;
+	push_u32(&e, flags);                                   /* flags */
+	push_u32(&e, BPF_CORE_READ(task, cred, euid.val));     /* uid */
+	push_u32(&e, BPF_CORE_READ(task, cred, egid.val));     /* gid */
+	push_u64(&e, task_ns_pid(tp));                         /* vtid */
+	push_u64(&e, task_ns_pid(BPF_CORE_READ(task, group_leader, thread_pid))); /* vpid */
+	push_u64(&e, 0);                                       /* pidns_init_start_ts: not yet */
+	ev_submit(&e, CAT_PROC);
+	return 0;
+}
+
+/* execve/execveat exit: 31 (execve) or 30 (execveat) parameters. */
+__noinline int fr_emit_exec(__u32 type, long ret, __u64 kfilename_addr, __u64 ufilename_addr)
+{
+	const char *kfilename = (const char *)kfilename_addr;
+	const char *ufilename = (const char *)ufilename_addr;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct ev e;
+	__u64 tid = BPF_CORE_READ(task, pid);
+	__u32 n = type == PPME_SYSCALL_EXECVE_19_X ? 31 : 30;
+	if (!ev_begin(&e, type, n, tid))
+		return 0;
+	push_u64(&e, ret);                                     /* 1 res */
+	push_exe_args(&e, task);                               /* 2 exe, 3 args */
+	push_u64(&e, tid);                                     /* 4 tid */
+	push_u64(&e, BPF_CORE_READ(task, tgid));               /* 5 pid */
+	push_u64(&e, BPF_CORE_READ(task, real_parent, pid));   /* 6 ptid */
+	push_empty_str(&e);                                    /* 7 cwd: tracked in user space */
+	push_mem(&e, task);                                    /* 8..13 */
+	push_kernel_str(&e, &task->comm, COMM_LEN);            /* 14 comm */
+	push_cgroups(&e, task);                                /* 15 cgroups */
+	push_env(&e, task);                                    /* 16 env */
+	push_u32(&e, task_tty(task));                          /* 17 tty */
+	struct pid *pg = BPF_CORE_READ(task, signal, pids[PIDTYPE_PGID]);
+	push_u64(&e, task_ns_pid(pg));                         /* 18 vpgid */
+	push_u32(&e, BPF_CORE_READ(task, loginuid.val));       /* 19 loginuid */
+	push_u32(&e, 0);                                       /* 20 flags: exe_writable etc. not yet */
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	push_u64(&e, BPF_CORE_READ(cred, cap_inheritable.val)); /* 21 */
+	push_u64(&e, BPF_CORE_READ(cred, cap_permitted.val));   /* 22 */
+	push_u64(&e, BPF_CORE_READ(cred, cap_effective.val));   /* 23 */
+	struct inode *ino = NULL;
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	if (mm)
+		ino = BPF_CORE_READ(mm, exe_file, f_inode);
+	if (ino) {
+		push_u64(&e, BPF_CORE_READ(ino, i_ino));        /* 24 exe_ino */
+		__u64 ct = BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ULL + BPF_CORE_READ(ino, i_ctime_nsec);
+		__u64 mt = BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ULL + BPF_CORE_READ(ino, i_mtime_nsec);
+		push_u64(&e, ct);                               /* 25 exe_ino_ctime */
+		push_u64(&e, mt);                               /* 26 exe_ino_mtime */
+	} else {
+		push_u64(&e, 0);
+		push_u64(&e, 0);
+		push_u64(&e, 0);
+	}
+	push_u32(&e, BPF_CORE_READ(cred, euid.val));           /* 27 uid */
+	push_empty(&e);                                        /* 28 trusted_exepath: not yet */
+	push_u64(&e, pid_nr_at(pg, 0));        /* 29 pgid */
+	push_u32(&e, BPF_CORE_READ(cred, egid.val));           /* 30 gid */
+	if (type == PPME_SYSCALL_EXECVE_19_X) {
+		if (kfilename)
+			push_kernel_str(&e, kfilename, PATH_MAX_READ); /* 31 filename */
+		else
+			push_user_str(&e, ufilename, PATH_MAX_READ);
+	}
+	ev_submit(&e, CAT_PROC);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                     */
+
+/* open/openat/openat2/creat: the flags param comes before dev, so dev/ino are
+ * read first and written in place. */
+__noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
+{
+	if (!regs)
+		return 0;
+	struct ev e;
+	__u16 type;
+	__u32 n;
+	switch (nr) {
+	case NR_open: type = PPME_SYSCALL_OPEN_X; n = 6; break;
+	case NR_openat: type = PPME_SYSCALL_OPENAT_2_X; n = 7; break;
+	case NR_openat2: type = PPME_SYSCALL_OPENAT2_X; n = 8; break;
+	default: type = PPME_SYSCALL_CREAT_X; n = 6; break;
+	}
+	if (!ev_begin(&e, type, n, bpf_get_current_pid_tgid() & 0xffffffff))
+		return 0;
+
+	__u32 created = 0;
+	__u32 dev = 0;
+	__u64 ino = 0;
+	if (ret >= 0) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		struct file *f = file_from_fd(task, (__s32)ret);
+		if (f) {
+			struct inode *i = BPF_CORE_READ(f, f_inode);
+			dev = encode_dev(BPF_CORE_READ(i, i_sb, s_dev));
+			ino = BPF_CORE_READ(i, i_ino);
+			if (BPF_CORE_READ(f, f_mode) & K_FMODE_CREATED)
+				created = 1;
+		}
+	}
+
+	push_u64(&e, ret); /* fd */
+	if (nr == NR_open || nr == NR_creat) {
+		const char *path = (const char *)sc_arg(regs, 0);
+		push_user_str(&e, path, PATH_MAX_READ); /* name */
+		if (nr == NR_open) {
+			__u32 fl = sc_arg(regs, 1);
+			__u32 ppm = open_flags_to_ppm(fl) | (created ? PPM_O_F_CREATED : 0);
+			push_u32(&e, ppm);                                  /* flags */
+			push_u32(&e, open_mode_to_ppm(fl, sc_arg(regs, 2))); /* mode */
+			push_u32(&e, dev);
+			push_u64(&e, ino);
+		} else {
+			push_u32(&e, sc_arg(regs, 1) & 07777); /* mode */
+			push_u32(&e, dev);
+			push_u64(&e, ino);
+			push_u16(&e, created ? PPM_O_F_CREATED : 0); /* creat_flags */
+		}
+	} else {
+		__s32 dirfd = (__s32)sc_arg(regs, 0);
+		push_u64(&e, dirfd == AT_FDCWD_VAL ? (__s64)PPM_AT_FDCWD : (__s64)dirfd);
+		push_user_str(&e, (const char *)sc_arg(regs, 1), PATH_MAX_READ);
+		__u32 fl = 0, mode = 0;
+		__u64 resolve = 0;
+		if (nr == NR_openat) {
+			fl = sc_arg(regs, 2);
+			mode = sc_arg(regs, 3);
+		} else {
+			struct open_how how = {};
+			bpf_probe_read_user(&how, sizeof(how), (void *)sc_arg(regs, 2));
+			fl = how.flags;
+			mode = how.mode;
+			resolve = how.resolve;
+		}
+		push_u32(&e, open_flags_to_ppm(fl) | (created ? PPM_O_F_CREATED : 0));
+		push_u32(&e, open_mode_to_ppm(fl, mode));
+		if (nr == NR_openat2)
+			push_u32(&e, (__u32)resolve); /* resolve: PPM_FD_RESOLVE_* equal the kernel bits */
+		push_u32(&e, dev);
+		push_u64(&e, ino);
+	}
+	ev_submit(&e, CAT_OPEN);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Network                                                                   */
+
+/* A user sockaddr: family byte + address + host-order port, or unix path. */
+static __always_inline void push_sockaddr(struct ev *e, const void *uaddr, __u32 ulen)
+{
+	if (!uaddr || ulen < 2) {
+		push_empty(e);
+		return;
+	}
+	__u16 family = 0;
+	bpf_probe_read_user(&family, sizeof(family), uaddr);
+	__u8 *d = e->a->data;
+	__u64 p = e->pos;
+	if (family == K_AF_INET) {
+		struct sockaddr_in sa = {};
+		bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+		d[SAFE(p)] = PPM_AF_INET;
+		*(__u32 *)&d[SAFE(p + 1)] = sa.sin_addr.s_addr;
+		*(__u16 *)&d[SAFE(p + 5)] = bpf_ntohs(sa.sin_port);
+		set_len(e, 7);
+	} else if (family == K_AF_INET6) {
+		struct sockaddr_in6 sa = {};
+		bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+		d[SAFE(p)] = PPM_AF_INET6;
+		__builtin_memcpy(&d[SAFE(p + 1)], &sa.sin6_addr, 16);
+		*(__u16 *)&d[SAFE(p + 17)] = bpf_ntohs(sa.sin6_port);
+		set_len(e, 19);
+	} else if (family == K_AF_UNIX) {
+		d[SAFE(p)] = PPM_AF_UNIX;
+		long r = bpf_probe_read_user_str(&d[SAFE(p + 1)], UNIX_PATH_MAX,
+						 (const char *)uaddr + 2);
+		if (r <= 0) {
+			d[SAFE(p + 1)] = 0;
+			r = 1;
+		}
+		set_len(e, 1 + (__u16)r);
+	} else {
+		d[SAFE(p)] = family_to_ppm(family);
+		set_len(e, 1);
+	}
+}
+
+/* The connection tuple of a socket fd, read from the kernel socket.
+ * outbound: local side first (connect); otherwise remote first (accept). */
+static __always_inline void push_socktuple(struct ev *e, long fd, int outbound, const void *uaddr)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file *f = file_from_fd(task, (__s32)fd);
+	struct socket *sock = NULL;
+	if (f)
+		sock = BPF_CORE_READ(f, private_data);
+	struct sock *sk = NULL;
+	if (sock)
+		sk = BPF_CORE_READ(sock, sk);
+	if (!sk) {
+		push_empty(e);
+		return;
+	}
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u8 *d = e->a->data;
+	__u64 p = e->pos;
+	if (family == K_AF_INET) {
+		struct inet_sock *inet = (struct inet_sock *)sk;
+		__u32 lip = BPF_CORE_READ(inet, inet_saddr);
+		__u16 lport = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
+		__u32 rip = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		if (rport == 0 && uaddr) {
+			struct sockaddr_in sa = {};
+			bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+			rip = sa.sin_addr.s_addr;
+			rport = bpf_ntohs(sa.sin_port);
+		}
+		d[SAFE(p)] = PPM_AF_INET;
+		*(__u32 *)&d[SAFE(p + 1)] = outbound ? lip : rip;
+		*(__u16 *)&d[SAFE(p + 5)] = outbound ? lport : rport;
+		*(__u32 *)&d[SAFE(p + 7)] = outbound ? rip : lip;
+		*(__u16 *)&d[SAFE(p + 11)] = outbound ? rport : lport;
+		set_len(e, 13);
+	} else if (family == K_AF_INET6) {
+		struct inet_sock *inet = (struct inet_sock *)sk;
+		struct in6_addr lip = {}, rip = {};
+		BPF_CORE_READ_INTO(&lip, inet, pinet6, saddr);
+		BPF_CORE_READ_INTO(&rip, sk, __sk_common.skc_v6_daddr);
+		__u16 lport = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
+		__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		d[SAFE(p)] = PPM_AF_INET6;
+		__builtin_memcpy(&d[SAFE(p + 1)], outbound ? &lip : &rip, 16);
+		*(__u16 *)&d[SAFE(p + 17)] = outbound ? lport : rport;
+		__builtin_memcpy(&d[SAFE(p + 19)], outbound ? &rip : &lip, 16);
+		*(__u16 *)&d[SAFE(p + 35)] = outbound ? rport : lport;
+		set_len(e, 37);
+	} else if (family == K_AF_UNIX) {
+		struct unix_sock *us = (struct unix_sock *)sk;
+		struct sock *peer = BPF_CORE_READ(us, peer);
+		d[SAFE(p)] = PPM_AF_UNIX;
+		*(__u64 *)&d[SAFE(p + 1)] = outbound ? (__u64)sk : (__u64)peer;
+		*(__u64 *)&d[SAFE(p + 9)] = outbound ? (__u64)peer : (__u64)sk;
+		long r = 0;
+		if (uaddr) {
+			r = bpf_probe_read_user_str(&d[SAFE(p + 17)], UNIX_PATH_MAX, (const char *)uaddr + 2);
+		} else {
+			struct unix_sock *named = peer ? (struct unix_sock *)peer : us;
+			struct unix_address *ua = BPF_CORE_READ(named, addr);
+			if (!ua)
+				ua = BPF_CORE_READ(us, addr);
+			if (ua)
+				r = bpf_probe_read_kernel_str(&d[SAFE(p + 17)], UNIX_PATH_MAX,
+							      (char *)ua + bpf_core_field_offset(struct unix_address, name) +
+								      bpf_core_field_offset(struct sockaddr_un, sun_path));
+		}
+		if (r <= 0) {
+			d[SAFE(p + 17)] = 0;
+			r = 1;
+		}
+		set_len(e, 17 + (__u16)r);
+	} else {
+		push_empty(e);
+	}
+}
+
+__noinline int fr_emit_net(__u32 nr, long ret, struct sc_args *regs)
+{
+	if (!regs)
+		return 0;
+	struct ev e;
+	__u64 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	__s64 fd = (__s32)sc_arg(regs, 0);
+	switch (nr) {
+	case NR_socket: {
+		if (!ev_begin(&e, PPME_SOCKET_SOCKET_X, 5, tid))
+			return 0;
+		__u32 type = sc_arg(regs, 1);
+		push_u64(&e, ret);
+		push_u32(&e, family_to_ppm(sc_arg(regs, 0)));
+		push_u32(&e, type);
+		push_u32(&e, sc_arg(regs, 2));
+		__u32 fl = 0;
+		if (type & K_O_NONBLOCK) fl |= PPM_O_NONBLOCK;
+		if (type & K_O_CLOEXEC) fl |= PPM_O_CLOEXEC;
+		push_u32(&e, fl);
+		break;
+	}
+	case NR_bind:
+		if (!ev_begin(&e, PPME_SOCKET_BIND_X, 3, tid))
+			return 0;
+		push_u64(&e, ret);
+		push_sockaddr(&e, (const void *)sc_arg(regs, 1), sc_arg(regs, 2));
+		push_u64(&e, fd);
+		break;
+	case NR_listen:
+		if (!ev_begin(&e, PPME_SOCKET_LISTEN_X, 3, tid))
+			return 0;
+		push_u64(&e, ret);
+		push_u64(&e, fd);
+		push_u32(&e, (__s32)sc_arg(regs, 1));
+		break;
+	case NR_connect: {
+		if (!ev_begin(&e, PPME_SOCKET_CONNECT_X, 4, tid))
+			return 0;
+		const void *uaddr = (const void *)sc_arg(regs, 1);
+		push_u64(&e, ret);
+		if (ret == 0 || ret == -EINPROGRESS_VAL)
+			push_socktuple(&e, fd, 1, uaddr);
+		else
+			push_empty(&e);
+		push_u64(&e, fd);
+		push_sockaddr(&e, uaddr, sc_arg(regs, 2));
+		break;
+	}
+	default: { /* accept, accept4 */
+		__u16 type = nr == NR_accept ? PPME_SOCKET_ACCEPT_5_X : PPME_SOCKET_ACCEPT4_6_X;
+		if (!ev_begin(&e, type, nr == NR_accept ? 5 : 6, tid))
+			return 0;
+		push_u64(&e, ret);
+		if (ret >= 0)
+			push_socktuple(&e, ret, 0, NULL);
+		else
+			push_empty(&e);
+		/* queue fill of the listening socket */
+		__u32 qlen = 0, qmax = 0;
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		struct file *lf = file_from_fd(task, (__s32)fd);
+		if (lf) {
+			struct socket *ls = BPF_CORE_READ(lf, private_data);
+			struct sock *lsk = ls ? BPF_CORE_READ(ls, sk) : NULL;
+			if (lsk) {
+				qlen = BPF_CORE_READ(lsk, sk_ack_backlog);
+				qmax = BPF_CORE_READ(lsk, sk_max_ack_backlog);
+			}
+		}
+		push_u8(&e, qmax ? (__u8)((qlen * 100) / qmax) : 0);
+		push_u32(&e, qlen);
+		push_u32(&e, qmax);
+		if (nr == NR_accept4)
+			push_u32(&e, (__s32)sc_arg(regs, 3));
+		break;
+	}
+	}
+	ev_submit(&e, CAT_NET);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Entry points                                                              */
+
+static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
+{
+	long id = BPF_CORE_READ(regs, orig_ax);
+	if (id < 0 || id >= SYSCALL_TABLE_SIZE)
+		return 0;
+	if (!interesting((__u32)id))
+		return 0;
+	struct sc_args args;
+	read_args(&args, regs);
+	switch (id) {
+	case NR_open:
+	case NR_openat:
+	case NR_openat2:
+	case NR_creat:
+		fr_emit_open(id, ret, &args);
+		break;
+	case NR_close: {
+		struct ev e;
+		if (!ev_begin(&e, PPME_SYSCALL_CLOSE_X, 2, bpf_get_current_pid_tgid() & 0xffffffff))
+			return 0;
+		push_u64(&e, ret);
+		push_u64(&e, (__s32)sc_arg(&args, 0));
+		ev_submit(&e, CAT_OPEN);
+		break;
+	}
+	case NR_socket:
+	case NR_bind:
+	case NR_listen:
+	case NR_connect:
+	case NR_accept:
+	case NR_accept4:
+		fr_emit_net(id, ret, &args);
+		break;
+	case NR_clone:
+		fr_emit_clone(PPME_SYSCALL_CLONE_20_X, ret, sc_arg(&args, 0));
+		break;
+	case NR_fork:
+		fr_emit_clone(PPME_SYSCALL_FORK_20_X, ret, 0);
+		break;
+	case NR_vfork:
+		fr_emit_clone(PPME_SYSCALL_VFORK_20_X, ret, K_CLONE_VFORK | K_CLONE_VM);
+		break;
+	case NR_clone3: {
+		__u64 fl = 0;
+		bpf_probe_read_user(&fl, sizeof(fl), (void *)sc_arg(&args, 0));
+		fr_emit_clone(PPME_SYSCALL_CLONE3_X, ret, fl);
+		break;
+	}
+	case NR_execve:
+		/* success is reported from sched_process_exec, with the new image */
+		if (ret != 0)
+			fr_emit_exec(PPME_SYSCALL_EXECVE_19_X, ret, 0, sc_arg(&args, 0));
+		break;
+	case NR_execveat:
+		if (ret != 0)
+			fr_emit_exec(PPME_SYSCALL_EXECVEAT_X, ret, 0, 0);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static __always_inline int on_exec(struct linux_binprm *bprm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	long id = BPF_CORE_READ(regs, orig_ax);
+	__u16 type = id == NR_execveat ? PPME_SYSCALL_EXECVEAT_X : PPME_SYSCALL_EXECVE_19_X;
+	if (!interesting(id == NR_execveat ? NR_execveat : NR_execve))
+		return 0;
+	const char *filename = BPF_CORE_READ(bprm, filename);
+	fr_emit_exec(type, 0, (__u64)filename, 0);
+	return 0;
+}
+
+static __always_inline int on_exit(struct task_struct *task)
+{
+	if (!interesting(SLOT_PROCEXIT))
+		return 0;
+	struct ev e;
+	if (!ev_begin(&e, PPME_PROCEXIT_1_E, 5, BPF_CORE_READ(task, pid)))
+		return 0;
+	__s32 code = BPF_CORE_READ(task, exit_code);
+	push_u64(&e, (__s64)code);                   /* status */
+	push_u64(&e, (code >> 8) & 0xff);            /* ret */
+	__u8 sig = code & 0x7f;
+	push_u8(&e, (sig != 0 && sig != 0x7f) ? sig : 0); /* sig */
+	push_u8(&e, (code & 0x80) != 0);             /* core */
+	push_u64(&e, 0);                             /* reaper_tid: not yet */
+	ev_submit(&e, CAT_PROC);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(frule_sys_exit, struct pt_regs *regs, long ret)
+{
+	return on_sys_exit(regs, ret);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(frule_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return on_exec(bprm);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(frule_sched_exit, struct task_struct *p)
+{
+	return on_exit(p);
+}
+
+/* raw_tp programs read their arguments from a plain u64 array (bpf_raw_tracepoint_args
+ * has a flexible array, which aya's CO-RE relocator does not index into). */
+SEC("raw_tp/sys_exit")
+int frule_sys_exit_raw(unsigned long long *ctx)
+{
+	return on_sys_exit((struct pt_regs *)ctx[0], (long)ctx[1]);
+}
+
+SEC("raw_tp/sched_process_exec")
+int frule_sched_exec_raw(unsigned long long *ctx)
+{
+	return on_exec((struct linux_binprm *)ctx[2]);
+}
+
+SEC("raw_tp/sched_process_exit")
+int frule_sched_exit_raw(unsigned long long *ctx)
+{
+	return on_exit((struct task_struct *)ctx[0]);
+}

@@ -1,0 +1,615 @@
+//! Loading, attaching and reading the capture.
+//!
+//! Invariants:
+//! - every ring buffer is created by this module, sized by [`CaptureOptions::buffer_bytes`],
+//!   and registered in `ringbuf_maps` at the index of each CPU it serves
+//!   (CPU `c` uses ring `c / cpus_per_buffer`); a CPU without a ring counts a drop;
+//! - a [`Batch`] holds copies of events drained from all rings in one pass, ordered by
+//!   their timestamp (stable for equal timestamps); ordering holds within a batch;
+//! - the scratch buffers are reused between batches: steady-state polling allocates
+//!   nothing.
+
+use std::fs;
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use aya::maps::{Array, ArrayOfMaps, Map, MapData, PerCpuArray, RingBuf};
+use aya::programs::{BtfTracePoint, RawTracePoint};
+use aya::{Btf, Ebpf, EbpfLoader};
+
+use crate::error::CaptureError;
+use crate::interest::{INTERESTING_SIZE, Interest};
+
+/// The compiled kernel program (committed in `bpf/frule.bpf.o`, see `build.rs`).
+static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/frule.bpf.o"));
+
+/// Where the kernel publishes its BTF.
+pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// Size of the scap event header: ts u64, tid u64, len u32, type u16, nparams u32.
+pub const EVENT_HEADER_LEN: usize = 26;
+
+/// How the programs hook the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AttachMode {
+    /// `tp_btf`, falling back to `raw_tp` when a `tp_btf` program fails to load or attach.
+    #[default]
+    Auto,
+    /// BTF-enabled tracepoints only (`tp_btf/sys_exit`, …).
+    BtfTracepoint,
+    /// Raw tracepoints only (`raw_tp/sys_exit`, …).
+    RawTracepoint,
+}
+
+/// Options of [`Capture::open`].
+#[derive(Debug, Clone)]
+pub struct CaptureOptions {
+    /// Bytes per ring buffer: a power of two and a multiple of the page size (Falco's
+    /// default is 8 MiB).
+    pub buffer_bytes: usize,
+    /// How many CPUs share one ring buffer (1 = one per CPU; Falco's default is 2).
+    pub cpus_per_buffer: usize,
+    /// The syscalls to capture at start (can be changed with [`Capture::set_interest`]).
+    pub interest: Interest,
+    /// How to hook the kernel.
+    pub attach: AttachMode,
+    /// At most this many events are copied into one [`Batch`].
+    pub max_batch_events: usize,
+}
+
+impl Default for CaptureOptions {
+    fn default() -> Self {
+        Self {
+            buffer_bytes: 8 << 20,
+            cpus_per_buffer: 1,
+            interest: Interest::all_supported(),
+            attach: AttachMode::Auto,
+            max_batch_events: 64 * 1024,
+        }
+    }
+}
+
+/// The counters of one CPU (kernel side), in the order of `struct counters`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuCounters {
+    /// Events written to a ring buffer.
+    pub events: u64,
+    /// Events dropped because the ring buffer was full.
+    pub drops_buffer: u64,
+    /// Events dropped because they exceeded 64 KiB.
+    pub drops_max_event_size: u64,
+    /// Events dropped because no ring buffer served this CPU.
+    pub drops_no_ring: u64,
+    /// Events dropped because the per-CPU scratch area was missing.
+    pub drops_no_scratch: u64,
+    /// Of `drops_buffer`: process events (clone/fork/execve/procexit).
+    pub drops_buffer_proc: u64,
+    /// Of `drops_buffer`: file events (open/openat/openat2/creat/close).
+    pub drops_buffer_file: u64,
+    /// Of `drops_buffer`: network events (socket/connect/accept/bind/listen).
+    pub drops_buffer_net: u64,
+}
+
+impl CpuCounters {
+    fn from_raw(raw: [u64; 8]) -> Self {
+        let [
+            events,
+            drops_buffer,
+            drops_max_event_size,
+            drops_no_ring,
+            drops_no_scratch,
+            proc_,
+            file,
+            net,
+        ] = raw;
+        Self {
+            events,
+            drops_buffer,
+            drops_max_event_size,
+            drops_no_ring,
+            drops_no_scratch,
+            drops_buffer_proc: proc_,
+            drops_buffer_file: file,
+            drops_buffer_net: net,
+        }
+    }
+
+    /// All drops of this CPU, whatever the reason.
+    pub fn drops(&self) -> u64 {
+        self.drops_buffer + self.drops_max_event_size + self.drops_no_ring + self.drops_no_scratch
+    }
+
+    fn add(&mut self, o: &Self) {
+        self.events += o.events;
+        self.drops_buffer += o.drops_buffer;
+        self.drops_max_event_size += o.drops_max_event_size;
+        self.drops_no_ring += o.drops_no_ring;
+        self.drops_no_scratch += o.drops_no_scratch;
+        self.drops_buffer_proc += o.drops_buffer_proc;
+        self.drops_buffer_file += o.drops_buffer_file;
+        self.drops_buffer_net += o.drops_buffer_net;
+    }
+}
+
+/// Kernel-side counters per CPU plus what the reader handed out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// One entry per possible CPU, indexed by CPU number.
+    pub per_cpu: Vec<CpuCounters>,
+    /// Events handed out by [`Capture::poll`] so far.
+    pub events_read: u64,
+}
+
+impl Counters {
+    /// The sum over all CPUs.
+    pub fn total(&self) -> CpuCounters {
+        let mut t = CpuCounters::default();
+        for c in &self.per_cpu {
+            t.add(c);
+        }
+        t
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    ts: u64,
+    start: usize,
+    len: usize,
+}
+
+/// Events of one poll, in timestamp order; each item is one event in the scap layout.
+#[derive(Debug)]
+pub struct Batch<'a> {
+    data: &'a [u8],
+    order: std::slice::Iter<'a, Slot>,
+}
+
+impl<'a> Iterator for Batch<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let s = self.order.next()?;
+        self.data.get(s.start..s.start + s.len)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.order.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Batch<'_> {}
+
+/// A running live capture: the loaded programs, their rings and the reader state.
+///
+/// Dropping it detaches the programs and frees the maps.
+pub struct Capture {
+    // Field order matters for drop: rings before the object that references them.
+    rings: Vec<RingBuf<MapData>>,
+    interesting: Array<MapData, u8>,
+    counters: PerCpuArray<MapData, [u64; 8]>,
+    attach_mode: AttachMode,
+    data: Vec<u8>,
+    order: Vec<Slot>,
+    max_batch_events: usize,
+    events_read: u64,
+    _ebpf: Ebpf,
+}
+
+impl std::fmt::Debug for Capture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Capture")
+            .field("rings", &self.rings.len())
+            .field("attach_mode", &self.attach_mode)
+            .field("events_read", &self.events_read)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Programs: (name in the object, tracepoint) for tp_btf and raw_tp.
+const BTF_PROGRAMS: [(&str, &str); 3] = [
+    ("frule_sys_exit", "sys_exit"),
+    ("frule_sched_exec", "sched_process_exec"),
+    ("frule_sched_exit", "sched_process_exit"),
+];
+const RAW_PROGRAMS: [(&str, &str); 3] = [
+    ("frule_sys_exit_raw", "sys_exit"),
+    ("frule_sched_exec_raw", "sched_process_exec"),
+    ("frule_sched_exit_raw", "sched_process_exit"),
+];
+
+impl Capture {
+    /// Loads the kernel program, creates the ring buffers, fills the interesting-syscalls
+    /// map and attaches. Events flow from the moment this returns.
+    pub fn open(options: CaptureOptions) -> Result<Self, CaptureError> {
+        check_privileges()?;
+        if !Path::new(KERNEL_BTF).exists() {
+            return Err(CaptureError::BtfMissing { path: KERNEL_BTF });
+        }
+        validate(&options)?;
+        let ncpus = aya::util::nr_cpus().map_err(|(what, source)| CaptureError::System {
+            what: if what.is_empty() {
+                "possible cpus"
+            } else {
+                what
+            },
+            source,
+        })?;
+        let ncpus_u32 = u32::try_from(ncpus)
+            .map_err(|_| CaptureError::InvalidOption(format!("{ncpus} cpus is too many")))?;
+        let btf = Btf::from_sys_fs().map_err(|_| CaptureError::BtfMissing { path: KERNEL_BTF })?;
+        let boot_time = boot_time_ns()?;
+
+        let mut ebpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            .override_global("boot_time", &boot_time, true)
+            .map_max_entries("aux_maps", ncpus_u32)
+            .map_max_entries("ringbuf_maps", ncpus_u32)
+            .load(OBJECT)
+            .map_err(load_error)?;
+
+        // Rings: one per `cpus_per_buffer` CPUs.
+        let nrings = ncpus.div_ceil(options.cpus_per_buffer);
+        let mut rings = Vec::with_capacity(nrings);
+        for _ in 0..nrings {
+            rings.push(create_ring(options.buffer_bytes)?);
+        }
+        {
+            let outer = ebpf.map_mut("ringbuf_maps").ok_or(CaptureError::Object {
+                kind: "map",
+                name: "ringbuf_maps",
+            })?;
+            let mut outer: ArrayOfMaps<&mut MapData, RingBuf<MapData>> =
+                ArrayOfMaps::try_from(outer).map_err(|e| CaptureError::map("ringbuf_maps", e))?;
+            for cpu in 0..ncpus_u32 {
+                let ring = rings.get(cpu as usize / options.cpus_per_buffer).ok_or(
+                    CaptureError::Object {
+                        kind: "map",
+                        name: "ringbuf_maps",
+                    },
+                )?;
+                outer
+                    .set(cpu, ring, 0)
+                    .map_err(|e| CaptureError::map("ringbuf_maps", e))?;
+            }
+        }
+
+        let interesting_map =
+            ebpf.take_map("interesting_syscalls")
+                .ok_or(CaptureError::Object {
+                    kind: "map",
+                    name: "interesting_syscalls",
+                })?;
+        let mut interesting: Array<MapData, u8> = Array::try_from(interesting_map)
+            .map_err(|e| CaptureError::map("interesting_syscalls", e))?;
+        write_interest(&mut interesting, &options.interest)?;
+        let counters_map = ebpf.take_map("counters").ok_or(CaptureError::Object {
+            kind: "map",
+            name: "counters",
+        })?;
+        let counters =
+            PerCpuArray::try_from(counters_map).map_err(|e| CaptureError::map("counters", e))?;
+
+        let attach_mode = attach(&mut ebpf, &btf, options.attach)?;
+        Ok(Self {
+            rings,
+            interesting,
+            counters,
+            attach_mode,
+            data: Vec::with_capacity(1 << 20),
+            order: Vec::with_capacity(4096),
+            max_batch_events: options.max_batch_events,
+            events_read: 0,
+            _ebpf: ebpf,
+        })
+    }
+
+    /// The hooks actually in use (after a fallback from `tp_btf`, [`AttachMode::RawTracepoint`]).
+    pub fn attach_mode(&self) -> AttachMode {
+        self.attach_mode
+    }
+
+    /// The number of ring buffers.
+    pub fn ring_count(&self) -> usize {
+        self.rings.len()
+    }
+
+    /// Replaces the set of captured syscalls; takes effect for the next syscall exit.
+    pub fn set_interest(&mut self, interest: &Interest) -> Result<(), CaptureError> {
+        write_interest(&mut self.interesting, interest)
+    }
+
+    /// Drains what the rings hold now, without waiting; the batch may be empty.
+    pub fn drain(&mut self) -> Batch<'_> {
+        self.fill();
+        self.batch()
+    }
+
+    /// Waits up to `timeout` for events, sleeping with back-off while the rings are empty
+    /// (500 µs doubling to 30 ms, as libscap does), then hands out what was drained.
+    pub fn poll(&mut self, timeout: Duration) -> Batch<'_> {
+        let deadline = Instant::now() + timeout;
+        let mut sleep = Duration::from_micros(500);
+        loop {
+            if self.fill() > 0 {
+                break;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            thread::sleep(sleep.min(deadline - now));
+            sleep = (sleep * 2).min(Duration::from_millis(30));
+        }
+        self.batch()
+    }
+
+    /// Copies up to `max_batch_events` events out of the rings and orders them.
+    fn fill(&mut self) -> usize {
+        self.data.clear();
+        self.order.clear();
+        let limit = self.max_batch_events;
+        for ring in &mut self.rings {
+            while self.order.len() < limit {
+                let Some(item) = ring.next() else {
+                    break;
+                };
+                let bytes: &[u8] = &item;
+                let ts = bytes
+                    .get(0..8)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map_or(0, u64::from_le_bytes);
+                self.order.push(Slot {
+                    ts,
+                    start: self.data.len(),
+                    len: bytes.len(),
+                });
+                self.data.extend_from_slice(bytes);
+            }
+        }
+        // Each ring's events are nearly sorted already; the stable sort merges the runs.
+        self.order.sort_by_key(|s| s.ts);
+        self.events_read += self.order.len() as u64;
+        self.order.len()
+    }
+
+    fn batch(&self) -> Batch<'_> {
+        Batch {
+            data: &self.data,
+            order: self.order.iter(),
+        }
+    }
+
+    /// Reads the kernel counters of every CPU.
+    pub fn counters(&self) -> Result<Counters, CaptureError> {
+        let values = self
+            .counters
+            .get(&0, 0)
+            .map_err(|e| CaptureError::map("counters", e))?;
+        Ok(Counters {
+            per_cpu: values
+                .iter()
+                .map(|raw| CpuCounters::from_raw(*raw))
+                .collect(),
+            events_read: self.events_read,
+        })
+    }
+}
+
+fn validate(o: &CaptureOptions) -> Result<(), CaptureError> {
+    let page = page_size();
+    if !o.buffer_bytes.is_power_of_two()
+        || o.buffer_bytes < page
+        || !o.buffer_bytes.is_multiple_of(page)
+    {
+        return Err(CaptureError::InvalidOption(format!(
+            "buffer size {} must be a power of two and a multiple of the page size ({page})",
+            o.buffer_bytes
+        )));
+    }
+    if u32::try_from(o.buffer_bytes).is_err() {
+        return Err(CaptureError::InvalidOption(format!(
+            "buffer size {} is larger than 2 GiB",
+            o.buffer_bytes
+        )));
+    }
+    if o.cpus_per_buffer == 0 {
+        return Err(CaptureError::InvalidOption(
+            "cpus per buffer must be at least 1".into(),
+        ));
+    }
+    if o.max_batch_events == 0 {
+        return Err(CaptureError::InvalidOption(
+            "max batch events must be at least 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions; it only reads a system constant.
+    let v = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(v).unwrap_or(4096)
+}
+
+/// Root, or CAP_SYS_ADMIN, or CAP_BPF together with CAP_PERFMON (from /proc/self/status).
+fn check_privileges() -> Result<(), CaptureError> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if euid == 0 {
+        return Ok(());
+    }
+    let cap_eff = fs::read_to_string("/proc/self/status").ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("CapEff:"))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    });
+    let has = |bit: u32| cap_eff.is_some_and(|c| c & (1u64 << bit) != 0);
+    const CAP_SYS_ADMIN: u32 = 21;
+    const CAP_PERFMON: u32 = 38;
+    const CAP_BPF: u32 = 39;
+    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
+        return Ok(());
+    }
+    Err(CaptureError::NotRoot { euid })
+}
+
+/// Nanoseconds between the epoch and boot: event time = this + CLOCK_BOOTTIME.
+fn boot_time_ns() -> Result<u64, CaptureError> {
+    let read = |clock| {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: ts is a valid, writable timespec for the duration of the call.
+        let r = unsafe { libc::clock_gettime(clock, &mut ts) };
+        if r != 0 {
+            return Err(CaptureError::System {
+                what: "clock_gettime",
+                source: std::io::Error::last_os_error(),
+            });
+        }
+        Ok((ts.tv_sec as i128) * 1_000_000_000 + ts.tv_nsec as i128)
+    };
+    let real = read(libc::CLOCK_REALTIME)?;
+    let boot = read(libc::CLOCK_BOOTTIME)?;
+    Ok(u64::try_from(real - boot).unwrap_or(0))
+}
+
+fn load_error(e: aya::EbpfError) -> CaptureError {
+    use aya::maps::MapError;
+    if let aya::EbpfError::MapError(MapError::CreateError { io_error, .. }) = &e {
+        match io_error.raw_os_error() {
+            Some(libc::EPERM) | Some(libc::EACCES) => {
+                // SAFETY: geteuid has no preconditions and cannot fail.
+                let euid = unsafe { libc::geteuid() };
+                return CaptureError::NotRoot { euid };
+            }
+            Some(libc::ENOSYS) => {
+                return CaptureError::BpfUnavailable(std::io::Error::from_raw_os_error(
+                    libc::ENOSYS,
+                ));
+            }
+            _ => {}
+        }
+    }
+    CaptureError::Load(Box::new(e))
+}
+
+fn create_ring(bytes: usize) -> Result<RingBuf<MapData>, CaptureError> {
+    const BPF_MAP_TYPE_RINGBUF: u32 = 27;
+    let def = aya_obj::maps::bpf_map_def {
+        map_type: BPF_MAP_TYPE_RINGBUF,
+        key_size: 0,
+        value_size: 0,
+        max_entries: u32::try_from(bytes).map_err(|_| {
+            CaptureError::InvalidOption(format!("buffer size {bytes} is too large"))
+        })?,
+        map_flags: 0,
+        id: 0,
+        pinning: aya_obj::maps::PinningType::None,
+    };
+    let obj = aya_obj::Map::Legacy(aya_obj::maps::LegacyMap {
+        def,
+        inner_def: None,
+        section_index: 0,
+        section_kind: aya_obj::EbpfSectionKind::Maps,
+        symbol_index: None,
+        data: Vec::new(),
+    });
+    let data = MapData::create(obj, "frule_ring", None).map_err(|e| {
+        if let aya::maps::MapError::CreateError { io_error, .. } = &e
+            && matches!(
+                io_error.raw_os_error(),
+                Some(libc::EPERM) | Some(libc::EACCES)
+            )
+        {
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            let euid = unsafe { libc::geteuid() };
+            return CaptureError::NotRoot { euid };
+        }
+        CaptureError::map("frule_ring", e)
+    })?;
+    RingBuf::try_from(Map::RingBuf(data)).map_err(|e| CaptureError::map("frule_ring", e))
+}
+
+fn write_interest(map: &mut Array<MapData, u8>, interest: &Interest) -> Result<(), CaptureError> {
+    let slots = interest.slots();
+    for (i, v) in slots.iter().enumerate().take(INTERESTING_SIZE as usize) {
+        let i = u32::try_from(i).unwrap_or(u32::MAX);
+        map.set(i, *v, 0)
+            .map_err(|e| CaptureError::map("interesting_syscalls", e))?;
+    }
+    Ok(())
+}
+
+fn attach(ebpf: &mut Ebpf, btf: &Btf, mode: AttachMode) -> Result<AttachMode, CaptureError> {
+    match mode {
+        AttachMode::BtfTracepoint => attach_btf(ebpf, btf).map(|()| AttachMode::BtfTracepoint),
+        AttachMode::RawTracepoint => attach_raw(ebpf).map(|()| AttachMode::RawTracepoint),
+        AttachMode::Auto => match attach_btf(ebpf, btf) {
+            Ok(()) => Ok(AttachMode::BtfTracepoint),
+            Err(btf_err) => {
+                detach_all(ebpf);
+                attach_raw(ebpf)
+                    .map(|()| AttachMode::RawTracepoint)
+                    .map_err(|_| btf_err)
+            }
+        },
+    }
+}
+
+fn attach_btf(ebpf: &mut Ebpf, btf: &Btf) -> Result<(), CaptureError> {
+    for (name, hook) in BTF_PROGRAMS {
+        let wrap = |e| CaptureError::Attach {
+            program: name,
+            hook,
+            source: Box::new(e),
+        };
+        let prog: &mut BtfTracePoint = ebpf
+            .program_mut(name)
+            .ok_or(CaptureError::Object {
+                kind: "program",
+                name,
+            })?
+            .try_into()
+            .map_err(wrap)?;
+        prog.load(hook, btf).map_err(wrap)?;
+        prog.attach().map_err(wrap)?;
+    }
+    Ok(())
+}
+
+fn attach_raw(ebpf: &mut Ebpf) -> Result<(), CaptureError> {
+    for (name, hook) in RAW_PROGRAMS {
+        let wrap = |e| CaptureError::Attach {
+            program: name,
+            hook,
+            source: Box::new(e),
+        };
+        let prog: &mut RawTracePoint = ebpf
+            .program_mut(name)
+            .ok_or(CaptureError::Object {
+                kind: "program",
+                name,
+            })?
+            .try_into()
+            .map_err(wrap)?;
+        prog.load().map_err(wrap)?;
+        prog.attach(hook).map_err(wrap)?;
+    }
+    Ok(())
+}
+
+/// Unloads whatever `tp_btf` programs were loaded before a fallback, so no event is
+/// produced twice.
+fn detach_all(ebpf: &mut Ebpf) {
+    for (name, _) in BTF_PROGRAMS {
+        if let Some(p) = ebpf.program_mut(name)
+            && let Ok(p) = <&mut BtfTracePoint>::try_from(p)
+        {
+            let _ = p.unload();
+        }
+    }
+}

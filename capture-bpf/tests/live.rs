@@ -1,0 +1,410 @@
+//! Live capture tests: they load the eBPF program into the running kernel.
+//!
+//! They need root (or CAP_BPF + CAP_PERFMON) and kernel BTF; elsewhere each test prints why
+//! it skips and returns. Events are decoded with a small local decoder (header, u16 lengths,
+//! params) so this crate stays independent of the runtime's decoder.
+//!
+//! No test depends on timing: each polls until it has seen what it needs, with a generous
+//! deadline that only bounds a failing run.
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::MetadataExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use frule_capture_bpf::{AttachMode, Capture, CaptureError, CaptureOptions, Interest};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// One decoded event.
+#[derive(Debug, Clone)]
+struct Event {
+    ts: u64,
+    tid: u64,
+    ty: u16,
+    params: Vec<Vec<u8>>,
+}
+
+impl Event {
+    fn decode(raw: &[u8]) -> Result<Self, String> {
+        let u64_at = |o: usize| -> Result<u64, String> {
+            raw.get(o..o + 8)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes)
+                .ok_or_else(|| format!("short event ({} bytes)", raw.len()))
+        };
+        let ts = u64_at(0)?;
+        let tid = u64_at(8)?;
+        let len = raw
+            .get(16..20)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+            .ok_or("no len")?;
+        let ty = raw
+            .get(20..22)
+            .and_then(|b| b.try_into().ok())
+            .map(u16::from_le_bytes)
+            .ok_or("no type")?;
+        let nparams = raw
+            .get(22..26)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+            .ok_or("no nparams")?;
+        if len as usize != raw.len() {
+            return Err(format!(
+                "header len {len} but event has {} bytes",
+                raw.len()
+            ));
+        }
+        let mut pos = 26 + 2 * nparams as usize;
+        let mut params = Vec::new();
+        for i in 0..nparams as usize {
+            let l = raw
+                .get(26 + 2 * i..28 + 2 * i)
+                .and_then(|b| b.try_into().ok())
+                .map(u16::from_le_bytes)
+                .ok_or("short lengths array")? as usize;
+            let p = raw
+                .get(pos..pos + l)
+                .ok_or_else(|| format!("param {i} overruns the event"))?;
+            params.push(p.to_vec());
+            pos += l;
+        }
+        if pos != raw.len() {
+            return Err(format!("params end at {pos}, event at {}", raw.len()));
+        }
+        Ok(Self {
+            ts,
+            tid,
+            ty,
+            params,
+        })
+    }
+
+    fn param(&self, i: usize) -> &[u8] {
+        self.params.get(i).map_or(&[], Vec::as_slice)
+    }
+
+    fn i64(&self, i: usize) -> i64 {
+        self.param(i)
+            .try_into()
+            .map(i64::from_le_bytes)
+            .unwrap_or(i64::MIN)
+    }
+
+    fn u32(&self, i: usize) -> u32 {
+        self.param(i)
+            .try_into()
+            .map(u32::from_le_bytes)
+            .unwrap_or(u32::MAX)
+    }
+
+    fn u64(&self, i: usize) -> u64 {
+        self.param(i)
+            .try_into()
+            .map(u64::from_le_bytes)
+            .unwrap_or(u64::MAX)
+    }
+
+    /// A NUL-terminated string param (the NUL is part of the length).
+    fn str(&self, i: usize) -> String {
+        let p = self.param(i);
+        let p = p.strip_suffix(&[0]).unwrap_or(p);
+        String::from_utf8_lossy(p).into_owned()
+    }
+
+    /// NUL-separated strings (args, env, cgroups).
+    fn strs(&self, i: usize) -> Vec<String> {
+        self.param(i)
+            .split(|&b| b == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect()
+    }
+}
+
+/// Opens a capture, or prints why this environment cannot and returns None.
+fn open_or_skip(test: &str, options: CaptureOptions) -> Option<Capture> {
+    match Capture::open(options) {
+        Ok(c) => Some(c),
+        Err(
+            e @ (CaptureError::NotRoot { .. }
+            | CaptureError::BtfMissing { .. }
+            | CaptureError::BpfUnavailable(_)),
+        ) => {
+            eprintln!("skipping {test}: {e}");
+            None
+        }
+        Err(e) => panic!("{test}: cannot start the capture: {e:?}"),
+    }
+}
+
+/// Polls until `done` says so (it sees every decoded event once) or the deadline passes.
+fn collect_until(cap: &mut Capture, mut done: impl FnMut(&Event) -> bool) -> bool {
+    let start = Instant::now();
+    let mut last_ts = 0;
+    while start.elapsed() < DEADLINE {
+        for raw in cap.poll(Duration::from_millis(100)) {
+            let ev = Event::decode(raw).unwrap_or_else(|e| panic!("malformed event: {e}"));
+            assert!(
+                ev.ts >= last_ts,
+                "events out of timestamp order within a batch"
+            );
+            last_ts = ev.ts;
+            if done(&ev) {
+                return true;
+            }
+        }
+        last_ts = 0;
+    }
+    false
+}
+
+fn gettid() -> u64 {
+    // SAFETY: the gettid syscall takes no arguments and cannot fail.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) };
+    u64::try_from(tid).unwrap_or(0)
+}
+
+const PPME_SYSCALL_CLOSE_X: u16 = 5;
+const PPME_SOCKET_CONNECT_X: u16 = 23;
+const PPME_PROCEXIT_1_E: u16 = 186;
+const PPME_SYSCALL_CLONE_20_X: u16 = 223;
+const PPME_SYSCALL_CLONE3_X: u16 = 335;
+const PPME_SOCKET_ACCEPT4_6_X: u16 = 389;
+const PPME_SYSCALL_EXECVE_19_X: u16 = 293;
+const PPME_SYSCALL_OPENAT_2_X: u16 = 307;
+const PPM_O_RDONLY: u32 = 1;
+
+/// `cat /etc/hostname`: the clone that made it, its execve with exe/args, the openat of
+/// the file with the right fd, dev/ino, and its procexit.
+fn exec_open_exit(test: &str, attach: AttachMode) {
+    let Some(mut cap) = open_or_skip(
+        test,
+        CaptureOptions {
+            attach,
+            ..CaptureOptions::default()
+        },
+    ) else {
+        return;
+    };
+    if attach != AttachMode::Auto {
+        assert_eq!(cap.attach_mode(), attach);
+    }
+    let spawner = gettid();
+    let meta = std::fs::metadata("/etc/hostname").expect("/etc/hostname exists on the test host");
+    let child = Command::new("cat")
+        .arg("/etc/hostname")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn cat");
+    let pid = u64::from(child.id());
+    let out = child.wait_with_output().expect("wait for cat");
+    assert!(out.status.success());
+
+    let (mut exec, mut open, mut exit, mut clone) = (None, None, None, None);
+    let found = collect_until(&mut cap, |ev| {
+        match ev.ty {
+            PPME_SYSCALL_EXECVE_19_X if ev.u64(4) == pid => exec = Some(ev.clone()),
+            PPME_SYSCALL_OPENAT_2_X if ev.tid == pid && ev.str(2) == "/etc/hostname" => {
+                open = Some(ev.clone())
+            }
+            PPME_PROCEXIT_1_E if ev.tid == pid => exit = Some(ev.clone()),
+            PPME_SYSCALL_CLONE_20_X | PPME_SYSCALL_CLONE3_X
+                if ev.i64(0) == 0 && ev.u64(3) == pid =>
+            {
+                clone = Some(ev.clone())
+            }
+            _ => {}
+        }
+        exec.is_some() && open.is_some() && exit.is_some() && clone.is_some()
+    });
+    let counters = cap.counters().expect("read counters");
+    assert!(
+        found,
+        "missing events for pid {pid}: execve {} openat {} procexit {} clone-child {}; counters {:?}",
+        exec.is_some(),
+        open.is_some(),
+        exit.is_some(),
+        clone.is_some(),
+        counters.total()
+    );
+    let (exec, open, exit, clone) = (
+        exec.expect("checked"),
+        open.expect("checked"),
+        exit.expect("checked"),
+        clone.expect("checked"),
+    );
+
+    // execve exit: 31 params in current libs' order.
+    assert_eq!(exec.params.len(), 31);
+    assert_eq!(exec.i64(0), 0, "res");
+    assert_eq!(exec.str(1), "cat", "exe is argv[0]");
+    assert_eq!(exec.strs(2), vec!["/etc/hostname".to_owned()], "args");
+    assert_eq!(exec.u64(3), pid, "tid");
+    assert_eq!(
+        exec.u64(5),
+        spawner,
+        "ptid is the thread that spawned the child"
+    );
+    assert_eq!(exec.str(13), "cat", "comm");
+    assert!(
+        exec.strs(14).iter().any(|c| c.contains('=')),
+        "cgroups: {:?}",
+        exec.strs(14)
+    );
+    assert!(
+        exec.strs(15).iter().any(|e| e.starts_with("PATH=")),
+        "env has PATH"
+    );
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(exec.u32(26), euid, "uid");
+    let filename = exec.str(30);
+    assert!(filename.ends_with("/cat"), "filename {filename}");
+    assert_eq!(
+        exec.u64(23),
+        std::fs::metadata(&filename).expect("cat exists").ino(),
+        "exe_ino"
+    );
+
+    // openat exit: fd, dirfd, name, flags, mode, dev, ino.
+    assert_eq!(open.params.len(), 7);
+    assert!(open.i64(0) >= 3, "fd {}", open.i64(0));
+    assert_eq!(open.i64(1), -100, "dirfd is AT_FDCWD");
+    assert_eq!(open.u32(3) & 3, PPM_O_RDONLY, "flags {:#x}", open.u32(3));
+    assert_eq!(open.u64(6), meta.ino(), "ino");
+    let dev = meta.dev();
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    let encoded = (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12);
+    assert_eq!(open.u32(5), encoded, "dev");
+
+    // procexit: status 0.
+    assert_eq!(exit.params.len(), 5);
+    assert_eq!(exit.i64(0), 0, "exit status");
+    assert_eq!(clone.params.len(), 21);
+    assert_eq!(clone.u64(4), pid, "clone child pid");
+}
+
+#[test]
+fn exec_open_and_exit_of_a_child_tp_btf() {
+    exec_open_exit(
+        "exec_open_and_exit_of_a_child_tp_btf",
+        AttachMode::BtfTracepoint,
+    );
+}
+
+#[test]
+fn exec_open_and_exit_of_a_child_raw_tp() {
+    exec_open_exit(
+        "exec_open_and_exit_of_a_child_raw_tp",
+        AttachMode::RawTracepoint,
+    );
+}
+
+/// A TCP connect to a loopback port: the connect event's tuple and addr, and the server's
+/// accept4 with the mirrored tuple.
+#[test]
+fn loopback_connect_and_accept_tuples() {
+    let (interest, unsupported) = Interest::from_ppm_events([22, 23, 388, 389]);
+    assert!(unsupported.is_empty());
+    let options = CaptureOptions {
+        interest,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip("loopback_connect_and_accept_tuples", options) else {
+        return;
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let server = listener.local_addr().expect("local addr");
+    let tid = gettid();
+    let mut stream = TcpStream::connect(server).expect("connect loopback");
+    let client = stream.local_addr().expect("client addr");
+    let (_accepted, peer) = listener.accept().expect("accept");
+    assert_eq!(peer, client);
+    stream.write_all(b"x").expect("write");
+
+    let loopback = [127u8, 0, 0, 1];
+    let mut expected_tuple = vec![2u8];
+    expected_tuple.extend_from_slice(&loopback);
+    expected_tuple.extend_from_slice(&client.port().to_le_bytes());
+    expected_tuple.extend_from_slice(&loopback);
+    expected_tuple.extend_from_slice(&server.port().to_le_bytes());
+    let mut expected_addr = vec![2u8];
+    expected_addr.extend_from_slice(&loopback);
+    expected_addr.extend_from_slice(&server.port().to_le_bytes());
+
+    let (mut connect, mut accept) = (None, None);
+    let found = collect_until(&mut cap, |ev| {
+        if ev.ty == PPME_SOCKET_CONNECT_X
+            && ev.tid == tid
+            && ev.param(3) == expected_addr.as_slice()
+        {
+            connect = Some(ev.clone());
+        }
+        if ev.ty == PPME_SOCKET_ACCEPT4_6_X
+            && ev.tid == tid
+            && ev.param(1) == expected_tuple.as_slice()
+        {
+            accept = Some(ev.clone());
+        }
+        connect.is_some() && accept.is_some()
+    });
+    assert!(
+        found,
+        "connect {} accept4 {}",
+        connect.is_some(),
+        accept.is_some()
+    );
+    let connect = connect.expect("checked");
+    assert_eq!(connect.params.len(), 4);
+    assert_eq!(connect.i64(0), 0, "res");
+    assert_eq!(
+        connect.param(1),
+        expected_tuple.as_slice(),
+        "tuple: local then remote"
+    );
+    let accept = accept.expect("checked");
+    assert_eq!(accept.params.len(), 6);
+    assert!(accept.i64(0) >= 3, "accepted fd");
+}
+
+/// A burst of open/close pairs is captured completely with no drop.
+#[test]
+fn burst_of_opens_has_no_drops() {
+    let (interest, _) = Interest::from_ppm_events([306, 307, 4, 5]);
+    let options = CaptureOptions {
+        interest,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip("burst_of_opens_has_no_drops", options) else {
+        return;
+    };
+    const N: usize = 2000;
+    let tid = gettid();
+    for _ in 0..N {
+        let f = std::fs::File::open("/etc/hostname").expect("open");
+        drop(f);
+    }
+    let (mut opens, mut closes) = (0usize, 0usize);
+    let found = collect_until(&mut cap, |ev| {
+        if ev.tid == tid {
+            if ev.ty == PPME_SYSCALL_OPENAT_2_X && ev.str(2) == "/etc/hostname" {
+                opens += 1;
+            } else if ev.ty == PPME_SYSCALL_CLOSE_X && ev.i64(0) == 0 {
+                closes += 1;
+            }
+        }
+        opens >= N && closes >= N
+    });
+    let c = cap.counters().expect("counters");
+    assert!(
+        found,
+        "saw {opens} opens and {closes} closes of {N}; counters {:?}",
+        c.total()
+    );
+    assert_eq!(c.total().drops(), 0, "drops: {:?}", c.total());
+    assert!(c.total().events >= (2 * N) as u64);
+    assert!(c.events_read >= (2 * N) as u64);
+}
