@@ -29,6 +29,7 @@ pub mod evttypes;
 pub mod fields;
 pub mod lexer;
 pub mod loader;
+pub mod output;
 pub mod parser;
 pub mod print;
 pub mod source;
