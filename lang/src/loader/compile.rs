@@ -1,0 +1,980 @@
+//! Compiling collected items: list expansion, exception expansion, list substitution, parsing, macro
+//! resolution, checks and warnings (Falco's `rule_loader_compiler.cpp`).
+//!
+//! Order of work, as in Falco: lists (one level of list-of-list expansion), then every macro condition
+//! (substituted and parsed even when unused, then resolved against the macros visible to it), then every rule
+//! in evaluation order (exceptions expanded into the condition text, output validated, condition substituted,
+//! parsed, resolved against all macros, checked, event types computed), and finally unused macro/list
+//! warnings.
+//!
+//! Unlike Falco, which stops at the first compile error, every macro and rule is compiled and every error is
+//! reported; a macro that failed is simply not inlined (rules using it are then skipped without a second
+//! error).
+//!
+//! Positions: each parsed text is registered in the [`SourceMap`] as an expansion, and every span of the
+//! parsed tree is shifted into the global offset space, so the macro-resolved trees keep exact positions of
+//! nodes that came from macros.
+
+use std::collections::HashSet;
+
+use crate::ast::{Expr, ExprKind, Operand, TransformArg, Value};
+use crate::diagnostic::{Code, Diagnostic, Label};
+use crate::source::{FileSpan, Insertion, MappedText, Owner, SourceMap};
+
+use super::context::{Ctx, with_condition_expression};
+use super::reader::{Collector, Entry, ExceptionInfo, Scalar};
+use super::{CompiledList, CompiledMacro, CompiledRule};
+
+/// Falco's `%container.info` placeholder, stripped from outputs.
+const CONTAINER_INFO: &str = "%container.info";
+
+/// Fields that are deprecated (Falco 0.42).
+pub const DEPRECATED_FIELDS: [&str; 6] = [
+    "evt.dir",
+    "evt.latency",
+    "evt.latency.s",
+    "evt.latency.ns",
+    "evt.latency.human",
+    "evt.wait_latency",
+];
+
+fn deprecated_field_desc(f: &str) -> &'static str {
+    if f == "evt.dir" {
+        "due to the drop of enter events, 'evt.dir = <' always evaluates to true, and 'evt.dir = >' always evaluates to false. The rule expression can be simplified by removing the condition on 'evt.dir'"
+    } else {
+        "field is not available due to the drop of enter events."
+    }
+}
+
+/// The output of compilation.
+pub struct Compiled {
+    /// Lists with nested references expanded.
+    pub lists: Vec<CompiledList>,
+    /// Macros with resolved conditions.
+    pub macros: Vec<CompiledMacro>,
+    /// Rules in evaluation order.
+    pub rules: Vec<CompiledRule>,
+}
+
+struct ListState {
+    name: String,
+    items: Vec<Scalar>,
+    defined: FileSpan,
+    used: bool,
+}
+
+struct MacroState {
+    name: String,
+    parsed: Option<Expr>,
+    resolved: Option<Expr>,
+    failed: bool,
+    used: bool,
+    index: u32,
+    defined: FileSpan,
+}
+
+/// Compiles everything collected.
+pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>) -> Compiled {
+    let mut lists = compile_lists(col);
+    let mut macros: Vec<MacroState> = Vec::new();
+    for m in col.macros.iter() {
+        let parsed = parse_text(
+            &m.cond,
+            &mut lists,
+            &m.cond_ctx,
+            Owner::Macro(m.name.clone()),
+            sm,
+            diags,
+        );
+        macros.push(MacroState {
+            name: m.name.clone(),
+            failed: parsed.is_none(),
+            parsed,
+            resolved: None,
+            used: false,
+            index: m.index,
+            defined: m.ctx.span,
+        });
+    }
+    // Resolve macros in order, each against the macros first defined before its latest definition.
+    for (i, m) in col.macros.iter().enumerate() {
+        let Some(ast) = macros.get(i).and_then(|s| s.parsed.clone()) else {
+            continue;
+        };
+        let mut r = Resolver {
+            macros: &mut macros,
+            visibility: m.visibility,
+            stack: vec![m.name.clone()],
+            error: None,
+            blocked: false,
+        };
+        let resolved = r.resolve(ast);
+        let error = r.error.take();
+        let blocked = r.blocked;
+        if let Some((msg, span)) = error {
+            diags.push(resolution_error(sm, &m.ctx, &m.cond_ctx, &msg, span));
+        }
+        if let Some(s) = macros.get_mut(i) {
+            if error_or_blocked(&s.name, blocked, &resolved) {
+                s.failed = true;
+            }
+            s.resolved = resolved;
+        }
+    }
+
+    let mut rules = Vec::new();
+    for r in col.rules.iter() {
+        if r.unknown_source {
+            continue;
+        }
+        let cond_at = FileSpan::point(r.cond_ctx.span.file, r.cond_ctx.span.start);
+        let condition = if r.exceptions.is_empty() {
+            r.cond.clone()
+        } else {
+            match build_exceptions(&r.cond, &r.exceptions, cond_at) {
+                Ok(c) => c,
+                Err(d) => {
+                    diags.push(*d);
+                    continue;
+                }
+            }
+        };
+        // Output: %container.info is stripped with a warning, then the format is validated.
+        let mut output = r.output.as_str().to_string();
+        if output.contains(CONTAINER_INFO) {
+            diags.push(r.ctx.diag(
+                Code::DeprecatedItem,
+                "%container.info is deprecated and no more useful, and will be dropped by Falco 1.0.0. The container plugin will automatically add required fields to the output message.",
+            ));
+            output = output.replace(CONTAINER_INFO, "");
+        }
+        if let Err((msg, off)) = validate_output(&output) {
+            let mut d = r.output_ctx.diag(Code::CompileOutput, msg.clone());
+            if !output.contains(CONTAINER_INFO)
+                && let Some(m) = r.output.map(off)
+            {
+                d.primary = Some(m.span);
+            }
+            if r.skip_if_unknown_filter && is_unknown_type_or_field(&msg) {
+                d.code = Code::UnknownFilter;
+                d.severity = Code::UnknownFilter.severity();
+                diags.push(d);
+                continue;
+            }
+            diags.push(d);
+            continue;
+        }
+        for f in DEPRECATED_FIELDS {
+            if output.contains(f) {
+                diags.push(r.output_ctx.diag(
+                    Code::DeprecatedItem,
+                    format!("usage of deprecated field '{f}' has been detected in the rule output"),
+                ));
+            }
+        }
+        // Condition.
+        let Some(ast) = parse_text(
+            &condition,
+            &mut lists,
+            &r.cond_ctx,
+            Owner::Rule(r.name.clone()),
+            sm,
+            diags,
+        ) else {
+            continue;
+        };
+        let mut res = Resolver {
+            macros: &mut macros,
+            visibility: u32::MAX,
+            stack: Vec::new(),
+            error: None,
+            blocked: false,
+        };
+        let resolved = res.resolve(ast);
+        let error = res.error.take();
+        let blocked = res.blocked;
+        if let Some((msg, span)) = error {
+            diags.push(resolution_error(sm, &r.ctx, &r.cond_ctx, &msg, span));
+            continue;
+        }
+        let Some(resolved) = resolved else { continue };
+        if blocked {
+            // A macro it uses failed and was reported already.
+            continue;
+        }
+        warning_resolver(&resolved, sm, &r.cond_ctx, diags);
+        let mut failed = false;
+        let mut skipped = false;
+        for issue in deps::check_condition(&resolved) {
+            let unknown = issue.is_unknown_filter();
+            let code = Code::from_str_exact(issue.code).unwrap_or(Code::CompileCondition);
+            let mut d = located(
+                sm,
+                &r.cond_ctx,
+                &r.ctx,
+                code,
+                &issue.message,
+                issue.span.start,
+                issue.span.end,
+                &resolved,
+            );
+            if d.is_error() {
+                if unknown && r.skip_if_unknown_filter {
+                    d.code = Code::UnknownFilter;
+                    d.severity = Code::UnknownFilter.severity();
+                    diags.push(d);
+                    skipped = true;
+                    break;
+                }
+                if unknown
+                    && d.help.is_none()
+                    && let Some(name) = unknown_field_name(&issue.message)
+                    && let Some(s) = crate::fields::suggest(name)
+                {
+                    d.help = Some(format!("did you mean '{s}'?"));
+                }
+                failed = true;
+            }
+            diags.push(d);
+        }
+        if failed || skipped {
+            continue;
+        }
+        if r.source == "syscall" {
+            match crate::evttypes::evttypes_of(&resolved) {
+                Ok(set) => {
+                    if set.len() > 100 && r.warn_evttypes {
+                        diags.push(r.ctx.diag(
+                            Code::NoEvttype,
+                            "Rule matches too many evt.type values. This has a significant performance penalty.",
+                        ));
+                    }
+                }
+                Err(msg) => {
+                    diags.push(r.cond_ctx.diag(Code::CompileCondition, msg));
+                    continue;
+                }
+            }
+        }
+        rules.push(CompiledRule {
+            name: r.name.clone(),
+            condition: condition.as_str().to_string(),
+            expr: resolved,
+            output,
+            desc: r.desc.clone(),
+            priority: r.priority,
+            source: r.source.clone(),
+            tags: r.tags.clone(),
+            enabled: r.enabled,
+            warn_evttypes: r.warn_evttypes,
+            skip_if_unknown_filter: r.skip_if_unknown_filter,
+            capture: r.capture,
+            capture_duration: r.capture_duration,
+            location: r.ctx.span,
+            condition_location: r.cond_ctx.span,
+        });
+    }
+
+    // Unused macros and lists.
+    for (m, s) in col.macros.iter().zip(&macros) {
+        if !s.used && !s.failed {
+            diags.push(m.ctx.diag(
+                Code::UnusedMacro,
+                "Macro not referred to by any other rule/macro",
+            ));
+        }
+    }
+    for (l, s) in col.lists.iter().zip(&lists) {
+        if !s.used {
+            diags.push(l.ctx.diag(
+                Code::UnusedList,
+                "List not referred to by any other rule/macro",
+            ));
+        }
+    }
+
+    Compiled {
+        lists: lists
+            .iter()
+            .map(|l| CompiledList {
+                name: l.name.clone(),
+                items: l.items.iter().map(|s| s.as_str().to_string()).collect(),
+                location: l.defined,
+            })
+            .collect(),
+        macros: macros
+            .into_iter()
+            .map(|m| CompiledMacro {
+                name: m.name,
+                expr: m.resolved,
+                location: m.defined,
+            })
+            .collect(),
+        rules,
+    }
+}
+
+fn error_or_blocked(_name: &str, blocked: bool, resolved: &Option<Expr>) -> bool {
+    blocked || resolved.is_none()
+}
+
+fn compile_lists(col: &Collector) -> Vec<ListState> {
+    let mut out: Vec<ListState> = Vec::new();
+    let mut used_names = Vec::new();
+    for l in col.lists.iter() {
+        let mut items = Vec::new();
+        for item in &l.items {
+            match col.lists.get(item.as_str()) {
+                Some(r) if r.index < l.visibility => {
+                    used_names.push(r.name.clone());
+                    items.extend(r.items.iter().cloned());
+                }
+                _ => items.push(item.clone()),
+            }
+        }
+        out.push(ListState {
+            name: l.name.clone(),
+            items,
+            defined: l.ctx.span,
+            used: false,
+        });
+    }
+    for n in used_names {
+        if let Some(l) = out.iter_mut().find(|l| l.name == n) {
+            l.used = true;
+        }
+    }
+    out
+}
+
+fn quote_item(s: &str) -> (bool, &str) {
+    let needs = s.contains(' ') && !s.starts_with('"') && !s.starts_with('\'');
+    (needs, s)
+}
+
+fn push_quoted(out: &mut MappedText, item: &MappedText, at: FileSpan) {
+    let (needs, _) = quote_item(item.as_str());
+    if needs {
+        out.push_glue("\"", at);
+    }
+    out.push_mapped(item);
+    if needs {
+        out.push_glue("\"", at);
+    }
+}
+
+fn is_operator_for_list(op: &str) -> bool {
+    matches!(op, "in" | "intersects" | "pmatch") || super::reader::is_str_operator_with_modifier(op)
+}
+
+/// Falco's `build_rule_exception_infos`.
+fn build_exceptions(
+    cond: &MappedText,
+    exceptions: &[ExceptionInfo],
+    at: FileSpan,
+) -> Result<MappedText, Box<Diagnostic>> {
+    let mut out = MappedText::new();
+    out.push_glue("(", at);
+    out.push_mapped(cond);
+    out.push_glue(")", at);
+    for ex in exceptions {
+        let eat = ex.ctx.span;
+        let mut icond = MappedText::new();
+        if !ex.fields.is_list {
+            let field = ex.fields.item.as_ref();
+            for val in &ex.values {
+                if val.is_list {
+                    return Err(Box::new(ex.ctx.diag(
+                        Code::Validate,
+                        "Expected values array to contain a list of strings",
+                    )));
+                }
+                if icond.is_empty() {
+                    icond.push_glue("(", eat);
+                    if let Some(f) = field {
+                        icond.push_mapped(&f.text);
+                    }
+                    icond.push_glue(" ", eat);
+                    push_entry_text(&mut icond, &ex.comps, eat);
+                    icond.push_glue(" (", eat);
+                } else {
+                    icond.push_glue(", ", eat);
+                }
+                if let Some(v) = &val.item {
+                    push_quoted(&mut icond, &v.text, eat);
+                }
+            }
+            if !icond.is_empty() {
+                icond.push_glue("))", eat);
+            }
+        } else {
+            icond.push_glue("(", eat);
+            let mut first_tuple = true;
+            for values in &ex.values {
+                if ex.fields.items.len() != values.items.len() {
+                    return Err(Box::new(ex.ctx.diag(
+                        Code::Validate,
+                        "Fields and values lists must have equal length",
+                    )));
+                }
+                if !first_tuple {
+                    icond.push_glue(" or ", eat);
+                }
+                first_tuple = false;
+                icond.push_glue("(", eat);
+                for (k, (field, value)) in ex.fields.items.iter().zip(&values.items).enumerate() {
+                    if k > 0 {
+                        icond.push_glue(" and ", eat);
+                    }
+                    let comp = ex.comps.items.get(k);
+                    icond.push_glue(" ", eat);
+                    push_entry_text(&mut icond, field, eat);
+                    icond.push_glue(" ", eat);
+                    if let Some(c) = comp {
+                        push_entry_text(&mut icond, c, eat);
+                    }
+                    icond.push_glue(" ", eat);
+                    let vat = value.span.unwrap_or(eat);
+                    if value.is_list {
+                        icond.push_glue("(", vat);
+                        for (j, v) in value.items.iter().enumerate() {
+                            if j > 0 {
+                                icond.push_glue(", ", vat);
+                            }
+                            if let Some(s) = &v.item {
+                                push_quoted(&mut icond, &s.text, vat);
+                            }
+                        }
+                        icond.push_glue(")", vat);
+                    } else if let Some(s) = &value.item {
+                        if comp.is_some_and(|c| is_operator_for_list(c.text())) {
+                            let paren = !s.as_str().starts_with('(');
+                            if paren {
+                                icond.push_glue("(", vat);
+                            }
+                            icond.push_mapped(&s.text);
+                            if paren {
+                                icond.push_glue(")", vat);
+                            }
+                        } else {
+                            push_quoted(&mut icond, &s.text, vat);
+                        }
+                    }
+                }
+                icond.push_glue(")", eat);
+            }
+            icond.push_glue(")", eat);
+            if icond.as_str() == "()" {
+                icond = MappedText::new();
+            }
+        }
+        if !icond.is_empty() {
+            out.push_glue(" and not ", eat);
+            out.push_mapped(&icond);
+        }
+    }
+    Ok(out)
+}
+
+fn push_entry_text(out: &mut MappedText, e: &Entry, at: FileSpan) {
+    match &e.item {
+        Some(s) => out.push_mapped(&s.text),
+        None => out.push_glue("", at),
+    }
+}
+
+/// Falco's `resolve_list`: textual substitution of one list's items for its name. Returns whether it fired.
+fn substitute_list(cnd: &mut MappedText, list: &ListState) -> bool {
+    const BLANKS: &[u8] = b" \t\n\r";
+    const DELIMS: &[u8] = b" \t\n\r(),=";
+    let name = list.name.as_str();
+    if name.is_empty() {
+        return false;
+    }
+    let mut used = false;
+    let mut search_from = 0usize;
+    loop {
+        let text = cnd.as_str();
+        let Some(found) = text.get(search_from..).and_then(|t| t.find(name)) else {
+            break;
+        };
+        let mut start = search_from + found;
+        let bytes = text.as_bytes();
+        let mut end = start + name.len();
+        let before_ok = start == 0 || bytes.get(start - 1).is_some_and(|b| DELIMS.contains(b));
+        let after_ok = end >= bytes.len() || bytes.get(end).is_some_and(|b| DELIMS.contains(b));
+        if before_ok && after_ok {
+            let ref_span = cnd
+                .map_span(start as u32, end as u32)
+                .map_or(FileSpan::point(crate::source::FileId(0), 0), |m| m.span);
+            while start > 0 && bytes.get(start - 1).is_some_and(|b| BLANKS.contains(b)) {
+                start -= 1;
+            }
+            while end < bytes.len() && bytes.get(end).is_some_and(|b| BLANKS.contains(b)) {
+                end += 1;
+            }
+            let note = Insertion::List {
+                name: list.name.clone(),
+                defined: Some(list.defined),
+            };
+            let mut sub = MappedText::new();
+            for item in &list.items {
+                if !sub.is_empty() {
+                    sub.push_inserted(", ", ref_span, note.clone());
+                }
+                let (needs, t) = quote_item(item.as_str());
+                if needs {
+                    sub.push_inserted(&format!("\"{t}\""), ref_span, note.clone());
+                } else {
+                    sub.push_inserted(t, ref_span, note.clone());
+                }
+            }
+            if sub.is_empty() {
+                if start > 0 && bytes.get(start - 1) == Some(&b',') {
+                    start -= 1;
+                } else if end < bytes.len() && bytes.get(end) == Some(&b',') {
+                    end += 1;
+                }
+            }
+            let mut new = MappedText::new();
+            if start > 0 {
+                new.push_slice(cnd, 0, start);
+                new.push_inserted(" ", ref_span, note.clone());
+            }
+            new.push_mapped(&sub);
+            new.push_inserted(" ", ref_span, note);
+            new.push_slice(cnd, end, cnd.len());
+            let sub_len = sub.len();
+            *cnd = new;
+            start += sub_len + 1;
+            used = true;
+        }
+        search_from = start + 1;
+        if search_from > cnd.len() {
+            break;
+        }
+    }
+    used
+}
+
+/// Substitutes lists, parses, registers the text and shifts spans into the global space.
+fn parse_text(
+    text: &MappedText,
+    lists: &mut [ListState],
+    cond_ctx: &Ctx,
+    owner: Owner,
+    sm: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Expr> {
+    let mut cnd = text.clone();
+    for l in lists.iter_mut() {
+        if substitute_list(&mut cnd, l) {
+            l.used = true;
+        }
+    }
+    let source = cnd.as_str().to_string();
+    match crate::parser::parse_condition(&source) {
+        Ok(mut e) => {
+            let base = sm.add_expansion(cnd, owner);
+            shift_expr(&mut e, base);
+            Some(e)
+        }
+        Err(err) => {
+            let mut d = Diagnostic::new(Code::CompileCondition, err.message.clone());
+            d.context = with_condition_expression(cond_ctx, &source, err.offset, err.line, err.col);
+            d.alt_content = Some(source.clone());
+            d.file = Some(cond_ctx.file);
+            if let Some(m) = cnd.map(err.offset) {
+                d.primary = Some(m.span);
+                if let Some(Insertion::List {
+                    name,
+                    defined: Some(def),
+                }) = m.inserted
+                {
+                    d.labels.push(Label {
+                        span: def,
+                        message: format!("list '{name}' is defined here"),
+                    });
+                }
+            } else {
+                d.primary = Some(cond_ctx.span);
+            }
+            diags.push(d);
+            None
+        }
+    }
+}
+
+struct Resolver<'a> {
+    macros: &'a mut Vec<MacroState>,
+    visibility: u32,
+    stack: Vec<String>,
+    error: Option<(String, crate::ast::Span)>,
+    blocked: bool,
+}
+
+impl Resolver<'_> {
+    fn resolve(&mut self, e: Expr) -> Option<Expr> {
+        let Expr { kind, span } = e;
+        let kind = match kind {
+            ExprKind::And(v) => ExprKind::And(
+                v.into_iter()
+                    .map(|x| self.resolve(x))
+                    .collect::<Option<_>>()?,
+            ),
+            ExprKind::Or(v) => ExprKind::Or(
+                v.into_iter()
+                    .map(|x| self.resolve(x))
+                    .collect::<Option<_>>()?,
+            ),
+            ExprKind::Not(x) => ExprKind::Not(Box::new(self.resolve(*x)?)),
+            ExprKind::Macro(name) => return self.inline(name, span),
+            k @ ExprKind::Check(_) => k,
+        };
+        Some(Expr { kind, span })
+    }
+
+    fn inline(&mut self, name: String, span: crate::ast::Span) -> Option<Expr> {
+        let idx = self
+            .macros
+            .iter()
+            .position(|m| m.name == name && m.index < self.visibility);
+        let Some(idx) = idx else {
+            if self.error.is_none() {
+                self.error = Some((format!("Undefined macro '{name}' used in filter."), span));
+            }
+            return None;
+        };
+        if self.stack.contains(&name) {
+            if self.error.is_none() {
+                self.error = Some((format!("reference loop in macro '{name}'"), span));
+            }
+            return None;
+        }
+        let m = self.macros.get_mut(idx)?;
+        m.used = true;
+        if m.failed {
+            self.blocked = true;
+            return Some(Expr {
+                kind: ExprKind::Macro(name),
+                span,
+            });
+        }
+        if let Some(r) = &m.resolved {
+            // Already resolved: mark the macros it inlined as used too (they were when it was resolved).
+            return Some(r.clone());
+        }
+        let parsed = m.parsed.clone()?;
+        self.stack.push(name);
+        let out = self.resolve(parsed);
+        self.stack.pop();
+        out
+    }
+}
+
+fn resolution_error(
+    sm: &SourceMap,
+    item_ctx: &Ctx,
+    cond_ctx: &Ctx,
+    msg: &str,
+    span: crate::ast::Span,
+) -> Diagnostic {
+    let mut d = Diagnostic::new(Code::Validate, msg);
+    d.file = Some(item_ctx.file);
+    let exp = sm.expansion(span.start);
+    let (text, local) = exp.map_or((String::new(), 0), |e| {
+        (e.text.as_str().to_string(), span.start - e.base)
+    });
+    let (l, c) = line_col_in(&text, local);
+    d.context = with_condition_expression(item_ctx, &text, local, l, c);
+    d.alt_content = Some(text);
+    d.primary = sm
+        .resolve(span.start, span.end)
+        .map(|m| m.span)
+        .or(Some(cond_ctx.span));
+    if let Some(e) = exp
+        && let Owner::Macro(name) = &e.owner
+        && !matches!(item_ctx.items.last(), Some(i) if i.item_type == "macro" && &i.item_name == name)
+    {
+        d.chain.push(Label {
+            span: d.primary.unwrap_or(cond_ctx.span),
+            message: format!("macro '{name}'"),
+        });
+    }
+    d
+}
+
+/// 1-based line and column of a byte offset in a text (as the parser reports them).
+fn line_col_in(text: &str, offset: u32) -> (u32, u32) {
+    let before = text.get(..offset as usize).unwrap_or(text);
+    let line = before.matches('\n').count() as u32 + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+    (line, col)
+}
+
+/// A diagnostic for a problem at a global span of a resolved rule tree, with the chain of macros leading to
+/// it.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site; grouping would only rename the arguments"
+)]
+fn located(
+    sm: &SourceMap,
+    cond_ctx: &Ctx,
+    rule_ctx: &Ctx,
+    code: Code,
+    msg: &str,
+    start: u32,
+    end: u32,
+    root: &Expr,
+) -> Diagnostic {
+    let mut d = Diagnostic::new(code, msg);
+    d.file = Some(rule_ctx.file);
+    let exp = sm.expansion(start);
+    let (text, local) = exp.map_or((String::new(), 0), |e| {
+        (e.text.as_str().to_string(), start - e.base)
+    });
+    let (l, c) = line_col_in(&text, local);
+    d.context = with_condition_expression(cond_ctx, &text, local, l, c);
+    d.alt_content = Some(text);
+    let mapped = sm.resolve(start, end);
+    d.primary = mapped.as_ref().map(|m| m.span).or(Some(cond_ctx.span));
+    if let Some(Insertion::List {
+        name,
+        defined: Some(def),
+    }) = mapped.and_then(|m| m.inserted)
+    {
+        d.labels.push(Label {
+            span: def,
+            message: format!("list '{name}' is defined here"),
+        });
+    }
+    // The macros on the path from the root to the node.
+    let mut path = Vec::new();
+    macro_path(sm, root, start, &mut path);
+    for (name, span) in path {
+        d.chain.push(Label {
+            span,
+            message: format!("macro '{name}'"),
+        });
+    }
+    d
+}
+
+fn macro_path(sm: &SourceMap, e: &Expr, target: u32, out: &mut Vec<(String, FileSpan)>) {
+    let owner_of = |s: u32| sm.expansion(s).map(|e| e.owner.clone());
+    let mut cur = e;
+    let mut current_owner = owner_of(cur.span.start);
+    loop {
+        let children: &[Expr] = match &cur.kind {
+            ExprKind::And(v) | ExprKind::Or(v) => v,
+            ExprKind::Not(x) => std::slice::from_ref(x.as_ref()),
+            _ => return,
+        };
+        let Some(next) = children.iter().find(|c| contains_global(sm, c, target)) else {
+            return;
+        };
+        let o = owner_of(next.span.start);
+        if o != current_owner
+            && let Some(Owner::Macro(name)) = &o
+        {
+            let span = sm
+                .resolve(next.span.start, next.span.end)
+                .map_or(FileSpan::point(crate::source::FileId(0), 0), |m| m.span);
+            out.push((name.clone(), span));
+        }
+        current_owner = o;
+        cur = next;
+    }
+}
+
+fn contains_global(sm: &SourceMap, e: &Expr, target: u32) -> bool {
+    let same = match (sm.expansion(e.span.start), sm.expansion(target)) {
+        (Some(a), Some(b)) => a.base == b.base,
+        _ => false,
+    };
+    if same && e.span.start <= target && target <= e.span.end {
+        return true;
+    }
+    match &e.kind {
+        ExprKind::And(v) | ExprKind::Or(v) => v.iter().any(|c| contains_global(sm, c, target)),
+        ExprKind::Not(x) => contains_global(sm, x, target),
+        ExprKind::Check(c) => {
+            c.op_span.start <= target && target <= c.op_span.end
+                || c.lhs.span().start <= target && target <= c.lhs.span().end
+                || c.rhs
+                    .as_ref()
+                    .is_some_and(|v| v.span().start <= target && target <= v.span().end)
+        }
+        ExprKind::Macro(_) => false,
+    }
+}
+
+/// Falco's `filter_warning_resolver`: `<NA>` compared with `ka.*`/`jevt.*`, deprecated fields.
+fn warning_resolver(e: &Expr, sm: &SourceMap, cond_ctx: &Ctx, diags: &mut Vec<Diagnostic>) {
+    let mut na = None;
+    let mut deprecated: Vec<(&'static str, crate::ast::Span)> = Vec::new();
+    visit_checks(e, &mut |c| {
+        if let Operand::Field(f) = &c.lhs {
+            if let Some(d) = DEPRECATED_FIELDS.iter().find(|d| **d == f.name)
+                && !deprecated.iter().any(|(x, _)| x == d)
+            {
+                deprecated.push((d, f.span));
+            }
+            let unsafe_field = f.name.starts_with("ka.") || f.name.starts_with("jevt.");
+            let eq = matches!(
+                c.op.as_str(),
+                "=" | "==" | "!=" | "in" | "intersects" | "pmatch"
+            );
+            if unsafe_field && eq {
+                let has_na = match &c.rhs {
+                    Some(Value::Literal(l)) => l.bytes == b"<NA>",
+                    Some(Value::List(v, _)) => v.iter().any(|l| l.bytes == b"<NA>"),
+                    _ => false,
+                };
+                if has_na && na.is_none() {
+                    na = Some(c.op_span);
+                }
+            }
+        }
+    });
+    let base = cond_ctx.clone();
+    if let Some(span) = na {
+        let mut d = base.diag(Code::UnsafeNaCheck, "");
+        if let Some(m) = sm.resolve(span.start, span.end) {
+            d.primary = Some(m.span);
+        }
+        diags.push(d);
+    }
+    for (f, span) in deprecated {
+        let mut d = base.diag(Code::DeprecatedItem, deprecated_field_desc(f));
+        if let Some(m) = sm.resolve(span.start, span.end) {
+            d.primary = Some(m.span);
+        }
+        diags.push(d);
+    }
+}
+
+fn visit_checks(e: &Expr, f: &mut impl FnMut(&crate::ast::Check)) {
+    match &e.kind {
+        ExprKind::And(v) | ExprKind::Or(v) => v.iter().for_each(|c| visit_checks(c, f)),
+        ExprKind::Not(x) => visit_checks(x, f),
+        ExprKind::Check(c) => f(c),
+        ExprKind::Macro(_) => {}
+    }
+}
+
+fn is_unknown_type_or_field(err: &str) -> bool {
+    err.contains("nonexistent field")
+        || err.contains("invalid formatting token")
+        || err.contains("unknown event type")
+        || err.contains("unknown filter:")
+}
+
+fn unknown_field_name(msg: &str) -> Option<&str> {
+    msg.rsplit(' ').next().filter(|s| s.contains('.'))
+}
+
+/// Validates an output format; on failure returns the message and the byte offset of the problem.
+fn validate_output(output: &str) -> Result<(), (String, u32)> {
+    deps::parse_output(output)
+}
+
+/// Adds `base` to every span in the tree.
+pub fn shift_expr(e: &mut Expr, base: u32) {
+    shift(&mut e.span, base);
+    match &mut e.kind {
+        ExprKind::And(v) | ExprKind::Or(v) => v.iter_mut().for_each(|c| shift_expr(c, base)),
+        ExprKind::Not(x) => shift_expr(x, base),
+        ExprKind::Macro(_) => {}
+        ExprKind::Check(c) => {
+            shift(&mut c.op_span, base);
+            shift_operand(&mut c.lhs, base);
+            if let Some(v) = &mut c.rhs {
+                match v {
+                    Value::Literal(l) => shift(&mut l.span, base),
+                    Value::List(items, s) => {
+                        shift(s, base);
+                        items.iter_mut().for_each(|l| shift(&mut l.span, base));
+                    }
+                    Value::ListRef(_, s) => shift(s, base),
+                    Value::Field(f, s) => {
+                        shift(s, base);
+                        shift(&mut f.span, base);
+                    }
+                    Value::ValWithArg(f, _, s) => {
+                        shift(s, base);
+                        shift(&mut f.span, base);
+                    }
+                    Value::Transform(t) => shift_transform(t, base),
+                }
+            }
+        }
+    }
+}
+
+fn shift(s: &mut crate::ast::Span, base: u32) {
+    s.start = s.start.saturating_add(base);
+    s.end = s.end.saturating_add(base);
+}
+
+fn shift_operand(o: &mut Operand, base: u32) {
+    match o {
+        Operand::Field(f) => shift(&mut f.span, base),
+        Operand::Transform(t) => shift_transform(t, base),
+    }
+}
+
+fn shift_transform(t: &mut crate::ast::Transform, base: u32) {
+    shift(&mut t.span, base);
+    t.args.iter_mut().for_each(|a| shift_arg(a, base));
+}
+
+fn shift_arg(a: &mut TransformArg, base: u32) {
+    match a {
+        TransformArg::Operand(o) => shift_operand(o, base),
+        TransformArg::Literal(l) => shift(&mut l.span, base),
+        TransformArg::List(v, s) => {
+            shift(s, base);
+            v.iter_mut().for_each(|x| shift_arg(x, base));
+        }
+    }
+}
+
+/// Names of macros that failed, for callers that want to know (unused here but kept for API symmetry).
+pub fn failed_names(c: &Compiled) -> HashSet<String> {
+    c.macros
+        .iter()
+        .filter(|m| m.expr.is_none())
+        .map(|m| m.name.clone())
+        .collect()
+}
+
+/// Adapters to the checker and output parser (engineer `schema`), which are being written at the same time.
+/// Until they land, conditions are not type-checked and outputs are not validated here.
+mod deps {
+    use crate::ast::Expr;
+
+    /// One problem found by the checker.
+    pub struct Issue {
+        pub code: &'static str,
+        pub message: String,
+        pub span: crate::ast::Span,
+        unknown: bool,
+    }
+
+    impl Issue {
+        pub fn is_unknown_filter(&self) -> bool {
+            self.unknown
+        }
+    }
+
+    pub fn check_condition(_e: &Expr) -> Vec<Issue> {
+        let _ = |i: Issue| (i.code, i.message, i.span, i.unknown);
+        Vec::new()
+    }
+
+    pub fn parse_output(_s: &str) -> Result<(), (String, u32)> {
+        Ok(())
+    }
+}
