@@ -32,4 +32,5 @@ pub mod loader;
 pub mod output;
 pub mod parser;
 pub mod print;
+pub mod render;
 pub mod source;
