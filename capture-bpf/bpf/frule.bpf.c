@@ -69,6 +69,51 @@ char LICENSE[] SEC("license") = "GPL";
 #define NR_execveat 322
 #define NR_openat2 437
 #define NR_clone3 435
+#define NR_mprotect 10
+#define NR_pipe 22
+#define NR_dup 32
+#define NR_dup2 33
+#define NR_kill 62
+#define NR_fcntl 72
+#define NR_chdir 80
+#define NR_fchdir 81
+#define NR_rename 82
+#define NR_mkdir 83
+#define NR_rmdir 84
+#define NR_link 86
+#define NR_unlink 87
+#define NR_symlink 88
+#define NR_chmod 90
+#define NR_fchmod 91
+#define NR_chown 92
+#define NR_fchown 93
+#define NR_lchown 94
+#define NR_setuid 105
+#define NR_setgid 106
+#define NR_setpgid 109
+#define NR_setsid 112
+#define NR_setreuid 113
+#define NR_setregid 114
+#define NR_setresuid 117
+#define NR_setresgid 119
+#define NR_chroot 161
+#define NR_mount 165
+#define NR_umount2 166
+#define NR_mkdirat 258
+#define NR_fchownat 260
+#define NR_unlinkat 263
+#define NR_renameat 264
+#define NR_linkat 265
+#define NR_symlinkat 266
+#define NR_fchmodat 268
+#define NR_unshare 272
+#define NR_dup3 292
+#define NR_pipe2 293
+#define NR_setns 308
+#define NR_renameat2 316
+#define NR_memfd_create 319
+#define NR_bpf 321
+#define NR_userfaultfd 323
 
 /* PPME event codes (libscap numbering). */
 #define PPME_SYSCALL_OPEN_X 3
@@ -89,6 +134,51 @@ char LICENSE[] SEC("license") = "GPL";
 #define PPME_SYSCALL_EXECVEAT_X 331
 #define PPME_SYSCALL_CLONE3_X 335
 #define PPME_SOCKET_ACCEPT4_6_X 389
+#define PPME_SYSCALL_PIPE_X 61
+#define PPME_SYSCALL_CHDIR_X 95
+#define PPME_SYSCALL_FCHDIR_X 97
+#define PPME_SYSCALL_KILL_X 129
+#define PPME_SYSCALL_FCNTL_X 151
+#define PPME_SYSCALL_RENAME_X 175
+#define PPME_SYSCALL_RENAMEAT_X 177
+#define PPME_SYSCALL_SYMLINK_X 179
+#define PPME_SYSCALL_SYMLINKAT_X 181
+#define PPME_SYSCALL_SETRESUID_X 193
+#define PPME_SYSCALL_SETRESGID_X 195
+#define PPME_SYSCALL_SETUID_X 199
+#define PPME_SYSCALL_SETGID_X 201
+#define PPME_SYSCALL_SETNS_X 241
+#define PPME_SYSCALL_MOUNT_X 257
+#define PPME_SYSCALL_CHROOT_X 267
+#define PPME_SYSCALL_SETSID_X 275
+#define PPME_SYSCALL_MKDIR_2_X 277
+#define PPME_SYSCALL_RMDIR_2_X 279
+#define PPME_SYSCALL_UNSHARE_X 285
+#define PPME_SYSCALL_SETPGID_X 295
+#define PPME_SYSCALL_UNLINK_2_X 301
+#define PPME_SYSCALL_UNLINKAT_2_X 303
+#define PPME_SYSCALL_MKDIRAT_X 305
+#define PPME_SYSCALL_LINK_2_X 309
+#define PPME_SYSCALL_LINKAT_2_X 311
+#define PPME_SYSCALL_FCHMODAT_X 313
+#define PPME_SYSCALL_CHMOD_X 315
+#define PPME_SYSCALL_FCHMOD_X 317
+#define PPME_SYSCALL_RENAMEAT2_X 319
+#define PPME_SYSCALL_USERFAULTFD_X 321
+#define PPME_SYSCALL_MPROTECT_X 329
+#define PPME_SYSCALL_DUP2_X 363
+#define PPME_SYSCALL_DUP3_X 365
+#define PPME_SYSCALL_DUP_1_X 367
+#define PPME_SYSCALL_BPF_2_X 369
+#define PPME_SYSCALL_CHOWN_X 379
+#define PPME_SYSCALL_LCHOWN_X 381
+#define PPME_SYSCALL_FCHOWN_X 383
+#define PPME_SYSCALL_FCHOWNAT_X 385
+#define PPME_SYSCALL_UMOUNT2_X 391
+#define PPME_SYSCALL_PIPE2_X 393
+#define PPME_SYSCALL_MEMFD_CREATE_X 405
+#define PPME_SYSCALL_SETREUID_X 427
+#define PPME_SYSCALL_SETREGID_X 429
 
 /* Kernel constants not in BTF. */
 #define AT_FDCWD_VAL -100
@@ -203,6 +293,7 @@ struct counters {
 	__u64 n_drops_buffer_proc; /* ring full, by category: clone/fork/execve/procexit */
 	__u64 n_drops_buffer_open; /* ring full: open/openat/openat2/creat/close */
 	__u64 n_drops_buffer_net;  /* ring full: socket/connect/accept/bind/listen */
+	__u64 n_drops_buffer_other; /* ring full: every other syscall */
 };
 
 struct {
@@ -245,7 +336,7 @@ struct {
 /* ------------------------------------------------------------------------ */
 /* Event assembly                                                            */
 
-enum category { CAT_PROC, CAT_OPEN, CAT_NET };
+enum category { CAT_PROC, CAT_OPEN, CAT_NET, CAT_OTHER };
 
 struct ev {
 	struct aux *a;
@@ -369,8 +460,10 @@ static __always_inline void ev_submit(struct ev *e, enum category cat)
 				c->n_drops_buffer_proc++;
 			else if (cat == CAT_OPEN)
 				c->n_drops_buffer_open++;
-			else
+			else if (cat == CAT_NET)
 				c->n_drops_buffer_net++;
+			else
+				c->n_drops_buffer_other++;
 		}
 		return;
 	}
@@ -1068,6 +1161,300 @@ __noinline int fr_emit_net(__u32 nr, long ret, struct sc_args *regs)
 	return 0;
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Other syscalls: result + arguments                                        */
+
+#define K_AT_SYMLINK_FOLLOW 0x400
+#define K_AT_EMPTY_PATH 0x1000
+#define K_AT_REMOVEDIR 0x200
+#define K_MS_MGC_MSK 0xffff0000
+#define K_MS_MGC_VAL 0xC0ED0000
+
+static __always_inline __u8 fcntl_cmd_to_ppm(__u32 cmd)
+{
+	switch (cmd) {
+	case 0: return 1;     /* F_DUPFD */
+	case 1: return 2;     /* F_GETFD */
+	case 2: return 3;     /* F_SETFD */
+	case 3: return 4;     /* F_GETFL */
+	case 4: return 5;     /* F_SETFL */
+	case 5: return 6;     /* F_GETLK */
+	case 6: return 8;     /* F_SETLK */
+	case 7: return 9;     /* F_SETLKW */
+	case 8: return 10;    /* F_SETOWN */
+	case 9: return 12;    /* F_GETOWN */
+	case 10: return 13;   /* F_SETSIG */
+	case 11: return 15;   /* F_GETSIG */
+	case 15: return 21;   /* F_SETOWN_EX */
+	case 16: return 22;   /* F_GETOWN_EX */
+	case 36: return 30;   /* F_OFD_GETLK */
+	case 37: return 31;   /* F_OFD_SETLK */
+	case 38: return 32;   /* F_OFD_SETLKW */
+	case 1024: return 23; /* F_SETLEASE */
+	case 1025: return 24; /* F_GETLEASE */
+	case 1026: return 27; /* F_NOTIFY */
+	case 1029: return 25; /* F_CANCELLK */
+	case 1030: return 26; /* F_DUPFD_CLOEXEC */
+	case 1031: return 28; /* F_SETPIPE_SZ */
+	case 1032: return 29; /* F_GETPIPE_SZ */
+	default: return 0;
+	}
+}
+
+static __always_inline __u32 cloexec_nonblock_to_ppm(__u32 f)
+{
+	__u32 r = 0;
+	if (f & K_O_CLOEXEC) r |= PPM_O_CLOEXEC;
+	if (f & K_O_NONBLOCK) r |= PPM_O_NONBLOCK;
+	return r;
+}
+
+static __always_inline __u32 at_flags_to_ppm(__u32 f)
+{
+	return f & (K_AT_SYMLINK_FOLLOW | K_AT_EMPTY_PATH);
+}
+
+#define FD(i) ((__s64)(__s32)sc_arg(regs, (i)))
+#define USTR(i) ((const char *)sc_arg(regs, (i)))
+
+/* Every event here starts with the syscall result; the rest follow the exit event's
+ * parameter list of current libs. Flags that libs define with the kernel's bit values
+ * (AT_*, RENAME_*, MFD_*, MNT_*, MS_*, permission bits) are passed through masked. */
+__noinline int fr_emit_misc(__u32 nr, long ret, struct sc_args *regs)
+{
+	if (!regs)
+		return 0;
+	struct ev e;
+	__u64 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	__u16 type;
+	__u32 n;
+	switch (nr) {
+	case NR_dup: type = PPME_SYSCALL_DUP_1_X; n = 2; break;
+	case NR_dup2: type = PPME_SYSCALL_DUP2_X; n = 3; break;
+	case NR_dup3: type = PPME_SYSCALL_DUP3_X; n = 4; break;
+	case NR_fcntl: type = PPME_SYSCALL_FCNTL_X; n = 4; break;
+	case NR_chdir: type = PPME_SYSCALL_CHDIR_X; n = 2; break;
+	case NR_fchdir: type = PPME_SYSCALL_FCHDIR_X; n = 2; break;
+	case NR_chroot: type = PPME_SYSCALL_CHROOT_X; n = 2; break;
+	case NR_unlink: type = PPME_SYSCALL_UNLINK_2_X; n = 2; break;
+	case NR_rmdir: type = PPME_SYSCALL_RMDIR_2_X; n = 2; break;
+	case NR_unlinkat: type = PPME_SYSCALL_UNLINKAT_2_X; n = 4; break;
+	case NR_rename: type = PPME_SYSCALL_RENAME_X; n = 3; break;
+	case NR_link: type = PPME_SYSCALL_LINK_2_X; n = 3; break;
+	case NR_symlink: type = PPME_SYSCALL_SYMLINK_X; n = 3; break;
+	case NR_renameat: type = PPME_SYSCALL_RENAMEAT_X; n = 5; break;
+	case NR_renameat2: type = PPME_SYSCALL_RENAMEAT2_X; n = 6; break;
+	case NR_linkat: type = PPME_SYSCALL_LINKAT_2_X; n = 6; break;
+	case NR_symlinkat: type = PPME_SYSCALL_SYMLINKAT_X; n = 4; break;
+	case NR_mkdir: type = PPME_SYSCALL_MKDIR_2_X; n = 3; break;
+	case NR_mkdirat: type = PPME_SYSCALL_MKDIRAT_X; n = 4; break;
+	case NR_chmod: type = PPME_SYSCALL_CHMOD_X; n = 3; break;
+	case NR_fchmod: type = PPME_SYSCALL_FCHMOD_X; n = 3; break;
+	case NR_fchmodat: type = PPME_SYSCALL_FCHMODAT_X; n = 4; break;
+	case NR_chown: type = PPME_SYSCALL_CHOWN_X; n = 4; break;
+	case NR_lchown: type = PPME_SYSCALL_LCHOWN_X; n = 4; break;
+	case NR_fchown: type = PPME_SYSCALL_FCHOWN_X; n = 4; break;
+	case NR_fchownat: type = PPME_SYSCALL_FCHOWNAT_X; n = 6; break;
+	case NR_setuid: type = PPME_SYSCALL_SETUID_X; n = 2; break;
+	case NR_setgid: type = PPME_SYSCALL_SETGID_X; n = 2; break;
+	case NR_setreuid: type = PPME_SYSCALL_SETREUID_X; n = 3; break;
+	case NR_setregid: type = PPME_SYSCALL_SETREGID_X; n = 3; break;
+	case NR_setresuid: type = PPME_SYSCALL_SETRESUID_X; n = 4; break;
+	case NR_setresgid: type = PPME_SYSCALL_SETRESGID_X; n = 4; break;
+	case NR_setsid: type = PPME_SYSCALL_SETSID_X; n = 1; break;
+	case NR_setpgid: type = PPME_SYSCALL_SETPGID_X; n = 3; break;
+	case NR_kill: type = PPME_SYSCALL_KILL_X; n = 3; break;
+	case NR_pipe: type = PPME_SYSCALL_PIPE_X; n = 4; break;
+	case NR_pipe2: type = PPME_SYSCALL_PIPE2_X; n = 5; break;
+	case NR_setns: type = PPME_SYSCALL_SETNS_X; n = 3; break;
+	case NR_unshare: type = PPME_SYSCALL_UNSHARE_X; n = 2; break;
+	case NR_mount: type = PPME_SYSCALL_MOUNT_X; n = 5; break;
+	case NR_umount2: type = PPME_SYSCALL_UMOUNT2_X; n = 3; break;
+	case NR_memfd_create: type = PPME_SYSCALL_MEMFD_CREATE_X; n = 3; break;
+	case NR_bpf: type = PPME_SYSCALL_BPF_2_X; n = 2; break;
+	case NR_userfaultfd: type = PPME_SYSCALL_USERFAULTFD_X; n = 2; break;
+	case NR_mprotect: type = PPME_SYSCALL_MPROTECT_X; n = 4; break;
+	default: return 0;
+	}
+	if (!ev_begin(&e, type, n, tid))
+		return 0;
+	push_u64(&e, ret);
+	switch (nr) {
+	case NR_dup:
+	case NR_fchdir:
+		push_u64(&e, FD(0));
+		break;
+	case NR_dup2:
+		push_u64(&e, FD(0));
+		push_u64(&e, FD(1));
+		break;
+	case NR_dup3:
+		push_u64(&e, FD(0));
+		push_u64(&e, FD(1));
+		push_u32(&e, sc_arg(regs, 2) & K_O_CLOEXEC ? PPM_O_CLOEXEC : 0);
+		break;
+	case NR_fcntl:
+		push_u64(&e, FD(0));
+		push_u8(&e, fcntl_cmd_to_ppm(sc_arg(regs, 1)));
+		push_u64(&e, sc_arg(regs, 2));
+		break;
+	case NR_chdir:
+	case NR_chroot:
+	case NR_unlink:
+	case NR_rmdir:
+		push_user_str(&e, USTR(0), PATH_MAX_READ);
+		break;
+	case NR_unlinkat:
+		push_u64(&e, FD(0));
+		push_user_str(&e, USTR(1), PATH_MAX_READ);
+		push_u32(&e, sc_arg(regs, 2) & K_AT_REMOVEDIR);
+		break;
+	case NR_rename:
+	case NR_link:
+	case NR_symlink:
+		push_user_str(&e, USTR(0), PATH_MAX_READ);
+		push_user_str(&e, USTR(1), PATH_MAX_READ);
+		break;
+	case NR_renameat:
+	case NR_renameat2:
+	case NR_linkat:
+		push_u64(&e, FD(0));
+		push_user_str(&e, USTR(1), PATH_MAX_READ);
+		push_u64(&e, FD(2));
+		push_user_str(&e, USTR(3), PATH_MAX_READ);
+		if (nr == NR_renameat2)
+			push_u32(&e, sc_arg(regs, 4) & 7);
+		else if (nr == NR_linkat)
+			push_u32(&e, at_flags_to_ppm(sc_arg(regs, 4)));
+		break;
+	case NR_symlinkat:
+		push_user_str(&e, USTR(0), PATH_MAX_READ);
+		push_u64(&e, FD(1));
+		push_user_str(&e, USTR(2), PATH_MAX_READ);
+		break;
+	case NR_mkdir:
+	case NR_chmod:
+		push_user_str(&e, USTR(0), PATH_MAX_READ);
+		push_u32(&e, sc_arg(regs, 1) & 07777);
+		break;
+	case NR_mkdirat:
+	case NR_fchmodat:
+		push_u64(&e, FD(0));
+		push_user_str(&e, USTR(1), PATH_MAX_READ);
+		push_u32(&e, sc_arg(regs, 2) & 07777);
+		break;
+	case NR_fchmod:
+		push_u64(&e, FD(0));
+		push_u32(&e, sc_arg(regs, 1) & 07777);
+		break;
+	case NR_chown:
+	case NR_lchown:
+		push_user_str(&e, USTR(0), PATH_MAX_READ);
+		push_u32(&e, sc_arg(regs, 1));
+		push_u32(&e, sc_arg(regs, 2));
+		break;
+	case NR_fchown:
+		push_u64(&e, FD(0));
+		push_u32(&e, sc_arg(regs, 1));
+		push_u32(&e, sc_arg(regs, 2));
+		break;
+	case NR_fchownat:
+		push_u64(&e, FD(0));
+		push_user_str(&e, USTR(1), PATH_MAX_READ);
+		push_u32(&e, sc_arg(regs, 2));
+		push_u32(&e, sc_arg(regs, 3));
+		push_u32(&e, at_flags_to_ppm(sc_arg(regs, 4)));
+		break;
+	case NR_setuid:
+	case NR_setgid:
+		push_u32(&e, sc_arg(regs, 0));
+		break;
+	case NR_setreuid:
+	case NR_setregid:
+		push_u32(&e, sc_arg(regs, 0));
+		push_u32(&e, sc_arg(regs, 1));
+		break;
+	case NR_setresuid:
+	case NR_setresgid:
+		push_u32(&e, sc_arg(regs, 0));
+		push_u32(&e, sc_arg(regs, 1));
+		push_u32(&e, sc_arg(regs, 2));
+		break;
+	case NR_setsid:
+		break;
+	case NR_setpgid:
+		push_u64(&e, (__s32)sc_arg(regs, 0));
+		push_u64(&e, (__s32)sc_arg(regs, 1));
+		break;
+	case NR_kill:
+		push_u64(&e, (__s32)sc_arg(regs, 0));
+		push_u8(&e, (__u8)sc_arg(regs, 1));
+		break;
+	case NR_pipe:
+	case NR_pipe2: {
+		__s32 fds[2] = {-1, -1};
+		__u64 ino = 0;
+		if (ret == 0) {
+			bpf_probe_read_user(fds, sizeof(fds), (void *)sc_arg(regs, 0));
+			struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+			struct file *f = file_from_fd(task, fds[0]);
+			if (f)
+				ino = BPF_CORE_READ(f, f_inode, i_ino);
+		}
+		push_u64(&e, fds[0]);
+		push_u64(&e, fds[1]);
+		push_u64(&e, ino);
+		if (nr == NR_pipe2)
+			push_u32(&e, cloexec_nonblock_to_ppm(sc_arg(regs, 1)));
+		break;
+	}
+	case NR_setns:
+		push_u64(&e, FD(0));
+		push_u32(&e, clone_flags_to_ppm(sc_arg(regs, 1)));
+		break;
+	case NR_unshare:
+		push_u32(&e, clone_flags_to_ppm(sc_arg(regs, 0)));
+		break;
+	case NR_mount: {
+		__u64 fl = sc_arg(regs, 3);
+		if ((fl & K_MS_MGC_MSK) == K_MS_MGC_VAL)
+			fl &= ~(__u64)K_MS_MGC_MSK;
+		push_user_str(&e, USTR(0), PATH_MAX_READ);
+		push_user_str(&e, USTR(1), PATH_MAX_READ);
+		push_user_str(&e, USTR(2), 256);
+		push_u32(&e, (__u32)fl);
+		break;
+	}
+	case NR_umount2:
+		push_user_str(&e, USTR(0), PATH_MAX_READ);
+		push_u32(&e, sc_arg(regs, 1) & 0xf);
+		break;
+	case NR_memfd_create:
+		/* memfd_create's first param is the fd itself (already pushed as ret) */
+		push_user_str(&e, USTR(0), 256);
+		push_u32(&e, sc_arg(regs, 1) & 7);
+		break;
+	case NR_bpf:
+		push_u32(&e, sc_arg(regs, 0));
+		break;
+	case NR_userfaultfd:
+		push_u32(&e, cloexec_nonblock_to_ppm(sc_arg(regs, 0)));
+		break;
+	case NR_mprotect: {
+		__u32 prot = sc_arg(regs, 2), p = prot & 0xf; /* READ WRITE EXEC SEM */
+		if (prot & 0x01000000) p |= 1 << 4;        /* GROWSDOWN */
+		if (prot & 0x02000000) p |= 1 << 5;        /* GROWSUP */
+		push_u64(&e, sc_arg(regs, 0));
+		push_u64(&e, sc_arg(regs, 1));
+		push_u32(&e, p);
+		break;
+	}
+	}
+	ev_submit(&e, CAT_OTHER);
+	return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Entry points                                                              */
 
@@ -1129,6 +1516,7 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 			fr_emit_exec(PPME_SYSCALL_EXECVEAT_X, ret, 0, 0);
 		break;
 	default:
+		fr_emit_misc(id, ret, &args);
 		break;
 	}
 	return 0;

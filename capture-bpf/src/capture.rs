@@ -89,10 +89,12 @@ pub struct CpuCounters {
     pub drops_buffer_file: u64,
     /// Of `drops_buffer`: network events (socket/connect/accept/bind/listen).
     pub drops_buffer_net: u64,
+    /// Of `drops_buffer`: every other syscall.
+    pub drops_buffer_other: u64,
 }
 
 impl CpuCounters {
-    fn from_raw(raw: [u64; 8]) -> Self {
+    fn from_raw(raw: [u64; 9]) -> Self {
         let [
             events,
             drops_buffer,
@@ -102,6 +104,7 @@ impl CpuCounters {
             proc_,
             file,
             net,
+            other,
         ] = raw;
         Self {
             events,
@@ -112,6 +115,7 @@ impl CpuCounters {
             drops_buffer_proc: proc_,
             drops_buffer_file: file,
             drops_buffer_net: net,
+            drops_buffer_other: other,
         }
     }
 
@@ -129,6 +133,7 @@ impl CpuCounters {
         self.drops_buffer_proc += o.drops_buffer_proc;
         self.drops_buffer_file += o.drops_buffer_file;
         self.drops_buffer_net += o.drops_buffer_net;
+        self.drops_buffer_other += o.drops_buffer_other;
     }
 }
 
@@ -188,7 +193,7 @@ pub struct Capture {
     // Field order matters for drop: rings before the object that references them.
     rings: Vec<RingBuf<MapData>>,
     interesting: Array<MapData, u8>,
-    counters: PerCpuArray<MapData, [u64; 8]>,
+    counters: PerCpuArray<MapData, [u64; 9]>,
     attach_mode: AttachMode,
     data: Vec<u8>,
     order: Vec<Slot>,

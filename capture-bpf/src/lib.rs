@@ -31,17 +31,26 @@
 //! - **Reader**: [`Capture::poll`] sleeps with back-off (500 µs to 30 ms) while the rings
 //!   are empty, then drains every ring into one [`Batch`] ordered by timestamp.
 //! - **Counters**: per CPU, events written and drops by reason (ring full, with a
-//!   process/file/network split, event too large, no ring, no scratch area): [`Counters`].
+//!   process/file/network/other split, event too large, no ring, no scratch area):
+//!   [`Counters`].
 //!
-//! Events emitted (PPME exit codes): open 3, close 5, socket 19, bind 21, connect 23,
-//! listen 25, creat 59, procexit 186, clone 223, fork 225, vfork 227, accept 247,
-//! execve 293, openat 307, openat2 327, execveat 331, clone3 335, accept4 389.
+//! Events emitted: see [`SUPPORTED`] (syscall, x86_64 number, exit event, the PPME codes
+//! that name it). Process: clone/fork/vfork/clone3, execve/execveat, procexit, setuid
+//! family, setsid/setpgid, kill, unshare/setns, chroot. Files: open/openat/openat2/creat,
+//! close, dup/dup2/dup3, fcntl, pipe/pipe2, chdir/fchdir, mkdir(at), rmdir, unlink(at),
+//! rename(at/at2), link(at), symlink(at), chmod family, chown family, mount/umount2,
+//! memfd_create. Network: socket, bind, listen, connect, accept/accept4. Other: bpf,
+//! userfaultfd, mprotect.
 //!
 //! # Not done yet
 //!
 //! - No TOCTOU mitigation: paths and sockaddrs are read from user memory at syscall exit
 //!   (Falco adds `sys_enter` tracepoints for open/openat/openat2/creat/connect).
-//! - No generic event for other interesting syscalls; 32-bit (ia32) syscalls are not mapped.
+//! - No generic event (`GENERIC_X`) for interesting syscalls without an emitter (it needs
+//!   the syscall → `PPM_SC` table); 32-bit (ia32) syscalls are not mapped.
+//! - Not emitted yet: read/write family, sendto/recvfrom/sendmsg/recvmsg, socketpair,
+//!   shutdown, ptrace, prctl, init_module/finit_module, capset, and the other syscalls of
+//!   the table that Falco's rules rarely use.
 //! - execve: `cwd` is sent empty (as Falco does: user space tracks it), `trusted_exepath`
 //!   is empty, `flags` (exe writable/overlay/memfd) is 0; clone: `pidns_init_start_ts` is 0;
 //!   procexit: `reaper_tid` is 0; open: overlay-layer flags are not set.

@@ -408,3 +408,96 @@ fn burst_of_opens_has_no_drops() {
     assert!(c.total().events >= (2 * N) as u64);
     assert!(c.events_read >= (2 * N) as u64);
 }
+
+/// File-system and fd syscalls of this thread: mkdir, rename, unlink, rmdir (whichever of
+/// the plain or `*at` variants libc uses), dup2 and pipe2.
+#[test]
+fn file_system_and_fd_events() {
+    let names = [
+        "mkdir",
+        "mkdirat",
+        "rename",
+        "renameat",
+        "renameat2",
+        "unlink",
+        "unlinkat",
+        "rmdir",
+        "dup2",
+        "pipe2",
+    ];
+    let mut interest = Interest::none();
+    for s in frule_capture_bpf::SUPPORTED
+        .iter()
+        .filter(|s| names.contains(&s.name))
+    {
+        interest = interest.with_syscall(s.nr);
+    }
+    let options = CaptureOptions {
+        interest,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip("file_system_and_fd_events", options) else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("live-fs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().expect("utf-8 path").to_owned();
+    let (a, b) = (format!("{d}/a"), format!("{d}/b"));
+    let tid = gettid();
+    std::fs::create_dir(&dir).expect("mkdir");
+    std::fs::write(&a, b"x").expect("create a");
+    std::fs::rename(&a, &b).expect("rename");
+    std::fs::remove_file(&b).expect("unlink");
+    std::fs::remove_dir(&dir).expect("rmdir");
+    let mut fds = [0i32; 2];
+    // SAFETY: fds is a valid array of two ints for pipe2 to fill.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: fds[0] is an open fd; 200 is a free slot in this test process.
+    let dup = unsafe { libc::dup2(fds[0], 200) };
+    assert_eq!(dup, 200);
+    // SAFETY: closing the fds this test opened.
+    unsafe {
+        libc::close(200);
+        libc::close(fds[0]);
+        libc::close(fds[1]);
+    }
+
+    let mut seen: Vec<&str> = Vec::new();
+    let found = collect_until(&mut cap, |ev| {
+        if ev.tid != tid || ev.i64(0) < 0 {
+            return false;
+        }
+        let strs: Vec<String> = (0..ev.params.len()).map(|i| ev.str(i)).collect();
+        let has = |p: &str| strs.iter().any(|s| s == p);
+        let what = match ev.ty {
+            277 | 305 if has(&d) => Some("mkdir"),
+            175 | 177 | 319 if has(&a) && has(&b) => Some("rename"),
+            301 | 303 if has(&b) => Some("unlink"),
+            279 if has(&d) => Some("rmdir"),
+            303 if has(&d) && ev.u32(3) == 0x200 => Some("rmdir"),
+            363 if ev.i64(0) == 200 && ev.i64(1) == i64::from(fds[0]) && ev.i64(2) == 200 => {
+                Some("dup2")
+            }
+            393 if ev.i64(1) == i64::from(fds[0])
+                && ev.i64(2) == i64::from(fds[1])
+                && ev.u64(3) != 0
+                && ev.u32(4) == 1 << 12 =>
+            {
+                Some("pipe2")
+            }
+            _ => None,
+        };
+        if let Some(w) = what
+            && !seen.contains(&w)
+        {
+            seen.push(w);
+        }
+        seen.len() == 6
+    });
+    assert!(
+        found,
+        "saw only {seen:?}; counters {:?}",
+        cap.counters().map(|c| c.total())
+    );
+}
