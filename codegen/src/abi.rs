@@ -1,0 +1,385 @@
+//! How compiled code reads event fields: the contract between the engine and whoever owns the event.
+//!
+//! Compiled conditions never look inside an event. They ask a [`FieldSource`] for one field at a time
+//! (a [`FieldId`] of the schema plus an optional [`FieldArg`]) and get the values written into a reusable
+//! [`ValueBuf`]. The runtime implements [`FieldSource`] over decoded syscall events and its state tables;
+//! [`MapEvent`] is a plain in-memory implementation for tests and for `frulec test`.
+//!
+//! Invariants of the contract:
+//! - `extract` returns `false` when the field is not available for this event (Falco's failed extraction,
+//!   spec B.3); the buffer contents are then ignored. Every check on a missing value is false.
+//! - on success a scalar field pushes exactly one item; a list field pushes zero or more items;
+//! - every pushed item has the representation of the field's [`ScalarKind`]: numbers as `u64`/`i64`/`f64`
+//!   already widened to 64 bits, strings and buffers as raw bytes (never re-encoded, invalid UTF-8 kept),
+//!   addresses as [`IpAddr`] (also for `ipnet` fields, whose *constants* are networks);
+//! - the buffer is cleared by the caller before each `extract`, and reused across events, so steady-state
+//!   extraction allocates nothing.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+
+pub use frule_lang::fields::FieldId;
+
+/// The argument of a field, as in `proc.aname[2]` or `proc.env[HOME]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FieldArg {
+    /// A numeric index (`proc.aname[2]`, `evt.arg[0]`).
+    Index(i64),
+    /// A key (`proc.env[HOME]`, `evt.arg[fd]`); may be empty (`[""]`).
+    Key(String),
+}
+
+impl fmt::Display for FieldArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldArg::Index(i) => write!(f, "{i}"),
+            FieldArg::Key(k) => f.write_str(k),
+        }
+    }
+}
+
+/// The representation class of one extracted item. Operator semantics (spec B.4) are stated per class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScalarKind {
+    /// Signed integers (`int*`, `errno`, `fd`, `pid`, `reltime`…), widened to `i64`.
+    Int,
+    /// Unsigned integers (`uint*`, flags, ports, `abstime`, uid/gid…), widened to `u64`.
+    Uint,
+    /// `double`.
+    Double,
+    /// `bool`.
+    Bool,
+    /// Strings (`charbuf`, `fspath`, `fsrelpath`): raw bytes, possibly invalid UTF-8.
+    Str,
+    /// Raw buffers (`bytebuf`).
+    Bytes,
+    /// An IPv4 or IPv6 address, compared by equality.
+    Ip,
+    /// An address compared by CIDR membership against network constants (`ipnet` fields).
+    Net,
+}
+
+impl ScalarKind {
+    /// The name used in the textual IR.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScalarKind::Int => "int",
+            ScalarKind::Uint => "uint",
+            ScalarKind::Double => "double",
+            ScalarKind::Bool => "bool",
+            ScalarKind::Str => "str",
+            ScalarKind::Bytes => "bytes",
+            ScalarKind::Ip => "ip",
+            ScalarKind::Net => "net",
+        }
+    }
+
+    /// The kind named `s` in the textual IR.
+    pub fn from_name(s: &str) -> Option<ScalarKind> {
+        [
+            ScalarKind::Int,
+            ScalarKind::Uint,
+            ScalarKind::Double,
+            ScalarKind::Bool,
+            ScalarKind::Str,
+            ScalarKind::Bytes,
+            ScalarKind::Ip,
+            ScalarKind::Net,
+        ]
+        .into_iter()
+        .find(|k| k.name() == s)
+    }
+
+    /// Strings and buffers: the classes whose items are byte strings.
+    pub fn is_bytes_like(self) -> bool {
+        matches!(self, ScalarKind::Str | ScalarKind::Bytes)
+    }
+
+    /// Integers and doubles.
+    pub fn is_numeric(self) -> bool {
+        matches!(
+            self,
+            ScalarKind::Int | ScalarKind::Uint | ScalarKind::Double
+        )
+    }
+}
+
+impl fmt::Display for ScalarKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An IP network in CIDR form (`10.0.0.0/8`, `2001:db8::/32`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IpNet {
+    /// The network address (host bits are ignored when matching).
+    pub addr: IpAddr,
+    /// The prefix length in bits (at most 32 for IPv4, 128 for IPv6).
+    pub prefix: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` lies in this network. An IPv4 address is never in an IPv6 network and vice versa,
+    /// which matches libsinsp (`==` false, `!=` true across families).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let p = u32::from(self.prefix.min(32));
+                let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+                (u32::from(n) & mask) == (u32::from(a) & mask)
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let p = u32::from(self.prefix.min(128));
+                let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
+                (u128::from(n) & mask) == (u128::from(a) & mask)
+            }
+            _ => false,
+        }
+    }
+
+    /// Parses `addr/prefix`; a bare address is a host network (`/32` or `/128`).
+    pub fn parse(s: &str) -> Option<IpNet> {
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max)?,
+            None => max,
+        };
+        Some(IpNet { addr, prefix })
+    }
+}
+
+impl fmt::Display for IpNet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// One extracted item, borrowed from a [`ValueBuf`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ValueRef<'a> {
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A double.
+    F64(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A string or buffer.
+    Bytes(&'a [u8]),
+    /// An address.
+    Ip(IpAddr),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Item {
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+    Bytes(u32, u32),
+    Ip(IpAddr),
+}
+
+/// A reusable buffer receiving the values of one extracted field: one item for scalar fields, any number
+/// for list fields. Byte strings live in one shared byte vector so that clearing and refilling the
+/// buffer does not allocate once it has grown.
+#[derive(Clone, Debug, Default)]
+pub struct ValueBuf {
+    items: Vec<Item>,
+    bytes: Vec<u8>,
+}
+
+impl ValueBuf {
+    /// An empty buffer, usable in constants.
+    pub const EMPTY: ValueBuf = ValueBuf {
+        items: Vec::new(),
+        bytes: Vec::new(),
+    };
+
+    /// An empty buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forgets every item, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.bytes.clear();
+    }
+
+    /// How many items were pushed.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether no item was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Appends a signed integer.
+    pub fn push_i64(&mut self, v: i64) {
+        self.items.push(Item::I64(v));
+    }
+
+    /// Appends an unsigned integer.
+    pub fn push_u64(&mut self, v: u64) {
+        self.items.push(Item::U64(v));
+    }
+
+    /// Appends a double.
+    pub fn push_f64(&mut self, v: f64) {
+        self.items.push(Item::F64(v));
+    }
+
+    /// Appends a boolean.
+    pub fn push_bool(&mut self, v: bool) {
+        self.items.push(Item::Bool(v));
+    }
+
+    /// Appends a string or buffer (copied into the shared byte storage).
+    pub fn push_bytes(&mut self, v: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(v);
+        // Offsets are u32: one event's values stay far below 4 GiB (scap events are at most 64 KiB
+        // per parameter); saturate rather than wrap if a source ever exceeds it.
+        let s = u32::try_from(start).unwrap_or(u32::MAX);
+        let e = u32::try_from(self.bytes.len()).unwrap_or(u32::MAX);
+        self.items.push(Item::Bytes(s, e));
+    }
+
+    /// Appends an address.
+    pub fn push_ip(&mut self, v: IpAddr) {
+        self.items.push(Item::Ip(v));
+    }
+
+    /// Appends one item given as a [`ValueRef`].
+    pub fn push(&mut self, v: ValueRef<'_>) {
+        match v {
+            ValueRef::I64(x) => self.push_i64(x),
+            ValueRef::U64(x) => self.push_u64(x),
+            ValueRef::F64(x) => self.push_f64(x),
+            ValueRef::Bool(x) => self.push_bool(x),
+            ValueRef::Bytes(x) => self.push_bytes(x),
+            ValueRef::Ip(x) => self.push_ip(x),
+        }
+    }
+
+    /// The item at `i`, if any.
+    pub fn get(&self, i: usize) -> Option<ValueRef<'_>> {
+        Some(match *self.items.get(i)? {
+            Item::I64(x) => ValueRef::I64(x),
+            Item::U64(x) => ValueRef::U64(x),
+            Item::F64(x) => ValueRef::F64(x),
+            Item::Bool(x) => ValueRef::Bool(x),
+            Item::Bytes(s, e) => {
+                ValueRef::Bytes(self.bytes.get(s as usize..e as usize).unwrap_or(&[]))
+            }
+            Item::Ip(x) => ValueRef::Ip(x),
+        })
+    }
+
+    /// Every item in order.
+    pub fn iter(&self) -> impl Iterator<Item = ValueRef<'_>> + '_ {
+        (0..self.items.len()).filter_map(|i| self.get(i))
+    }
+}
+
+/// Where compiled conditions get field values from. Implemented by the runtime over live events.
+pub trait FieldSource {
+    /// Extracts `field` (with its argument) into `out`, which the caller has cleared. Returns `false` when
+    /// the field is not available for this event; a check on it is then false (spec B.3).
+    fn extract(&mut self, field: FieldId, arg: Option<&FieldArg>, out: &mut ValueBuf) -> bool;
+}
+
+/// An owned field value, as stored in a [`MapEvent`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum OwnedValue {
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A double.
+    F64(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A string or buffer.
+    Bytes(Vec<u8>),
+    /// An address.
+    Ip(IpAddr),
+}
+
+impl OwnedValue {
+    /// Borrows the value.
+    pub fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            OwnedValue::I64(x) => ValueRef::I64(*x),
+            OwnedValue::U64(x) => ValueRef::U64(*x),
+            OwnedValue::F64(x) => ValueRef::F64(*x),
+            OwnedValue::Bool(x) => ValueRef::Bool(*x),
+            OwnedValue::Bytes(x) => ValueRef::Bytes(x),
+            OwnedValue::Ip(x) => ValueRef::Ip(*x),
+        }
+    }
+}
+
+/// A synthetic event: a map from field (and argument) to its values. Fields absent from the map are
+/// missing. A scalar field holds one value; a list field any number (an empty vector is a present,
+/// empty list).
+#[derive(Clone, Debug, Default)]
+pub struct MapEvent {
+    fields: HashMap<(FieldId, Option<FieldArg>), Vec<OwnedValue>>,
+    extractions: u64,
+}
+
+impl MapEvent {
+    /// An event without fields.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a field to one value.
+    pub fn set(&mut self, field: FieldId, arg: Option<FieldArg>, value: OwnedValue) -> &mut Self {
+        self.fields.insert((field, arg), vec![value]);
+        self
+    }
+
+    /// Sets a list field to its values.
+    pub fn set_list(
+        &mut self,
+        field: FieldId,
+        arg: Option<FieldArg>,
+        values: Vec<OwnedValue>,
+    ) -> &mut Self {
+        self.fields.insert((field, arg), values);
+        self
+    }
+
+    /// How many times `extract` was called (to test per-event caching).
+    pub fn extractions(&self) -> u64 {
+        self.extractions
+    }
+}
+
+impl FieldSource for MapEvent {
+    fn extract(&mut self, field: FieldId, arg: Option<&FieldArg>, out: &mut ValueBuf) -> bool {
+        self.extractions += 1;
+        match self.fields.get(&(field, arg.cloned())) {
+            Some(values) => {
+                for v in values {
+                    out.push(v.as_ref());
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}

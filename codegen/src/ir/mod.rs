@@ -1,0 +1,592 @@
+//! The typed IR of rule conditions.
+//!
+//! A [`Program`] holds the conditions of one or more rules as a single DAG of typed values, so that a
+//! subexpression shared by several rules (a macro such as `spawned_process`) can be one value with
+//! several users — the shape cross-rule fusion and per-event-type programs need later.
+//!
+//! # Values
+//!
+//! Every [`ValueId`] names one instruction ([`Inst`]) and has a [`ValueType`]:
+//!
+//! - **data** values ([`ValueType::Data`]): field loads, constants and transformer applications. A data
+//!   value is *optional*: a load is missing when the event lacks the field, and a transformer applied to a
+//!   missing value (or a failing `b64` decode) is missing too. Constants are never missing.
+//! - **conditions** ([`ValueType::Cond`]): predicates and the connectives `and`/`or`/`not`. A condition is
+//!   always a definite boolean. Every predicate maps a missing operand to `false` (spec B.3), and `not`
+//!   negates that definite answer — so `not (f = x)` is `true` on an event without `f`, while `f != x` is
+//!   `false`. The two are different instructions ([`Inst::Not`] of [`Cmp::Eq`] versus [`Cmp::Ne`]) and a
+//!   pass may only rewrite one into the other when the operand can never be missing.
+//!
+//! # Side tables
+//!
+//! Field loads name a [`FieldSlot`] (schema field + argument + type), list operators a [`SetId`]
+//! (a constant set), `regex` a [`RegexId`]. All ids are `u32` newtypes indexing typed vectors
+//! ([`EntityVec`]), Cranelift-entity style.
+//!
+//! # Invariants (checked by [`crate::verify`])
+//!
+//! - every operand of value `v` is a value defined before `v` (ids are a topological order, hence the
+//!   graph is acyclic) and every slot, set and regex id is in range;
+//! - operand types agree with the operator, per the table in [`crate::verify`];
+//! - every rule root is a condition.
+
+pub(crate) mod lexer;
+mod parse;
+pub mod print;
+
+use std::fmt;
+use std::marker::PhantomData;
+
+pub use crate::abi::{FieldArg, FieldId, IpNet, ScalarKind};
+pub use parse::{ParseError, parse};
+
+/// A `u32` id usable as an index into an [`EntityVec`].
+pub trait EntityId: Copy + Eq {
+    /// The id for index `i`.
+    fn new(i: u32) -> Self;
+    /// The index of this id.
+    fn index(self) -> usize;
+}
+
+macro_rules! entity {
+    ($(#[$m:meta])* $name:ident, $prefix:literal) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub u32);
+
+        impl EntityId for $name {
+            fn new(i: u32) -> Self {
+                $name(i)
+            }
+            fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($prefix, "{}"), self.0)
+            }
+        }
+    };
+}
+
+entity!(
+    /// A value of the DAG (`v3` in the textual form).
+    ValueId,
+    "v"
+);
+entity!(
+    /// A field load site: schema field, argument and type (`$0`).
+    FieldSlot,
+    "$"
+);
+entity!(
+    /// A constant set used by `in`, `intersects`, `pmatch` and the modifiers (`%0`).
+    SetId,
+    "%"
+);
+entity!(
+    /// A regular expression used by `regex` (`^0`).
+    RegexId,
+    "^"
+);
+
+/// A vector indexed by a typed id (Cranelift's `PrimaryMap`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntityVec<K, V> {
+    items: Vec<V>,
+    _k: PhantomData<K>,
+}
+
+impl<K: EntityId, V> Default for EntityVec<K, V> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            _k: PhantomData,
+        }
+    }
+}
+
+impl<K: EntityId, V> EntityVec<K, V> {
+    /// Appends `v` and returns its id.
+    pub fn push(&mut self, v: V) -> K {
+        let k = K::new(u32::try_from(self.items.len()).unwrap_or(u32::MAX));
+        self.items.push(v);
+        k
+    }
+
+    /// The item with id `k`, if in range.
+    pub fn get(&self, k: K) -> Option<&V> {
+        self.items.get(k.index())
+    }
+
+    /// How many items there are.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Every id with its item, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (K, &V)> + '_ {
+        self.items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (K::new(i as u32), v))
+    }
+
+    /// Every id in order.
+    pub fn keys(&self) -> impl Iterator<Item = K> + use<K, V> {
+        (0..self.items.len() as u32).map(K::new)
+    }
+}
+
+impl<K: EntityId, V> std::ops::Index<K> for EntityVec<K, V> {
+    type Output = V;
+    /// Panics when `k` is out of range: only verified programs are indexed, so that is a bug.
+    fn index(&self, k: K) -> &V {
+        &self.items[k.index()]
+    }
+}
+
+/// The type of a data value: a scalar kind, possibly a list (list fields, `getopt`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Ty {
+    /// The kind of each item.
+    pub kind: ScalarKind,
+    /// Whether the value holds any number of items rather than exactly one.
+    pub list: bool,
+}
+
+impl Ty {
+    /// A scalar of `kind`.
+    pub const fn scalar(kind: ScalarKind) -> Ty {
+        Ty { kind, list: false }
+    }
+
+    /// A list of `kind`.
+    pub const fn list(kind: ScalarKind) -> Ty {
+        Ty { kind, list: true }
+    }
+}
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.kind, if self.list { "[]" } else { "" })
+    }
+}
+
+/// The type of a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValueType {
+    /// An optional data value of this type.
+    Data(Ty),
+    /// A definite boolean condition.
+    Cond,
+}
+
+/// A field load site.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDecl {
+    /// The schema field.
+    pub id: FieldId,
+    /// The field's name, for printing and messages.
+    pub name: String,
+    /// The `[arg]`, if any.
+    pub arg: Option<FieldArg>,
+    /// The extracted type (before transformers).
+    pub ty: Ty,
+}
+
+/// A typed constant, already parsed per field type (spec B.2).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Constant {
+    /// A signed integer.
+    Int(i64),
+    /// An unsigned integer.
+    Uint(u64),
+    /// A double.
+    Double(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A string (raw bytes).
+    Str(Vec<u8>),
+    /// A buffer (raw bytes, e.g. hex-decoded for `bcontains`).
+    Bytes(Vec<u8>),
+    /// An address.
+    Ip(std::net::IpAddr),
+    /// A network, for `ipnet` fields.
+    Net(IpNet),
+}
+
+impl Constant {
+    /// The kind of the constant.
+    pub fn kind(&self) -> ScalarKind {
+        match self {
+            Constant::Int(_) => ScalarKind::Int,
+            Constant::Uint(_) => ScalarKind::Uint,
+            Constant::Double(_) => ScalarKind::Double,
+            Constant::Bool(_) => ScalarKind::Bool,
+            Constant::Str(_) => ScalarKind::Str,
+            Constant::Bytes(_) => ScalarKind::Bytes,
+            Constant::Ip(_) => ScalarKind::Ip,
+            Constant::Net(_) => ScalarKind::Net,
+        }
+    }
+}
+
+/// A constant set (the right side of `in`/`intersects`/`pmatch` or of a modifier). Items keep their
+/// order and duplicates: modifiers count matches per item (spec A.7).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SetDecl {
+    /// The kind every item has.
+    pub kind: ScalarKind,
+    /// The items in source order.
+    pub items: Vec<Constant>,
+}
+
+/// A `regex` pattern (RE2 syntax, full match).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegexDecl {
+    /// The pattern as written, without anchoring.
+    pub pattern: String,
+}
+
+/// Scalar comparison operators (spec B.4, B.5). `in`/`intersects`/`pmatch`/`regex` have instructions of
+/// their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cmp {
+    /// `=` / `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `contains`
+    Contains,
+    /// `icontains` (ASCII case folding)
+    IContains,
+    /// `bcontains` (buffers; constant hex-decoded at load time)
+    BContains,
+    /// `startswith`
+    StartsWith,
+    /// `bstartswith`
+    BStartsWith,
+    /// `endswith`
+    EndsWith,
+    /// `glob` (fnmatch without flags)
+    Glob,
+    /// `iglob` (fnmatch with ASCII case folding)
+    IGlob,
+}
+
+impl Cmp {
+    /// Every operator.
+    pub const ALL: [Cmp; 14] = [
+        Cmp::Eq,
+        Cmp::Ne,
+        Cmp::Lt,
+        Cmp::Le,
+        Cmp::Gt,
+        Cmp::Ge,
+        Cmp::Contains,
+        Cmp::IContains,
+        Cmp::BContains,
+        Cmp::StartsWith,
+        Cmp::BStartsWith,
+        Cmp::EndsWith,
+        Cmp::Glob,
+        Cmp::IGlob,
+    ];
+
+    /// The name in the textual IR.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cmp::Eq => "eq",
+            Cmp::Ne => "ne",
+            Cmp::Lt => "lt",
+            Cmp::Le => "le",
+            Cmp::Gt => "gt",
+            Cmp::Ge => "ge",
+            Cmp::Contains => "contains",
+            Cmp::IContains => "icontains",
+            Cmp::BContains => "bcontains",
+            Cmp::StartsWith => "startswith",
+            Cmp::BStartsWith => "bstartswith",
+            Cmp::EndsWith => "endswith",
+            Cmp::Glob => "glob",
+            Cmp::IGlob => "iglob",
+        }
+    }
+
+    /// The operator named `s`.
+    pub fn from_name(s: &str) -> Option<Cmp> {
+        Cmp::ALL.into_iter().find(|c| c.name() == s)
+    }
+
+    /// Whether the operator applies to items of `kind` (spec B.1, on the transformed type).
+    pub fn applies_to(self, kind: ScalarKind) -> bool {
+        use Cmp::*;
+        match kind {
+            ScalarKind::Int | ScalarKind::Uint | ScalarKind::Double => {
+                matches!(self, Eq | Ne | Lt | Le | Gt | Ge)
+            }
+            ScalarKind::Bool | ScalarKind::Ip | ScalarKind::Net => matches!(self, Eq | Ne),
+            ScalarKind::Str => !matches!(self, BContains | BStartsWith),
+            ScalarKind::Bytes => {
+                matches!(
+                    self,
+                    Eq | Ne | Contains | StartsWith | EndsWith | BContains | BStartsWith
+                )
+            }
+        }
+    }
+}
+
+/// `oneof` / `anyof` / `allof` (spec A.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Modifier {
+    /// Exactly one item satisfies the comparison.
+    OneOf,
+    /// At least one does.
+    AnyOf,
+    /// All do (and there is at least one item).
+    AllOf,
+}
+
+impl Modifier {
+    /// The name in the textual IR.
+    pub fn name(self) -> &'static str {
+        match self {
+            Modifier::OneOf => "oneof",
+            Modifier::AnyOf => "anyof",
+            Modifier::AllOf => "allof",
+        }
+    }
+
+    /// The modifier named `s`.
+    pub fn from_name(s: &str) -> Option<Modifier> {
+        [Modifier::OneOf, Modifier::AnyOf, Modifier::AllOf]
+            .into_iter()
+            .find(|m| m.name() == s)
+    }
+}
+
+/// Transformers (spec A.6). `getopt` is not supported by the IR yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TransformOp {
+    /// ASCII lower-casing of a string.
+    ToLower,
+    /// ASCII upper-casing of a string.
+    ToUpper,
+    /// Base64 decoding (padding optional); missing when the input is not valid base64.
+    B64,
+    /// The text after the last `/`.
+    Basename,
+    /// Byte length of a string or buffer, or item count of a list; an `uint`.
+    Len,
+    /// `concat(a, b, ...)`: concatenation of at least two strings.
+    Concat,
+    /// `join(sep, a, b, ...)`: the string forms of every item of `a, b, ...` joined by `sep`.
+    Join,
+}
+
+impl TransformOp {
+    /// Every transformer.
+    pub const ALL: [TransformOp; 7] = [
+        TransformOp::ToLower,
+        TransformOp::ToUpper,
+        TransformOp::B64,
+        TransformOp::Basename,
+        TransformOp::Len,
+        TransformOp::Concat,
+        TransformOp::Join,
+    ];
+
+    /// The name (as in conditions).
+    pub fn name(self) -> &'static str {
+        match self {
+            TransformOp::ToLower => "tolower",
+            TransformOp::ToUpper => "toupper",
+            TransformOp::B64 => "b64",
+            TransformOp::Basename => "basename",
+            TransformOp::Len => "len",
+            TransformOp::Concat => "concat",
+            TransformOp::Join => "join",
+        }
+    }
+
+    /// The transformer named `s`.
+    pub fn from_name(s: &str) -> Option<TransformOp> {
+        TransformOp::ALL.into_iter().find(|t| t.name() == s)
+    }
+}
+
+/// The right side of `in` / `intersects`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ListRhs {
+    /// A constant set.
+    Set(SetId),
+    /// Another data value of the same event (`val(f)` or a transformer): its items form the set.
+    Value(ValueId),
+}
+
+/// One instruction of the DAG.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inst {
+    /// Data: the value(s) of a field; missing when the event lacks it.
+    Load(FieldSlot),
+    /// Data: a constant, never missing.
+    Const(Constant),
+    /// Data: a transformer applied to its arguments; missing when any argument is.
+    Transform(TransformOp, Vec<ValueId>),
+    /// Condition: the operand is present.
+    Exists(ValueId),
+    /// Condition: `lhs op rhs` on scalars of the same kind; false when either side is missing.
+    Cmp(Cmp, ValueId, ValueId),
+    /// Condition: `lhs op modifier (set)`, counting the set's items that satisfy `lhs op item`; false
+    /// when `lhs` is missing or the set is empty.
+    Modified(Modifier, Cmp, ValueId, SetId),
+    /// Condition: scalar `lhs` is in the set; for a list `lhs`, every item is (vacuously true for an
+    /// empty list). False when either side is missing.
+    In(ValueId, ListRhs),
+    /// Condition: scalar `lhs` is in the set; for a list `lhs`, some item is.
+    Intersects(ValueId, ListRhs),
+    /// Condition: path-prefix match against the set's patterns (spec B.7).
+    PMatch(ValueId, SetId),
+    /// Condition: full match of the regex (invalid UTF-8 replaced by U+FFFD first, spec B.6).
+    Regex(ValueId, RegexId),
+    /// Condition: all operands true, evaluated left to right with short circuit; `true` when empty.
+    And(Vec<ValueId>),
+    /// Condition: some operand true, left to right with short circuit; `false` when empty.
+    Or(Vec<ValueId>),
+    /// Condition: the negation of a (definite) condition.
+    Not(ValueId),
+    /// Condition: a constant answer (what folding leaves behind).
+    Bool(bool),
+}
+
+impl Inst {
+    /// Every value this instruction reads, in order.
+    pub fn operands(&self) -> Vec<ValueId> {
+        match self {
+            Inst::Load(_) | Inst::Const(_) | Inst::Bool(_) => vec![],
+            Inst::Transform(_, args) | Inst::And(args) | Inst::Or(args) => args.clone(),
+            Inst::Exists(v) | Inst::Not(v) => vec![*v],
+            Inst::Cmp(_, a, b) => vec![*a, *b],
+            Inst::Modified(_, _, a, _) | Inst::PMatch(a, _) | Inst::Regex(a, _) => vec![*a],
+            Inst::In(a, r) | Inst::Intersects(a, r) => match r {
+                ListRhs::Set(_) => vec![*a],
+                ListRhs::Value(b) => vec![*a, *b],
+            },
+        }
+    }
+}
+
+/// A rule's entry into the DAG.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleRoot {
+    /// The rule's name (or a label for a bare condition).
+    pub name: String,
+    /// Its condition.
+    pub cond: ValueId,
+}
+
+/// The conditions of a set of rules as one DAG.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Program {
+    /// Field load sites.
+    pub fields: EntityVec<FieldSlot, FieldDecl>,
+    /// Constant sets.
+    pub sets: EntityVec<SetId, SetDecl>,
+    /// Regular expressions.
+    pub regexes: EntityVec<RegexId, RegexDecl>,
+    /// The instructions, in a topological order (operands first).
+    pub values: EntityVec<ValueId, Inst>,
+    /// The rules in rule-file order.
+    pub rules: Vec<RuleRoot>,
+}
+
+impl Program {
+    /// An empty program.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a field load site, reusing an identical one.
+    pub fn field(&mut self, decl: FieldDecl) -> FieldSlot {
+        if let Some((k, _)) = self.fields.iter().find(|(_, d)| **d == decl) {
+            return k;
+        }
+        self.fields.push(decl)
+    }
+
+    /// Adds a constant set.
+    pub fn set(&mut self, decl: SetDecl) -> SetId {
+        self.sets.push(decl)
+    }
+
+    /// Adds a regular expression.
+    pub fn regex(&mut self, pattern: impl Into<String>) -> RegexId {
+        self.regexes.push(RegexDecl {
+            pattern: pattern.into(),
+        })
+    }
+
+    /// Appends an instruction and returns its value.
+    pub fn push(&mut self, inst: Inst) -> ValueId {
+        self.values.push(inst)
+    }
+
+    /// Adds a rule whose condition is `cond`.
+    pub fn add_rule(&mut self, name: impl Into<String>, cond: ValueId) {
+        self.rules.push(RuleRoot {
+            name: name.into(),
+            cond,
+        });
+    }
+
+    /// The type of `v`, or `None` when `v` or one of its operands is ill-typed or out of range (the
+    /// verifier reports why).
+    pub fn type_of(&self, v: ValueId) -> Option<ValueType> {
+        match self.values.get(v)? {
+            Inst::Load(s) => Some(ValueType::Data(self.fields.get(*s)?.ty)),
+            Inst::Const(c) => Some(ValueType::Data(Ty::scalar(c.kind()))),
+            Inst::Transform(op, args) => {
+                let first = match args.first() {
+                    Some(a) if a.0 < v.0 => self.type_of(*a)?,
+                    _ => return None,
+                };
+                match op {
+                    TransformOp::Len => Some(ValueType::Data(Ty::scalar(ScalarKind::Uint))),
+                    TransformOp::Concat | TransformOp::Join => {
+                        Some(ValueType::Data(Ty::scalar(ScalarKind::Str)))
+                    }
+                    _ => Some(first),
+                }
+            }
+            _ => Some(ValueType::Cond),
+        }
+    }
+
+    /// The textual form (see [`print`](self::print)).
+    pub fn to_text(&self) -> String {
+        print::print(self)
+    }
+}
+
+impl fmt::Display for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}

@@ -1,0 +1,723 @@
+//! The bytecode VM: the reference semantics of the IR.
+//!
+//! [`Program::compile`] turns a verified [`ir::Program`] into
+//!
+//! - a table of **data nodes** — one per distinct field slot (so each field is extracted at most once per
+//!   event), one per constant, one per transformer application — each evaluated lazily, on first use in an
+//!   event, into a per-event cache ([`Machine`]);
+//! - **linear code** per rule: predicate instructions set a boolean accumulator; `and`/`or` become
+//!   conditional forward jumps (short circuit, left to right, as Falco evaluates), `not` flips the
+//!   accumulator, `ret` ends the rule.
+//!
+//! Missing values: a predicate whose operand node is missing sets the accumulator to `false` (spec B.3),
+//! and only `not` can turn that into `true`.
+//!
+//! Invariants of compiled code: every jump goes forward to an instruction of the same rule; every node
+//! index an instruction names is in range; a transformer node's arguments are lower-numbered nodes.
+
+mod glob;
+mod ops;
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ahash::HashSet;
+
+use crate::abi::{FieldArg, FieldId, FieldSource, IpNet, ScalarKind, ValueBuf, ValueRef};
+use crate::ir::{self, Cmp, Constant, Inst, ListRhs, Modifier, TransformOp, Ty, ValueId};
+
+pub use glob::{fnmatch, pmatch_one};
+pub use ops::{b64_decode, compare, compare_bytes, icontains};
+
+/// Why an IR program could not be compiled to bytecode. Always a bug upstream (the program was not
+/// verified, or the verifier missed something).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileError {
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot compile the IR: {}", self.message)
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+#[derive(Clone, Debug)]
+enum Node {
+    Load(FieldId, Option<FieldArg>),
+    Const(ValueBuf),
+    Transform(TransformOp, Box<[u32]>),
+}
+
+#[derive(Clone, Debug)]
+enum SetIndex {
+    Bytes(HashSet<Box<[u8]>>),
+    Int(HashSet<i64>),
+    Uint(HashSet<u64>),
+    Ip(HashSet<IpAddr>),
+    Net(Vec<IpNet>),
+    Linear,
+}
+
+#[derive(Clone, Debug)]
+struct VmSet {
+    kind: ScalarKind,
+    /// The items as runtime values (empty for `net` sets, whose items live in `nets`).
+    items: ValueBuf,
+    nets: Vec<IpNet>,
+    index: SetIndex,
+    /// `pmatch` patterns split into components (only for `str` sets).
+    paths: Vec<Box<[Box<[u8]>]>>,
+}
+
+impl VmSet {
+    fn build(decl: &ir::SetDecl) -> VmSet {
+        let mut items = ValueBuf::new();
+        let mut nets = Vec::new();
+        for c in &decl.items {
+            match c {
+                Constant::Net(n) => nets.push(*n),
+                c => push_const(&mut items, c),
+            }
+        }
+        let index = match decl.kind {
+            ScalarKind::Str | ScalarKind::Bytes => SetIndex::Bytes(
+                items
+                    .iter()
+                    .filter_map(|v| {
+                        if let ValueRef::Bytes(b) = v {
+                            Some(b.into())
+                        } else {
+                            None
+                        }
+                    })
+                    .collect(),
+            ),
+            ScalarKind::Int => SetIndex::Int(
+                decl.items
+                    .iter()
+                    .filter_map(|c| {
+                        if let Constant::Int(i) = c {
+                            Some(*i)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect(),
+            ),
+            ScalarKind::Uint => SetIndex::Uint(
+                decl.items
+                    .iter()
+                    .filter_map(|c| {
+                        if let Constant::Uint(i) = c {
+                            Some(*i)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect(),
+            ),
+            ScalarKind::Ip => SetIndex::Ip(
+                decl.items
+                    .iter()
+                    .filter_map(|c| {
+                        if let Constant::Ip(i) = c {
+                            Some(*i)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect(),
+            ),
+            ScalarKind::Net => SetIndex::Net(nets.clone()),
+            ScalarKind::Bool | ScalarKind::Double => SetIndex::Linear,
+        };
+        let paths = if decl.kind == ScalarKind::Str {
+            decl.items
+                .iter()
+                .filter_map(|c| {
+                    if let Constant::Str(s) = c {
+                        Some(s)
+                    } else {
+                        None
+                    }
+                })
+                .map(|s| glob_components(s))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        VmSet {
+            kind: decl.kind,
+            items,
+            nets,
+            index,
+            paths,
+        }
+    }
+
+    /// Whether `v` equals some item (CIDR membership for `net` sets).
+    fn contains(&self, v: ValueRef<'_>) -> bool {
+        match (&self.index, v) {
+            (SetIndex::Bytes(s), ValueRef::Bytes(b)) => s.contains(b),
+            (SetIndex::Int(s), v) => compare_key_i64(v).is_some_and(|x| s.contains(&x)),
+            (SetIndex::Uint(s), v) => compare_key_u64(v).is_some_and(|x| s.contains(&x)),
+            (SetIndex::Ip(s), ValueRef::Ip(ip)) => s.contains(&ip),
+            (SetIndex::Net(nets), ValueRef::Ip(ip)) => nets.iter().any(|n| n.contains(ip)),
+            (SetIndex::Linear, v) => self.items.iter().any(|k| compare(Cmp::Eq, self.kind, v, k)),
+            _ => false,
+        }
+    }
+
+    /// How many items satisfy `v op item` (duplicates counted).
+    fn count(&self, op: Cmp, v: ValueRef<'_>) -> usize {
+        if self.kind == ScalarKind::Net {
+            let ValueRef::Ip(ip) = v else { return 0 };
+            return self
+                .nets
+                .iter()
+                .filter(|n| n.contains(ip) == (op == Cmp::Eq))
+                .count();
+        }
+        self.items
+            .iter()
+            .filter(|k| compare(op, self.kind, v, *k))
+            .count()
+    }
+
+    fn len(&self) -> usize {
+        self.items.len() + self.nets.len()
+    }
+}
+
+fn compare_key_i64(v: ValueRef<'_>) -> Option<i64> {
+    match v {
+        ValueRef::I64(x) => Some(x),
+        ValueRef::U64(x) => Some(x as i64),
+        _ => None,
+    }
+}
+
+fn compare_key_u64(v: ValueRef<'_>) -> Option<u64> {
+    match v {
+        ValueRef::U64(x) => Some(x),
+        ValueRef::I64(x) => Some(x as u64),
+        _ => None,
+    }
+}
+
+/// A `pmatch` pattern's non-empty components (a trailing `/` is irrelevant, `/` alone has none).
+fn glob_components(s: &[u8]) -> Box<[Box<[u8]>]> {
+    glob::components(s).map(Box::from).collect()
+}
+
+fn push_const(buf: &mut ValueBuf, c: &Constant) {
+    match c {
+        Constant::Int(x) => buf.push_i64(*x),
+        Constant::Uint(x) => buf.push_u64(*x),
+        Constant::Double(x) => buf.push_f64(*x),
+        Constant::Bool(x) => buf.push_bool(*x),
+        Constant::Str(x) | Constant::Bytes(x) => buf.push_bytes(x),
+        Constant::Ip(x) => buf.push_ip(*x),
+        // Networks have no item form; the verifier allows them only as the right side of a
+        // comparison, which compiles to `CmpNet`.
+        Constant::Net(n) => buf.push_ip(n.addr),
+    }
+}
+
+/// One bytecode instruction. Predicates write the accumulator.
+#[derive(Clone, Debug)]
+enum Op {
+    Exists(u32),
+    Cmp {
+        op: Cmp,
+        kind: ScalarKind,
+        lhs: u32,
+        rhs: u32,
+    },
+    CmpNet {
+        eq: bool,
+        lhs: u32,
+        net: IpNet,
+    },
+    Modified {
+        m: Modifier,
+        op: Cmp,
+        lhs: u32,
+        set: u32,
+    },
+    InSet {
+        lhs: u32,
+        set: u32,
+        all: bool,
+    },
+    InVal {
+        kind: ScalarKind,
+        lhs: u32,
+        rhs: u32,
+        all: bool,
+    },
+    PMatch {
+        lhs: u32,
+        set: u32,
+    },
+    Regex {
+        lhs: u32,
+        re: u32,
+    },
+    Const(bool),
+    Not,
+    JumpIfFalse(u32),
+    JumpIfTrue(u32),
+    Ret,
+}
+
+/// A rule's entry point.
+#[derive(Clone, Debug)]
+struct Rule {
+    name: String,
+    entry: u32,
+}
+
+/// A compiled program: bytecode for every rule of an [`ir::Program`].
+#[derive(Clone, Debug)]
+pub struct Program {
+    nodes: Vec<Node>,
+    node_ty: Vec<Ty>,
+    sets: Vec<VmSet>,
+    regexes: Vec<regex::Regex>,
+    code: Vec<Op>,
+    rules: Vec<Rule>,
+}
+
+/// The per-event cache of data nodes, reusable across events and programs of the same shape. Create
+/// one with [`Program::machine`] and pass it to [`Program::eval_rule`] / [`Program::matches`] to avoid
+/// allocating per event.
+#[derive(Clone, Debug, Default)]
+pub struct Machine {
+    bufs: Vec<ValueBuf>,
+    /// Per node: 0 = not evaluated for this event, 1 = present, 2 = missing.
+    status: Vec<u8>,
+}
+
+const UNKNOWN: u8 = 0;
+const PRESENT: u8 = 1;
+const MISSING: u8 = 2;
+
+struct Compiler<'a> {
+    ir: &'a ir::Program,
+    prog: Program,
+    /// IR value → data node.
+    node_of: Vec<Option<u32>>,
+}
+
+fn err(message: impl Into<String>) -> CompileError {
+    CompileError {
+        message: message.into(),
+    }
+}
+
+impl Compiler<'_> {
+    fn node(&self, v: ValueId) -> Result<u32, CompileError> {
+        self.node_of
+            .get(v.0 as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| err(format!("{v} is not a data value")))
+    }
+
+    fn emit(&mut self, v: ValueId) -> Result<(), CompileError> {
+        let inst = self
+            .ir
+            .values
+            .get(v)
+            .ok_or_else(|| err(format!("{v} is out of range")))?;
+        let op = match inst {
+            Inst::Load(_) | Inst::Const(_) | Inst::Transform(..) => {
+                return Err(err(format!("{v} is a data value used as a condition")));
+            }
+            Inst::Exists(a) => Op::Exists(self.node(*a)?),
+            Inst::Cmp(op, a, b) => {
+                let lhs = self.node(*a)?;
+                let kind = self
+                    .prog
+                    .node_ty
+                    .get(lhs as usize)
+                    .map_or(ScalarKind::Str, |t| t.kind);
+                match self.ir.values.get(*b) {
+                    Some(Inst::Const(Constant::Net(net))) => Op::CmpNet {
+                        eq: *op == Cmp::Eq,
+                        lhs,
+                        net: *net,
+                    },
+                    _ => Op::Cmp {
+                        op: *op,
+                        kind,
+                        lhs,
+                        rhs: self.node(*b)?,
+                    },
+                }
+            }
+            Inst::Modified(m, op, a, s) => Op::Modified {
+                m: *m,
+                op: *op,
+                lhs: self.node(*a)?,
+                set: s.0,
+            },
+            Inst::In(a, r) | Inst::Intersects(a, r) => {
+                let all = matches!(inst, Inst::In(..));
+                let lhs = self.node(*a)?;
+                match r {
+                    ListRhs::Set(s) => Op::InSet { lhs, set: s.0, all },
+                    ListRhs::Value(b) => {
+                        let kind = self
+                            .prog
+                            .node_ty
+                            .get(lhs as usize)
+                            .map_or(ScalarKind::Str, |t| t.kind);
+                        Op::InVal {
+                            kind,
+                            lhs,
+                            rhs: self.node(*b)?,
+                            all,
+                        }
+                    }
+                }
+            }
+            Inst::PMatch(a, s) => Op::PMatch {
+                lhs: self.node(*a)?,
+                set: s.0,
+            },
+            Inst::Regex(a, r) => Op::Regex {
+                lhs: self.node(*a)?,
+                re: r.0,
+            },
+            Inst::Bool(b) => Op::Const(*b),
+            Inst::Not(a) => {
+                self.emit(*a)?;
+                Op::Not
+            }
+            Inst::And(xs) | Inst::Or(xs) => {
+                let is_and = matches!(inst, Inst::And(_));
+                let Some((last, init)) = xs.split_last() else {
+                    self.prog.code.push(Op::Const(is_and));
+                    return Ok(());
+                };
+                let mut patches = Vec::with_capacity(init.len());
+                for x in init {
+                    self.emit(*x)?;
+                    patches.push(self.prog.code.len());
+                    self.prog.code.push(Op::Ret); // placeholder, patched below
+                }
+                self.emit(*last)?;
+                let end = self.prog.code.len() as u32;
+                for at in patches {
+                    if let Some(slot) = self.prog.code.get_mut(at) {
+                        *slot = if is_and {
+                            Op::JumpIfFalse(end)
+                        } else {
+                            Op::JumpIfTrue(end)
+                        };
+                    }
+                }
+                return Ok(());
+            }
+        };
+        self.prog.code.push(op);
+        Ok(())
+    }
+}
+
+impl Program {
+    /// Compiles a verified IR program. Fails only on programs the verifier rejects.
+    pub fn compile(p: &ir::Program) -> Result<Program, CompileError> {
+        let mut c = Compiler {
+            ir: p,
+            prog: Program {
+                nodes: Vec::new(),
+                node_ty: Vec::new(),
+                sets: p.sets.iter().map(|(_, s)| VmSet::build(s)).collect(),
+                regexes: Vec::new(),
+                code: Vec::new(),
+                rules: Vec::new(),
+            },
+            node_of: Vec::with_capacity(p.values.len()),
+        };
+        for (id, r) in p.regexes.iter() {
+            let re = regex::Regex::new(&crate::verify::anchored(&r.pattern))
+                .map_err(|e| err(format!("{id}: invalid regex pattern: {e}")))?;
+            c.prog.regexes.push(re);
+        }
+        let mut slot_node: Vec<Option<u32>> = vec![None; p.fields.len()];
+        for (v, inst) in p.values.iter() {
+            let node = match inst {
+                Inst::Load(s) => {
+                    let decl = p
+                        .fields
+                        .get(*s)
+                        .ok_or_else(|| err(format!("{v}: slot {s} out of range")))?;
+                    let cached = slot_node.get(s.0 as usize).copied().flatten();
+                    Some(match cached {
+                        Some(n) => n,
+                        None => {
+                            let n = c.prog.nodes.len() as u32;
+                            c.prog.nodes.push(Node::Load(decl.id, decl.arg.clone()));
+                            c.prog.node_ty.push(decl.ty);
+                            if let Some(x) = slot_node.get_mut(s.0 as usize) {
+                                *x = Some(n);
+                            }
+                            n
+                        }
+                    })
+                }
+                Inst::Const(k) => {
+                    let mut buf = ValueBuf::new();
+                    push_const(&mut buf, k);
+                    let n = c.prog.nodes.len() as u32;
+                    c.prog.nodes.push(Node::Const(buf));
+                    c.prog.node_ty.push(Ty::scalar(k.kind()));
+                    Some(n)
+                }
+                Inst::Transform(op, args) => {
+                    let args = args
+                        .iter()
+                        .map(|a| c.node(*a))
+                        .collect::<Result<Box<[u32]>, _>>()?;
+                    let Some(crate::ir::ValueType::Data(ty)) = p.type_of(v) else {
+                        return Err(err(format!("{v} is ill-typed")));
+                    };
+                    let n = c.prog.nodes.len() as u32;
+                    c.prog.nodes.push(Node::Transform(*op, args));
+                    c.prog.node_ty.push(ty);
+                    Some(n)
+                }
+                _ => None,
+            };
+            c.node_of.push(node);
+        }
+        for r in &p.rules {
+            let entry = c.prog.code.len() as u32;
+            c.emit(r.cond)?;
+            c.prog.code.push(Op::Ret);
+            c.prog.rules.push(Rule {
+                name: r.name.clone(),
+                entry,
+            });
+        }
+        Ok(c.prog)
+    }
+
+    /// A fresh per-event cache sized for this program.
+    pub fn machine(&self) -> Machine {
+        Machine {
+            bufs: vec![ValueBuf::new(); self.nodes.len()],
+            status: vec![UNKNOWN; self.nodes.len()],
+        }
+    }
+
+    /// How many rules the program evaluates.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// The name of rule `i`.
+    pub fn rule_name(&self, i: usize) -> Option<&str> {
+        self.rules.get(i).map(|r| r.name.as_str())
+    }
+
+    /// Evaluates the first rule's condition against one event (convenience; allocates a [`Machine`]).
+    /// `false` when the program has no rule.
+    pub fn eval(&self, src: &mut dyn FieldSource) -> bool {
+        let mut m = self.machine();
+        self.eval_rule(&mut m, src, 0)
+    }
+
+    /// Evaluates rule `i` against a new event: clears the cache first.
+    pub fn eval_rule(&self, m: &mut Machine, src: &mut dyn FieldSource, i: usize) -> bool {
+        self.reset(m);
+        self.run_rule(m, src, i)
+    }
+
+    /// Evaluates every rule against one event, in rule order, sharing extracted fields between rules;
+    /// appends the indices of the matching rules to `out`.
+    pub fn matches(&self, m: &mut Machine, src: &mut dyn FieldSource, out: &mut Vec<usize>) {
+        self.reset(m);
+        for i in 0..self.rules.len() {
+            if self.run_rule(m, src, i) {
+                out.push(i);
+            }
+        }
+    }
+
+    fn reset(&self, m: &mut Machine) {
+        if m.status.len() != self.nodes.len() {
+            *m = self.machine();
+        } else {
+            m.status.fill(UNKNOWN);
+        }
+    }
+
+    fn run_rule(&self, m: &mut Machine, src: &mut dyn FieldSource, i: usize) -> bool {
+        let Some(rule) = self.rules.get(i) else {
+            return false;
+        };
+        let mut pc = rule.entry as usize;
+        let mut acc = false;
+        while let Some(op) = self.code.get(pc) {
+            pc += 1;
+            acc = match op {
+                Op::Ret => return acc,
+                Op::JumpIfFalse(t) => {
+                    if !acc {
+                        pc = *t as usize;
+                    }
+                    continue;
+                }
+                Op::JumpIfTrue(t) => {
+                    if acc {
+                        pc = *t as usize;
+                    }
+                    continue;
+                }
+                Op::Not => !acc,
+                Op::Const(b) => *b,
+                Op::Exists(n) => self.ensure(m, src, *n),
+                Op::Cmp { op, kind, lhs, rhs } => {
+                    self.ensure(m, src, *lhs)
+                        && self.ensure(m, src, *rhs)
+                        && match (self.buf(m, *lhs).get(0), self.buf(m, *rhs).get(0)) {
+                            (Some(a), Some(b)) => compare(*op, *kind, a, b),
+                            _ => false,
+                        }
+                }
+                Op::CmpNet { eq, lhs, net } => {
+                    self.ensure(m, src, *lhs)
+                        && matches!(self.buf(m, *lhs).get(0), Some(ValueRef::Ip(ip)) if net.contains(ip) == *eq)
+                }
+                Op::Modified {
+                    m: modifier,
+                    op,
+                    lhs,
+                    set,
+                } => {
+                    self.ensure(m, src, *lhs)
+                        && match (self.sets.get(*set as usize), self.buf(m, *lhs).get(0)) {
+                            (Some(s), Some(v)) if s.len() > 0 => {
+                                let n = s.count(*op, v);
+                                match modifier {
+                                    Modifier::OneOf => n == 1,
+                                    Modifier::AnyOf => n >= 1,
+                                    Modifier::AllOf => n == s.len(),
+                                }
+                            }
+                            _ => false,
+                        }
+                }
+                Op::InSet { lhs, set, all } => {
+                    self.ensure(m, src, *lhs)
+                        && match self.sets.get(*set as usize) {
+                            Some(s) => {
+                                let b = self.buf(m, *lhs);
+                                if *all {
+                                    b.iter().all(|v| s.contains(v))
+                                } else {
+                                    b.iter().any(|v| s.contains(v))
+                                }
+                            }
+                            None => false,
+                        }
+                }
+                Op::InVal {
+                    kind,
+                    lhs,
+                    rhs,
+                    all,
+                } => {
+                    self.ensure(m, src, *lhs) && self.ensure(m, src, *rhs) && {
+                        let (a, b) = (self.buf(m, *lhs), self.buf(m, *rhs));
+                        let member = |v| b.iter().any(|k| compare(Cmp::Eq, *kind, v, k));
+                        if *all {
+                            a.iter().all(member)
+                        } else {
+                            a.iter().any(member)
+                        }
+                    }
+                }
+                Op::PMatch { lhs, set } => {
+                    self.ensure(m, src, *lhs)
+                        && match (self.sets.get(*set as usize), self.buf(m, *lhs).get(0)) {
+                            (Some(s), Some(ValueRef::Bytes(v))) => {
+                                s.paths.iter().any(|p| pmatch_one(p, v))
+                            }
+                            _ => false,
+                        }
+                }
+                Op::Regex { lhs, re } => {
+                    self.ensure(m, src, *lhs)
+                        && match (self.regexes.get(*re as usize), self.buf(m, *lhs).get(0)) {
+                            (Some(re), Some(ValueRef::Bytes(v))) => {
+                                re.is_match(&String::from_utf8_lossy(v))
+                            }
+                            _ => false,
+                        }
+                }
+            };
+        }
+        acc
+    }
+
+    fn buf<'a>(&'a self, m: &'a Machine, n: u32) -> &'a ValueBuf {
+        match self.nodes.get(n as usize) {
+            Some(Node::Const(b)) => b,
+            _ => m.bufs.get(n as usize).unwrap_or(&EMPTY),
+        }
+    }
+
+    /// Makes node `n` available for this event; `false` when it is missing.
+    fn ensure(&self, m: &mut Machine, src: &mut dyn FieldSource, n: u32) -> bool {
+        let i = n as usize;
+        match m.status.get(i) {
+            Some(&PRESENT) => return true,
+            Some(&MISSING) | None => return false,
+            _ => {}
+        }
+        let ok = match self.nodes.get(i) {
+            None => false,
+            Some(Node::Const(_)) => true,
+            Some(Node::Load(id, arg)) => {
+                let list = self.node_ty.get(i).is_some_and(|t| t.list);
+                match m.bufs.get_mut(i) {
+                    Some(buf) => {
+                        buf.clear();
+                        // A scalar field must yield exactly one item; anything else counts as missing
+                        // (libsinsp treats an empty extraction as a failed check).
+                        src.extract(*id, arg.as_ref(), buf) && (list || buf.len() == 1)
+                    }
+                    None => false,
+                }
+            }
+            Some(Node::Transform(op, args)) if args.iter().all(|a| self.ensure(m, src, *a)) => {
+                let mut out = std::mem::take(&mut m.bufs[i]);
+                out.clear();
+                let arg_is_list = args
+                    .first()
+                    .and_then(|a| self.node_ty.get(*a as usize))
+                    .is_some_and(|t| t.list);
+                let arg_bufs: Vec<&ValueBuf> = args.iter().map(|a| self.buf(m, *a)).collect();
+                let ok = ops::transform(*op, &arg_bufs, arg_is_list, &mut out);
+                m.bufs[i] = out;
+                ok
+            }
+            Some(Node::Transform(..)) => false,
+        };
+        if let Some(s) = m.status.get_mut(i) {
+            *s = if ok { PRESENT } else { MISSING };
+        }
+        ok
+    }
+}
+
+static EMPTY: ValueBuf = ValueBuf::EMPTY;
