@@ -1127,7 +1127,11 @@ impl Checker {
 }
 
 fn suggest_event(name: &str) -> Option<&'static str> {
-    let limit = (name.len() / 3).max(1);
+    let limit = if name.len() >= 4 {
+        (name.len() / 3).max(2)
+    } else {
+        1
+    };
     crate::events::event_names()
         .map(|e| (levenshtein(name, e), e))
         .filter(|(d, _)| *d <= limit)

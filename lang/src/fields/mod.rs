@@ -831,6 +831,14 @@ pub fn suggest(name: &str) -> Option<&'static str> {
         return None;
     }
     let visible = || FIELDS.iter().filter(|f| !f.flags.hidden).map(|f| f.name);
+    // A truncated name (`container.image.repo`) most likely means the shortest field it starts.
+    if name.contains('.')
+        && let Some(s) = visible()
+            .filter(|f| f.starts_with(name))
+            .min_by_key(|f| f.len())
+    {
+        return Some(s);
+    }
     if let Some(s) = suggest_from(name, visible()) {
         return Some(s);
     }

@@ -1,0 +1,179 @@
+//! Data-driven suite of the type checker and the output-format parser.
+//!
+//! Every `tests/data/check/*.yaml` file is a list of cases; each case is one test named `<file>/<name>`.
+//! A case gives either a `condition` (parsed with the condition parser, then checked with
+//! `check::check_condition`) or an `output` (parsed with `output::parse_output`), and what must come out:
+//!
+//! - nothing else: the condition checks clean (no errors, no warnings) / the output parses;
+//! - `errors`: the error messages, in order; each expected text must be a *prefix* of the actual message
+//!   (the prefix is libsinsp's wording, our hints follow it);
+//! - `warnings`: the warnings, in order, each written `CODE: message prefix`;
+//! - `unknown_filter`: whether the first error is one `skip-if-unknown-filter` forgives;
+//! - `tokens` (outputs): the token texts in order (`%` and width stripped), e.g. `[proc.name, evt.arg.flags]`;
+//! - `types` (conditions): the left side's type after transformers, written as `frulec fields` prints
+//!   types (`UINT64`, `CHARBUF (list)`); checks only the first check of the condition.
+
+use std::path::{Path, PathBuf};
+
+use frule_lang::ast::{Expr, ExprKind};
+use frule_lang::check::{Severity, check_condition, check_operand};
+use frule_lang::output::parse_output;
+use frule_lang::parser::parse_condition;
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde::Deserialize;
+
+#[derive(Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    #[serde(default)]
+    condition: Option<String>,
+    #[serde(default)]
+    output: Option<String>,
+    #[serde(default)]
+    errors: Vec<String>,
+    #[serde(default)]
+    warnings: Vec<String>,
+    #[serde(default)]
+    unknown_filter: Option<bool>,
+    #[serde(default)]
+    tokens: Option<Vec<String>>,
+    #[serde(default)]
+    types: Option<String>,
+}
+
+fn first_check(e: &Expr) -> Option<&frule_lang::ast::Check> {
+    match &e.kind {
+        ExprKind::Check(c) => Some(c),
+        ExprKind::And(cs) | ExprKind::Or(cs) => cs.iter().find_map(first_check),
+        ExprKind::Not(c) => first_check(c),
+        ExprKind::Macro(_) => None,
+    }
+}
+
+fn compare_prefixes(what: &str, expected: &[String], actual: &[String]) -> Result<(), Failed> {
+    let ok = expected.len() == actual.len()
+        && expected
+            .iter()
+            .zip(actual)
+            .all(|(e, a)| a.starts_with(e.as_str()));
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            format!("{what} differ\nexpected (prefixes): {expected:#?}\nactual: {actual:#?}")
+                .into(),
+        )
+    }
+}
+
+fn run_condition(case: &Case, text: &str) -> Result<(), Failed> {
+    let expr = parse_condition(text).map_err(|e| format!("condition does not parse: {e}"))?;
+    let issues = check_condition(&expr);
+    let errors: Vec<String> = issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .map(|i| i.message.clone())
+        .collect();
+    let warnings: Vec<String> = issues
+        .iter()
+        .filter(|i| i.severity == Severity::Warning)
+        .map(|i| format!("{}: {}", i.code, i.message))
+        .collect();
+    compare_prefixes("errors", &case.errors, &errors)?;
+    compare_prefixes("warnings", &case.warnings, &warnings)?;
+    if let Some(expected) = case.unknown_filter {
+        let actual = issues
+            .iter()
+            .find(|i| i.severity == Severity::Error)
+            .is_some_and(|i| i.is_unknown_filter());
+        if actual != expected {
+            return Err(format!("unknown_filter: expected {expected}, got {actual}").into());
+        }
+    }
+    if let Some(expected) = &case.types {
+        let check = first_check(&expr).ok_or("no check in condition")?;
+        let t =
+            check_operand(&check.lhs, false).map_err(|e| format!("lhs does not check: {e:?}"))?;
+        let actual = format!("{}{}", t.ty, if t.list { " (list)" } else { "" });
+        if &actual != expected {
+            return Err(format!("type: expected {expected}, got {actual}").into());
+        }
+    }
+    Ok(())
+}
+
+fn run_output(case: &Case, text: &str) -> Result<(), Failed> {
+    match parse_output(text) {
+        Ok(fmt) => {
+            if !case.errors.is_empty() {
+                return Err(
+                    format!("expected errors {:?}, output parsed: {fmt:?}", case.errors).into(),
+                );
+            }
+            if let Some(expected) = &case.tokens {
+                let actual: Vec<String> = fmt.tokens().map(|t| t.text.clone()).collect();
+                if &actual != expected {
+                    return Err(format!("tokens: expected {expected:?}, got {actual:?}").into());
+                }
+            }
+        }
+        Err(e) => {
+            compare_prefixes("errors", &case.errors, std::slice::from_ref(&e.message))?;
+            if let Some(expected) = case.unknown_filter
+                && e.is_unknown_filter() != expected
+            {
+                return Err(format!("unknown_filter: expected {expected}").into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_case(case: &Case) -> Result<(), Failed> {
+    match (&case.condition, &case.output) {
+        (Some(c), None) => run_condition(case, c),
+        (None, Some(o)) => run_output(case, o),
+        _ => Err("a case needs exactly one of `condition` and `output`".into()),
+    }
+}
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/check")
+}
+
+fn load_trials() -> Result<Vec<Trial>, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(data_dir())
+        .map_err(|e| format!("{}: {e}", data_dir().display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    let mut trials = Vec::new();
+    for path in files {
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let cases: Vec<Case> =
+            serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for case in cases {
+            let name = format!("{stem}/{}", case.name);
+            trials.push(Trial::test(name, move || run_case(&case)));
+        }
+    }
+    Ok(trials)
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let trials = match load_trials() {
+        Ok(t) => t,
+        Err(e) => vec![Trial::test("load case files", move || {
+            Err(e.clone().into())
+        })],
+    };
+    libtest_mimic::run(&args, trials).exit();
+}
