@@ -294,6 +294,7 @@ struct counters {
 	__u64 n_drops_buffer_open; /* ring full: open/openat/openat2/creat/close */
 	__u64 n_drops_buffer_net;  /* ring full: socket/connect/accept/bind/listen */
 	__u64 n_drops_buffer_other; /* ring full: every other syscall */
+	__u64 n_toctou_used;       /* exit events that used the entry-time copy */
 };
 
 struct {
@@ -332,6 +333,23 @@ struct {
 		__uint(max_entries, 4096);
 	});
 } ringbuf_maps SEC(".maps");
+
+/* TOCTOU mitigation: the path (open family) or sockaddr (connect) copied from user
+ * memory at syscall entry, keyed by thread id, consumed at exit. An entry whose `nr`
+ * differs from the exiting syscall is stale (an exit was missed) and ignored. */
+#define TOCTOU_BUF 4096
+struct toctou_entry {
+	__u32 nr;
+	__u32 len;
+	__u8 buf[TOCTOU_BUF];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct toctou_entry);
+} toctou_args SEC(".maps");
 
 /* ------------------------------------------------------------------------ */
 /* Event assembly                                                            */
@@ -880,6 +898,35 @@ __noinline int fr_emit_exec(__u32 type, long ret, __u64 kfilename_addr, __u64 uf
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
 
+/* The TOCTOU copy of this thread's current syscall, if the enter hook made one. */
+static __always_inline struct toctou_entry *toctou_take(__u32 nr)
+{
+	__u32 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	struct toctou_entry *t = bpf_map_lookup_elem(&toctou_args, &tid);
+	if (t && t->nr == nr) {
+		struct counters *c = get_counters();
+		if (c)
+			c->n_toctou_used++;
+		return t;
+	}
+	return NULL;
+}
+
+static __always_inline void toctou_drop(void)
+{
+	__u32 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	bpf_map_delete_elem(&toctou_args, &tid);
+}
+
+/* A path param from the TOCTOU copy when there is one, else from user memory now. */
+static __always_inline void push_path_toctou(struct ev *e, struct toctou_entry *t, const char *uptr)
+{
+	if (t)
+		push_kernel_str(e, t->buf, PATH_MAX_READ);
+	else
+		push_user_str(e, uptr, PATH_MAX_READ);
+}
+
 /* open/openat/openat2/creat: the flags param comes before dev, so dev/ino are
  * read first and written in place. */
 __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
@@ -913,10 +960,11 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 		}
 	}
 
+	struct toctou_entry *t = toctou_take(nr);
 	push_u64(&e, ret); /* fd */
 	if (nr == NR_open || nr == NR_creat) {
 		const char *path = (const char *)sc_arg(regs, 0);
-		push_user_str(&e, path, PATH_MAX_READ); /* name */
+		push_path_toctou(&e, t, path); /* name */
 		if (nr == NR_open) {
 			__u32 fl = sc_arg(regs, 1);
 			__u32 ppm = open_flags_to_ppm(fl) | (created ? PPM_O_F_CREATED : 0);
@@ -933,7 +981,7 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 	} else {
 		__s32 dirfd = (__s32)sc_arg(regs, 0);
 		push_u64(&e, dirfd == AT_FDCWD_VAL ? (__s64)PPM_AT_FDCWD : (__s64)dirfd);
-		push_user_str(&e, (const char *)sc_arg(regs, 1), PATH_MAX_READ);
+		push_path_toctou(&e, t, (const char *)sc_arg(regs, 1));
 		__u32 fl = 0, mode = 0;
 		__u64 resolve = 0;
 		if (nr == NR_openat) {
@@ -954,6 +1002,8 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 		push_u64(&e, ino);
 	}
 	ev_submit(&e, CAT_OPEN);
+	if (t)
+		toctou_drop();
 	return 0;
 }
 
@@ -961,34 +1011,44 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 /* Network                                                                   */
 
 /* A user sockaddr: family byte + address + host-order port, or unix path. */
-static __always_inline void push_sockaddr(struct ev *e, const void *uaddr, __u32 ulen)
+static __always_inline long read_addr(void *dst, __u32 size, const void *src, int kernel)
+{
+	return kernel ? bpf_probe_read_kernel(dst, size, src) : bpf_probe_read_user(dst, size, src);
+}
+
+static __always_inline long read_addr_str(void *dst, __u32 size, const void *src, int kernel)
+{
+	return kernel ? bpf_probe_read_kernel_str(dst, size, src) : bpf_probe_read_user_str(dst, size, src);
+}
+
+/* `kernel`: uaddr points to the TOCTOU copy instead of user memory. */
+static __always_inline void push_sockaddr_from(struct ev *e, const void *uaddr, __u32 ulen, int kernel)
 {
 	if (!uaddr || ulen < 2) {
 		push_empty(e);
 		return;
 	}
 	__u16 family = 0;
-	bpf_probe_read_user(&family, sizeof(family), uaddr);
+	read_addr(&family, sizeof(family), uaddr, kernel);
 	__u8 *d = e->a->data;
 	__u64 p = e->pos;
 	if (family == K_AF_INET) {
 		struct sockaddr_in sa = {};
-		bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+		read_addr(&sa, sizeof(sa), uaddr, kernel);
 		d[SAFE(p)] = PPM_AF_INET;
 		*(__u32 *)&d[SAFE(p + 1)] = sa.sin_addr.s_addr;
 		*(__u16 *)&d[SAFE(p + 5)] = bpf_ntohs(sa.sin_port);
 		set_len(e, 7);
 	} else if (family == K_AF_INET6) {
 		struct sockaddr_in6 sa = {};
-		bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+		read_addr(&sa, sizeof(sa), uaddr, kernel);
 		d[SAFE(p)] = PPM_AF_INET6;
 		__builtin_memcpy(&d[SAFE(p + 1)], &sa.sin6_addr, 16);
 		*(__u16 *)&d[SAFE(p + 17)] = bpf_ntohs(sa.sin6_port);
 		set_len(e, 19);
 	} else if (family == K_AF_UNIX) {
 		d[SAFE(p)] = PPM_AF_UNIX;
-		long r = bpf_probe_read_user_str(&d[SAFE(p + 1)], UNIX_PATH_MAX,
-						 (const char *)uaddr + 2);
+		long r = read_addr_str(&d[SAFE(p + 1)], UNIX_PATH_MAX, (const char *)uaddr + 2, kernel);
 		if (r <= 0) {
 			d[SAFE(p + 1)] = 0;
 			r = 1;
@@ -1000,9 +1060,15 @@ static __always_inline void push_sockaddr(struct ev *e, const void *uaddr, __u32
 	}
 }
 
+static __always_inline void push_sockaddr(struct ev *e, const void *uaddr, __u32 ulen)
+{
+	push_sockaddr_from(e, uaddr, ulen, 0);
+}
+
 /* The connection tuple of a socket fd, read from the kernel socket.
  * outbound: local side first (connect); otherwise remote first (accept). */
-static __always_inline void push_socktuple(struct ev *e, long fd, int outbound, const void *uaddr)
+static __always_inline void push_socktuple(struct ev *e, long fd, int outbound, const void *uaddr,
+					   int uaddr_kernel)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct file *f = file_from_fd(task, (__s32)fd);
@@ -1027,7 +1093,7 @@ static __always_inline void push_socktuple(struct ev *e, long fd, int outbound, 
 		__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 		if (rport == 0 && uaddr) {
 			struct sockaddr_in sa = {};
-			bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+			read_addr(&sa, sizeof(sa), uaddr, uaddr_kernel);
 			rip = sa.sin_addr.s_addr;
 			rport = bpf_ntohs(sa.sin_port);
 		}
@@ -1058,7 +1124,7 @@ static __always_inline void push_socktuple(struct ev *e, long fd, int outbound, 
 		*(__u64 *)&d[SAFE(p + 9)] = outbound ? (__u64)peer : (__u64)sk;
 		long r = 0;
 		if (uaddr) {
-			r = bpf_probe_read_user_str(&d[SAFE(p + 17)], UNIX_PATH_MAX, (const char *)uaddr + 2);
+			r = read_addr_str(&d[SAFE(p + 17)], UNIX_PATH_MAX, (const char *)uaddr + 2, uaddr_kernel);
 		} else {
 			struct unix_sock *named = peer ? (struct unix_sock *)peer : us;
 			struct unix_address *ua = BPF_CORE_READ(named, addr);
@@ -1119,13 +1185,23 @@ __noinline int fr_emit_net(__u32 nr, long ret, struct sc_args *regs)
 		if (!ev_begin(&e, PPME_SOCKET_CONNECT_X, 4, tid))
 			return 0;
 		const void *uaddr = (const void *)sc_arg(regs, 1);
+		__u32 ulen = sc_arg(regs, 2);
+		struct toctou_entry *t = toctou_take(NR_connect);
+		int kernel = 0;
+		if (t) {
+			uaddr = t->buf;
+			ulen = t->len;
+			kernel = 1;
+		}
 		push_u64(&e, ret);
 		if (ret == 0 || ret == -EINPROGRESS_VAL)
-			push_socktuple(&e, fd, 1, uaddr);
+			push_socktuple(&e, fd, 1, uaddr, kernel);
 		else
 			push_empty(&e);
 		push_u64(&e, fd);
-		push_sockaddr(&e, uaddr, sc_arg(regs, 2));
+		push_sockaddr_from(&e, uaddr, ulen, kernel);
+		if (t)
+			toctou_drop();
 		break;
 	}
 	default: { /* accept, accept4 */
@@ -1134,7 +1210,7 @@ __noinline int fr_emit_net(__u32 nr, long ret, struct sc_args *regs)
 			return 0;
 		push_u64(&e, ret);
 		if (ret >= 0)
-			push_socktuple(&e, ret, 0, NULL);
+			push_socktuple(&e, ret, 0, NULL, 0);
 		else
 			push_empty(&e);
 		/* queue fill of the listening socket */
@@ -1589,4 +1665,78 @@ SEC("raw_tp/sched_process_exit")
 int frule_sched_exit_raw(unsigned long long *ctx)
 {
 	return on_exit((struct task_struct *)ctx[0]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* TOCTOU mitigation: classic syscall-entry tracepoints for the open family and
+ * connect only (attached only when tracefs is available). The argument is copied
+ * into this CPU's scratch area (second half, unused while no event is built on this
+ * CPU: a tracepoint program does not nest with itself on one CPU) and stored
+ * in `toctou_args` for the exit hook. */
+
+/* Layout of a syscalls:sys_enter_* tracepoint record (stable tracefs format). */
+struct sys_enter_record {
+	__u64 common;
+	__s32 nr;
+	__u32 pad;
+	__u64 args[6];
+};
+
+#define TOCTOU_SCRATCH (MAX_EVENT_SIZE)
+
+static __always_inline int toctou_store(__u32 nr, const void *uptr, __u32 ulen, int is_str)
+{
+	if (!interesting(nr) || !uptr)
+		return 0;
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct aux *a = bpf_map_lookup_elem(&aux_maps, &cpu);
+	if (!a)
+		return 0;
+	struct toctou_entry *t = (struct toctou_entry *)&a->data[TOCTOU_SCRATCH];
+	long r;
+	if (is_str) {
+		r = bpf_probe_read_user_str(t->buf, TOCTOU_BUF, uptr);
+	} else {
+		__u32 n = ulen > 112 ? 112 : ulen; /* sockaddr_un is 110 bytes */
+		barrier_var(n);
+		n &= 0x7f;
+		r = bpf_probe_read_user(t->buf, n, uptr) == 0 ? (long)n : -1;
+	}
+	if (r <= 0)
+		return 0;
+	t->nr = nr;
+	t->len = r;
+	__u32 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	bpf_map_update_elem(&toctou_args, &tid, t, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int frule_toctou_open(struct sys_enter_record *ctx)
+{
+	return toctou_store(NR_open, (const void *)ctx->args[0], 0, 1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_creat")
+int frule_toctou_creat(struct sys_enter_record *ctx)
+{
+	return toctou_store(NR_creat, (const void *)ctx->args[0], 0, 1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int frule_toctou_openat(struct sys_enter_record *ctx)
+{
+	return toctou_store(NR_openat, (const void *)ctx->args[1], 0, 1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int frule_toctou_openat2(struct sys_enter_record *ctx)
+{
+	return toctou_store(NR_openat2, (const void *)ctx->args[1], 0, 1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int frule_toctou_connect(struct sys_enter_record *ctx)
+{
+	return toctou_store(NR_connect, (const void *)ctx->args[1], (__u32)ctx->args[2], 0);
 }

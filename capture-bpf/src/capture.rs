@@ -15,7 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use aya::maps::{Array, ArrayOfMaps, Map, MapData, PerCpuArray, RingBuf};
-use aya::programs::{BtfTracePoint, RawTracePoint};
+use aya::programs::{BtfTracePoint, RawTracePoint, TracePoint};
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::error::CaptureError;
@@ -56,6 +56,22 @@ pub struct CaptureOptions {
     pub attach: AttachMode,
     /// At most this many events are copied into one [`Batch`].
     pub max_batch_events: usize,
+    /// Copy open-family paths and connect sockaddrs at syscall entry (classic
+    /// `syscalls:sys_enter_*` tracepoints, which need tracefs), so a thread cannot change
+    /// them between the kernel's use and the exit event. Without tracefs the capture
+    /// still runs and reads them at exit; [`Capture::toctou`] tells which.
+    pub toctou: bool,
+}
+
+/// Whether the TOCTOU mitigation is in effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Toctou {
+    /// Paths and sockaddrs of open/openat/openat2/creat/connect are copied at entry.
+    Active,
+    /// Turned off by [`CaptureOptions::toctou`].
+    Disabled,
+    /// Could not attach (usually tracefs is not mounted); the reason is given.
+    Unavailable(String),
 }
 
 impl Default for CaptureOptions {
@@ -66,6 +82,7 @@ impl Default for CaptureOptions {
             interest: Interest::all_supported(),
             attach: AttachMode::Auto,
             max_batch_events: 64 * 1024,
+            toctou: true,
         }
     }
 }
@@ -91,10 +108,12 @@ pub struct CpuCounters {
     pub drops_buffer_net: u64,
     /// Of `drops_buffer`: every other syscall.
     pub drops_buffer_other: u64,
+    /// Exit events whose path or sockaddr came from the entry-time (TOCTOU) copy.
+    pub toctou_used: u64,
 }
 
 impl CpuCounters {
-    fn from_raw(raw: [u64; 9]) -> Self {
+    fn from_raw(raw: [u64; 10]) -> Self {
         let [
             events,
             drops_buffer,
@@ -105,6 +124,7 @@ impl CpuCounters {
             file,
             net,
             other,
+            toctou_used,
         ] = raw;
         Self {
             events,
@@ -116,6 +136,7 @@ impl CpuCounters {
             drops_buffer_file: file,
             drops_buffer_net: net,
             drops_buffer_other: other,
+            toctou_used,
         }
     }
 
@@ -134,6 +155,7 @@ impl CpuCounters {
         self.drops_buffer_file += o.drops_buffer_file;
         self.drops_buffer_net += o.drops_buffer_net;
         self.drops_buffer_other += o.drops_buffer_other;
+        self.toctou_used += o.toctou_used;
     }
 }
 
@@ -193,8 +215,9 @@ pub struct Capture {
     // Field order matters for drop: rings before the object that references them.
     rings: Vec<RingBuf<MapData>>,
     interesting: Array<MapData, u8>,
-    counters: PerCpuArray<MapData, [u64; 9]>,
+    counters: PerCpuArray<MapData, [u64; 10]>,
     attach_mode: AttachMode,
+    toctou: Toctou,
     data: Vec<u8>,
     order: Vec<Slot>,
     max_batch_events: usize,
@@ -296,12 +319,21 @@ impl Capture {
         let counters =
             PerCpuArray::try_from(counters_map).map_err(|e| CaptureError::map("counters", e))?;
 
+        let toctou = if options.toctou {
+            match attach_toctou(&mut ebpf) {
+                Ok(()) => Toctou::Active,
+                Err(e) => Toctou::Unavailable(e.to_string()),
+            }
+        } else {
+            Toctou::Disabled
+        };
         let attach_mode = attach(&mut ebpf, &btf, options.attach)?;
         Ok(Self {
             rings,
             interesting,
             counters,
             attach_mode,
+            toctou,
             data: Vec::with_capacity(1 << 20),
             order: Vec::with_capacity(4096),
             max_batch_events: options.max_batch_events,
@@ -313,6 +345,11 @@ impl Capture {
     /// The hooks actually in use (after a fallback from `tp_btf`, [`AttachMode::RawTracepoint`]).
     pub fn attach_mode(&self) -> AttachMode {
         self.attach_mode
+    }
+
+    /// Whether paths and sockaddrs are copied at syscall entry.
+    pub fn toctou(&self) -> &Toctou {
+        &self.toctou
     }
 
     /// The number of ring buffers.
@@ -582,6 +619,35 @@ fn attach_btf(ebpf: &mut Ebpf, btf: &Btf) -> Result<(), CaptureError> {
             .map_err(wrap)?;
         prog.load(hook, btf).map_err(wrap)?;
         prog.attach().map_err(wrap)?;
+    }
+    Ok(())
+}
+
+const TOCTOU_PROGRAMS: [(&str, &str); 5] = [
+    ("frule_toctou_open", "sys_enter_open"),
+    ("frule_toctou_creat", "sys_enter_creat"),
+    ("frule_toctou_openat", "sys_enter_openat"),
+    ("frule_toctou_openat2", "sys_enter_openat2"),
+    ("frule_toctou_connect", "sys_enter_connect"),
+];
+
+fn attach_toctou(ebpf: &mut Ebpf) -> Result<(), CaptureError> {
+    for (name, hook) in TOCTOU_PROGRAMS {
+        let wrap = |e| CaptureError::Attach {
+            program: name,
+            hook,
+            source: Box::new(e),
+        };
+        let prog: &mut TracePoint = ebpf
+            .program_mut(name)
+            .ok_or(CaptureError::Object {
+                kind: "program",
+                name,
+            })?
+            .try_into()
+            .map_err(wrap)?;
+        prog.load().map_err(wrap)?;
+        prog.attach("syscalls", hook).map_err(wrap)?;
     }
     Ok(())
 }

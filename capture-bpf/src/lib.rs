@@ -26,6 +26,12 @@
 //!   the ring with `bpf_ringbuf_output(BPF_RB_NO_WAKEUP)`; events over 64 KiB are dropped
 //!   and counted. Every read is bounded: paths 4096 B, argv and env 4096 B each, unix paths
 //!   108 B, 8 cgroup subsystems of at most 6 path components.
+//! - **TOCTOU mitigation** (as Falco): classic `syscalls:sys_enter_{open,creat,openat,
+//!   openat2,connect}` tracepoints copy the path or sockaddr at entry into a per-thread
+//!   hash map that the exit event reads, so the event shows what the kernel used, not what
+//!   a racing thread wrote afterwards. They need tracefs (`mount -t tracefs nodev
+//!   /sys/kernel/tracing`); without it the capture reads at exit and [`Capture::toctou`]
+//!   says why ([`Toctou`]).
 //! - **Buffers**: one BPF ring buffer per `cpus_per_buffer` CPUs, created by the loader
 //!   with [`CaptureOptions::buffer_bytes`] and placed in an array-of-maps indexed by CPU.
 //! - **Reader**: [`Capture::poll`] sleeps with back-off (500 µs to 30 ms) while the rings
@@ -44,8 +50,6 @@
 //!
 //! # Not done yet
 //!
-//! - No TOCTOU mitigation: paths and sockaddrs are read from user memory at syscall exit
-//!   (Falco adds `sys_enter` tracepoints for open/openat/openat2/creat/connect).
 //! - No generic event (`GENERIC_X`) for interesting syscalls without an emitter (it needs
 //!   the syscall → `PPM_SC` table); 32-bit (ia32) syscalls are not mapped.
 //! - Not emitted yet: read/write family, sendto/recvfrom/sendmsg/recvmsg, socketpair,
@@ -65,7 +69,8 @@ mod error;
 mod interest;
 
 pub use capture::{
-    AttachMode, Batch, Capture, CaptureOptions, Counters, CpuCounters, EVENT_HEADER_LEN, KERNEL_BTF,
+    AttachMode, Batch, Capture, CaptureOptions, Counters, CpuCounters, EVENT_HEADER_LEN,
+    KERNEL_BTF, Toctou,
 };
 pub use error::CaptureError;
 pub use interest::{

@@ -13,7 +13,7 @@ use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use frule_capture_bpf::{AttachMode, Capture, CaptureError, CaptureOptions, Interest};
+use frule_capture_bpf::{AttachMode, Capture, CaptureError, CaptureOptions, Interest, Toctou};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -179,16 +179,24 @@ const PPM_O_RDONLY: u32 = 1;
 
 /// `cat /etc/hostname`: the clone that made it, its execve with exe/args, the openat of
 /// the file with the right fd, dev/ino, and its procexit.
-fn exec_open_exit(test: &str, attach: AttachMode) {
-    let Some(mut cap) = open_or_skip(
-        test,
-        CaptureOptions {
-            attach,
-            ..CaptureOptions::default()
-        },
-    ) else {
+///
+/// With `toctou` the open path comes from the entry-time copy (when tracefs is mounted),
+/// without it from user memory at exit: both must give the same event.
+fn exec_open_exit(test: &str, attach: AttachMode, toctou: bool) {
+    let options = CaptureOptions {
+        attach,
+        toctou,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip(test, options) else {
         return;
     };
+    let tracefs = std::path::Path::new("/sys/kernel/tracing/events/syscalls").exists();
+    match (toctou, tracefs, cap.toctou()) {
+        (false, _, Toctou::Disabled) | (true, true, Toctou::Active) => {}
+        (true, false, Toctou::Unavailable(why)) => eprintln!("{test}: no tracefs: {why}"),
+        (_, _, other) => panic!("{test}: toctou {toctou}, tracefs {tracefs}: {other:?}"),
+    }
     if attach != AttachMode::Auto {
         assert_eq!(cap.attach_mode(), attach);
     }
@@ -280,6 +288,15 @@ fn exec_open_exit(test: &str, attach: AttachMode) {
     let encoded = (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12);
     assert_eq!(open.u32(5), encoded, "dev");
 
+    if toctou && tracefs {
+        assert!(
+            counters.total().toctou_used > 0,
+            "the openat path came from the entry copy"
+        );
+    } else {
+        assert_eq!(counters.total().toctou_used, 0);
+    }
+
     // procexit: status 0.
     assert_eq!(exit.params.len(), 5);
     assert_eq!(exit.i64(0), 0, "exit status");
@@ -292,6 +309,7 @@ fn exec_open_and_exit_of_a_child_tp_btf() {
     exec_open_exit(
         "exec_open_and_exit_of_a_child_tp_btf",
         AttachMode::BtfTracepoint,
+        true,
     );
 }
 
@@ -300,6 +318,7 @@ fn exec_open_and_exit_of_a_child_raw_tp() {
     exec_open_exit(
         "exec_open_and_exit_of_a_child_raw_tp",
         AttachMode::RawTracepoint,
+        false,
     );
 }
 
