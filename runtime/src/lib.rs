@@ -1,3 +1,6 @@
 //! frule's runtime: events, scap files, system state, field extraction, the engine and its outputs.
 
 #![deny(missing_docs)]
+
+pub mod event;
+pub mod scap;
