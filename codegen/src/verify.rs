@@ -8,7 +8,8 @@
 //! 2. **Defined before use**: every operand of `vN` is some `vM` with `M < N`. Ids are therefore a
 //!    topological order and the DAG is acyclic.
 //! 3. **Value categories**: transformer arguments and predicate operands are data values; `and`/`or`/`not`
-//!    operands and rule roots are conditions.
+//!    operands and rule roots are conditions; `and`/`or` have at least one operand (constants are
+//!    `cond true`/`cond false`, so that every program has a textual form).
 //! 4. **Operator typing** (spec B.1, on the transformed type):
 //!    - `cmp.*`: both sides scalar, same kind, and the operator applies to the kind ([`Cmp::applies_to`]);
 //!      a `net` left side must be compared with a `net` constant (networks never come from fields, B.8);
@@ -21,7 +22,9 @@
 //!      `join` a scalar `str` separator and at least one more data value.
 //! 5. **Constants**: every set item has the set's kind; `net` constants appear only as the right side of
 //!    `cmp.eq`/`cmp.ne` (they have no runtime item representation).
-//! 6. **Regexes compile** with the `regex` crate once anchored as `^(?:…)$`.
+//! 6. **Field slots agree**: two slots naming the same field and argument have the same type (the VM
+//!    extracts them once).
+//! 7. **Regexes compile** with the `regex` crate once anchored as `^(?:…)$`.
 
 use std::fmt;
 
@@ -67,6 +70,19 @@ pub fn verify(p: &Program) -> Result<(), VerifierErrors> {
     let mut err =
         |location: String, message: String| errs.push(VerifierError { location, message });
 
+    for (slot, d) in p.fields.iter() {
+        if let Some((first, _)) = p
+            .fields
+            .iter()
+            .find(|(_, e)| e.id == d.id && e.arg == d.arg && e.ty != d.ty)
+            && first.0 < slot.0
+        {
+            err(
+                slot.to_string(),
+                format!("same field and argument as {first} with another type"),
+            );
+        }
+    }
     for (id, s) in p.sets.iter() {
         for (i, c) in s.items.iter().enumerate() {
             if c.kind() != s.kind {
@@ -83,7 +99,10 @@ pub fn verify(p: &Program) -> Result<(), VerifierErrors> {
     }
     for (id, r) in p.regexes.iter() {
         if let Err(e) = regex::Regex::new(&anchored(&r.pattern)) {
-            err(id.to_string(), format!("invalid regex pattern: {e}"));
+            err(
+                id.to_string(),
+                format!("invalid regex pattern: {}", regex_reason(&e)),
+            );
         }
     }
 
@@ -294,6 +313,12 @@ pub fn verify(p: &Program) -> Result<(), VerifierErrors> {
                 }
             }
             Inst::And(args) | Inst::Or(args) => {
+                if args.is_empty() {
+                    err(
+                        loc.clone(),
+                        "a connective needs at least one operand (use 'cond' for constants)".into(),
+                    );
+                }
                 for a in args {
                     if let Some(t) = operand(*a, &types, &mut err)
                         && t != ValueType::Cond
@@ -351,6 +376,13 @@ pub fn verify(p: &Program) -> Result<(), VerifierErrors> {
     } else {
         Err(VerifierErrors(errs))
     }
+}
+
+/// The one-line reason of a regex error (the crate's message spans several lines with a caret).
+pub fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().last().unwrap_or_default().trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_owned()
 }
 
 /// The result type of a transformer applied to arguments of these types, if it applies.
@@ -411,5 +443,29 @@ mod tests {
         let c = p.push(Inst::In(v, ListRhs::Set(set)));
         p.add_rule("r", c);
         assert_eq!(verify(&p), Ok(()));
+    }
+
+    #[test]
+    fn empty_connective_and_wrong_set_item_are_caught() {
+        // Neither can be written in the textual form, so they are tested here.
+        let mut p = Program::new();
+        let s = p.set(SetDecl {
+            kind: ScalarKind::Str,
+            items: vec![Constant::Uint(1)],
+        });
+        let e = p.push(Inst::And(vec![]));
+        p.add_rule("r", e);
+        let errs = verify(&p).expect_err("two violations").0;
+        let msgs: Vec<String> = errs
+            .iter()
+            .map(|e| format!("{}: {}", e.location, e.message))
+            .collect();
+        assert_eq!(
+            msgs,
+            vec![
+                format!("{s}: item 0 is a 'uint' constant in a 'str' set"),
+                format!("{e}: a connective needs at least one operand (use 'cond' for constants)"),
+            ]
+        );
     }
 }

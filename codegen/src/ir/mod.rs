@@ -466,9 +466,9 @@ pub enum Inst {
     PMatch(ValueId, SetId),
     /// Condition: full match of the regex (invalid UTF-8 replaced by U+FFFD first, spec B.6).
     Regex(ValueId, RegexId),
-    /// Condition: all operands true, evaluated left to right with short circuit; `true` when empty.
+    /// Condition: all operands true, evaluated left to right with short circuit (at least one operand).
     And(Vec<ValueId>),
-    /// Condition: some operand true, left to right with short circuit; `false` when empty.
+    /// Condition: some operand true, left to right with short circuit (at least one operand).
     Or(Vec<ValueId>),
     /// Condition: the negation of a (definite) condition.
     Not(ValueId),

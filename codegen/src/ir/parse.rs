@@ -105,6 +105,7 @@ pub enum RawItem {
     },
     Inst {
         val: u32,
+        op_at: usize,
         op: String,
         args: Vec<RawOperand>,
     },
@@ -295,9 +296,14 @@ impl Builder<'_> {
                 let pattern = utf8(pattern).map_err(|m| self.err(offset, m))?;
                 self.program.regex(pattern);
             }
-            RawItem::Inst { val, op, args } => {
+            RawItem::Inst {
+                val,
+                op_at,
+                op,
+                args,
+            } => {
                 self.expect_next(offset, "v", val, self.program.values.len())?;
-                let inst = self.inst(offset, &op, args)?;
+                let inst = self.inst(op_at, &op, args)?;
                 self.program.push(inst);
             }
             RawItem::Rule { name, cond } => {

@@ -2,8 +2,8 @@
 //!
 //! [`Program::compile`] turns a verified [`ir::Program`] into
 //!
-//! - a table of **data nodes** — one per distinct field slot (so each field is extracted at most once per
-//!   event), one per constant, one per transformer application — each evaluated lazily, on first use in an
+//! - a table of **data nodes** — one per distinct field and argument (so each field is extracted at most
+//!   once per event, whichever rules use it), one per constant, one per transformer application — each evaluated lazily, on first use in an
 //!   event, into a per-event cache ([`Machine`]);
 //! - **linear code** per rule: predicate instructions set a boolean accumulator; `and`/`or` become
 //!   conditional forward jumps (short circuit, left to right, as Falco evaluates), `not` flips the
@@ -21,7 +21,7 @@ mod ops;
 use std::fmt;
 use std::net::IpAddr;
 
-use ahash::HashSet;
+use ahash::{HashMap, HashSet};
 
 use crate::abi::{FieldArg, FieldId, FieldSource, IpNet, ScalarKind, ValueBuf, ValueRef};
 use crate::ir::{self, Cmp, Constant, Inst, ListRhs, Modifier, TransformOp, Ty, ValueId};
@@ -451,7 +451,7 @@ impl Program {
                 .map_err(|e| err(format!("{id}: invalid regex pattern: {e}")))?;
             c.prog.regexes.push(re);
         }
-        let mut slot_node: Vec<Option<u32>> = vec![None; p.fields.len()];
+        let mut load_node: HashMap<(FieldId, Option<FieldArg>), u32> = HashMap::default();
         for (v, inst) in p.values.iter() {
             let node = match inst {
                 Inst::Load(s) => {
@@ -459,16 +459,16 @@ impl Program {
                         .fields
                         .get(*s)
                         .ok_or_else(|| err(format!("{v}: slot {s} out of range")))?;
-                    let cached = slot_node.get(s.0 as usize).copied().flatten();
-                    Some(match cached {
-                        Some(n) => n,
+                    // One node per distinct (field, argument): two load sites of the same field share
+                    // one extraction per event.
+                    let key = (decl.id, decl.arg.clone());
+                    Some(match load_node.get(&key) {
+                        Some(n) => *n,
                         None => {
                             let n = c.prog.nodes.len() as u32;
                             c.prog.nodes.push(Node::Load(decl.id, decl.arg.clone()));
                             c.prog.node_ty.push(decl.ty);
-                            if let Some(x) = slot_node.get_mut(s.0 as usize) {
-                                *x = Some(n);
-                            }
+                            load_node.insert(key, n);
                             n
                         }
                     })
