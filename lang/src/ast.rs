@@ -68,7 +68,8 @@ pub struct Check {
     pub lhs: Operand,
     /// The comparison operator.
     pub op: CmpOp,
-    /// The span of the operator text.
+    /// The span of the operator word or symbol itself (without the modifier and without the blank a word
+    /// operator requires after it).
     pub op_span: Span,
     /// `oneof`/`anyof`/`allof`, if present (only after a string operator).
     pub modifier: Option<Modifier>,

@@ -481,6 +481,122 @@ fn control_characters() -> Result<(), Failed> {
     Ok(())
 }
 
+/// Where the shared test data lives (`FRULE_CORPUS`, default `<workspace>/../shared/corpus`).
+fn corpus_dir() -> PathBuf {
+    std::env::var_os("FRULE_CORPUS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
+        PathBuf::from,
+    )
+}
+
+/// One item of a rules file, as far as conditions are concerned.
+#[derive(Deserialize)]
+struct RulesItem {
+    #[serde(default, rename = "macro")]
+    macro_name: Option<String>,
+    #[serde(default)]
+    rule: Option<String>,
+    #[serde(default)]
+    condition: Option<String>,
+    #[serde(default)]
+    append: Option<bool>,
+    #[serde(default, rename = "override")]
+    override_keys: Option<serde::de::IgnoredAny>,
+}
+
+fn rules_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rules_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            out.push(p);
+        }
+    }
+}
+
+/// Every macro and rule condition of the real rules files in the corpus parses on its own (appends and
+/// overrides are fragments and are skipped; list names inside `in (...)` parse as plain values).
+fn corpus_conditions() -> Result<(), Failed> {
+    let root = corpus_dir().join("rules");
+    if !root.is_dir() {
+        println!(
+            "skipped: no corpus at {} (set FRULE_CORPUS)",
+            root.display()
+        );
+        return Ok(());
+    }
+    let mut files = Vec::new();
+    rules_files(&root, &mut files);
+    files.sort();
+    let (mut parsed, mut failures) = (0, Vec::new());
+    for f in &files {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        let Ok(items) = serde_saphyr::from_str::<Vec<RulesItem>>(&text) else {
+            continue;
+        };
+        for item in items {
+            let (Some(cond), None, None | Some(false)) =
+                (&item.condition, &item.override_keys, item.append)
+            else {
+                continue;
+            };
+            let name = item.rule.or(item.macro_name).unwrap_or_default();
+            match parse_condition(cond) {
+                Ok(_) => parsed += 1,
+                Err(e) => failures.push(format!(
+                    "{}: {name}: {} at {}:{}",
+                    f.display(),
+                    e.message,
+                    e.line,
+                    e.col
+                )),
+            }
+        }
+    }
+    if !failures.is_empty() {
+        return Err(failures.join("\n").into());
+    }
+    println!("{parsed} conditions from {} files parsed", files.len());
+    if parsed < 500 {
+        return Err(format!("only {parsed} conditions found in {}", root.display()).into());
+    }
+    Ok(())
+}
+
+/// The upstream rulesets expanded into single sysdig filters (`shared/bench`, what libsinsp 0.29 compiles)
+/// parse. Their printed forms are not re-parsed: an empty value such as `proc.args = ''` prints as nothing,
+/// exactly as in libsinsp, so `condition_compiled` is not always valid input.
+fn bench_filters() -> Result<(), Failed> {
+    let dir = corpus_dir().join("../bench");
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+            .collect(),
+        Err(_) => {
+            println!("skipped: no bench filters at {}", dir.display());
+            return Ok(());
+        }
+    };
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let expr = parse_condition(text.trim_end())
+            .map_err(|e| format!("{}: {} at {}", f.display(), e.message, e.offset))?;
+        if !matches!(expr.kind, ExprKind::Or(_)) || condition_to_string(&expr).is_empty() {
+            return Err(format!("{}: expected an or of rules", f.display()).into());
+        }
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let mut trials = match load_trials() {
@@ -502,5 +618,7 @@ fn main() {
         "generated/control_characters",
         control_characters,
     ));
+    trials.push(Trial::test("corpus/rules_conditions", corpus_conditions));
+    trials.push(Trial::test("corpus/bench_filters", bench_filters));
     libtest_mimic::run(&args, trials).exit();
 }
