@@ -367,6 +367,63 @@ impl FlagTable {
             .find(|(n, _)| *n == name)
             .map(|(_, value)| *value)
     }
+
+    /// Renders a flags value as libsinsp does for `PT_FLAGS*` (`O_CREAT|O_RDWR`): table order,
+    /// each matching entry's bits removed before the next (so `O_RDWR` hides `O_WRONLY`), a zero
+    /// entry only for a zero value, stopping at an entry equal to the whole value. Bits no entry
+    /// names are not shown; an empty string means nothing matched.
+    pub fn render_flags(&self, value: u32) -> String {
+        let mut out = String::new();
+        let mut rest = value;
+        for &(name, v) in self.values {
+            let matched = (v == 0 && value == 0) || (v != 0 && rest & v == v && rest != 0);
+            if matched {
+                rest &= !v;
+                push_flag(&mut out, name);
+                if v == value {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Renders an enum value as libsinsp does for `PT_ENUMFLAGS*`: every entry equal to the value,
+    /// joined with `|` (tables may have aliases, e.g. `AF_LOCAL|AF_UNIX`).
+    pub fn render_enum(&self, value: u32) -> String {
+        let mut out = String::new();
+        for &(name, v) in self.values {
+            if v == value {
+                push_flag(&mut out, name);
+            }
+        }
+        out
+    }
+
+    /// Renders a `PT_MODE` value as libsinsp does: like [`FlagTable::render_flags`], but the walk
+    /// stops at the first entry equal to the whole value, which is then appended.
+    pub fn render_mode(&self, value: u32) -> String {
+        let mut out = String::new();
+        let mut rest = value;
+        for &(name, v) in self.values {
+            if v == value {
+                push_flag(&mut out, name);
+                break;
+            }
+            if (v == 0 && value == 0) || (v != 0 && rest & v == v && rest != 0) {
+                push_flag(&mut out, name);
+                rest &= !v;
+            }
+        }
+        out
+    }
+}
+
+fn push_flag(out: &mut String, name: &str) {
+    if !out.is_empty() {
+        out.push('|');
+    }
+    out.push_str(name);
 }
 
 /// The possible types of a `PT_DYN` parameter, indexed by the selector byte stored before its value.
@@ -518,6 +575,60 @@ pub fn codes_for_name(name: &str) -> &'static [u16] {
     &[]
 }
 
+/// The syscall codes (`PPM_SC_*`) an event code can be produced by (libscap's
+/// `g_events_to_sc_map`): what a capture must enable to see the event. The generic pair maps to
+/// every syscall without events of its own; metaevents and placeholders map to nothing.
+pub fn sc_codes_of_event(code: u16) -> &'static [u16] {
+    table::EVENT_SC
+        .get(usize::from(code))
+        .copied()
+        .unwrap_or(&[])
+}
+
+/// One entry of the native syscall table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NativeSyscall {
+    /// The kernel's syscall number (x86_64).
+    pub nr: u16,
+    /// Its `PPM_SC_*` code.
+    pub sc: u16,
+    /// The enter event the drivers emit for it (the generic pair for syscalls without events).
+    pub enter: u16,
+    /// The exit event.
+    pub exit: u16,
+    /// `UF_*` flags: 1 used, 2 never drop, 4 always drop, 16 atomic.
+    pub flags: u32,
+}
+
+/// The x86_64 syscall table entry of a native syscall number (from `driver/syscall_table.c`).
+pub fn x86_64_syscall(nr: u16) -> Option<NativeSyscall> {
+    let i = table::X86_64_SYSCALLS
+        .binary_search_by_key(&nr, |e| e.0)
+        .ok()?;
+    table::X86_64_SYSCALLS
+        .get(i)
+        .map(|&(nr, sc, enter, exit, flags)| NativeSyscall {
+            nr,
+            sc,
+            enter,
+            exit,
+            flags,
+        })
+}
+
+/// Every x86_64 syscall the drivers know, by ascending number.
+pub fn x86_64_syscalls() -> impl Iterator<Item = NativeSyscall> {
+    table::X86_64_SYSCALLS
+        .iter()
+        .map(|&(nr, sc, enter, exit, flags)| NativeSyscall {
+            nr,
+            sc,
+            enter,
+            exit,
+            flags,
+        })
+}
+
 /// The distinct event names in ascending order (codes 2.. only, as [`codes_for_name`] sees them).
 pub fn event_names() -> impl Iterator<Item = &'static str> {
     table::EVENT_NAME_CODES.iter().map(|(name, _)| *name)
@@ -561,6 +672,30 @@ mod tests {
         assert_eq!(sc_name(0), Some("unknown"));
         assert_eq!(sc_code("openat"), Some(197));
         assert_eq!(sc_name(382), None); // commented out upstream (PPM_SC_X(NA_1, 382))
+    }
+
+    #[test]
+    fn syscall_tables() {
+        let openat = sc_code("openat").unwrap_or(0);
+        assert_eq!(sc_codes_of_event(ppme::SYSCALL_OPENAT_2_X), [openat]);
+        assert!(sc_codes_of_event(ppme::GENERIC_E).contains(&sc_code("getpid").unwrap_or(0)));
+        assert!(sc_codes_of_event(ppme::PROCINFO_E).is_empty());
+        // x86_64: openat is 257, getpid 39
+        let e = x86_64_syscall(257).expect("openat");
+        assert_eq!((e.sc, e.enter, e.exit), (openat, 306, 307));
+        let g = x86_64_syscall(39).expect("getpid");
+        assert_eq!((g.enter, g.exit), (0, 1));
+        assert!(x86_64_syscalls().count() > 300);
+    }
+
+    #[test]
+    fn flag_rendering() {
+        let creat_rdwr = flags::FILE_FLAGS.value_of("O_CREAT").unwrap_or(0) | 3;
+        assert_eq!(flags::FILE_FLAGS.render_flags(creat_rdwr), "O_CREAT|O_RDWR");
+        assert_eq!(flags::FILE_FLAGS.render_flags(1), "O_RDONLY");
+        assert_eq!(flags::FILE_FLAGS.render_flags(0), "O_NONE");
+        assert_eq!(flags::SOCKET_FAMILIES.render_enum(1), "AF_LOCAL|AF_UNIX");
+        assert_eq!(flags::SOCKET_FAMILIES.render_enum(2), "AF_INET");
     }
 
     #[test]

@@ -17,6 +17,9 @@ Inputs:
     driver/event_table.c         g_event_info[]
     driver/flags_table.c         the ppm_name_value flag tables
     driver/dynamic_params_table.c the PT_DYN selector tables
+    driver/syscall_table.c       native syscall -> (flags, enter/exit event, PPM_SC) entries
+    driver/syscall_compat_x86_64.h  x86_64 __NR_* numbers
+    userspace/libscap/linux/scap_ppm_sc.c  g_events_to_sc_map (event -> PPM_SC codes)
 """
 
 import re
@@ -310,6 +313,44 @@ def main():
     flags_c = drop_preprocessor(strip_comments(git_show(gitdir, rev, "driver/flags_table.c")))
     dyn_c = drop_preprocessor(strip_comments(git_show(gitdir, rev, "driver/dynamic_params_table.c")))
 
+    sc_value = {n: v for n, v in sc}
+
+    # event -> ppm_sc map
+    ppm_sc_c = strip_comments(git_show(gitdir, rev, "userspace/libscap/linux/scap_ppm_sc.c"))
+    body = ppm_sc_c[ppm_sc_c.index("g_events_to_sc_map[] = {") :]
+    body = body[: body.index("};")]
+    event_sc = {}
+    for m in re.finditer(r"\[(PPME_\w+)\]\s*=\s*(NULL|\(ppm_sc_code\s*\[\]\)\s*\{([^}]*)\})", body):
+        codes = []
+        if m.group(3) is not None:
+            for item in m.group(3).split(","):
+                item = item.strip()
+                if item.startswith("PPM_SC_"):
+                    codes.append(sc_value[item[len("PPM_SC_"):]])
+                elif item not in ("-1", ""):
+                    raise ValueError(f"unexpected item {item!r} in g_events_to_sc_map")
+        event_sc[event_codes[m.group(1)]] = codes
+
+    # x86_64 syscall table
+    nr_text = git_show(gitdir, rev, "driver/syscall_compat_x86_64.h")
+    nr = {m.group(1): int(m.group(2)) for m in re.finditer(r"#define __NR_(\w+) (\d+)", nr_text)}
+    syscalls = []
+    st = strip_comments(git_show(gitdir, rev, "driver/syscall_table.c"))
+    for m in re.finditer(r"\[__NR_(\w+) - SYSCALL_TABLE_ID0\]\s*=\s*\{([^}]*)\}", st):
+        name, fields = m.group(1), m.group(2)
+        if name not in nr:
+            continue  # not an x86_64 syscall (the entry sits in an #ifdef)
+        if ".ppm_sc" in fields:
+            sc_name = fields.split("=")[1].strip()
+            flags, enter, exit_ = 0, event_codes["PPME_GENERIC_E"], event_codes["PPME_GENERIC_X"]
+        else:
+            parts = [x.strip() for x in fields.split(",")]
+            flags = consts.value(parts[0])
+            enter, exit_ = event_codes[parts[1]], event_codes[parts[2]]
+            sc_name = parts[3]
+        syscalls.append((nr[name], sc_value[sc_name[len("PPM_SC_"):]], enter, exit_, flags))
+    syscalls.sort()
+
     # flag tables
     flag_tables = {}
     for m in re.finditer(r"const struct ppm_name_value (\w+)\[\]", flags_c):
@@ -476,6 +517,22 @@ def main():
     w("pub static SC_NAMES: [&str; SC_COUNT] = [")
     for n in sc_names:
         w(f"    {rust_str(n)},")
+    w("];")
+    w("")
+    w("/// The syscall codes each event can come from (`g_events_to_sc_map`), indexed by event code;")
+    w("/// empty for events no syscall produces (metaevents, placeholders, plugin events).")
+    w("pub static EVENT_SC: [&[u16]; EVENT_COUNT] = [")
+    for code in range(event_max):
+        codes = ", ".join(str(c) for c in event_sc.get(code, []))
+        w(f"    &[{codes}],")
+    w("];")
+    w("")
+    w("/// The x86_64 syscall table (`syscall_table.c` with `syscall_compat_x86_64.h`), sorted by")
+    w("/// native number: `(number, PPM_SC code, enter event, exit event, UF_* flags)`. Syscalls")
+    w("/// without their own events use the generic pair.")
+    w("pub static X86_64_SYSCALLS: &[(u16, u16, u16, u16, u32)] = &[")
+    for entry in syscalls:
+        w("    ({}, {}, {}, {}, {}),".format(*entry))
     w("];")
     w("")
     w("/// `(name, code)` for every named syscall code, sorted by name.")
