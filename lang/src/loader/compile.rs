@@ -38,14 +38,6 @@ pub const DEPRECATED_FIELDS: [&str; 6] = [
     "evt.wait_latency",
 ];
 
-fn deprecated_field_desc(f: &str) -> &'static str {
-    if f == "evt.dir" {
-        "due to the drop of enter events, 'evt.dir = <' always evaluates to true, and 'evt.dir = >' always evaluates to false. The rule expression can be simplified by removing the condition on 'evt.dir'"
-    } else {
-        "field is not available due to the drop of enter events."
-    }
-}
-
 /// The output of compilation.
 pub struct Compiled {
     /// Lists with nested references expanded.
@@ -202,10 +194,9 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
             // A macro it uses failed and was reported already.
             continue;
         }
-        warning_resolver(&resolved, sm, &r.cond_ctx, diags);
         let mut failed = false;
         let mut skipped = false;
-        for issue in deps::check_condition(&resolved) {
+        for issue in crate::check::check_condition(&resolved) {
             let unknown = issue.is_unknown_filter();
             let code = Code::from_str_exact(issue.code).unwrap_or(Code::CompileCondition);
             let mut d = located(
@@ -751,6 +742,13 @@ fn located(
     }
     // The macros on the path from the root to the node.
     let mut path = Vec::new();
+    if let Some(Owner::Macro(name)) = sm.expansion(root.span.start).map(|e| e.owner.clone()) {
+        // The whole condition is one macro.
+        let span = sm
+            .resolve(root.span.start, root.span.end)
+            .map_or(cond_ctx.span, |m| m.span);
+        path.push((name, span));
+    }
     macro_path(sm, root, start, &mut path);
     for (name, span) in path {
         d.chain.push(Label {
@@ -761,11 +759,22 @@ fn located(
     d
 }
 
-fn macro_path(sm: &SourceMap, e: &Expr, target: u32, out: &mut Vec<(String, FileSpan)>) {
+fn macro_path(sm: &SourceMap, root: &Expr, target: u32, out: &mut Vec<(String, FileSpan)>) {
     let owner_of = |s: u32| sm.expansion(s).map(|e| e.owner.clone());
-    let mut cur = e;
-    let mut current_owner = owner_of(cur.span.start);
+    let mut prev = None;
+    let mut cur = root;
     loop {
+        let o = owner_of(cur.span.start);
+        if prev.is_some()
+            && o != prev
+            && let Some(Owner::Macro(name)) = &o
+        {
+            let span = sm
+                .resolve(cur.span.start, cur.span.end)
+                .map_or(FileSpan::point(crate::source::FileId(0), 0), |m| m.span);
+            out.push((name.clone(), span));
+        }
+        prev = o;
         let children: &[Expr] = match &cur.kind {
             ExprKind::And(v) | ExprKind::Or(v) => v,
             ExprKind::Not(x) => std::slice::from_ref(x.as_ref()),
@@ -774,16 +783,6 @@ fn macro_path(sm: &SourceMap, e: &Expr, target: u32, out: &mut Vec<(String, File
         let Some(next) = children.iter().find(|c| contains_global(sm, c, target)) else {
             return;
         };
-        let o = owner_of(next.span.start);
-        if o != current_owner
-            && let Some(Owner::Macro(name)) = &o
-        {
-            let span = sm
-                .resolve(next.span.start, next.span.end)
-                .map_or(FileSpan::point(crate::source::FileId(0), 0), |m| m.span);
-            out.push((name.clone(), span));
-        }
-        current_owner = o;
         cur = next;
     }
 }
@@ -810,60 +809,6 @@ fn contains_global(sm: &SourceMap, e: &Expr, target: u32) -> bool {
     }
 }
 
-/// Falco's `filter_warning_resolver`: `<NA>` compared with `ka.*`/`jevt.*`, deprecated fields.
-fn warning_resolver(e: &Expr, sm: &SourceMap, cond_ctx: &Ctx, diags: &mut Vec<Diagnostic>) {
-    let mut na = None;
-    let mut deprecated: Vec<(&'static str, crate::ast::Span)> = Vec::new();
-    visit_checks(e, &mut |c| {
-        if let Operand::Field(f) = &c.lhs {
-            if let Some(d) = DEPRECATED_FIELDS.iter().find(|d| **d == f.name)
-                && !deprecated.iter().any(|(x, _)| x == d)
-            {
-                deprecated.push((d, f.span));
-            }
-            let unsafe_field = f.name.starts_with("ka.") || f.name.starts_with("jevt.");
-            let eq = matches!(
-                c.op.as_str(),
-                "=" | "==" | "!=" | "in" | "intersects" | "pmatch"
-            );
-            if unsafe_field && eq {
-                let has_na = match &c.rhs {
-                    Some(Value::Literal(l)) => l.bytes == b"<NA>",
-                    Some(Value::List(v, _)) => v.iter().any(|l| l.bytes == b"<NA>"),
-                    _ => false,
-                };
-                if has_na && na.is_none() {
-                    na = Some(c.op_span);
-                }
-            }
-        }
-    });
-    let base = cond_ctx.clone();
-    if let Some(span) = na {
-        let mut d = base.diag(Code::UnsafeNaCheck, "");
-        if let Some(m) = sm.resolve(span.start, span.end) {
-            d.primary = Some(m.span);
-        }
-        diags.push(d);
-    }
-    for (f, span) in deprecated {
-        let mut d = base.diag(Code::DeprecatedItem, deprecated_field_desc(f));
-        if let Some(m) = sm.resolve(span.start, span.end) {
-            d.primary = Some(m.span);
-        }
-        diags.push(d);
-    }
-}
-
-fn visit_checks(e: &Expr, f: &mut impl FnMut(&crate::ast::Check)) {
-    match &e.kind {
-        ExprKind::And(v) | ExprKind::Or(v) => v.iter().for_each(|c| visit_checks(c, f)),
-        ExprKind::Not(x) => visit_checks(x, f),
-        ExprKind::Check(c) => f(c),
-        ExprKind::Macro(_) => {}
-    }
-}
-
 fn is_unknown_type_or_field(err: &str) -> bool {
     err.contains("nonexistent field")
         || err.contains("invalid formatting token")
@@ -877,7 +822,9 @@ fn unknown_field_name(msg: &str) -> Option<&str> {
 
 /// Validates an output format; on failure returns the message and the byte offset of the problem.
 fn validate_output(output: &str) -> Result<(), (String, u32)> {
-    deps::parse_output(output)
+    crate::output::parse_output(output)
+        .map(|_| ())
+        .map_err(|e| (e.message, e.offset))
 }
 
 /// Adds `base` to every span in the tree.
@@ -948,33 +895,4 @@ pub fn failed_names(c: &Compiled) -> HashSet<String> {
         .filter(|m| m.expr.is_none())
         .map(|m| m.name.clone())
         .collect()
-}
-
-/// Adapters to the checker and output parser (engineer `schema`), which are being written at the same time.
-/// Until they land, conditions are not type-checked and outputs are not validated here.
-mod deps {
-    use crate::ast::Expr;
-
-    /// One problem found by the checker.
-    pub struct Issue {
-        pub code: &'static str,
-        pub message: String,
-        pub span: crate::ast::Span,
-        unknown: bool,
-    }
-
-    impl Issue {
-        pub fn is_unknown_filter(&self) -> bool {
-            self.unknown
-        }
-    }
-
-    pub fn check_condition(_e: &Expr) -> Vec<Issue> {
-        let _ = |i: Issue| (i.code, i.message, i.span, i.unknown);
-        Vec::new()
-    }
-
-    pub fn parse_output(_s: &str) -> Result<(), (String, u32)> {
-        Ok(())
-    }
 }
