@@ -25,7 +25,7 @@ pub use frule_lang::fields::FieldId;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FieldArg {
     /// A numeric index (`proc.aname[2]`, `evt.arg[0]`).
-    Index(i64),
+    Index(u64),
     /// A key (`proc.env[HOME]`, `evt.arg[fd]`); may be empty (`[""]`).
     Key(String),
 }

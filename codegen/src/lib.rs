@@ -14,11 +14,13 @@
 //! - [`verify`]: the IR invariants as a checklist; every pass and every parsed text is checked.
 //! - [`abi`]: the [`abi::FieldSource`] trait through which compiled code reads event fields, and
 //!   [`abi::MapEvent`], an in-memory event for tests.
+//! - [`lower`]: checked, macro-resolved conditions → IR, hash-consing identical subexpressions across
+//!   rules.
 //! - [`vm`]: the reference backend — IR compiled to linear bytecode with short-circuit jumps, evaluated
 //!   with a per-event cache of extracted fields.
 //!
-//! Not here yet: lowering from the AST (waits for the type checker in `frule-lang`), optimizer passes,
-//! event-type resolution, cross-rule fusion and the Cranelift JIT.
+//! Not here yet: optimizer passes, event-type resolution, cross-rule fusion and the Cranelift JIT; the
+//! `getopt` transformer.
 //!
 //! ```
 //! use frule_codegen::abi::{FieldId, MapEvent, OwnedValue};
@@ -43,5 +45,6 @@
 
 pub mod abi;
 pub mod ir;
+pub mod lower;
 pub mod verify;
 pub mod vm;
