@@ -27,8 +27,9 @@
 //!
 //! - Total: every `&str` input yields `Ok` or a located [`ParseError`]; no input panics or overflows the stack.
 //!   Recursion is bounded by the depth limit (libsinsp's `depth_guard`: every production counts one level,
-//!   the limit is reached when the counter *reaches* `max_depth`), so the tree depth, and with it the
-//!   recursion of `Drop` and of the printer, is bounded too.
+//!   the limit is reached when the counter *reaches* `max_depth`, at most [`MAX_SUPPORTED_DEPTH`]), so the
+//!   tree depth, and with it the recursion of `Drop` and of the printer, is bounded too; the parser grows its
+//!   own stack (`stacker`) so even the deepest legal input is safe on a small thread stack.
 //! - Positions follow libsinsp's `pos_info` (spec A.1): `idx` is a byte offset, `line`/`col` are 1-based,
 //!   both `\n` and `\r` start a new line and columns count bytes. [`Span::start`] of each node is the
 //!   position libsinsp gives that node; [`Span::end`] is the end of the last token of the construct.
@@ -48,6 +49,17 @@ use crate::lexer;
 
 /// Falco's recursion limit for rule and macro conditions (libsinsp's own default is 100).
 pub const DEFAULT_MAX_DEPTH: u32 = 1000;
+
+/// The largest depth limit honoured; larger requests are lowered to it.
+///
+/// The parser itself grows its stack as needed, but the trees it returns are dropped, printed and visited
+/// recursively by everyone else; this cap keeps them at most about 2 500 levels deep.
+pub const MAX_SUPPORTED_DEPTH: u32 = 10_000;
+
+/// Grow the stack when less than this is left...
+const STACK_RED_ZONE: usize = 64 * 1024;
+/// ...by a segment of this size.
+const STACK_SEGMENT: usize = 1024 * 1024;
 
 /// A condition that does not parse, located where libsinsp's cursor was when it gave up.
 ///
@@ -82,9 +94,8 @@ pub fn parse_condition(text: &str) -> Result<Expr, ParseError> {
 
 /// Parses a condition with a custom recursion limit (`exceeded max depth limit of N`).
 ///
-/// Each nesting level of parentheses costs five levels, so a limit of 1000 allows about 199 nested groups.
-/// Limits far beyond a few thousand let hostile input recurse deep enough to exhaust a thread's stack; keep
-/// them in that range.
+/// Each nesting level of parentheses costs five levels, so a limit of 1000 allows 199 nested groups. Limits
+/// above [`MAX_SUPPORTED_DEPTH`] are lowered to it.
 pub fn parse_condition_with_depth(text: &str, max_depth: u32) -> Result<Expr, ParseError> {
     if text.is_empty() {
         return Err(ParseError {
@@ -102,7 +113,7 @@ pub fn parse_condition_with_depth(text: &str, max_depth: u32) -> Result<Expr, Pa
             col: 1,
         });
     }
-    let mut p = Parser::new(text, max_depth);
+    let mut p = Parser::new(text, max_depth.min(MAX_SUPPORTED_DEPTH));
     let res = p.parse_or();
     let expr = res.map_err(|e| e.into_parse_error())?;
     if p.depth > 0 {
@@ -337,7 +348,9 @@ impl<'a> Parser<'a> {
         if self.depth >= self.max_depth {
             return Err(self.error(format!("exceeded max depth limit of {}", self.max_depth)));
         }
-        let r = f(self);
+        // a production costs up to ~1.5 KiB of stack in debug builds: grow the stack instead of overflowing
+        // when the caller's thread is small (test threads have 2 MiB, and callers may already be deep)
+        let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || f(self));
         self.depth -= 1;
         r
     }

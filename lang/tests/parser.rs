@@ -21,7 +21,9 @@
 use std::path::{Path, PathBuf};
 
 use frule_lang::ast::{Expr, ExprKind, Operand, Span, TransformArg, Value};
-use frule_lang::parser::{LineIndex, ParseError, parse_condition, parse_condition_with_depth};
+use frule_lang::parser::{
+    LineIndex, MAX_SUPPORTED_DEPTH, ParseError, parse_condition, parse_condition_with_depth,
+};
 use frule_lang::print::{condition_to_bytes, condition_to_string};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
@@ -406,6 +408,26 @@ fn deepest_legal_trees() -> Result<(), Failed> {
     Ok(())
 }
 
+/// Depth limits above the supported maximum are lowered to it; trees near that maximum still parse, print and
+/// drop on a test thread's stack, and the error for more is clean.
+fn supported_depth_cap() -> Result<(), Failed> {
+    let nested = |k: usize| format!("{}a{}", "not(".repeat(k), ")".repeat(k));
+    // every `not(` is its own production, so nothing folds: a chain of 2 000 `not` nodes
+    let expr = parse_condition_with_depth(&nested(2000), u32::MAX).map_err(|e| e.message)?;
+    let printed = condition_to_string(&expr);
+    if printed != format!("{}a", "not ".repeat(2000)) {
+        return Err("2000 not( should print as 2000 nots".into());
+    }
+    drop(expr);
+    let err = parse_condition_with_depth(&"(".repeat(100_000), u32::MAX)
+        .err()
+        .ok_or("accepted")?;
+    if err.message != format!("exceeded max depth limit of {MAX_SUPPORTED_DEPTH}") {
+        return Err(format!("got {err:?}").into());
+    }
+    Ok(())
+}
+
 /// Megabyte-sized conditions: a long `or` chain, a long list and a long bare string.
 fn megabyte_conditions() -> Result<(), Failed> {
     let mut chain = String::new();
@@ -617,6 +639,10 @@ fn main() {
     trials.push(Trial::test(
         "generated/control_characters",
         control_characters,
+    ));
+    trials.push(Trial::test(
+        "generated/supported_depth_cap",
+        supported_depth_cap,
     ));
     trials.push(Trial::test("corpus/rules_conditions", corpus_conditions));
     trials.push(Trial::test("corpus/bench_filters", bench_filters));
