@@ -335,8 +335,10 @@ struct {
 } ringbuf_maps SEC(".maps");
 
 /* TOCTOU mitigation: the path (open family) or sockaddr (connect) copied from user
- * memory at syscall entry, keyed by thread id, consumed at exit. An entry whose `nr`
- * differs from the exiting syscall is stale (an exit was missed) and ignored. */
+ * memory at syscall entry, keyed by thread id, consumed at exit (nr reset to 0). An
+ * entry whose `nr` differs from the exiting syscall is stale and ignored. Entries stay
+ * allocated for the thread's next call (an update copies the whole 4 KiB value, a
+ * lookup does not); the LRU map evicts those of threads that are gone. */
 #define TOCTOU_BUF 4096
 struct toctou_entry {
 	__u32 nr;
@@ -345,8 +347,8 @@ struct toctou_entry {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, struct toctou_entry);
 } toctou_args SEC(".maps");
@@ -505,30 +507,37 @@ struct sc_args {
 	__u64 a[6];
 };
 
+/* regs must be a BTF pointer (from bpf_task_pt_regs): direct loads. */
 static __always_inline void read_args(struct sc_args *args, struct pt_regs *regs)
 {
-	args->a[0] = BPF_CORE_READ(regs, di);
-	args->a[1] = BPF_CORE_READ(regs, si);
-	args->a[2] = BPF_CORE_READ(regs, dx);
-	args->a[3] = BPF_CORE_READ(regs, r10);
-	args->a[4] = BPF_CORE_READ(regs, r8);
-	args->a[5] = BPF_CORE_READ(regs, r9);
+	args->a[0] = regs->di;
+	args->a[1] = regs->si;
+	args->a[2] = regs->dx;
+	args->a[3] = regs->r10;
+	args->a[4] = regs->r8;
+	args->a[5] = regs->r9;
 }
 
 #define sc_arg(args, i) ((args)->a[(i)])
 
-static __always_inline struct file *file_from_fd(struct task_struct *task, __s32 fd)
+/* The current task's struct file for fd. The walk from the BTF task pointer uses direct
+ * (fault-tolerant) loads, which cost far less than one probe-read helper call per hop;
+ * only the indexed slot needs a helper. */
+static __always_inline struct file *file_from_fd(__s32 fd)
 {
 	if (fd < 0)
 		return NULL;
-	struct files_struct *files = BPF_CORE_READ(task, files);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct files_struct *files = task->files;
 	if (!files)
 		return NULL;
-	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct fdtable *fdt = files->fdt;
+	if (!fdt)
+		return NULL;
+	unsigned int max = fdt->max_fds;
 	if ((unsigned int)fd >= max)
 		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file **fds = fdt->fd;
 	struct file *f = NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
@@ -912,10 +921,9 @@ static __always_inline struct toctou_entry *toctou_take(__u32 nr)
 	return NULL;
 }
 
-static __always_inline void toctou_drop(void)
+static __always_inline void toctou_drop(struct toctou_entry *t)
 {
-	__u32 tid = bpf_get_current_pid_tgid() & 0xffffffff;
-	bpf_map_delete_elem(&toctou_args, &tid);
+	t->nr = 0;
 }
 
 /* A path param from the TOCTOU copy when there is one, else from user memory now. */
@@ -949,8 +957,7 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 	__u32 dev = 0;
 	__u64 ino = 0;
 	if (ret >= 0) {
-		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-		struct file *f = file_from_fd(task, (__s32)ret);
+		struct file *f = file_from_fd((__s32)ret);
 		if (f) {
 			struct inode *i = BPF_CORE_READ(f, f_inode);
 			dev = encode_dev(BPF_CORE_READ(i, i_sb, s_dev));
@@ -1003,7 +1010,7 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 	}
 	ev_submit(&e, CAT_OPEN);
 	if (t)
-		toctou_drop();
+		toctou_drop(t);
 	return 0;
 }
 
@@ -1070,8 +1077,7 @@ static __always_inline void push_sockaddr(struct ev *e, const void *uaddr, __u32
 static __always_inline void push_socktuple(struct ev *e, long fd, int outbound, const void *uaddr,
 					   int uaddr_kernel)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct file *f = file_from_fd(task, (__s32)fd);
+	struct file *f = file_from_fd((__s32)fd);
 	struct socket *sock = NULL;
 	if (f)
 		sock = BPF_CORE_READ(f, private_data);
@@ -1201,7 +1207,7 @@ __noinline int fr_emit_net(__u32 nr, long ret, struct sc_args *regs)
 		push_u64(&e, fd);
 		push_sockaddr_from(&e, uaddr, ulen, kernel);
 		if (t)
-			toctou_drop();
+			toctou_drop(t);
 		break;
 	}
 	default: { /* accept, accept4 */
@@ -1215,8 +1221,7 @@ __noinline int fr_emit_net(__u32 nr, long ret, struct sc_args *regs)
 			push_empty(&e);
 		/* queue fill of the listening socket */
 		__u32 qlen = 0, qmax = 0;
-		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-		struct file *lf = file_from_fd(task, (__s32)fd);
+		struct file *lf = file_from_fd((__s32)fd);
 		if (lf) {
 			struct socket *ls = BPF_CORE_READ(lf, private_data);
 			struct sock *lsk = ls ? BPF_CORE_READ(ls, sk) : NULL;
@@ -1473,8 +1478,7 @@ __noinline int fr_emit_misc(__u32 nr, long ret, struct sc_args *regs)
 		__u64 ino = 0;
 		if (ret == 0) {
 			bpf_probe_read_user(fds, sizeof(fds), (void *)sc_arg(regs, 0));
-			struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-			struct file *f = file_from_fd(task, fds[0]);
+			struct file *f = file_from_fd(fds[0]);
 			if (f)
 				ino = BPF_CORE_READ(f, f_inode, i_ino);
 		}
@@ -1534,9 +1538,13 @@ __noinline int fr_emit_misc(__u32 nr, long ret, struct sc_args *regs)
 /* ------------------------------------------------------------------------ */
 /* Entry points                                                              */
 
-static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
+/* The tracepoint's own pt_regs argument is ignored: the current task's syscall
+ * registers, reached as a BTF pointer, can be read with direct loads by both the
+ * tp_btf and the raw_tp program. */
+static __always_inline int on_sys_exit(long ret)
 {
-	long id = BPF_CORE_READ(regs, orig_ax);
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	long id = regs->orig_ax;
 	if (id < 0 || id >= SYSCALL_TABLE_SIZE)
 		return 0;
 	if (!interesting((__u32)id))
@@ -1632,7 +1640,7 @@ static __always_inline int on_exit(struct task_struct *task)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(frule_sys_exit, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(regs, ret);
+	return on_sys_exit(ret);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -1652,7 +1660,7 @@ int BPF_PROG(frule_sched_exit, struct task_struct *p)
 SEC("raw_tp/sys_exit")
 int frule_sys_exit_raw(unsigned long long *ctx)
 {
-	return on_sys_exit((struct pt_regs *)ctx[0], (long)ctx[1]);
+	return on_sys_exit((long)ctx[1]);
 }
 
 SEC("raw_tp/sched_process_exec")
@@ -1688,11 +1696,20 @@ static __always_inline int toctou_store(__u32 nr, const void *uptr, __u32 ulen, 
 {
 	if (!interesting(nr) || !uptr)
 		return 0;
-	__u32 cpu = bpf_get_smp_processor_id();
-	struct aux *a = bpf_map_lookup_elem(&aux_maps, &cpu);
-	if (!a)
-		return 0;
-	struct toctou_entry *t = (struct toctou_entry *)&a->data[TOCTOU_SCRATCH];
+	__u32 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	struct toctou_entry *t = bpf_map_lookup_elem(&toctou_args, &tid);
+	if (!t) {
+		/* First call of this thread: allocate its entry from the scratch area's second
+		 * half (its content does not matter, every field is written below). */
+		__u32 cpu = bpf_get_smp_processor_id();
+		struct aux *a = bpf_map_lookup_elem(&aux_maps, &cpu);
+		if (!a)
+			return 0;
+		bpf_map_update_elem(&toctou_args, &tid, &a->data[TOCTOU_SCRATCH], BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&toctou_args, &tid);
+		if (!t)
+			return 0;
+	}
 	long r;
 	if (is_str) {
 		r = bpf_probe_read_user_str(t->buf, TOCTOU_BUF, uptr);
@@ -1702,12 +1719,12 @@ static __always_inline int toctou_store(__u32 nr, const void *uptr, __u32 ulen, 
 		n &= 0x7f;
 		r = bpf_probe_read_user(t->buf, n, uptr) == 0 ? (long)n : -1;
 	}
-	if (r <= 0)
+	if (r <= 0) {
+		t->nr = 0;
 		return 0;
-	t->nr = nr;
+	}
 	t->len = r;
-	__u32 tid = bpf_get_current_pid_tgid() & 0xffffffff;
-	bpf_map_update_elem(&toctou_args, &tid, t, BPF_ANY);
+	t->nr = nr;
 	return 0;
 }
 
