@@ -12,12 +12,16 @@
 //! - `tokens` (outputs): the token texts in order (`%` and width stripped), e.g. `[proc.name, evt.arg.flags]`;
 //! - `types` (conditions): the left side's type after transformers, written as `frulec fields` prints
 //!   types (`UINT64`, `CHARBUF (list)`); checks only the first check of the condition.
+//!
+//! One more test, `corpus/syscall_outputs`, parses the `output:` of every syscall-source rule in the
+//! rules corpus (`FRULE_CORPUS`, default `<workspace>/../shared/corpus`) after Falco's `%container.info`
+//! stripping; it prints a reason and passes when the corpus is absent.
 
 use std::path::{Path, PathBuf};
 
 use frule_lang::ast::{Expr, ExprKind};
 use frule_lang::check::{Severity, check_condition, check_operand};
-use frule_lang::output::parse_output;
+use frule_lang::output::{parse_output, strip_container_info};
 use frule_lang::parser::parse_condition;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
@@ -167,13 +171,101 @@ fn load_trials() -> Result<Vec<Trial>, String> {
     Ok(trials)
 }
 
+/// The part of a rules-file item this test reads; every other key is ignored.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RulesItem {
+    rule: Option<String>,
+    output: Option<String>,
+    source: Option<String>,
+}
+
+fn corpus_dir() -> PathBuf {
+    match std::env::var_os("FRULE_CORPUS") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
+    }
+}
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            yaml_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yaml") {
+            out.push(p);
+        }
+    }
+}
+
+fn corpus_outputs() -> Result<(), Failed> {
+    let dir = corpus_dir().join("rules");
+    if !dir.is_dir() {
+        println!("skipped: no rules corpus at {}", dir.display());
+        return Ok(());
+    }
+    let mut files = Vec::new();
+    yaml_files(&dir, &mut files);
+    // Plugin rules use their plugins' fields, which are not part of the syscall schema.
+    files.retain(|p| !p.components().any(|c| c.as_os_str() == "plugins"));
+    files.sort();
+    let (mut checked, mut failures) = (0, Vec::new());
+    for path in files {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let items = match serde_saphyr::from_str::<Vec<RulesItem>>(&text) {
+            Ok(items) => items,
+            Err(e) => {
+                println!("note: {} not read: {e}", path.display());
+                continue;
+            }
+        };
+        for item in items {
+            let (Some(rule), Some(output)) = (item.rule, item.output) else {
+                continue;
+            };
+            if item.source.as_deref().is_some_and(|s| s != "syscall") {
+                continue;
+            }
+            let output = output.trim();
+            let output = strip_container_info(output).unwrap_or_else(|| output.to_string());
+            checked += 1;
+            if let Err(e) = parse_output(&output) {
+                failures.push(format!("{}: rule '{rule}': {e}", path.display()));
+            }
+        }
+    }
+    if checked < 200 {
+        return Err(format!(
+            "only {checked} syscall rule outputs found under {}",
+            dir.display()
+        )
+        .into());
+    }
+    if !failures.is_empty() {
+        return Err(format!(
+            "{} of {checked} outputs fail:\n{}",
+            failures.len(),
+            failures.join("\n")
+        )
+        .into());
+    }
+    println!("{checked} syscall rule outputs parse");
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
-    let trials = match load_trials() {
+    let mut trials = match load_trials() {
         Ok(t) => t,
         Err(e) => vec![Trial::test("load case files", move || {
             Err(e.clone().into())
         })],
     };
+    trials.push(Trial::test("corpus/syscall_outputs", corpus_outputs));
     libtest_mimic::run(&args, trials).exit();
 }

@@ -643,19 +643,33 @@ pub(crate) fn scan_decimal(text: &str) -> Option<i128> {
 /// Errors use libsinsp's wording (`filter_check called with nonexistent field X`, `unknown event argument
 /// X`, `X is not a valid number`, …) with a hint appended where one helps.
 pub fn resolve(name: &str, arg: Option<&str>) -> Result<ResolvedField, String> {
+    resolve_impl(name, arg, true)
+}
+
+/// The fields whose argument may follow a dot (`evt.arg.flags`).
+fn dotted_arg_fields() -> &'static [FieldId] {
+    static DOTTED: OnceLock<Vec<FieldId>> = OnceLock::new();
+    DOTTED.get_or_init(|| {
+        all()
+            .filter(|id| {
+                matches!(
+                    id.info().arg,
+                    ArgKind::EventArg | ArgKind::EventRawArg | ArgKind::DottedKey
+                )
+            })
+            .collect()
+    })
+}
+
+/// [`resolve`], with "did you mean" hints computed only when `hints` (they cost an edit-distance scan).
+fn resolve_impl(name: &str, arg: Option<&str>, hints: bool) -> Result<ResolvedField, String> {
     if let Some(id) = lookup(name) {
         return resolve_arg(id, name, arg);
     }
     // Dotted arguments: the longest field name that is a proper prefix followed by '.'.
     let mut best: Option<FieldId> = None;
-    for id in all() {
+    for &id in dotted_arg_fields() {
         let info = id.info();
-        if !matches!(
-            info.arg,
-            ArgKind::EventArg | ArgKind::EventRawArg | ArgKind::DottedKey
-        ) {
-            continue;
-        }
         if name.len() > info.name.len()
             && name.starts_with(info.name)
             && name.as_bytes().get(info.name.len()) == Some(&b'.')
@@ -665,7 +679,11 @@ pub fn resolve(name: &str, arg: Option<&str>) -> Result<ResolvedField, String> {
         }
     }
     let Some(id) = best else {
-        return Err(unknown_field_message(name, arg));
+        return Err(if hints {
+            unknown_field_message(name, arg)
+        } else {
+            nonexistent(name, arg)
+        });
     };
     let info = id.info();
     let suffix = &name[info.name.len() + 1..];
@@ -677,7 +695,7 @@ pub fn resolve(name: &str, arg: Option<&str>) -> Result<ResolvedField, String> {
         ArgKind::EventArg | ArgKind::EventRawArg => match params::longest_param_prefix(suffix) {
             None => {
                 let mut msg = format!("unknown event argument {suffix}");
-                if let Some(s) = suggest_from(suffix, params::param_names()) {
+                if hints && let Some(s) = suggest_from(suffix, params::param_names()) {
                     msg.push_str(&format!("; did you mean '{}.{s}'?", info.name));
                 }
                 Err(msg)
@@ -839,7 +857,18 @@ pub fn suggest(name: &str) -> Option<&'static str> {
     {
         return Some(s);
     }
-    if let Some(s) = suggest_from(name, visible()) {
+    // Plain typos: within the same class prefix, or at most two edits overall.
+    let head_of = |n: &str| n.split('.').next().unwrap_or("").to_string();
+    let head = head_of(name);
+    let same_class = visible().filter(|f| head_of(f) == head);
+    if let Some(s) = suggest_from(name, same_class) {
+        return Some(s);
+    }
+    if let Some((_, s)) = visible()
+        .map(|f| (distance(name, f), f))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, f)| (*d, f.len()))
+    {
         return Some(s);
     }
     // Dotted-prefix aware: same tail after the class prefix, with the prefix itself a near miss or a
@@ -883,5 +912,5 @@ pub fn names_a_field(text: &str) -> bool {
     if name.is_empty() || !name.contains('.') {
         return false;
     }
-    resolve(name, arg).is_ok()
+    resolve_impl(name, arg, false).is_ok()
 }
