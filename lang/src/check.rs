@@ -1160,6 +1160,7 @@ pub fn compile_regex(pattern: &[u8]) -> Result<regex::Regex, String> {
     let Ok(p) = std::str::from_utf8(pattern) else {
         return Err("invalid regex pattern: invalid UTF-8".to_string());
     };
+    posix_syntax_check(p)?;
     regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
         let text = e.to_string();
         let reason = text
@@ -1172,6 +1173,35 @@ pub fn compile_regex(pattern: &[u8]) -> Result<regex::Regex, String> {
             .to_string();
         format!("invalid regex pattern: {reason}")
     })
+}
+
+/// libsinsp compiles patterns with `RE2::POSIX`: egrep syntax without Perl extensions. RE2 then rejects
+/// Perl classes (`\d`, `\s`, `\w`), word boundaries (`\b`), `\A`/`\z`/`\Q`/`\E`/`\C`, Unicode
+/// classes (`\pL`) and `(?...)` groups, which the `regex` crate would accept; report them as RE2 does.
+fn posix_syntax_check(p: &str) -> Result<(), String> {
+    let mut chars = p.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(&e) = chars.peek() {
+                    if "dDsSwWbBAzCQEpPGXZ".contains(e) {
+                        return Err(format!(
+                            "invalid regex pattern: invalid escape sequence: \\{e}; Falco uses POSIX (egrep) syntax, write classes such as [0-9] or [[:space:]] instead"
+                        ));
+                    }
+                    chars.next();
+                }
+            }
+            '(' if chars.peek() == Some(&'?') => {
+                return Err(
+                    "invalid regex pattern: missing argument to repetition operator: ?; Falco uses POSIX (egrep) syntax, which has no (?...) groups"
+                        .to_string(),
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// libsinsp's `check_warnings_regex_value`: a pattern with no regex metacharacters except a leading `^`,
