@@ -814,6 +814,66 @@ static __always_inline __u32 task_tty(struct task_struct *task)
 	return encode_dev(((__u32)major << 20) | (__u32)(minor_start + index));
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Path of a struct file, rebuilt from its dentries (bpf_d_path is not allowed on
+ * these hooks). Components are written backwards into a 4 KiB window of the scratch
+ * area's second half, crossing mount points, then copied to the event. At most
+ * DPATH_COMPONENTS components; a longer path is cut at the root side. */
+
+#define DPATH_COMPONENTS 32
+#define DPATH_WINDOW 4096
+#define DPATH_SCRATCH (MAX_EVENT_SIZE + 8192)
+
+__noinline int fr_file_path(struct aux *a, __u64 at, __u64 file_addr)
+{
+	struct file *f = (struct file *)file_addr;
+	if (!a || !f)
+		return 0;
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	struct vfsmount *vmnt = BPF_CORE_READ(f, f_path.mnt);
+	struct mount *mnt = (struct mount *)((__u64)vmnt - bpf_core_field_offset(struct mount, mnt));
+	__u32 end = DPATH_WINDOW - 1;
+	a->data[DPATH_SCRATCH + DPATH_WINDOW - 1] = 0;
+	__u32 start = end;
+	for (int i = 0; i < DPATH_COMPONENTS; i++) {
+		struct dentry *mnt_root = BPF_CORE_READ(vmnt, mnt_root);
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+		if (d == mnt_root || d == parent) {
+			struct mount *mparent = BPF_CORE_READ(mnt, mnt_parent);
+			if (d != mnt_root || mnt == mparent)
+				break; /* the root of the root mount */
+			d = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = mparent;
+			vmnt = (struct vfsmount *)((__u64)mnt + bpf_core_field_offset(struct mount, mnt));
+			continue;
+		}
+		__u32 len = BPF_CORE_READ(d, d_name.len);
+		const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+		len &= 0xff;
+		if (len + 1 >= start)
+			break;
+		start -= len;
+		start &= DPATH_WINDOW - 1;
+		bpf_probe_read_kernel(&a->data[DPATH_SCRATCH + start], len, name);
+		start -= 1;
+		start &= DPATH_WINDOW - 1;
+		a->data[DPATH_SCRATCH + start] = '/';
+		d = parent;
+	}
+	if (start == end) {
+		/* the root itself */
+		start = end - 1;
+		a->data[DPATH_SCRATCH + start] = '/';
+	}
+	__u32 total = DPATH_WINDOW - start; /* includes the NUL */
+	total &= DPATH_WINDOW - 1;
+	if (total == 0)
+		return 0;
+	bpf_probe_read_kernel(&a->data[SAFE(at)], total, &a->data[DPATH_SCRATCH + (start & (DPATH_WINDOW - 1))]);
+	return total;
+}
+
 /* The 21 parameters of the clone family's exit events. */
 __noinline int fr_emit_clone(__u32 type, long ret, __u64 kflags)
 {
@@ -891,7 +951,8 @@ __noinline int fr_emit_exec(__u32 type, long ret, __u64 kfilename_addr, __u64 uf
 		push_u64(&e, 0);
 	}
 	push_u32(&e, BPF_CORE_READ(cred, euid.val));           /* 27 uid */
-	push_empty(&e);                                        /* 28 trusted_exepath: not yet */
+	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : NULL;
+	set_len(&e, (__u16)(fr_file_path(e.a, e.pos, (__u64)exe) & 0x1fff)); /* 28 trusted_exepath */
 	push_u64(&e, pid_nr_at(pg, 0));        /* 29 pgid */
 	push_u32(&e, BPF_CORE_READ(cred, egid.val));           /* 30 gid */
 	if (type == PPME_SYSCALL_EXECVE_19_X) {

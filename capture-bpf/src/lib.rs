@@ -25,7 +25,9 @@
 //! - **Assembly**: events are built in a per-CPU 128 KiB scratch area and copied once into
 //!   the ring with `bpf_ringbuf_output(BPF_RB_NO_WAKEUP)`; events over 64 KiB are dropped
 //!   and counted. Every read is bounded: paths 4096 B, argv and env 4096 B each, unix paths
-//!   108 B, 8 cgroup subsystems of at most 6 path components.
+//!   108 B, 8 cgroup subsystems of at most 6 path components. execve's `trusted_exepath`
+//!   is rebuilt from the exe file's dentries (at most 32 components, crossing mounts),
+//!   since `bpf_d_path` is not allowed on these hooks.
 //! - **TOCTOU mitigation** (as Falco): classic `syscalls:sys_enter_{open,creat,openat,
 //!   openat2,connect}` tracepoints copy the path or sockaddr at entry into a per-thread
 //!   hash map that the exit event reads, so the event shows what the kernel used, not what
@@ -55,9 +57,9 @@
 //! - Not emitted yet: read/write family, sendto/recvfrom/sendmsg/recvmsg, socketpair,
 //!   shutdown, ptrace, prctl, init_module/finit_module, capset, and the other syscalls of
 //!   the table that Falco's rules rarely use.
-//! - execve: `cwd` is sent empty (as Falco does: user space tracks it), `trusted_exepath`
-//!   is empty, `flags` (exe writable/overlay/memfd) is 0; clone: `pidns_init_start_ts` is 0;
-//!   procexit: `reaper_tid` is 0; open: overlay-layer flags are not set.
+//! - execve: `cwd` is sent empty (as Falco does: user space tracks it), `flags` (exe
+//!   writable/overlay/memfd) is 0; clone: `pidns_init_start_ts` is 0; procexit:
+//!   `reaper_tid` is 0; open: overlay-layer flags are not set.
 //! - No initial process/fd state (from /proc or task iterators) and no `sched_process_fork`.
 //! - Events are ordered by timestamp within a batch, not across batches.
 //! - Only x86_64.

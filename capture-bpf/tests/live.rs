@@ -271,6 +271,8 @@ fn exec_open_exit(test: &str, attach: AttachMode, toctou: bool) {
     assert_eq!(exec.u32(26), euid, "uid");
     let filename = exec.str(30);
     assert!(filename.ends_with("/cat"), "filename {filename}");
+    let real = std::fs::canonicalize(&filename).expect("cat resolves");
+    assert_eq!(exec.str(27), real.to_string_lossy(), "trusted_exepath");
     assert_eq!(
         exec.u64(23),
         std::fs::metadata(&filename).expect("cat exists").ino(),
@@ -519,4 +521,42 @@ fn file_system_and_fd_events() {
         "saw only {seen:?}; counters {:?}",
         cap.counters().map(|c| c.total())
     );
+}
+
+/// `trusted_exepath` is rebuilt from the kernel's dentries across a mount point: a copy
+/// of `true` run from the tmpfs at /dev/shm.
+#[test]
+fn trusted_exepath_crosses_mount_points() {
+    let mounted = std::fs::read_to_string("/proc/self/mountinfo")
+        .is_ok_and(|m| m.lines().any(|l| l.split(' ').nth(4) == Some("/dev/shm")));
+    if !mounted {
+        eprintln!("skipping trusted_exepath_crosses_mount_points: /dev/shm is not a mount point");
+        return;
+    }
+    let (interest, _) = Interest::from_ppm_events([293]);
+    let options = CaptureOptions {
+        interest,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip("trusted_exepath_crosses_mount_points", options) else {
+        return;
+    };
+    let path = format!("/dev/shm/frule-capture-test-{}", std::process::id());
+    std::fs::copy("/bin/true", &path).expect("copy true to /dev/shm");
+    let status = Command::new(&path).status();
+    let _ = std::fs::remove_file(&path);
+    let Ok(status) = status else {
+        eprintln!("skipping trusted_exepath_crosses_mount_points: cannot exec from /dev/shm");
+        return;
+    };
+    assert!(status.success());
+    let mut got = None;
+    let found = collect_until(&mut cap, |ev| {
+        if ev.ty == PPME_SYSCALL_EXECVE_19_X && ev.str(30) == path {
+            got = Some(ev.str(27));
+        }
+        got.is_some()
+    });
+    assert!(found, "no execve event for {path}");
+    assert_eq!(got.as_deref(), Some(path.as_str()), "trusted_exepath");
 }
