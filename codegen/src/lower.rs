@@ -422,7 +422,24 @@ impl Lowerer {
                 }
                 Inst::PMatch(lhs.value, self.set(&lhs, c.op, rhs)?)
             }
-            (CmpOp::Regex, _) => {
+            (CmpOp::Regex, Some(m)) => {
+                let items: Vec<(&[u8], Span)> = match rhs {
+                    Value::List(items, _) => {
+                        items.iter().map(|l| (l.bytes.as_slice(), l.span)).collect()
+                    }
+                    Value::ListRef(name, s) => vec![(name.as_bytes(), *s)],
+                    other => return self.fail("expected a list of patterns", other.span()),
+                };
+                let mut res = Vec::with_capacity(items.len());
+                for (bytes, span) in items {
+                    let Ok(pattern) = String::from_utf8(bytes.to_vec()) else {
+                        return self.fail("invalid regex pattern: invalid UTF-8", span);
+                    };
+                    res.push(self.program.regex(pattern));
+                }
+                Inst::RegexModified(modifier_of(m), lhs.value, res)
+            }
+            (CmpOp::Regex, None) => {
                 let Value::Literal(l) = rhs else {
                     return self.fail(
                         "operator 'REGEX' doesn't support right-hand side fields",

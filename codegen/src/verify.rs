@@ -16,7 +16,7 @@
 //!    - modifiers: scalar left side, the set's kind equals it, and the operator applies to the kind;
 //!    - `in`/`intersects`: the set's (or the right value's) kind equals the left side's; no field on the
 //!      right of a `net` left side;
-//!    - `pmatch` and `regex`: scalar `str` left side; `pmatch` takes a `str` set;
+//!    - `pmatch`, `regex` and `<modifier>.regex`: scalar `str` left side; `pmatch` takes a `str` set;
 //!    - transformers: `tolower`/`toupper`/`basename` take one scalar `str`; `b64` one scalar `str` or
 //!      `bytes`; `len` one scalar `str`/`bytes` or any list; `concat` at least two scalar `str`;
 //!      `join` a scalar `str` separator and at least one more data value.
@@ -310,6 +310,22 @@ pub fn verify(p: &Program) -> Result<(), VerifierErrors> {
                     && data(Some(ta)) != Some(Ty::scalar(ScalarKind::Str))
                 {
                     err(loc.clone(), "'regex' takes a scalar str".into());
+                }
+            }
+            Inst::RegexModified(m, a, rs) => {
+                let ta = operand(*a, &types, &mut err);
+                for r in rs {
+                    if p.regexes.get(*r).is_none() {
+                        err(loc.clone(), format!("regex {r} is out of range"));
+                    }
+                }
+                if let Some(ta) = ta
+                    && data(Some(ta)) != Some(Ty::scalar(ScalarKind::Str))
+                {
+                    err(
+                        loc.clone(),
+                        format!("'{}.regex' takes a scalar str", m.name()),
+                    );
                 }
             }
             Inst::And(args) | Inst::Or(args) => {

@@ -330,6 +330,15 @@ fn build(case: &Case) -> Result<(Program, MapEvent), String> {
         };
         let r = p.regex(pat.clone());
         p.push(Inst::Regex(lhs, r))
+    } else if let Some((m, "regex")) = op.split_once('.') {
+        let m = Modifier::from_name(m).ok_or_else(|| format!("unknown modifier {m}"))?;
+        let pats = match &case.rhs {
+            Some(Val::Many(xs)) => xs.clone(),
+            Some(Val::One(x)) => vec![x.clone()],
+            None => return Err("regex modifiers need patterns".into()),
+        };
+        let res = pats.into_iter().map(|x| p.regex(x)).collect();
+        p.push(Inst::RegexModified(m, lhs, res))
     } else if let Some((m, c)) = op.split_once('.') {
         let m = Modifier::from_name(m).ok_or_else(|| format!("unknown modifier {m}"))?;
         let c = Cmp::from_name(c).ok_or_else(|| format!("unknown operator {c}"))?;

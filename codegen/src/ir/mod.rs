@@ -466,6 +466,9 @@ pub enum Inst {
     PMatch(ValueId, SetId),
     /// Condition: full match of the regex (invalid UTF-8 replaced by U+FFFD first, spec B.6).
     Regex(ValueId, RegexId),
+    /// Condition: `lhs regex <modifier> (p1, p2, ...)`, counting the patterns that fully match (spec
+    /// A.7); false when `lhs` is missing or there is no pattern.
+    RegexModified(Modifier, ValueId, Vec<RegexId>),
     /// Condition: all operands true, evaluated left to right with short circuit (at least one operand).
     And(Vec<ValueId>),
     /// Condition: some operand true, left to right with short circuit (at least one operand).
@@ -484,7 +487,10 @@ impl Inst {
             Inst::Transform(_, args) | Inst::And(args) | Inst::Or(args) => args.clone(),
             Inst::Exists(v) | Inst::Not(v) => vec![*v],
             Inst::Cmp(_, a, b) => vec![*a, *b],
-            Inst::Modified(_, _, a, _) | Inst::PMatch(a, _) | Inst::Regex(a, _) => vec![*a],
+            Inst::Modified(_, _, a, _)
+            | Inst::PMatch(a, _)
+            | Inst::Regex(a, _)
+            | Inst::RegexModified(_, a, _) => vec![*a],
             Inst::In(a, r) | Inst::Intersects(a, r) => match r {
                 ListRhs::Set(_) => vec![*a],
                 ListRhs::Value(b) => vec![*a, *b],

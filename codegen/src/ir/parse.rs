@@ -408,6 +408,21 @@ impl Builder<'_> {
             self.arity(offset, op, &args, 2)?;
             return Ok(Inst::Cmp(cmp, self.val(&args[0])?, self.val(&args[1])?));
         }
+        if let Some((m, "regex")) = op.split_once('.')
+            && let Some(m) = Modifier::from_name(m)
+        {
+            let (first, rest) = args
+                .split_first()
+                .ok_or_else(|| self.err(offset, "expected operands"))?;
+            let res = rest
+                .iter()
+                .map(|o| match o {
+                    RawOperand::Re(_, r) => Ok(RegexId(*r)),
+                    o => Err(self.err(offset_of(o), "expected a regex (^N)")),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(Inst::RegexModified(m, self.val(first)?, res));
+        }
         if let Some((m, cmp)) = op.split_once('.')
             && let Some(m) = Modifier::from_name(m)
         {

@@ -12,6 +12,7 @@
 //! v2 = cmp.eq v0, v1
 //! v3 = in v0, %0
 //! v4 = oneof.eq v0, %0
+//! v5 = anyof.regex v0, ^0, ^1
 //! v5 = and v2, v3
 //! v6 = not v5
 //! rule "Terminal shell" = v6
@@ -129,6 +130,12 @@ fn write_inst(out: &mut String, inst: &Inst) {
         }
         Inst::Regex(a, r) => {
             let _ = write!(out, "regex {a}, {r}");
+        }
+        Inst::RegexModified(m, a, rs) => {
+            let _ = write!(out, "{}.regex {a}", m.name());
+            for r in rs {
+                let _ = write!(out, ", {r}");
+            }
         }
         Inst::And(vs) => {
             out.push_str("and ");

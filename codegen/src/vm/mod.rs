@@ -268,6 +268,11 @@ enum Op {
         lhs: u32,
         re: u32,
     },
+    RegexModified {
+        m: Modifier,
+        lhs: u32,
+        res: Box<[u32]>,
+    },
     Const(bool),
     Not,
     JumpIfFalse(u32),
@@ -394,6 +399,11 @@ impl Compiler<'_> {
             Inst::Regex(a, r) => Op::Regex {
                 lhs: self.node(*a)?,
                 re: r.0,
+            },
+            Inst::RegexModified(m, a, rs) => Op::RegexModified {
+                m: *m,
+                lhs: self.node(*a)?,
+                res: rs.iter().map(|r| r.0).collect(),
             },
             Inst::Bool(b) => Op::Const(*b),
             Inst::Not(a) => {
@@ -651,6 +661,33 @@ impl Program {
                         && match (self.sets.get(*set as usize), self.buf(m, *lhs).get(0)) {
                             (Some(s), Some(ValueRef::Bytes(v))) => {
                                 s.paths.iter().any(|p| pmatch_one(p, v))
+                            }
+                            _ => false,
+                        }
+                }
+                Op::RegexModified {
+                    m: modifier,
+                    lhs,
+                    res,
+                } => {
+                    self.ensure(m, src, *lhs)
+                        && !res.is_empty()
+                        && match self.buf(m, *lhs).get(0) {
+                            Some(ValueRef::Bytes(v)) => {
+                                let text = String::from_utf8_lossy(v);
+                                let n = res
+                                    .iter()
+                                    .filter(|r| {
+                                        self.regexes
+                                            .get(**r as usize)
+                                            .is_some_and(|re| re.is_match(&text))
+                                    })
+                                    .count();
+                                match modifier {
+                                    Modifier::OneOf => n == 1,
+                                    Modifier::AnyOf => n >= 1,
+                                    Modifier::AllOf => n == res.len(),
+                                }
                             }
                             _ => false,
                         }
