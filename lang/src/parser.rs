@@ -387,27 +387,24 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Matches the first operator of `ops` at the cursor; word operators that need a blank backtrack when
-    /// none follows.
+    /// Matches the first operator of `ops` at the cursor. A word operator that needs a blank does not match
+    /// when none follows (libsinsp matches the word, fails to skip a blank and backtracks: same result).
     fn lex_operator<T: Copy>(&mut self, ops: &[(&str, T, bool)]) -> Option<(T, Span)> {
         for &(text, op, needs_blank) in ops {
-            let start = self.pos.idx;
-            let saved = self.mark();
-            let saved_last = if needs_blank {
-                Some(self.last.clone())
-            } else {
-                None
-            };
-            if self.lex_str(text) {
-                let span = Span::new(start, self.pos.idx);
-                if !needs_blank || self.lex_blank() {
-                    return Some((op, span));
-                }
-                self.reset(saved);
-                if let Some(l) = saved_last {
-                    self.last = l;
-                }
+            let rest = self.rest_bytes();
+            if !rest.starts_with(text.as_bytes()) {
+                continue;
             }
+            if needs_blank && !rest.get(text.len()).is_some_and(|&b| lexer::is_blank(b)) {
+                continue;
+            }
+            let start = self.pos.idx;
+            self.take(text.len());
+            let span = Span::new(start, self.pos.idx);
+            if needs_blank {
+                self.lex_blank();
+            }
+            return Some((op, span));
         }
         None
     }
