@@ -228,6 +228,20 @@ impl<'a> Event<'a> {
         self.info().map_or("unknown", |i| i.name)
     }
 
+    /// The value of `evt.type`: the event name, except for generic syscall events, which libsinsp
+    /// names by their syscall (`ID` parameter: `getpid`, `unknown`, …).
+    pub fn type_name(&self) -> &'static str {
+        let code = self.event_type();
+        if events::GENERIC_CODES.contains(&code) {
+            let id = self.param(0).and_then(|p| p.as_u64()).unwrap_or(0);
+            return u16::try_from(id)
+                .ok()
+                .and_then(events::sc_name)
+                .unwrap_or("unknown");
+        }
+        self.name()
+    }
+
     /// Enter or exit.
     pub fn direction(&self) -> Direction {
         Direction::of(self.event_type())

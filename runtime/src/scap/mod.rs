@@ -269,12 +269,24 @@ impl ScapReader {
 
     /// Reads `len` bytes into `self.buf`, growing it only as data arrives.
     fn read_body(&mut self, len: u32, what: &'static str) -> Result<(), ScapError> {
+        const CHUNK: usize = 1 << 16;
         let at = self.offset;
         self.buf.clear();
-        let n = (&mut self.src)
-            .take(u64::from(len))
-            .read_to_end(&mut self.buf)
-            .map_err(|e| ScapError::new(at, ScapErrorKind::Io(e)))?;
+        // grow by at most one chunk beyond the data actually read, whatever `len` claims
+        let mut remaining = len as usize;
+        while remaining > 0 {
+            let chunk = remaining.min(CHUNK);
+            let old = self.buf.len();
+            self.buf.resize(old + chunk, 0);
+            let got = read_full(&mut self.src, self.buf.get_mut(old..).unwrap_or(&mut []))
+                .map_err(|e| ScapError::new(at, ScapErrorKind::Io(e)))?;
+            self.buf.truncate(old + got);
+            if got < chunk {
+                break;
+            }
+            remaining -= chunk;
+        }
+        let n = self.buf.len();
         self.offset += n as u64;
         if n < len as usize {
             return Err(ScapError::truncated(at, what, u64::from(len), n as u64));
