@@ -1517,8 +1517,18 @@ fn comp_entry(text: &str, at: FileSpan) -> Entry {
 }
 
 /// Falco's `validate_exception_info` (field validity is checked later, with the field schema).
-fn check_exception(_source_known: bool, ex: &mut ExceptionInfo) -> R<()> {
+fn check_exception(source_known: bool, ex: &mut ExceptionInfo) -> R<()> {
     let at = ex.ctx.span;
+    let check_field = |f: &Entry| -> R<()> {
+        if source_known && !is_valid_lhs_field(f.text()) {
+            return fail(
+                &ex.ctx,
+                Code::Validate,
+                format!("'{}' is not a supported filter field", f.text()),
+            );
+        }
+        Ok(())
+    };
     if ex.fields.is_list {
         if !ex.comps.is_valid() {
             ex.comps.is_list = true;
@@ -1546,6 +1556,9 @@ fn check_exception(_source_known: bool, ex: &mut ExceptionInfo) -> R<()> {
                 );
             }
         }
+        for f in &ex.fields.items {
+            check_field(f)?;
+        }
     } else {
         if !ex.comps.is_valid() {
             ex.comps = comp_entry("in", at);
@@ -1566,8 +1579,22 @@ fn check_exception(_source_known: bool, ex: &mut ExceptionInfo) -> R<()> {
                 "When fields is a single value, comps must be one of (in, pmatch, intersects) or a modifier operator (e.g. startswith oneof)",
             );
         }
+        check_field(&ex.fields)?;
     }
     Ok(())
+}
+
+/// Falco's `is_valid_lhs_field`: the field (or transformer expression) compiles in `<field> exists`.
+fn is_valid_lhs_field(field: &str) -> bool {
+    match crate::parser::parse_condition(&format!("{field} exists")) {
+        Ok(e) => {
+            matches!(e.kind, crate::ast::ExprKind::Check(_))
+                && !crate::check::check_condition(&e)
+                    .iter()
+                    .any(|i| i.severity == crate::check::Severity::Error)
+        }
+        Err(_) => false,
+    }
 }
 
 fn line_col_to_offset(src: &str, line0: u32, col0: u32) -> u32 {
