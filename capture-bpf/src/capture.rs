@@ -684,3 +684,48 @@ fn detach_all(ebpf: &mut Ebpf) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_validated_with_a_reason() {
+        let page = page_size();
+        let cases: [(usize, usize, usize, Option<&str>); 6] = [
+            (8 << 20, 1, 1, None),
+            (page, 2, 1, None),
+            (3 << 20, 1, 1, Some("power of two")),
+            (page / 2, 1, 1, Some("multiple of the page size")),
+            (8 << 20, 0, 1, Some("cpus per buffer")),
+            (8 << 20, 1, 0, Some("max batch events")),
+        ];
+        for (buffer_bytes, cpus_per_buffer, max_batch_events, want) in cases {
+            let o = CaptureOptions {
+                buffer_bytes,
+                cpus_per_buffer,
+                max_batch_events,
+                ..CaptureOptions::default()
+            };
+            match (validate(&o), want) {
+                (Ok(()), None) => {}
+                (Err(e), Some(w)) => assert!(e.to_string().contains(w), "{e} lacks {w}"),
+                (r, w) => panic!("{buffer_bytes}/{cpus_per_buffer}: got {r:?}, want {w:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn counters_sum_over_cpus_and_drops_add_every_reason() {
+        let a = CpuCounters::from_raw([10, 1, 2, 3, 4, 1, 0, 0, 0, 7]);
+        let b = CpuCounters::from_raw([5, 0, 0, 0, 1, 0, 0, 0, 0, 0]);
+        let c = Counters {
+            per_cpu: vec![a, b],
+            events_read: 15,
+        };
+        let t = c.total();
+        assert_eq!(t.events, 15);
+        assert_eq!(t.drops(), 1 + 2 + 3 + 5);
+        assert_eq!(t.toctou_used, 7);
+    }
+}

@@ -560,3 +560,49 @@ fn trusted_exepath_crosses_mount_points() {
     assert!(found, "no execve event for {path}");
     assert_eq!(got.as_deref(), Some(path.as_str()), "trusted_exepath");
 }
+
+/// Without privileges, opening the capture is a `NotRoot` error with a message that says
+/// what is needed. Run as root, the test re-runs itself as `nobody`.
+#[test]
+fn not_root_is_a_clear_error() {
+    const CHILD: &str = "FRULE_CAPTURE_TEST_AS_NOBODY";
+    if std::env::var_os(CHILD).is_some() {
+        match Capture::open(CaptureOptions::default()) {
+            Err(e @ CaptureError::NotRoot { euid: 65534 }) => {
+                assert!(e.to_string().contains("live capture needs root"), "{e}");
+            }
+            other => panic!("expected NotRoot for uid 65534, got {other:?}"),
+        }
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipping not_root_is_a_clear_error: needs root to switch to nobody");
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = Command::new(exe)
+        .args([
+            "--exact",
+            "not_root_is_a_clear_error",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .uid(65534)
+        .gid(65534)
+        .current_dir("/")
+        .output()
+        .expect("run the test binary as nobody");
+    assert!(
+        out.status.success(),
+        "child failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+        "the child ran the test"
+    );
+}
