@@ -306,7 +306,7 @@ fn parse_token(rest: &str) -> Result<(OutputExpr, usize), String> {
     let mut first_err = None;
     // The full field with its argument first.
     if let Some((arg, arg_len)) = field_arg(&rest[name_len..]) {
-        match fields::resolve(name, Some(&arg)) {
+        match fields::resolve_without_hints(name, Some(&arg)) {
             Ok(f) => return Ok((OutputExpr::Field(f), name_len + arg_len)),
             Err(e) => first_err = Some(e),
         }
@@ -316,7 +316,7 @@ fn parse_token(rest: &str) -> Result<(OutputExpr, usize), String> {
     while len > 0 {
         let candidate = &rest[..len];
         if field_name_len(candidate.as_bytes()) == len {
-            match fields::resolve(candidate, None) {
+            match fields::resolve_without_hints(candidate, None) {
                 Ok(f) => return Ok((OutputExpr::Field(f), len)),
                 Err(e) => {
                     first_err.get_or_insert(e);
@@ -325,10 +325,14 @@ fn parse_token(rest: &str) -> Result<(OutputExpr, usize), String> {
         }
         len -= 1;
     }
-    Err(format!(
-        "unknown filter: {}",
-        first_err.unwrap_or_else(|| format!("filter_check called with nonexistent field {name}"))
-    ))
+    // Nothing compiled: report the whole field, now with a "did you mean".
+    let arg = field_arg(&rest[name_len..]).map(|(a, _)| a);
+    let message = match fields::resolve(name, arg.as_deref()) {
+        Err(e) => e,
+        Ok(_) => first_err
+            .unwrap_or_else(|| format!("filter_check called with nonexistent field {name}")),
+    };
+    Err(format!("unknown filter: {message}"))
 }
 
 /// Parses and checks an output format (spec C.11).

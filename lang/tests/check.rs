@@ -258,6 +258,39 @@ fn corpus_outputs() -> Result<(), Failed> {
     Ok(())
 }
 
+/// Any condition the parser accepts, and any text as an output format, must check without panicking.
+/// The inputs are the parser's own conformance cases (`tests/data/parser`), which are full of edge cases.
+fn no_panics_on_parser_cases() -> Result<(), Failed> {
+    #[derive(Deserialize)]
+    struct Input {
+        input: String,
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parser");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        println!("skipped: {} is absent", dir.display());
+        return Ok(());
+    };
+    let mut n = 0;
+    for e in entries.flatten() {
+        let Ok(text) = std::fs::read_to_string(e.path()) else {
+            continue;
+        };
+        let Ok(cases) = serde_saphyr::from_str::<Vec<Input>>(&text) else {
+            continue;
+        };
+        for case in cases {
+            if let Ok(expr) = parse_condition(&case.input) {
+                let _ = check_condition(&expr);
+                n += 1;
+            }
+            let _ = parse_output(&case.input);
+            let _ = parse_output(&format!("%{}", case.input));
+        }
+    }
+    println!("{n} parsed conditions checked");
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let mut trials = match load_trials() {
@@ -267,5 +300,9 @@ fn main() {
         })],
     };
     trials.push(Trial::test("corpus/syscall_outputs", corpus_outputs));
+    trials.push(Trial::test(
+        "robustness/parser_cases",
+        no_panics_on_parser_cases,
+    ));
     libtest_mimic::run(&args, trials).exit();
 }

@@ -661,6 +661,13 @@ fn dotted_arg_fields() -> &'static [FieldId] {
     })
 }
 
+/// [`resolve`] without "did you mean" hints in the messages: for callers that try many candidates (the
+/// output formatter's longest-prefix search, the misused-field warning), where hints would cost an
+/// edit-distance scan per attempt.
+pub fn resolve_without_hints(name: &str, arg: Option<&str>) -> Result<ResolvedField, String> {
+    resolve_impl(name, arg, false)
+}
+
 /// [`resolve`], with "did you mean" hints computed only when `hints` (they cost an edit-distance scan).
 fn resolve_impl(name: &str, arg: Option<&str>, hints: bool) -> Result<ResolvedField, String> {
     if let Some(id) = lookup(name) {

@@ -69,10 +69,11 @@ fn field_type(ty: ParamType) -> FieldType {
 fn params() -> &'static [(&'static str, FieldType)] {
     static PARAMS: OnceLock<Vec<(&'static str, FieldType)>> = OnceLock::new();
     PARAMS.get_or_init(|| {
+        let mut seen = std::collections::HashSet::new();
         let mut out: Vec<(&'static str, FieldType)> = Vec::new();
         for event in events::events() {
             for p in event.params {
-                if !out.iter().any(|(n, _)| *n == p.name) {
+                if seen.insert(p.name) {
                     out.push((p.name, field_type(p.ty)));
                 }
             }
