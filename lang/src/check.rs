@@ -517,9 +517,12 @@ pub fn is_comparable(
         return Ok(());
     }
     Err(match ty.class() {
-        TypeClass::Numeric | TypeClass::Bool => {
-            format!("'{name}' operator not supported for numeric filters")
-        }
+        TypeClass::Numeric => format!(
+            "'{name}' operator not supported for numeric filters; numbers take =, !=, <, <=, >, >=, in, intersects and exists"
+        ),
+        TypeClass::Bool => format!(
+            "'{name}' operator not supported for numeric filters; booleans take =, !=, in, intersects and exists"
+        ),
         TypeClass::String => format!(
             "'{name}' operator not supported for string filters; for strings use '{}'",
             if op == O::BContains {
@@ -528,8 +531,12 @@ pub fn is_comparable(
                 "startswith"
             }
         ),
-        TypeClass::Buffer => format!("'{name}' operator not supported for buffer filters"),
-        _ => format!("'{name}' operator not supported for ip address and network filters"),
+        TypeClass::Buffer => format!(
+            "'{name}' operator not supported for buffer filters; buffers take =, !=, contains, startswith, endswith, bcontains, bstartswith, in, intersects and exists"
+        ),
+        _ => format!(
+            "'{name}' operator not supported for ip address and network filters; addresses and networks take =, !=, in, intersects and exists"
+        ),
     })
 }
 
@@ -1356,7 +1363,9 @@ mod tests {
         );
         assert_eq!(
             messages(&e),
-            vec!["filter error: 'icontains' operator not supported for buffer filters"]
+            vec![
+                "filter error: 'icontains' operator not supported for buffer filters; buffers take =, !=, contains, startswith, endswith, bcontains, bstartswith, in, intersects and exists"
+            ]
         );
 
         let e = cmp(
