@@ -342,3 +342,79 @@ impl Tree<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(condition: &str) -> String {
+        let e =
+            parse_condition_with_depth(condition, DEFAULT_MAX_DEPTH).expect_err("should not parse");
+        error_text(condition, &e)
+    }
+
+    #[test]
+    fn error_shows_line_and_caret() {
+        assert_eq!(
+            err("evt.type=open bar"),
+            "1:15: unexpected token after 'open', expecting 'or', 'and'\nevt.type=open bar\n              ^\n"
+        );
+        // the caret keeps tabs so it lines up under the offending line, on the right line
+        assert_eq!(
+            err("a and\n\tb c"),
+            "2:4: unexpected token after 'b', expecting 'or', 'and'\n\tb c\n\t  ^\n"
+        );
+        // an error at the very end points just past the text
+        assert_eq!(
+            err("a and"),
+            "1:6: expected blank or '(' after 'and'\na and\n     ^\n"
+        );
+        // CR ends a line too
+        assert_eq!(
+            err("a\rb"),
+            "2:1: unexpected token after 'a', expecting 'or', 'and'\nb\n^\n"
+        );
+    }
+
+    #[test]
+    fn tree_lists_every_node_with_its_position() {
+        let text = "proc.name in (a, 'b') and not x";
+        let expr = parse_condition_with_depth(text, DEFAULT_MAX_DEPTH).expect("parses");
+        let tree = tree_text(&expr, &LineIndex::new(text));
+        assert_eq!(
+            tree,
+            "and  1:1 0..31\n  check in  1:1 0..21\n    field proc.name  1:1 0..9\n    list  1:14 13..21\n      \
+             value bare \"a\"  1:15 14..15\n      value quoted \"b\"  1:18 17..20\n  not  1:27 26..31\n    \
+             macro x  1:31 30..31\n"
+        );
+    }
+
+    #[test]
+    fn json_nodes_carry_kind_span_line_col() {
+        let text = "a.b = val(c.d)\nor getopt(x.y, \"\\xff\")[t] == oneof my_list";
+        let expr = parse_condition_with_depth(text, DEFAULT_MAX_DEPTH).expect("parses");
+        let json = Tree {
+            index: &LineIndex::new(text),
+        }
+        .expr(&expr);
+        assert_eq!(json["kind"], "or");
+        let first = &json["children"][0];
+        assert_eq!(
+            (first["kind"].as_str(), first["op"].as_str()),
+            (Some("check"), Some("="))
+        );
+        assert_eq!(first["rhs"]["kind"], "val");
+        assert_eq!(first["rhs"]["field"]["name"], "c.d");
+        let second = &json["children"][1];
+        assert_eq!(
+            (second["line"].as_u64(), second["col"].as_u64()),
+            (Some(2), Some(4))
+        );
+        assert_eq!(second["modifier"], "oneof");
+        assert_eq!(second["lhs"]["name"], "getopt");
+        assert_eq!(second["lhs"]["arg"], "t");
+        assert_eq!(second["lhs"]["args"][1]["bytes"], json!([255]));
+        assert_eq!(second["rhs"]["kind"], "list_ref");
+        assert_eq!(second["rhs"]["span"], json!({ "start": 50, "end": 57 }));
+    }
+}
