@@ -114,6 +114,14 @@ char LICENSE[] SEC("license") = "GPL";
 #define NR_memfd_create 319
 #define NR_bpf 321
 #define NR_userfaultfd 323
+#define NR_sendto 44
+#define NR_recvfrom 45
+#define NR_sendmsg 46
+#define NR_recvmsg 47
+#define NR_socketpair 53
+#define NR_ptrace 101
+#define NR_init_module 175
+#define NR_finit_module 313
 
 /* PPME event codes (libscap numbering). */
 #define PPME_SYSCALL_OPEN_X 3
@@ -179,6 +187,14 @@ char LICENSE[] SEC("license") = "GPL";
 #define PPME_SYSCALL_MEMFD_CREATE_X 405
 #define PPME_SYSCALL_SETREUID_X 427
 #define PPME_SYSCALL_SETREGID_X 429
+#define PPME_SOCKET_SENDTO_X 31
+#define PPME_SOCKET_RECVFROM_X 35
+#define PPME_SOCKET_SOCKETPAIR_X 43
+#define PPME_SOCKET_SENDMSG_X 49
+#define PPME_SOCKET_RECVMSG_X 53
+#define PPME_SYSCALL_PTRACE_X 169
+#define PPME_SYSCALL_INIT_MODULE_X 411
+#define PPME_SYSCALL_FINIT_MODULE_X 413
 
 /* Kernel constants not in BTF. */
 #define AT_FDCWD_VAL -100
@@ -282,6 +298,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the loader before load: ns between the epoch and boot (CLOCK_BOOTTIME 0). */
 const volatile __u64 boot_time = 0;
+/* Set by the loader: bytes of I/O payload kept in send/recv events (Falco's default 80). */
+const volatile __u32 snaplen = 80;
 
 /* Drop and event counters, one struct per CPU. Field order is ABI with the loader. */
 struct counters {
@@ -1304,6 +1322,261 @@ __noinline int fr_emit_net(__u32 nr, long ret, struct sc_args *regs)
 }
 
 
+
+/* ------------------------------------------------------------------------ */
+/* Socket I/O (payload cut to `snaplen`), socketpair, ptrace, kernel modules  */
+
+#define SNAPLEN_MAX 4096
+#define IOV_MAX_READ 8
+
+/* Up to `max` bytes from a user buffer as a BYTEBUF param. */
+static __always_inline void push_user_bytes(struct ev *e, const void *ubuf, __u64 max)
+{
+	__u64 n = max;
+	if (n > SNAPLEN_MAX)
+		n = SNAPLEN_MAX;
+	barrier_var(n);
+	n &= SNAPLEN_MAX * 2 - 1;
+	if (!ubuf || n == 0 || bpf_probe_read_user(&e->a->data[SAFE(e->pos)], n, ubuf) != 0) {
+		push_empty(e);
+		return;
+	}
+	set_len(e, (__u16)n);
+}
+
+/* Payload gathered from a msghdr's iovecs (at most IOV_MAX_READ of them), up to `max`
+ * bytes; `total` receives the sum of the iovec lengths. */
+static __always_inline void push_msghdr_data(struct ev *e, struct user_msghdr *mh, __u64 max,
+					     __u64 *total)
+{
+	struct iovec iov[IOV_MAX_READ] = {};
+	__u64 cnt = mh->msg_iovlen;
+	if (cnt > IOV_MAX_READ)
+		cnt = IOV_MAX_READ;
+	if (mh->msg_iov)
+		bpf_probe_read_user(iov, sizeof(iov), mh->msg_iov);
+	if (max > SNAPLEN_MAX)
+		max = SNAPLEN_MAX;
+	__u64 copied = 0;
+	*total = 0;
+	for (int i = 0; i < IOV_MAX_READ; i++) {
+		if (i >= cnt)
+			break;
+		*total += iov[i].iov_len;
+		if (copied >= max)
+			continue;
+		__u64 n = iov[i].iov_len;
+		if (n > max - copied)
+			n = max - copied;
+		barrier_var(n);
+		n &= SNAPLEN_MAX * 2 - 1;
+		if (n == 0)
+			continue;
+		if (bpf_probe_read_user(&e->a->data[SAFE(e->pos + copied)], n, iov[i].iov_base) != 0)
+			break;
+		copied += n;
+		copied &= SNAPLEN_MAX * 2 - 1;
+	}
+	set_len(e, (__u16)copied);
+}
+
+static __always_inline __u16 ptrace_req_to_ppm(__u64 req)
+{
+	switch (req) {
+	case 0: return 1;        /* TRACEME */
+	case 1: return 2;        /* PEEKTEXT */
+	case 2: return 3;        /* PEEKDATA */
+	case 3: return 4;        /* PEEKUSR */
+	case 4: return 5;        /* POKETEXT */
+	case 5: return 6;        /* POKEDATA */
+	case 6: return 7;        /* POKEUSR */
+	case 7: return 8;        /* CONT */
+	case 8: return 9;        /* KILL */
+	case 9: return 10;       /* SINGLESTEP */
+	case 12: return 26;      /* GETREGS */
+	case 13: return 27;      /* SETREGS */
+	case 14: return 28;      /* GETFPREGS */
+	case 15: return 29;      /* SETFPREGS */
+	case 16: return 11;      /* ATTACH */
+	case 17: return 12;      /* DETACH */
+	case 18: return 30;      /* GETFPXREGS */
+	case 19: return 31;      /* SETFPXREGS */
+	case 21: return 32;      /* OLDSETOPTIONS */
+	case 24: return 13;      /* SYSCALL */
+	case 25: return 33;      /* GET_THREAD_AREA */
+	case 26: return 34;      /* SET_THREAD_AREA */
+	case 30: return 35;      /* ARCH_PRCTL */
+	case 31: return 36;      /* SYSEMU */
+	case 32: return 37;      /* SYSEMU_SINGLESTEP */
+	case 33: return 38;      /* SINGLEBLOCK */
+	case 0x4200: return 14;  /* SETOPTIONS */
+	case 0x4201: return 15;  /* GETEVENTMSG */
+	case 0x4202: return 16;  /* GETSIGINFO */
+	case 0x4203: return 17;  /* SETSIGINFO */
+	case 0x4204: return 18;  /* GETREGSET */
+	case 0x4205: return 19;  /* SETREGSET */
+	case 0x4206: return 20;  /* SEIZE */
+	case 0x4207: return 21;  /* INTERRUPT */
+	case 0x4208: return 22;  /* LISTEN */
+	case 0x4209: return 23;  /* PEEKSIGINFO */
+	case 0x420a: return 24;  /* GETSIGMASK */
+	case 0x420b: return 25;  /* SETSIGMASK */
+	default: return 0;
+	}
+}
+
+/* A DYN param: selector byte (0 = u64, 1 = signal) then the value. */
+static __always_inline void push_dyn_u64(struct ev *e, __u64 v)
+{
+	e->a->data[SAFE(e->pos)] = 0;
+	*(__u64 *)&e->a->data[SAFE(e->pos + 1)] = v;
+	set_len(e, 9);
+}
+
+static __always_inline void push_dyn_sig(struct ev *e, __u8 sig)
+{
+	e->a->data[SAFE(e->pos)] = 1;
+	e->a->data[SAFE(e->pos + 1)] = sig;
+	set_len(e, 2);
+}
+
+__noinline int fr_emit_io(__u32 nr, long ret, struct sc_args *regs)
+{
+	if (!regs)
+		return 0;
+	struct ev e;
+	__u64 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	__s64 fd = (__s32)sc_arg(regs, 0);
+	__u64 snap = ret > 0 ? (ret < snaplen ? (__u64)ret : snaplen) : 0;
+	switch (nr) {
+	case NR_sendto:
+		if (!ev_begin(&e, PPME_SOCKET_SENDTO_X, 5, tid))
+			return 0;
+		push_u64(&e, ret);
+		push_user_bytes(&e, (const void *)sc_arg(regs, 1), snap);
+		push_u64(&e, fd);
+		push_u32(&e, sc_arg(regs, 2));
+		push_socktuple(&e, fd, 1, (const void *)sc_arg(regs, 4), 0);
+		break;
+	case NR_recvfrom:
+		if (!ev_begin(&e, PPME_SOCKET_RECVFROM_X, 5, tid))
+			return 0;
+		push_u64(&e, ret);
+		push_user_bytes(&e, (const void *)sc_arg(regs, 1), snap);
+		/* for an unconnected socket the sender is in src_addr, filled by the call */
+		if (ret >= 0)
+			push_socktuple(&e, fd, 0, (const void *)sc_arg(regs, 4), 0);
+		else
+			push_empty(&e);
+		push_u64(&e, fd);
+		push_u32(&e, sc_arg(regs, 2));
+		break;
+	case NR_sendmsg:
+	case NR_recvmsg: {
+		struct user_msghdr mh = {};
+		bpf_probe_read_user(&mh, sizeof(mh), (void *)sc_arg(regs, 1));
+		__u64 total = 0;
+		if (nr == NR_sendmsg) {
+			if (!ev_begin(&e, PPME_SOCKET_SENDMSG_X, 5, tid))
+				return 0;
+			push_u64(&e, ret);
+			push_msghdr_data(&e, &mh, snap, &total);
+			push_u64(&e, fd);
+			push_u32(&e, (__u32)total);
+			push_socktuple(&e, fd, 1, mh.msg_name, 0);
+		} else {
+			if (!ev_begin(&e, PPME_SOCKET_RECVMSG_X, 6, tid))
+				return 0;
+			push_u64(&e, ret);
+			if (ret >= 0) {
+				push_u32(&e, (__u32)ret);
+				push_msghdr_data(&e, &mh, snap, &total);
+				push_socktuple(&e, fd, 0, mh.msg_name, 0);
+				if (mh.msg_control && mh.msg_controllen > 0)
+					push_user_bytes(&e, mh.msg_control, mh.msg_controllen > snaplen ? snaplen : mh.msg_controllen);
+				else
+					push_empty(&e);
+			} else {
+				push_u32(&e, 0);
+				push_empty(&e);
+				push_empty(&e);
+				push_empty(&e);
+			}
+			push_u64(&e, fd);
+		}
+		break;
+	}
+	case NR_socketpair: {
+		if (!ev_begin(&e, PPME_SOCKET_SOCKETPAIR_X, 8, tid))
+			return 0;
+		__s32 fds[2] = {-1, -1};
+		__u64 src = 0, peer = 0;
+		if (ret == 0) {
+			bpf_probe_read_user(fds, sizeof(fds), (void *)sc_arg(regs, 3));
+			struct file *f = file_from_fd(fds[0]);
+			struct socket *sock = f ? BPF_CORE_READ(f, private_data) : NULL;
+			struct sock *sk = sock ? BPF_CORE_READ(sock, sk) : NULL;
+			if (sk) {
+				src = (__u64)sk;
+				peer = (__u64)BPF_CORE_READ((struct unix_sock *)sk, peer);
+			}
+		}
+		push_u64(&e, ret);
+		push_u64(&e, fds[0]);
+		push_u64(&e, fds[1]);
+		push_u64(&e, src);
+		push_u64(&e, peer);
+		push_u32(&e, family_to_ppm(sc_arg(regs, 0)));
+		push_u32(&e, sc_arg(regs, 1));
+		push_u32(&e, sc_arg(regs, 2));
+		break;
+	}
+	case NR_ptrace: {
+		if (!ev_begin(&e, PPME_SYSCALL_PTRACE_X, 5, tid))
+			return 0;
+		__u64 req = sc_arg(regs, 0);
+		__u64 data = sc_arg(regs, 3);
+		push_u64(&e, ret);
+		push_dyn_u64(&e, sc_arg(regs, 2)); /* addr */
+		if ((req == 1 || req == 2 || req == 3) && ret == 0) {
+			__u64 peeked = 0;
+			bpf_probe_read_user(&peeked, sizeof(peeked), (void *)data);
+			push_dyn_u64(&e, peeked);
+		} else if (req == 7 || req == 9 || req == 17 || req == 24 || req == 31 || req == 32 ||
+			   req == 33) {
+			push_dyn_sig(&e, (__u8)data); /* a signal to deliver */
+		} else {
+			push_dyn_u64(&e, data);
+		}
+		push_u16(&e, ptrace_req_to_ppm(req));
+		push_u64(&e, (__s32)sc_arg(regs, 1));
+		break;
+	}
+	case NR_init_module: {
+		if (!ev_begin(&e, PPME_SYSCALL_INIT_MODULE_X, 4, tid))
+			return 0;
+		__u64 len = sc_arg(regs, 1);
+		push_u64(&e, ret);
+		push_user_bytes(&e, (const void *)sc_arg(regs, 0), len < snaplen ? len : snaplen);
+		push_u64(&e, len);
+		push_user_str(&e, (const char *)sc_arg(regs, 2), PATH_MAX_READ);
+		break;
+	}
+	case NR_finit_module:
+		if (!ev_begin(&e, PPME_SYSCALL_FINIT_MODULE_X, 4, tid))
+			return 0;
+		push_u64(&e, ret);
+		push_u64(&e, fd);
+		push_user_str(&e, (const char *)sc_arg(regs, 1), PATH_MAX_READ);
+		push_u32(&e, sc_arg(regs, 2) & 7);
+		break;
+	default:
+		return 0;
+	}
+	ev_submit(&e, nr == NR_ptrace || nr == NR_init_module || nr == NR_finit_module ? CAT_OTHER : CAT_NET);
+	return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Other syscalls: result + arguments                                        */
 
@@ -1635,6 +1908,16 @@ static __always_inline int on_sys_exit(long ret)
 	case NR_accept:
 	case NR_accept4:
 		fr_emit_net(id, ret, &args);
+		break;
+	case NR_sendto:
+	case NR_recvfrom:
+	case NR_sendmsg:
+	case NR_recvmsg:
+	case NR_socketpair:
+	case NR_ptrace:
+	case NR_init_module:
+	case NR_finit_module:
+		fr_emit_io(id, ret, &args);
 		break;
 	case NR_clone:
 		fr_emit_clone(PPME_SYSCALL_CLONE_20_X, ret, sc_arg(&args, 0));

@@ -61,6 +61,9 @@ pub struct CaptureOptions {
     /// them between the kernel's use and the exit event. Without tracefs the capture
     /// still runs and reads them at exit; [`Capture::toctou`] tells which.
     pub toctou: bool,
+    /// Bytes of payload kept in sendto/recvfrom/sendmsg/recvmsg events (Falco's
+    /// `snaplen`, default 80; at most 4096).
+    pub snaplen: u32,
 }
 
 /// Whether the TOCTOU mitigation is in effect.
@@ -83,6 +86,7 @@ impl Default for CaptureOptions {
             attach: AttachMode::Auto,
             max_batch_events: 64 * 1024,
             toctou: true,
+            snaplen: 80,
         }
     }
 }
@@ -272,6 +276,7 @@ impl Capture {
         let mut ebpf = EbpfLoader::new()
             .btf(Some(&btf))
             .override_global("boot_time", &boot_time, true)
+            .override_global("snaplen", &options.snaplen, true)
             .map_max_entries("aux_maps", ncpus_u32)
             .map_max_entries("ringbuf_maps", ncpus_u32)
             .load(OBJECT)
@@ -454,6 +459,12 @@ fn validate(o: &CaptureOptions) -> Result<(), CaptureError> {
         return Err(CaptureError::InvalidOption(format!(
             "buffer size {} is larger than 2 GiB",
             o.buffer_bytes
+        )));
+    }
+    if o.snaplen > 4096 {
+        return Err(CaptureError::InvalidOption(format!(
+            "snaplen {} is larger than 4096",
+            o.snaplen
         )));
     }
     if o.cpus_per_buffer == 0 {

@@ -406,6 +406,54 @@ pub const SUPPORTED: &[SupportedSyscall] = &[
         exit_event: 321,
         ppm_codes: &[320, 321],
     },
+    SupportedSyscall {
+        name: "sendto",
+        nr: 44,
+        exit_event: 31,
+        ppm_codes: &[30, 31],
+    },
+    SupportedSyscall {
+        name: "recvfrom",
+        nr: 45,
+        exit_event: 35,
+        ppm_codes: &[34, 35],
+    },
+    SupportedSyscall {
+        name: "sendmsg",
+        nr: 46,
+        exit_event: 49,
+        ppm_codes: &[48, 49],
+    },
+    SupportedSyscall {
+        name: "recvmsg",
+        nr: 47,
+        exit_event: 53,
+        ppm_codes: &[52, 53],
+    },
+    SupportedSyscall {
+        name: "socketpair",
+        nr: 53,
+        exit_event: 43,
+        ppm_codes: &[42, 43],
+    },
+    SupportedSyscall {
+        name: "ptrace",
+        nr: 101,
+        exit_event: 169,
+        ppm_codes: &[168, 169],
+    },
+    SupportedSyscall {
+        name: "init_module",
+        nr: 175,
+        exit_event: 411,
+        ppm_codes: &[410, 411],
+    },
+    SupportedSyscall {
+        name: "finit_module",
+        nr: 313,
+        exit_event: 413,
+        ppm_codes: &[412, 413],
+    },
 ];
 
 /// PPME codes of `procexit` (enter and the unused exit).

@@ -47,16 +47,16 @@
 //! family, setsid/setpgid, kill, unshare/setns, chroot. Files: open/openat/openat2/creat,
 //! close, dup/dup2/dup3, fcntl, pipe/pipe2, chdir/fchdir, mkdir(at), rmdir, unlink(at),
 //! rename(at/at2), link(at), symlink(at), chmod family, chown family, mount/umount2,
-//! memfd_create. Network: socket, bind, listen, connect, accept/accept4. Other: bpf,
-//! userfaultfd, mprotect.
+//! memfd_create. Network: socket, socketpair, bind, listen, connect, accept/accept4,
+//! sendto/recvfrom/sendmsg/recvmsg (payload cut to [`CaptureOptions::snaplen`]). Other:
+//! ptrace, init_module/finit_module, bpf, userfaultfd, mprotect.
 //!
 //! # Not done yet
 //!
 //! - No generic event (`GENERIC_X`) for interesting syscalls without an emitter (it needs
 //!   the syscall → `PPM_SC` table); 32-bit (ia32) syscalls are not mapped.
-//! - Not emitted yet: read/write family, sendto/recvfrom/sendmsg/recvmsg, socketpair,
-//!   shutdown, ptrace, prctl, init_module/finit_module, capset, and the other syscalls of
-//!   the table that Falco's rules rarely use.
+//! - Not emitted yet: read/write family, shutdown, prctl, capset, and the other syscalls of
+//!   the table that Falco's rules rarely use. sendmsg/recvmsg gather at most 8 iovecs.
 //! - execve: `cwd` is sent empty (as Falco does: user space tracks it), `flags` (exe
 //!   writable/overlay/memfd) is 0; clone: `pidns_init_start_ts` is 0; procexit:
 //!   `reaper_tid` is 0; open: overlay-layer flags are not set.

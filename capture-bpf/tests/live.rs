@@ -606,3 +606,83 @@ fn not_root_is_a_clear_error() {
         "the child ran the test"
     );
 }
+
+/// UDP sendto/recvfrom over loopback carry the payload and the tuple; a failing ptrace
+/// and finit_module still give events with translated request and arguments.
+#[test]
+fn socket_io_ptrace_and_module_events() {
+    let (interest, unsupported) = Interest::from_ppm_events([31, 35, 169, 413]);
+    assert!(unsupported.is_empty());
+    let options = CaptureOptions {
+        interest,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip("socket_io_ptrace_and_module_events", options) else {
+        return;
+    };
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind rx");
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind tx");
+    let (rx_addr, tx_addr) = (rx.local_addr().expect("rx"), tx.local_addr().expect("tx"));
+    let tid = gettid();
+    tx.send_to(b"frule-payload", rx_addr).expect("sendto");
+    let mut buf = [0u8; 64];
+    let (n, from) = rx.recv_from(&mut buf).expect("recvfrom");
+    assert_eq!((n, from), (13, tx_addr));
+    // SAFETY: PTRACE_PEEKDATA on pid 0x7ffffff0 (no such process) only fails with ESRCH.
+    let r = unsafe { libc::ptrace(libc::PTRACE_PEEKDATA, 0x7fff_fff0, 0usize, 0usize) };
+    assert_eq!(r, -1);
+    // SAFETY: finit_module on fd -1 fails with EBADF before reading anything.
+    let r = unsafe { libc::syscall(libc::SYS_finit_module, -1i32, c"".as_ptr(), 0) };
+    assert_eq!(r, -1);
+
+    let tuple = |src: std::net::SocketAddr, dst: std::net::SocketAddr| {
+        let mut t = vec![2u8, 127, 0, 0, 1];
+        t.extend_from_slice(&src.port().to_le_bytes());
+        t.extend_from_slice(&[127, 0, 0, 1]);
+        t.extend_from_slice(&dst.port().to_le_bytes());
+        t
+    };
+    let (send_tuple, recv_tuple) = (tuple(tx_addr, rx_addr), tuple(tx_addr, rx_addr));
+    let mut seen: Vec<&str> = Vec::new();
+    let found = collect_until(&mut cap, |ev| {
+        if ev.tid != tid {
+            return false;
+        }
+        let what = match ev.ty {
+            31 if ev.i64(0) == 13
+                && ev.param(1) == b"frule-payload"
+                && ev.u32(3) == 13
+                && ev.param(4) == send_tuple.as_slice() =>
+            {
+                Some("sendto")
+            }
+            35 if ev.i64(0) == 13
+                && ev.param(1) == b"frule-payload"
+                && ev.param(2) == recv_tuple.as_slice()
+                && ev.u32(4) == 64 =>
+            {
+                Some("recvfrom")
+            }
+            // res -ESRCH, request PPM_PTRACE_PEEKDATA (3), pid
+            169 if ev.i64(0) == -3
+                && ev.param(3) == 3u16.to_le_bytes()
+                && ev.i64(4) == 0x7fff_fff0 =>
+            {
+                Some("ptrace")
+            }
+            413 if ev.i64(0) < 0 && ev.i64(1) == -1 => Some("finit_module"),
+            _ => None,
+        };
+        if let Some(w) = what
+            && !seen.contains(&w)
+        {
+            seen.push(w);
+        }
+        seen.len() == 4
+    });
+    assert!(
+        found,
+        "saw only {seen:?}; counters {:?}",
+        cap.counters().map(|c| c.total())
+    );
+}
