@@ -130,6 +130,7 @@ fn suggestions() {
         Some("container.image.repository")
     );
     assert_eq!(suggest("totally.unrelated.thing"), None);
+    assert_eq!(suggest("'proc.name'?"), None);
 }
 
 #[test]

@@ -852,7 +852,12 @@ fn suggest_from<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Op
 /// class prefix is wrong (`process.name` → `proc.name`, `evt.typ` → `evt.type`). `None` when nothing is
 /// close enough to be a plausible typo.
 pub fn suggest(name: &str) -> Option<&'static str> {
-    if name.is_empty() {
+    // Only things written like a field name get a suggestion (not quoted text or punctuation).
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+    {
         return None;
     }
     let visible = || FIELDS.iter().filter(|f| !f.flags.hidden).map(|f| f.name);
