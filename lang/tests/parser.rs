@@ -408,6 +408,112 @@ fn deepest_legal_trees() -> Result<(), Failed> {
     Ok(())
 }
 
+/// Random conditions glued from the language's token fragments (a fixed-seed xorshift generator, so the run is
+/// reproducible): every one parses or fails with a located error; accepted trees have in-bounds spans.
+fn random_token_soup() -> Result<(), Failed> {
+    const FRAGMENTS: &[&str] = &[
+        "a",
+        "proc.name",
+        "evt.arg[0]",
+        "evt.arg[",
+        "]",
+        "(",
+        ")",
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\x08",
+        "\x0c",
+        "and",
+        "or",
+        "not",
+        "not(",
+        "and(",
+        "or(",
+        "=",
+        "==",
+        "!=",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "exists",
+        "in",
+        "intersects",
+        "pmatch",
+        "contains ",
+        "startswith ",
+        "glob ",
+        "regex ",
+        "oneof ",
+        "anyof ",
+        "allof",
+        ",",
+        "'",
+        "\"",
+        "\\",
+        "\\x4",
+        "\\xff",
+        "'a b'",
+        "\"x\\\"y\"",
+        "1",
+        "-1.5e+3",
+        "0x1f",
+        "1e10",
+        "val(",
+        "tolower(",
+        "b64(",
+        "join(",
+        "getopt(",
+        "concat(",
+        "[t]",
+        "*.log",
+        "/etc/",
+        "\0",
+        "é",
+        "日本",
+        ".",
+        "_",
+        "#",
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut accepted, mut rejected) = (0u32, 0u32);
+    for _ in 0..20_000 {
+        let len = 1 + next() % 12;
+        let mut text = String::new();
+        for _ in 0..len {
+            let i = usize::try_from(next() % FRAGMENTS.len() as u64).unwrap_or(0);
+            text.push_str(FRAGMENTS.get(i).copied().unwrap_or(" "));
+        }
+        match parse_condition(&text) {
+            Ok(expr) => {
+                for (kind, span) in walk(&expr) {
+                    if span.start > span.end || span.end as usize > text.len() {
+                        return Err(format!("{text:?}: {kind} has a bad span {span:?}").into());
+                    }
+                }
+                let _ = condition_to_bytes(&expr);
+                accepted += 1;
+            }
+            Err(err) => {
+                check_error_position(&text, &err).map_err(|f| format!("{text:?}: {f:?}"))?;
+                rejected += 1;
+            }
+        }
+    }
+    if accepted < 100 || rejected < 100 {
+        return Err(format!("implausible mix: {accepted} accepted, {rejected} rejected").into());
+    }
+    Ok(())
+}
+
 /// Depth limits above the supported maximum are lowered to it; trees near that maximum still parse, print and
 /// drop on a test thread's stack, and the error for more is clean.
 fn supported_depth_cap() -> Result<(), Failed> {
@@ -643,6 +749,10 @@ fn main() {
     trials.push(Trial::test(
         "generated/supported_depth_cap",
         supported_depth_cap,
+    ));
+    trials.push(Trial::test(
+        "generated/random_token_soup",
+        random_token_soup,
     ));
     trials.push(Trial::test("corpus/rules_conditions", corpus_conditions));
     trials.push(Trial::test("corpus/bench_filters", bench_filters));
