@@ -195,3 +195,47 @@ pub fn run(args: &Args) -> Outcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visible() -> Vec<&'static FieldInfo> {
+        FIELDS.iter().filter(|f| !f.flags.hidden).collect()
+    }
+
+    #[test]
+    fn json_lists_every_visible_field_with_its_keys() {
+        let fields = visible();
+        let parsed: serde_json::Value =
+            serde_json::from_str(&json_listing(&fields)).unwrap_or(serde_json::Value::Null);
+        let items = parsed.as_array().map(Vec::as_slice).unwrap_or_default();
+        assert_eq!(items.len(), fields.len());
+        for (item, f) in items.iter().zip(&fields) {
+            assert_eq!(item["name"], f.name);
+            assert_eq!(item["type"], f.ty.name());
+            assert_eq!(item["class"], f.class.name());
+            for key in ["arg", "list", "deprecated", "desc"] {
+                assert!(item.get(key).is_some(), "{} lacks {key}", f.name);
+            }
+            assert_eq!(item["arg"].is_null(), !f.arg.takes_arg(), "{}", f.name);
+        }
+    }
+
+    #[test]
+    fn text_groups_by_class_and_notes_arguments() {
+        let text = text_listing(&visible());
+        assert_eq!(text.matches("Field Class:").count(), FieldClass::ALL.len());
+        assert!(text.contains("Field Class:                  evt (Syscall events only)"));
+        assert!(text.contains("[argument: proc.aname or proc.aname[N]]"));
+        assert!(text.lines().all(|l| !l.ends_with(' ')), "trailing blanks");
+        for f in visible() {
+            assert!(
+                text.lines()
+                    .any(|l| l.split_whitespace().next() == Some(f.name)),
+                "{} not listed",
+                f.name
+            );
+        }
+    }
+}
