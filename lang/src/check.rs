@@ -259,6 +259,36 @@ const SERVICES: &[(&str, u16)] = &[
     ("zookeeper", 2181),
 ];
 
+/// A service name (or alias) from the system services database, `/etc/services`, which is what libsinsp's
+/// `getservbyname` reads on the machine running Falco. Consulted only for names the fixed table lacks.
+fn system_service(name: &str) -> Option<u16> {
+    static DB: std::sync::OnceLock<Vec<(String, u16)>> = std::sync::OnceLock::new();
+    let db = DB.get_or_init(|| {
+        let Ok(text) = std::fs::read_to_string("/etc/services") else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("");
+            let mut words = line.split_whitespace();
+            let (Some(service), Some(port_proto)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Some(port) = port_proto
+                .split('/')
+                .next()
+                .and_then(|p| p.parse::<u16>().ok())
+            else {
+                continue;
+            };
+            out.push((service.to_string(), port));
+            out.extend(words.map(|alias| (alias.to_string(), port)));
+        }
+        out
+    });
+    db.iter().find(|(n, _)| n == name).map(|(_, p)| *p)
+}
+
 fn parse_port(text: &str) -> Result<u16, String> {
     if text.is_empty() {
         return Ok(0);
@@ -274,6 +304,7 @@ fn parse_port(text: &str) -> Result<u16, String> {
         .iter()
         .find(|(name, _)| *name == text)
         .map(|(_, port)| *port)
+        .or_else(|| system_service(text))
         .ok_or_else(|| {
             format!(
                 "unrecognized protocol {text}; give a port number or a well-known service name such as 'ssh' or 'https'"
