@@ -131,6 +131,32 @@ pub fn parse_condition_with_depth(text: &str, max_depth: u32) -> Result<Expr, Pa
     Ok(expr)
 }
 
+/// libsinsp's default recursion limit, which the output formatter keeps.
+pub const LIBSINSP_MAX_DEPTH: u32 = 100;
+
+/// Parses a field (`proc.aname[2]`) or a transformer expression (`toupper(user.name)`) at the start of
+/// `text`, as the output formatter does for each `%` token, and returns it with the number of bytes consumed.
+///
+/// Text after the operand is left alone (the caller treats it as literal output text). The formatter tries
+/// ever shorter prefixes of the token until one parses *and* compiles against the field schema; that loop
+/// belongs to the caller. The message of a failure is libsinsp's, including its missing closing quote
+/// (`unexpected token after '<token>`).
+pub fn parse_field_or_transformer(text: &str) -> Result<(Operand, u32), ParseError> {
+    if u32::try_from(text.len()).is_err() {
+        return Err(ParseError {
+            message: "filter input string is too long".into(),
+            offset: 0,
+            line: 1,
+            col: 1,
+        });
+    }
+    let mut p = Parser::new(text, LIBSINSP_MAX_DEPTH);
+    let operand = p
+        .parse_field_or_transformer()
+        .map_err(Fail::into_parse_error)?;
+    Ok((operand, p.pos.idx))
+}
+
 /// Maps byte offsets of one text to libsinsp's 1-based line and column (`\n` and `\r` both end a line;
 /// columns count bytes), in `O(log lines)` per query.
 #[derive(Clone, Debug)]
@@ -493,6 +519,25 @@ impl<'a> Parser<'a> {
     }
 
     // ----- productions (same names, order and depth accounting as libsinsp) ---------------------------
+
+    /// A field or transformer on its own (the output formatter's entry point).
+    fn parse_field_or_transformer(&mut self) -> PResult<Operand> {
+        self.guarded(|p| {
+            let start = p.pos.idx;
+            if p.lex_class(lexer::field_name) {
+                let name = p.last_string();
+                return Ok(Operand::Field(p.parse_field_remainder(name, start)?));
+            }
+            if let Some(t) = p.lex_transformer_type() {
+                p.lex_blank();
+                return Ok(Operand::Transform(
+                    p.parse_field_or_transformer_remainder(t, start)?,
+                ));
+            }
+            // sic: libsinsp's message has no closing quote here
+            Err(p.error(format!("unexpected token after '{}", p.last_string())))
+        })
+    }
 
     fn parse_or(&mut self) -> PResult<Expr> {
         self.guarded(|p| {
@@ -1036,5 +1081,41 @@ fn utf8_len(lead: u8) -> usize {
         0xe0..=0xef => 3,
         0xf0..=0xf7 => 4,
         _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The output formatter's entry point: the operand, then how much of the text it used.
+    #[test]
+    fn field_or_transformer_prefixes() {
+        let ok = |text: &str, used: u32| {
+            let (_, n) = parse_field_or_transformer(text)
+                .unwrap_or_else(|e| panic!("{text}: {}", e.message));
+            assert_eq!(n, used, "{text}");
+        };
+        ok("proc.name", 9);
+        ok("proc.name and more", 9);
+        ok("proc.aname[2]) x", 13);
+        ok("toupper(user.name)", 18);
+        ok("toupper( user.name )[x] y", 23);
+        ok("getopt(proc.args, \"t:\")[t]", 26);
+        ok("proc.name.", 9);
+        let err = |text: &str, message: &str| {
+            let e = parse_field_or_transformer(text)
+                .err()
+                .unwrap_or_else(|| panic!("{text} parsed"));
+            assert_eq!(e.message, message, "{text}");
+        };
+        err("", "unexpected token after '");
+        err("name", "unexpected token after '");
+        err("val(proc.name)", "unexpected token after '");
+        err(
+            "toupper(user.name",
+            "expected a ')' token closing the transformer",
+        );
+        err("proc.aname[2", "expected a ']' token");
     }
 }
