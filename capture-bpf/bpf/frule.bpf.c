@@ -833,6 +833,74 @@ static __always_inline __u32 task_tty(struct task_struct *task)
 }
 
 
+
+/* ------------------------------------------------------------------------ */
+/* Executable and file properties: overlay layer, memfd origin, writability  */
+
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#define PPM_EXE_WRITABLE (1 << 0)
+#define PPM_EXE_UPPER_LAYER (1 << 1)
+#define PPM_EXE_FROM_MEMFD (1 << 2)
+#define PPM_EXE_LOWER_LAYER (1 << 3)
+#define PPM_FD_UPPER_LAYER (1 << 15)
+#define PPM_FD_LOWER_LAYER (1 << 16)
+#define K_SB_RDONLY 1
+#define K_S_IMMUTABLE 8
+#define K_CAP_DAC_OVERRIDE 1
+#define K_CAP_FOWNER 3
+
+/* 0: not on overlayfs, 1: upper layer, 2: lower layer. */
+static __always_inline int file_overlay_layer(struct file *f)
+{
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	if (!d || BPF_CORE_READ(d, d_sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
+		return 0;
+	if (!bpf_core_type_exists(struct ovl_inode))
+		return 0;
+	struct inode *vi = BPF_CORE_READ(d, d_inode);
+	if (!vi)
+		return 0;
+	__u64 oi = (__u64)vi - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+	struct dentry *upper = NULL;
+	bpf_probe_read_kernel(&upper, sizeof(upper),
+			      (void *)(oi + bpf_core_field_offset(struct ovl_inode, __upperdentry)));
+	return upper ? 1 : 2;
+}
+
+/* The memfd_create name prefix of the exe's dentry. */
+static __always_inline int file_from_memfd(struct file *f)
+{
+	const unsigned char *name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+	char p[6] = {};
+	if (!name || bpf_probe_read_kernel(p, sizeof(p), name) != 0)
+		return 0;
+	return p[0] == 'm' && p[1] == 'e' && p[2] == 'm' && p[3] == 'f' && p[4] == 'd' && p[5] == ':';
+}
+
+/* Whether the current credentials may write the inode: a simplified form of the kernel's
+ * check (owner, primary group, mode bits, CAP_DAC_OVERRIDE/CAP_FOWNER; no ACLs, no
+ * supplementary groups, no user-namespace mapping). */
+static __always_inline int inode_writable(struct inode *ino, const struct cred *cred)
+{
+	__u32 mode = BPF_CORE_READ(ino, i_mode);
+	if (BPF_CORE_READ(ino, i_sb, s_flags) & K_SB_RDONLY)
+		return 0;
+	if (BPF_CORE_READ(ino, i_flags) & K_S_IMMUTABLE)
+		return 0;
+	__u32 uid = BPF_CORE_READ(ino, i_uid.val), gid = BPF_CORE_READ(ino, i_gid.val);
+	__u32 fsuid = BPF_CORE_READ(cred, fsuid.val), fsgid = BPF_CORE_READ(cred, fsgid.val);
+	if (uid == (__u32)-1 || gid == (__u32)-1)
+		return 0;
+	if (fsuid == uid)
+		return 1;
+	if (fsgid == gid)
+		mode >>= 3;
+	if (mode & 2)
+		return 1;
+	__u64 caps = BPF_CORE_READ(cred, cap_effective.val);
+	return (caps & (1ULL << K_CAP_DAC_OVERRIDE)) || (caps & (1ULL << K_CAP_FOWNER));
+}
+
 /* ------------------------------------------------------------------------ */
 /* Path of a struct file, rebuilt from its dentries (bpf_d_path is not allowed on
  * these hooks). Components are written backwards into a 4 KiB window of the scratch
@@ -948,15 +1016,27 @@ __noinline int fr_emit_exec(__u32 type, long ret, __u64 kfilename_addr, __u64 uf
 	struct pid *pg = BPF_CORE_READ(task, signal, pids[PIDTYPE_PGID]);
 	push_u64(&e, task_ns_pid(pg));                         /* 18 vpgid */
 	push_u32(&e, BPF_CORE_READ(task, loginuid.val));       /* 19 loginuid */
-	push_u32(&e, 0);                                       /* 20 flags: exe_writable etc. not yet */
 	const struct cred *cred = BPF_CORE_READ(task, cred);
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : NULL;
+	__u32 exe_flags = 0;
+	if (exe) {
+		int layer = file_overlay_layer(exe);
+		if (layer == 1)
+			exe_flags |= PPM_EXE_UPPER_LAYER;
+		else if (layer == 2)
+			exe_flags |= PPM_EXE_LOWER_LAYER;
+		if (file_from_memfd(exe))
+			exe_flags |= PPM_EXE_FROM_MEMFD;
+		struct inode *ei = BPF_CORE_READ(exe, f_inode);
+		if (ei && inode_writable(ei, cred))
+			exe_flags |= PPM_EXE_WRITABLE;
+	}
+	push_u32(&e, exe_flags);                               /* 20 flags */
 	push_u64(&e, BPF_CORE_READ(cred, cap_inheritable.val)); /* 21 */
 	push_u64(&e, BPF_CORE_READ(cred, cap_permitted.val));   /* 22 */
 	push_u64(&e, BPF_CORE_READ(cred, cap_effective.val));   /* 23 */
-	struct inode *ino = NULL;
-	struct mm_struct *mm = BPF_CORE_READ(task, mm);
-	if (mm)
-		ino = BPF_CORE_READ(mm, exe_file, f_inode);
+	struct inode *ino = exe ? BPF_CORE_READ(exe, f_inode) : NULL;
 	if (ino) {
 		push_u64(&e, BPF_CORE_READ(ino, i_ino));        /* 24 exe_ino */
 		__u64 ct = BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ULL + BPF_CORE_READ(ino, i_ctime_nsec);
@@ -969,7 +1049,6 @@ __noinline int fr_emit_exec(__u32 type, long ret, __u64 kfilename_addr, __u64 uf
 		push_u64(&e, 0);
 	}
 	push_u32(&e, BPF_CORE_READ(cred, euid.val));           /* 27 uid */
-	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : NULL;
 	set_len(&e, (__u16)(fr_file_path(e.a, e.pos, (__u64)exe) & 0x1fff)); /* 28 trusted_exepath */
 	push_u64(&e, pid_nr_at(pg, 0));        /* 29 pgid */
 	push_u32(&e, BPF_CORE_READ(cred, egid.val));           /* 30 gid */
@@ -1043,8 +1122,16 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 			ino = BPF_CORE_READ(i, i_ino);
 			if (BPF_CORE_READ(f, f_mode) & K_FMODE_CREATED)
 				created = 1;
+			int layer = file_overlay_layer(f);
+			if (layer == 1)
+				created |= 2;
+			else if (layer == 2)
+				created |= 4;
 		}
 	}
+	/* PPM flag bits from what the kernel file says: created, overlay layer */
+	__u32 fflags = (created & 1 ? PPM_O_F_CREATED : 0) | (created & 2 ? PPM_FD_UPPER_LAYER : 0) |
+		       (created & 4 ? PPM_FD_LOWER_LAYER : 0);
 
 	struct toctou_entry *t = toctou_take(nr);
 	push_u64(&e, ret); /* fd */
@@ -1053,7 +1140,7 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 		push_path_toctou(&e, t, path); /* name */
 		if (nr == NR_open) {
 			__u32 fl = sc_arg(regs, 1);
-			__u32 ppm = open_flags_to_ppm(fl) | (created ? PPM_O_F_CREATED : 0);
+			__u32 ppm = open_flags_to_ppm(fl) | fflags;
 			push_u32(&e, ppm);                                  /* flags */
 			push_u32(&e, open_mode_to_ppm(fl, sc_arg(regs, 2))); /* mode */
 			push_u32(&e, dev);
@@ -1062,7 +1149,7 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 			push_u32(&e, sc_arg(regs, 1) & 07777); /* mode */
 			push_u32(&e, dev);
 			push_u64(&e, ino);
-			push_u16(&e, created ? PPM_O_F_CREATED : 0); /* creat_flags */
+			push_u16(&e, (created & 2 ? 1 : 0) | (created & 4 ? 2 : 0)); /* creat_flags: PPM_FD_*_LAYER_CREAT */
 		}
 	} else {
 		__s32 dirfd = (__s32)sc_arg(regs, 0);
@@ -1080,7 +1167,7 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 			mode = how.mode;
 			resolve = how.resolve;
 		}
-		push_u32(&e, open_flags_to_ppm(fl) | (created ? PPM_O_F_CREATED : 0));
+		push_u32(&e, open_flags_to_ppm(fl) | fflags);
 		push_u32(&e, open_mode_to_ppm(fl, mode));
 		if (nr == NR_openat2)
 			push_u32(&e, (__u32)resolve); /* resolve: PPM_FD_RESOLVE_* equal the kernel bits */

@@ -176,6 +176,8 @@ const PPME_SOCKET_ACCEPT4_6_X: u16 = 389;
 const PPME_SYSCALL_EXECVE_19_X: u16 = 293;
 const PPME_SYSCALL_OPENAT_2_X: u16 = 307;
 const PPM_O_RDONLY: u32 = 1;
+const PPM_EXE_WRITABLE: u32 = 1 << 0;
+const PPM_EXE_FROM_MEMFD: u32 = 1 << 2;
 
 /// `cat /etc/hostname`: the clone that made it, its execve with exe/args, the openat of
 /// the file with the right fd, dev/ino, and its procexit.
@@ -269,6 +271,9 @@ fn exec_open_exit(test: &str, attach: AttachMode, toctou: bool) {
     // SAFETY: geteuid has no preconditions.
     let euid = unsafe { libc::geteuid() };
     assert_eq!(exec.u32(26), euid, "uid");
+    // root owns cat: writable by this user; not overlay, not memfd
+    let expected_flags = if euid == 0 { PPM_EXE_WRITABLE } else { 0 };
+    assert_eq!(exec.u32(19), expected_flags, "exe flags");
     let filename = exec.str(30);
     assert!(filename.ends_with("/cat"), "filename {filename}");
     let real = std::fs::canonicalize(&filename).expect("cat resolves");
@@ -685,4 +690,39 @@ fn socket_io_ptrace_and_module_events() {
         "saw only {seen:?}; counters {:?}",
         cap.counters().map(|c| c.total())
     );
+}
+
+/// A binary executed from a memfd is flagged `PPM_EXE_FROM_MEMFD` in the execve event.
+#[test]
+fn exec_from_memfd_is_flagged() {
+    let (interest, _) = Interest::from_ppm_events([293]);
+    let options = CaptureOptions {
+        interest,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip("exec_from_memfd_is_flagged", options) else {
+        return;
+    };
+    let image = std::fs::read("/bin/true").expect("read /bin/true");
+    // SAFETY: memfd_create with a valid NUL-terminated name and no flags.
+    let fd = unsafe { libc::memfd_create(c"frule-test".as_ptr(), 0) };
+    assert!(fd >= 0, "memfd_create");
+    // SAFETY: fd is an open memfd owned by this test; File takes ownership and closes it.
+    let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    f.write_all(&image).expect("write the image");
+    let status = Command::new(format!("/proc/self/fd/{fd}"))
+        .status()
+        .expect("exec the memfd");
+    assert!(status.success());
+    drop(f);
+    let mut flags = None;
+    let found = collect_until(&mut cap, |ev| {
+        if ev.ty == PPME_SYSCALL_EXECVE_19_X && ev.str(30) == format!("/proc/self/fd/{fd}") {
+            flags = Some(ev.u32(19));
+        }
+        flags.is_some()
+    });
+    assert!(found, "no execve event from the memfd");
+    let flags = flags.unwrap_or_default();
+    assert_ne!(flags & PPM_EXE_FROM_MEMFD, 0, "flags {flags:#x}");
 }
