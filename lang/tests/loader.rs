@@ -213,5 +213,63 @@ fn main() {
             }));
         }
     }
+    trials.extend(robustness_trials());
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// Hostile inputs, generated: each must give one located `LOAD_ERR_YAML_PARSE` (never a panic, a hang or a
+/// stack overflow).
+fn robustness_trials() -> Vec<Trial> {
+    fn case(
+        name: &'static str,
+        content: Vec<u8>,
+        at: &'static str,
+        message: &'static str,
+    ) -> Trial {
+        Trial::test(format!("robustness::{name}"), move || {
+            let r = load(&[RulesFile::new("hostile.yaml", content)]);
+            let errors: Vec<&Diagnostic> = r.diagnostics.iter().filter(|d| d.is_error()).collect();
+            let [d] = errors.as_slice() else {
+                return Err(format!("expected one error, got {}", errors.len()).into());
+            };
+            let got = describe(&r, d);
+            if d.code.as_str() != "LOAD_ERR_YAML_PARSE"
+                || !got.contains(at)
+                || !d.message.contains(message)
+            {
+                return Err(format!("got {got}").into());
+            }
+            Ok(())
+        })
+    }
+    let item = "- list: l\n  items: [a, b, c, d, e, f, g, h]\n";
+    let huge = item.repeat(50 * 1024 * 1024 / item.len() + 1).into_bytes();
+    let deep = format!(
+        "- list: l\n  items: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    )
+    .into_bytes();
+    let mut bomb = String::from("- list: a\n  items: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        bomb.push_str(&format!("- list: a{i}\n  items: &a{i} [{refs}]\n"));
+    }
+    vec![
+        case("file_over_50_mib", huge, "at 1:1", "exceeds the limit"),
+        case("nesting_100000_deep", deep, "at 2:", "limit"),
+        case("alias_bomb", bomb.into_bytes(), "at ", "budget"),
+        case(
+            "invalid_utf8",
+            b"- list: a\n  items: [\xff\xfe]\n".to_vec(),
+            "at 2:11",
+            "invalid UTF-8",
+        ),
+        case(
+            "nul_byte",
+            b"- list: a\n  items: [a\x00b]\n".to_vec(),
+            "at 2:12",
+            "NUL byte",
+        ),
+    ]
 }

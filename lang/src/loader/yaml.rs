@@ -18,8 +18,10 @@ use serde_saphyr::Spanned;
 
 use crate::source::{FileId, FileSpan, MappedText};
 
-/// Inputs larger than this are rejected (a located `LOAD_ERR_YAML_PARSE`) without being parsed.
-pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
+/// Inputs larger than this are rejected (a located `LOAD_ERR_YAML_PARSE`) without being parsed. The whole
+/// upstream ruleset is about 300 KiB; a span-carrying tree costs roughly 80 bytes of memory per input byte, so
+/// 16 MiB keeps a hostile or mistaken input (a log file, a dump) within about 1.5 GiB and a few seconds.
+pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
 
 /// Maximal nesting depth of YAML collections. Rules files need about 6.
 pub const MAX_DEPTH: usize = 128;
@@ -180,6 +182,8 @@ fn budget() -> serde_saphyr::Budget {
     b.max_nodes = 10_000_000;
     b.max_total_scalar_bytes = MAX_INPUT_BYTES * 2;
     b.max_aliases = 100_000;
+    // Alias expansion ("billion laughs"): rules files hardly use anchors, so a small replay budget is plenty.
+    b.max_recorded_anchor_events = 100_000;
     b
 }
 
@@ -188,7 +192,7 @@ pub fn parse(src: &str) -> Result<Vec<Node>, YamlError> {
     if src.len() > MAX_INPUT_BYTES {
         return Err(YamlError {
             message: format!(
-                "input of {} bytes exceeds the limit of {MAX_INPUT_BYTES} bytes",
+                "rules content of {} bytes exceeds the limit of {MAX_INPUT_BYTES} bytes",
                 src.len()
             ),
             offset: Some(0),
