@@ -59,11 +59,11 @@
 //!   the table that Falco's rules rarely use. sendmsg/recvmsg gather at most 8 iovecs.
 //! - execve: `cwd` is sent empty (as Falco does: user space tracks it); clone:
 //!   `pidns_init_start_ts` is 0; procexit: `reaper_tid` is 0.
-//! - execve `flags`: `PPM_EXE_FROM_MEMFD` and `PPM_EXE_WRITABLE` are tested live;
+//! - execve `flags`: memfd origin, writability and overlay layer are tested live;
 //!   writability is a simplified permission check (owner, primary group, mode bits,
 //!   CAP_DAC_OVERRIDE/CAP_FOWNER; no ACLs or supplementary groups). The overlayfs layer
-//!   flags (`PPM_EXE_UPPER/LOWER_LAYER`, `PPM_FD_UPPER/LOWER_LAYER` on open) follow
-//!   Falco's `ovl_inode.__upperdentry` test but have no live test yet.
+//!   flags (`PPM_EXE_UPPER/LOWER_LAYER`, `PPM_FD_UPPER/LOWER_LAYER` on open) use Falco's
+//!   `ovl_inode.__upperdentry` test (live-tested on a private overlay mount).
 //! - No initial process/fd state (from /proc or task iterators) and no `sched_process_fork`.
 //! - Events are ordered by timestamp within a batch, not across batches.
 //! - Only x86_64.

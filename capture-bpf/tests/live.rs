@@ -726,3 +726,114 @@ fn exec_from_memfd_is_flagged() {
     let flags = flags.unwrap_or_default();
     assert_ne!(flags & PPM_EXE_FROM_MEMFD, 0, "flags {flags:#x}");
 }
+
+/// Files on overlayfs carry the layer in the open flags, and a binary run from the lower
+/// layer is flagged in execve. The test mounts a private overlay under the target dir
+/// (skipped when the kernel or the sandbox refuses the mount).
+#[test]
+fn overlay_layers_are_flagged() {
+    const PPM_O_F_CREATED: u32 = 1 << 14;
+    const PPM_FD_UPPER_LAYER: u32 = 1 << 15;
+    const PPM_FD_LOWER_LAYER: u32 = 1 << 16;
+    const PPM_EXE_LOWER_LAYER: u32 = 1 << 3;
+    let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("overlay-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let [lower, upper, work, merged] = ["lower", "upper", "work", "merged"].map(|d| base.join(d));
+    for d in [&lower, &upper, &work, &merged] {
+        std::fs::create_dir_all(d).expect("create overlay dirs");
+    }
+    std::fs::write(lower.join("old.txt"), b"lower").expect("lower file");
+    std::fs::copy("/bin/true", lower.join("true")).expect("lower binary");
+    let opts = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.display(),
+        upper.display(),
+        work.display()
+    );
+    let cstr = |s: &str| std::ffi::CString::new(s).expect("no NUL");
+    let (src, target, fstype, data) = (
+        cstr("overlay"),
+        cstr(merged.to_str().expect("utf-8")),
+        cstr("overlay"),
+        cstr(&opts),
+    );
+    // SAFETY: all pointers are valid NUL-terminated strings for the duration of the call.
+    let r = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            data.as_ptr().cast(),
+        )
+    };
+    if r != 0 {
+        eprintln!(
+            "skipping overlay_layers_are_flagged: mount overlay: {}",
+            std::io::Error::last_os_error()
+        );
+        let _ = std::fs::remove_dir_all(&base);
+        return;
+    }
+    let (interest, _) = Interest::from_ppm_events([307, 293]);
+    let options = CaptureOptions {
+        interest,
+        ..CaptureOptions::default()
+    };
+    let cap = open_or_skip("overlay_layers_are_flagged", options);
+    let old = merged.join("old.txt");
+    let new = merged.join("new.txt");
+    let tid = gettid();
+    let result = cap.map(|mut cap| {
+        drop(std::fs::File::open(&old).expect("open lower file"));
+        drop(std::fs::File::create(&new).expect("create upper file"));
+        let ran = Command::new(merged.join("true"))
+            .status()
+            .map(|s| s.success());
+        let (mut old_flags, mut new_flags, mut exe_flags) = (None, None, None);
+        let exe = merged.join("true").to_string_lossy().into_owned();
+        let found = collect_until(&mut cap, |ev| {
+            if ev.ty == PPME_SYSCALL_OPENAT_2_X && ev.tid == tid {
+                if ev.str(2) == old.to_string_lossy() {
+                    old_flags = Some(ev.u32(3));
+                } else if ev.str(2) == new.to_string_lossy() {
+                    new_flags = Some(ev.u32(3));
+                }
+            }
+            if ev.ty == PPME_SYSCALL_EXECVE_19_X && ev.str(30) == exe {
+                exe_flags = Some(ev.u32(19));
+            }
+            old_flags.is_some() && new_flags.is_some() && exe_flags.is_some()
+        });
+        (ran, found, old_flags, new_flags, exe_flags)
+    });
+    // SAFETY: target is a valid NUL-terminated path this test mounted.
+    unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+    let _ = std::fs::remove_dir_all(&base);
+    let Some((ran, found, old_flags, new_flags, exe_flags)) = result else {
+        return;
+    };
+    assert!(
+        matches!(ran, Ok(true)),
+        "run the lower-layer binary: {ran:?}"
+    );
+    assert!(
+        found,
+        "old {old_flags:?} new {new_flags:?} exe {exe_flags:?}"
+    );
+    let (o, n, x) = (
+        old_flags.unwrap_or_default(),
+        new_flags.unwrap_or_default(),
+        exe_flags.unwrap_or_default(),
+    );
+    assert_ne!(o & PPM_FD_LOWER_LAYER, 0, "lower file flags {o:#x}");
+    assert_eq!(
+        o & (PPM_FD_UPPER_LAYER | PPM_O_F_CREATED),
+        0,
+        "lower file flags {o:#x}"
+    );
+    assert_ne!(n & PPM_FD_UPPER_LAYER, 0, "new file flags {n:#x}");
+    assert_ne!(n & PPM_O_F_CREATED, 0, "new file flags {n:#x}");
+    assert_ne!(x & PPM_EXE_LOWER_LAYER, 0, "exe flags {x:#x}");
+}
