@@ -1199,6 +1199,7 @@ pub fn compile_regex(pattern: &[u8]) -> Result<regex::Regex, String> {
         return Err("invalid regex pattern: invalid UTF-8".to_string());
     };
     posix_syntax_check(p)?;
+    let p = literal_braces(p);
     regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
         let text = e.to_string();
         let reason = text
@@ -1211,6 +1212,78 @@ pub fn compile_regex(pattern: &[u8]) -> Result<regex::Regex, String> {
             .to_string();
         format!("invalid regex pattern: {reason}")
     })
+}
+
+/// RE2 reads a `{` that does not start a well-formed repetition (`{n}`, `{n,}`, `{n,m}`) as a literal
+/// brace, and a `}` outside a repetition too; the `regex` crate rejects both. Escape them so the two
+/// accept the same patterns.
+fn literal_braces(p: &str) -> String {
+    let b = p.as_bytes();
+    let mut out = String::with_capacity(p.len() + 4);
+    let mut i = 0;
+    let mut in_class = false;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\\' => {
+                let next = p[i + 1..].chars().next().map_or(0, char::len_utf8);
+                out.push_str(&p[i..i + 1 + next]);
+                i += 1 + next;
+                continue;
+            }
+            b'[' if !in_class => {
+                in_class = true;
+                out.push('[');
+                i += 1;
+                // A `]` right after `[` or `[^` is a literal member.
+                if b.get(i) == Some(&b'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                if b.get(i) == Some(&b']') {
+                    out.push(']');
+                    i += 1;
+                }
+                continue;
+            }
+            b'[' if in_class && b.get(i + 1) == Some(&b':') => {
+                // A POSIX class name such as [:alpha:] inside a bracket expression.
+                if let Some(end) = p[i + 2..].find(":]") {
+                    out.push_str(&p[i..i + 2 + end + 2]);
+                    i += 2 + end + 2;
+                    continue;
+                }
+            }
+            b']' if in_class => in_class = false,
+            b'{' if !in_class => {
+                let rest = &b[i + 1..];
+                let digits = rest.iter().take_while(|d| d.is_ascii_digit()).count();
+                let mut j = digits;
+                if digits > 0 && rest.get(j) == Some(&b',') {
+                    j += 1;
+                    j += rest[j..].iter().take_while(|d| d.is_ascii_digit()).count();
+                }
+                if digits > 0 && rest.get(j) == Some(&b'}') {
+                    out.push_str(&p[i..i + j + 2]);
+                    i += j + 2;
+                    continue;
+                }
+                out.push_str("\\{");
+                i += 1;
+                continue;
+            }
+            b'}' if !in_class => {
+                out.push_str("\\}");
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let len = p[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&p[i..i + len]);
+        i += len;
+    }
+    out
 }
 
 /// libsinsp compiles patterns with `RE2::POSIX`: egrep syntax without Perl extensions. RE2 then rejects
