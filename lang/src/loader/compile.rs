@@ -142,7 +142,7 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
         }
         if let Err((msg, off)) = validate_output(&output) {
             let mut d = r.output_ctx.diag(Code::CompileOutput, msg.clone());
-            if !output.contains(CONTAINER_INFO)
+            if !r.output.as_str().contains(CONTAINER_INFO)
                 && let Some(m) = r.output.map(off)
             {
                 d.primary = Some(m.span);
