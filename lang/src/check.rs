@@ -1192,15 +1192,23 @@ fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Compiles a `regex` operand as libsinsp does (RE2, full match). We use the `regex` crate, which has the
-/// same linear-time guarantees; the pattern is anchored at both ends.
-pub fn compile_regex(pattern: &[u8]) -> Result<regex::Regex, String> {
+/// The `regex`-crate source for a Falco `regex` pattern: RE2-POSIX-only syntax rejected as RE2 rejects it,
+/// braces RE2 takes literally escaped, and anchored at both ends (`^(?:…)$`) for RE2's full match.
+/// Backends that build their own `regex::Regex` should build it from this text so they accept and match
+/// exactly what the checker accepted.
+pub fn regex_source(pattern: &[u8]) -> Result<String, String> {
     let Ok(p) = std::str::from_utf8(pattern) else {
         return Err("invalid regex pattern: invalid UTF-8".to_string());
     };
     posix_syntax_check(p)?;
-    let p = literal_braces(p);
-    regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+    Ok(format!("^(?:{})$", literal_braces(p)))
+}
+
+/// Compiles a `regex` operand as libsinsp does (RE2, full match). We use the `regex` crate, which has the
+/// same linear-time guarantees; the pattern is anchored at both ends.
+pub fn compile_regex(pattern: &[u8]) -> Result<regex::Regex, String> {
+    let source = regex_source(pattern)?;
+    regex::Regex::new(&source).map_err(|e| {
         let text = e.to_string();
         let reason = text
             .lines()
