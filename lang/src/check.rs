@@ -797,10 +797,13 @@ impl OperandCompiler {
                     }
                     (_, None) => false,
                 };
+                // libsinsp names the result `NA`, or `INTERNAL` when it is a list (getopt without
+                // an option); messages about right-hand fields show that name.
                 Some(OperandType {
                     ty: FieldType::CharBuf,
                     list,
                     transformed: true,
+                    name: if list { "INTERNAL" } else { "NA" }.to_string(),
                     ..OperandType::constant(false)
                 })
             }
