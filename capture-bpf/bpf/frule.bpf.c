@@ -115,6 +115,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define NR_bpf 321
 #define NR_userfaultfd 323
 #define NR_sendto 44
+#define NR_read 0
+#define NR_write 1
+#define NR_pread64 17
+#define NR_pwrite64 18
 #define NR_recvfrom 45
 #define NR_sendmsg 46
 #define NR_recvmsg 47
@@ -188,6 +192,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define PPME_SYSCALL_SETREUID_X 427
 #define PPME_SYSCALL_SETREGID_X 429
 #define PPME_SOCKET_SENDTO_X 31
+#define PPME_SYSCALL_READ_X 7
+#define PPME_SYSCALL_WRITE_X 9
+#define PPME_SYSCALL_PREAD_X 113
+#define PPME_SYSCALL_PWRITE_X 115
 #define PPME_SOCKET_RECVFROM_X 35
 #define PPME_SOCKET_SOCKETPAIR_X 43
 #define PPME_SOCKET_SENDMSG_X 49
@@ -1536,6 +1544,25 @@ __noinline int fr_emit_io(__u32 nr, long ret, struct sc_args *regs)
 	__s64 fd = (__s32)sc_arg(regs, 0);
 	__u64 snap = ret > 0 ? (ret < snaplen ? (__u64)ret : snaplen) : 0;
 	switch (nr) {
+	case NR_read:
+	case NR_write:
+	case NR_pread64:
+	case NR_pwrite64: {
+		int positioned = nr == NR_pread64 || nr == NR_pwrite64;
+		__u16 type = nr == NR_read    ? PPME_SYSCALL_READ_X
+			     : nr == NR_write ? PPME_SYSCALL_WRITE_X
+			     : nr == NR_pread64 ? PPME_SYSCALL_PREAD_X
+						: PPME_SYSCALL_PWRITE_X;
+		if (!ev_begin(&e, type, positioned ? 5 : 4, tid))
+			return 0;
+		push_u64(&e, ret);
+		push_user_bytes(&e, (const void *)sc_arg(regs, 1), snap);
+		push_u64(&e, fd);
+		push_u32(&e, sc_arg(regs, 2));
+		if (positioned)
+			push_u64(&e, sc_arg(regs, 3));
+		break;
+	}
 	case NR_sendto:
 		if (!ev_begin(&e, PPME_SOCKET_SENDTO_X, 5, tid))
 			return 0;
@@ -1660,7 +1687,9 @@ __noinline int fr_emit_io(__u32 nr, long ret, struct sc_args *regs)
 	default:
 		return 0;
 	}
-	ev_submit(&e, nr == NR_ptrace || nr == NR_init_module || nr == NR_finit_module ? CAT_OTHER : CAT_NET);
+	ev_submit(&e, nr == NR_ptrace || nr == NR_init_module || nr == NR_finit_module ? CAT_OTHER
+		      : nr <= NR_write || nr == NR_pread64 || nr == NR_pwrite64	      ? CAT_OPEN
+											      : CAT_NET);
 	return 0;
 }
 
@@ -1996,6 +2025,10 @@ static __always_inline int on_sys_exit(long ret)
 	case NR_accept4:
 		fr_emit_net(id, ret, &args);
 		break;
+	case NR_read:
+	case NR_write:
+	case NR_pread64:
+	case NR_pwrite64:
 	case NR_sendto:
 	case NR_recvfrom:
 	case NR_sendmsg:

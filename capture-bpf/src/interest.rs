@@ -454,6 +454,30 @@ pub const SUPPORTED: &[SupportedSyscall] = &[
         exit_event: 413,
         ppm_codes: &[412, 413],
     },
+    SupportedSyscall {
+        name: "read",
+        nr: 0,
+        exit_event: 7,
+        ppm_codes: &[6, 7],
+    },
+    SupportedSyscall {
+        name: "write",
+        nr: 1,
+        exit_event: 9,
+        ppm_codes: &[8, 9],
+    },
+    SupportedSyscall {
+        name: "pread",
+        nr: 17,
+        exit_event: 113,
+        ppm_codes: &[112, 113],
+    },
+    SupportedSyscall {
+        name: "pwrite",
+        nr: 18,
+        exit_event: 115,
+        ppm_codes: &[114, 115],
+    },
 ];
 
 /// PPME codes of `procexit` (enter and the unused exit).
@@ -549,12 +573,12 @@ mod tests {
 
     #[test]
     fn ppm_codes_map_to_syscalls_and_unknown_codes_are_reported() {
-        let (i, unsupported) = Interest::from_ppm_events([307, 293, 186, 9999, 6]);
+        let (i, unsupported) = Interest::from_ppm_events([307, 293, 186, 9999, 148]);
         assert!(i.contains_syscall(257));
         assert!(i.contains_syscall(59));
         assert!(!i.contains_syscall(2));
         assert!(i.procexit());
-        assert_eq!(unsupported, vec![9999, 6]);
+        assert_eq!(unsupported, vec![9999, 148]);
         let slots = i.slots();
         assert_eq!(slots.iter().filter(|&&b| b == 1).count(), 3);
         assert_eq!(slots.get(PROCEXIT_SLOT as usize), Some(&1));

@@ -45,7 +45,7 @@
 //! Events emitted: see [`SUPPORTED`] (syscall, x86_64 number, exit event, the PPME codes
 //! that name it). Process: clone/fork/vfork/clone3, execve/execveat, procexit, setuid
 //! family, setsid/setpgid, kill, unshare/setns, chroot. Files: open/openat/openat2/creat,
-//! close, dup/dup2/dup3, fcntl, pipe/pipe2, chdir/fchdir, mkdir(at), rmdir, unlink(at),
+//! close, read/write/pread/pwrite (payload cut to the snaplen), dup/dup2/dup3, fcntl, pipe/pipe2, chdir/fchdir, mkdir(at), rmdir, unlink(at),
 //! rename(at/at2), link(at), symlink(at), chmod family, chown family, mount/umount2,
 //! memfd_create. Network: socket, socketpair, bind, listen, connect, accept/accept4,
 //! sendto/recvfrom/sendmsg/recvmsg (payload cut to [`CaptureOptions::snaplen`]). Other:
@@ -55,8 +55,9 @@
 //!
 //! - No generic event (`GENERIC_X`) for interesting syscalls without an emitter (it needs
 //!   the syscall → `PPM_SC` table); 32-bit (ia32) syscalls are not mapped.
-//! - Not emitted yet: read/write family, shutdown, prctl, capset, and the other syscalls of
-//!   the table that Falco's rules rarely use. sendmsg/recvmsg gather at most 8 iovecs.
+//! - Not emitted yet: readv/writev/preadv/pwritev, shutdown, prctl, capset, and the other
+//!   syscalls of the table that Falco's rules rarely use. sendmsg/recvmsg gather at most 8
+//!   iovecs.
 //! - execve: `cwd` is sent empty (as Falco does: user space tracks it); clone:
 //!   `pidns_init_start_ts` is 0; procexit: `reaper_tid` is 0.
 //! - execve `flags`: memfd origin, writability and overlay layer are tested live;

@@ -436,7 +436,7 @@ fn burst_of_opens_has_no_drops() {
 }
 
 /// File-system and fd syscalls of this thread: mkdir, rename, unlink, rmdir (whichever of
-/// the plain or `*at` variants libc uses), dup2 and pipe2.
+/// the plain or `*at` variants libc uses), dup2, pipe2, and a write and read through the pipe.
 #[test]
 fn file_system_and_fd_events() {
     let names = [
@@ -450,6 +450,8 @@ fn file_system_and_fd_events() {
         "rmdir",
         "dup2",
         "pipe2",
+        "read",
+        "write",
     ];
     let mut interest = Interest::none();
     for s in frule_capture_bpf::SUPPORTED
@@ -482,6 +484,12 @@ fn file_system_and_fd_events() {
     // SAFETY: fds[0] is an open fd; 200 is a free slot in this test process.
     let dup = unsafe { libc::dup2(fds[0], 200) };
     assert_eq!(dup, 200);
+    let mut buf = [0u8; 16];
+    // SAFETY: fds[1] and fds[0] are the open pipe ends; buffers are valid for their lengths.
+    unsafe {
+        assert_eq!(libc::write(fds[1], b"pipe-data".as_ptr().cast(), 9), 9);
+        assert_eq!(libc::read(fds[0], buf.as_mut_ptr().cast(), buf.len()), 9);
+    }
     // SAFETY: closing the fds this test opened.
     unsafe {
         libc::close(200);
@@ -512,6 +520,19 @@ fn file_system_and_fd_events() {
             {
                 Some("pipe2")
             }
+            9 if ev.i64(0) == 9
+                && ev.param(1) == b"pipe-data"
+                && ev.i64(2) == i64::from(fds[1]) =>
+            {
+                Some("write")
+            }
+            7 if ev.i64(0) == 9
+                && ev.param(1) == b"pipe-data"
+                && ev.i64(2) == i64::from(fds[0])
+                && ev.u32(3) == 16 =>
+            {
+                Some("read")
+            }
             _ => None,
         };
         if let Some(w) = what
@@ -519,7 +540,7 @@ fn file_system_and_fd_events() {
         {
             seen.push(w);
         }
-        seen.len() == 6
+        seen.len() == 8
     });
     assert!(
         found,
