@@ -313,6 +313,13 @@ pub fn load(files: &[RulesFile]) -> LoadResult {
     }
     check_plugin_requirements(&col, &mut diags);
     let compiled = compile::compile(&col, &mut sm, &mut diags);
+    // A problem is reported under the file its exact location is in (e.g. the file of an `append` whose text
+    // does not parse), which is also the file Falco would be loading when it found it.
+    for d in &mut diags {
+        if let Some(p) = d.primary {
+            d.file = Some(p.file);
+        }
+    }
     LoadResult {
         source_map: sm,
         lists: compiled.lists,

@@ -218,8 +218,18 @@ pub fn parse(src: &str) -> Result<Vec<Node>, YamlError> {
     Ok(docs.into_iter().map(|d| convert(src, d)).collect())
 }
 
+/// The first line of serde-saphyr's message, without its own `error: line N column M: ` prefix (we report
+/// the position separately).
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").trim().to_string()
+    let line = s.lines().next().unwrap_or("").trim();
+    let stripped = line
+        .strip_prefix("error: line ")
+        .and_then(|rest| rest.split_once(": "))
+        .map_or(
+            line,
+            |(pos, msg)| if pos.contains("column") { msg } else { line },
+        );
+    stripped.to_string()
 }
 
 fn convert(src: &str, s: Spanned<Raw>) -> Node {
