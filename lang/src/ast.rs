@@ -200,7 +200,9 @@ pub struct Literal {
     pub bytes: Vec<u8>,
     /// How it was written.
     pub kind: LiteralKind,
-    /// Where it was written, including quotes.
+    /// Where it was written, including quotes. Inside a transformer call the start is libsinsp's position
+    /// for the argument (right after the comma for later arguments, the list's start for transformer-list
+    /// items), because Falco locates compile errors there.
     pub span: Span,
 }
 

@@ -33,9 +33,9 @@
 //! - Positions follow libsinsp's `pos_info` (spec A.1): `idx` is a byte offset, `line`/`col` are 1-based,
 //!   both `\n` and `\r` start a new line and columns count bytes. [`Span::start`] of each node is the
 //!   position libsinsp gives that node; [`Span::end`] is the end of the last token of the construct.
-//!   Arguments of transformers start at their first token (libsinsp gives later arguments the position
-//!   right after the comma, and transformer-list children the list's position; nothing observable depends on
-//!   those).
+//!   That includes libsinsp's oddities inside transformer calls, because Falco locates compile errors at
+//!   the position of the node being compiled: an argument after the first starts right after its comma
+//!   (before any blank), and every item of a transformer list starts where the list argument starts.
 //! - Messages are libsinsp's, word for word. The only message libsinsp cannot produce is the one for inputs
 //!   of 4 GiB or more, whose offsets do not fit the `u32` spans.
 
@@ -690,7 +690,8 @@ impl<'a> Parser<'a> {
             p.lex_blank();
             let mut args = Vec::new();
             loop {
-                args.push(p.parse_field_transformer_arg()?);
+                let arg_start = p.pos.idx;
+                args.push(p.parse_field_transformer_arg(arg_start)?);
                 p.lex_blank();
                 if !p.lex_str(",") {
                     break;
@@ -710,10 +711,11 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn parse_field_transformer_arg(&mut self) -> PResult<TransformArg> {
+    /// One transformer argument; `start` is libsinsp's position for it: after the blanks for the first
+    /// argument, right after the comma for the others.
+    fn parse_field_transformer_arg(&mut self, start: u32) -> PResult<TransformArg> {
         self.guarded(|p| {
             p.lex_blank();
-            let start = p.pos.idx;
             if p.lex_class(lexer::hex_number) || p.lex_class(lexer::number) {
                 return Ok(TransformArg::Literal(p.literal(start, LiteralKind::Number)));
             }
@@ -745,11 +747,11 @@ impl<'a> Parser<'a> {
         if self.lex_str(")") {
             return Ok(TransformArg::List(items, Span::new(start, self.tok_end)));
         }
-        items.push(self.parse_transformer_list_arg()?);
+        items.push(self.parse_transformer_list_arg(start)?);
         self.lex_blank();
         while self.lex_str(",") {
             self.lex_blank();
-            items.push(self.parse_transformer_list_arg()?);
+            items.push(self.parse_transformer_list_arg(start)?);
             self.lex_blank();
         }
         if !self.lex_str(")") {
@@ -758,8 +760,8 @@ impl<'a> Parser<'a> {
         Ok(TransformArg::List(items, Span::new(start, self.tok_end)))
     }
 
-    fn parse_transformer_list_arg(&mut self) -> PResult<TransformArg> {
-        let start = self.pos.idx;
+    /// One item of a transformer list; libsinsp gives every item the list's position `start`.
+    fn parse_transformer_list_arg(&mut self, start: u32) -> PResult<TransformArg> {
         if self.lex_class(lexer::field_name) {
             let name = self.last_string();
             let f = self.parse_field_remainder(name, start)?;
@@ -1058,12 +1060,11 @@ pub fn unescape(token: &[u8]) -> Result<Vec<u8>, String> {
                 i += 2;
             }
             _ => {
-                // name the whole character, not just its first byte
-                let tail = content.get(i - 1..).unwrap_or(&[]);
-                let ch = std::str::from_utf8(tail.get(..utf8_len(e)).unwrap_or(tail))
-                    .map(str::to_owned)
-                    .unwrap_or_else(|_| String::from_utf8_lossy(&[e]).into_owned());
-                return Err(format!("unsupported string escape sequence: \\{ch}"));
+                // libsinsp names the single byte after the backslash (lossily decoded here)
+                return Err(format!(
+                    "unsupported string escape sequence: \\{}",
+                    String::from_utf8_lossy(&[e])
+                ));
             }
         }
     }
@@ -1072,16 +1073,6 @@ pub fn unescape(token: &[u8]) -> Result<Vec<u8>, String> {
 
 fn hex_digit(b: u8) -> Option<u8> {
     (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
-}
-
-/// Length of the UTF-8 sequence starting with `lead`.
-fn utf8_len(lead: u8) -> usize {
-    match lead {
-        0xc0..=0xdf => 2,
-        0xe0..=0xef => 3,
-        0xf0..=0xf7 => 4,
-        _ => 1,
-    }
 }
 
 #[cfg(test)]
