@@ -29,6 +29,8 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 
+#include "ppm_sc_table.h"
+
 char LICENSE[] SEC("license") = "GPL";
 
 /* ------------------------------------------------------------------------ */
@@ -128,6 +130,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define NR_finit_module 313
 
 /* PPME event codes (libscap numbering). */
+#define PPME_GENERIC_X 1
 #define PPME_SYSCALL_OPEN_X 3
 #define PPME_SYSCALL_CLOSE_X 5
 #define PPME_SOCKET_SOCKET_X 19
@@ -1806,7 +1809,16 @@ __noinline int fr_emit_misc(__u32 nr, long ret, struct sc_args *regs)
 	case NR_bpf: type = PPME_SYSCALL_BPF_2_X; n = 2; break;
 	case NR_userfaultfd: type = PPME_SYSCALL_USERFAULTFD_X; n = 2; break;
 	case NR_mprotect: type = PPME_SYSCALL_MPROTECT_X; n = 4; break;
-	default: return 0;
+	default: {
+		/* No dedicated event: GENERIC_X with the PPM_SC code and the native number. */
+		__u16 sc = nr < SYSCALL_TABLE_SIZE ? ppm_sc_of_syscall[nr & (SYSCALL_TABLE_SIZE - 1)] : 0;
+		if (!ev_begin(&e, PPME_GENERIC_X, 2, tid))
+			return 0;
+		push_u16(&e, sc);
+		push_u16(&e, (__u16)nr);
+		ev_submit(&e, CAT_OTHER);
+		return 0;
+	}
 	}
 	if (!ev_begin(&e, type, n, tid))
 		return 0;

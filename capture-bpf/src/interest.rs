@@ -5,8 +5,10 @@
 //! [`PROCEXIT_SLOT`] (past the syscall ids) enables the `procexit` event of
 //! `sched_process_exit`. The set can be changed while the capture runs.
 //!
-//! Invariant: every syscall listed in [`SUPPORTED`] has an emitter in `bpf/frule.bpf.c`;
-//! an interesting syscall without one produces nothing (there is no generic event yet).
+//! Invariant: every syscall listed in [`SUPPORTED`] has a dedicated emitter in
+//! `bpf/frule.bpf.c`; any other interesting syscall produces `GENERIC_X` (PPME 1), so
+//! [`Interest::from_ppm_events`] reports codes it cannot map to a syscall and a caller
+//! adds such syscalls by number ([`Interest::with_syscall`]).
 
 use std::collections::BTreeSet;
 
@@ -528,7 +530,7 @@ impl Interest {
         (interest, unsupported)
     }
 
-    /// Adds a syscall by x86_64 number (ids without an emitter produce nothing).
+    /// Adds a syscall by x86_64 number (one without a dedicated event produces `GENERIC_X`).
     pub fn with_syscall(mut self, nr: u32) -> Self {
         if nr < SYSCALL_TABLE_SIZE {
             self.syscalls.insert(nr);

@@ -50,11 +50,12 @@
 //! memfd_create. Network: socket, socketpair, bind, listen, connect, accept/accept4,
 //! sendto/recvfrom/sendmsg/recvmsg (payload cut to [`CaptureOptions::snaplen`]). Other:
 //! ptrace, init_module/finit_module, bpf, userfaultfd, mprotect.
+//! Any other interesting syscall gives `GENERIC_X` (PPME 1) with its `PPM_SC` code (from
+//! `bpf/ppm_sc_table.h`, generated data) and its native number.
 //!
 //! # Not done yet
 //!
-//! - No generic event (`GENERIC_X`) for interesting syscalls without an emitter (it needs
-//!   the syscall → `PPM_SC` table); 32-bit (ia32) syscalls are not mapped.
+//! - 32-bit (ia32) syscalls are not mapped to their 64-bit events.
 //! - Not emitted yet: readv/writev/preadv/pwritev, shutdown, prctl, capset, and the other
 //!   syscalls of the table that Falco's rules rarely use. sendmsg/recvmsg gather at most 8
 //!   iovecs.

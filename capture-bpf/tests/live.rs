@@ -858,3 +858,37 @@ fn overlay_layers_are_flagged() {
     assert_ne!(n & PPM_O_F_CREATED, 0, "new file flags {n:#x}");
     assert_ne!(x & PPM_EXE_LOWER_LAYER, 0, "exe flags {x:#x}");
 }
+
+/// An interesting syscall without a dedicated event gives GENERIC_X with its PPM_SC code
+/// (getuid is PPM_SC_GETUID = 119 in libscap's numbering) and its native number.
+#[test]
+fn other_syscalls_give_generic_events() {
+    const PPME_GENERIC_X: u16 = 1;
+    let interest = Interest::none().with_syscall(libc::SYS_getuid as u32);
+    let options = CaptureOptions {
+        interest,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip("other_syscalls_give_generic_events", options) else {
+        return;
+    };
+    let tid = gettid();
+    // SAFETY: getuid has no preconditions.
+    let _ = unsafe { libc::getuid() };
+    let mut got = None;
+    let found = collect_until(&mut cap, |ev| {
+        if ev.ty == PPME_GENERIC_X && ev.tid == tid {
+            got = Some(ev.clone());
+        }
+        got.is_some()
+    });
+    assert!(found, "no generic event");
+    let ev = got.expect("checked");
+    assert_eq!(ev.params.len(), 2);
+    assert_eq!(ev.param(0), 119u16.to_le_bytes(), "PPM_SC_GETUID");
+    assert_eq!(
+        ev.param(1),
+        (libc::SYS_getuid as u16).to_le_bytes(),
+        "native id"
+    );
+}

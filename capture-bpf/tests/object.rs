@@ -2,9 +2,9 @@
 //!
 //! Two checks:
 //! - `bpf/frule.bpf.o.inputs` (written by `bpf/build.sh`) holds the SHA-256 of every input
-//!   of the object (`frule.bpf.c`, `vmlinux.h`, `build.sh`); they must match the files in
-//!   the tree. This needs no toolchain, so it runs everywhere: a changed source with a stale
-//!   object fails here.
+//!   of the object (`frule.bpf.c`, `ppm_sc_table.h`, `vmlinux.h`, `build.sh`); they must
+//!   match the files in the tree. This needs no toolchain, so it runs everywhere: a changed
+//!   source with a stale object fails here.
 //! - With Debian's clang 14 and llvm-strip on the PATH, the object is rebuilt from source
 //!   into a temporary file and compared **byte for byte** with the committed one (the whole
 //!   stripped ELF: code, maps, .BTF and .BTF.ext). The build is reproducible:
@@ -24,7 +24,7 @@ fn bpf_dir() -> PathBuf {
 fn committed_object_inputs_match_the_sources() {
     let record = std::fs::read_to_string(bpf_dir().join("frule.bpf.o.inputs"))
         .expect("bpf/frule.bpf.o.inputs is committed");
-    for name in ["frule.bpf.c", "vmlinux.h", "build.sh"] {
+    for name in ["frule.bpf.c", "ppm_sc_table.h", "vmlinux.h", "build.sh"] {
         let bytes = std::fs::read(bpf_dir().join(name)).expect("input exists");
         let hex: String = Sha256::digest(&bytes)
             .iter()
