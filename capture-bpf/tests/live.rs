@@ -396,17 +396,34 @@ fn loopback_connect_and_accept_tuples() {
     assert!(accept.i64(0) >= 3, "accepted fd");
 }
 
-/// A burst of open/close pairs is captured completely with no drop.
+/// A burst of open/close pairs is captured completely with no drop, with one ring buffer
+/// per CPU pair.
 #[test]
 fn burst_of_opens_has_no_drops() {
     let (interest, _) = Interest::from_ppm_events([306, 307, 4, 5]);
+    // one ring per CPU pair, as Falco's default
     let options = CaptureOptions {
         interest,
+        cpus_per_buffer: 2,
         ..CaptureOptions::default()
     };
     let Some(mut cap) = open_or_skip("burst_of_opens_has_no_drops", options) else {
         return;
     };
+    let possible = std::fs::read_to_string("/sys/devices/system/cpu/possible").expect("cpu list");
+    let ncpus: usize = possible
+        .trim()
+        .split(',')
+        .map(|r| match r.split_once('-') {
+            Some((a, b)) => b.parse::<usize>().unwrap_or(0) - a.parse::<usize>().unwrap_or(0) + 1,
+            None => 1,
+        })
+        .sum();
+    assert_eq!(
+        cap.ring_count(),
+        ncpus.div_ceil(2),
+        "rings for {ncpus} cpus"
+    );
     const N: usize = 2000;
     let tid = gettid();
     for _ in 0..N {
