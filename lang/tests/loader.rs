@@ -10,7 +10,8 @@
 //!   (index of the file it is reported under);
 //! - `exhaustive: true`: no diagnostics other than the expected ones;
 //! - `conditions`: rule name → the macro-resolved condition printed canonically (`print::condition_to_string`);
-//! - `rules`: the rule names in evaluation order.
+//! - `rules`: the rule names in evaluation order;
+//! - `enabled`: rule name → whether it ends up enabled.
 //!
 //! One test per case (libtest-mimic), so a failure names its case.
 
@@ -33,6 +34,8 @@ struct Case {
     #[serde(default)]
     conditions: std::collections::BTreeMap<String, String>,
     rules: Option<Vec<String>>,
+    #[serde(default)]
+    enabled: std::collections::BTreeMap<String, bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,6 +163,18 @@ fn run_case(case: &Case) -> Result<(), Failed> {
                     ));
                 }
             }
+            None => problems.push(format!("rule '{rule}' was not compiled")),
+        }
+    }
+    for (rule, want) in &case.enabled {
+        match r.rules.iter().find(|x| &x.name == rule) {
+            Some(x) if x.enabled != *want => {
+                problems.push(format!(
+                    "rule '{rule}': enabled is {}, want {want}",
+                    x.enabled
+                ));
+            }
+            Some(_) => {}
             None => problems.push(format!("rule '{rule}' was not compiled")),
         }
     }

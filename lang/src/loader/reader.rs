@@ -340,11 +340,14 @@ impl Reader<'_> {
             if optional && can_be_empty {
                 return Ok(None);
             }
-            return fail(
-                &ctx.child(val, "value for", key),
-                Code::YamlValidate,
-                format!("Mapping for key '{key}' is empty"),
-            );
+            // Falco's chain stops at the item; our exact location is the empty value.
+            let d = ctx
+                .diag(
+                    Code::YamlValidate,
+                    format!("Mapping for key '{key}' is empty"),
+                )
+                .at(val.span(self.file));
+            return Err(Box::new(d));
         }
         let valctx = ctx.child(val, "value for", key);
         match &val.kind {
@@ -422,10 +425,6 @@ impl Reader<'_> {
         };
         let valctx = ctx.child(val, "value for", key);
         let Kind::Seq(elems) = &val.kind else {
-            // yaml-cpp treats a null value as an empty sequence-compatible node only when it is null.
-            if val.is_null() {
-                return Ok(Some(Vec::new()));
-            }
             return fail(&valctx, Code::YamlValidate, "Value is not a sequence");
         };
         let mut out = Vec::new();
