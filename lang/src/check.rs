@@ -28,8 +28,8 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::ast::{
-    CmpOp, Expr, ExprKind, Literal, Modifier, Operand, Span, Transform, TransformArg, Transformer,
-    Value,
+    CmpOp, Expr, ExprKind, FieldRef, Literal, Modifier, Operand, Span, Transform, TransformArg,
+    Transformer, Value,
 };
 use crate::fields::{self, FieldType, ResolvedField, TypeClass};
 
@@ -640,12 +640,26 @@ struct Problem {
     span: Span,
 }
 
+/// The fields of a left side in the order Falco's `filter_warning_resolver` visits them: pre-order,
+/// through transformer arguments but not into transformer lists (`join(",", (a, b))`), which its visitor
+/// skips. Deprecation warnings cover these fields; the `<NA>` check looks at the last one.
+fn falco_visited_fields<'a>(op: &'a Operand, out: &mut Vec<&'a FieldRef>) {
+    match op {
+        Operand::Field(f) => out.push(f),
+        Operand::Transform(t) => {
+            for a in &t.args {
+                if let TransformArg::Operand(o) = a {
+                    falco_visited_fields(o, out);
+                }
+            }
+        }
+    }
+}
+
 /// Compiles operands; collects problems rather than stopping at the first.
 #[derive(Default)]
 struct OperandCompiler {
     problems: Vec<Problem>,
-    /// Fields seen, in order, with their spans (for deprecation warnings).
-    fields_seen: Vec<(String, Span)>,
 }
 
 impl OperandCompiler {
@@ -661,7 +675,6 @@ impl OperandCompiler {
         span: Span,
         in_output: bool,
     ) -> Option<OperandType> {
-        self.fields_seen.push((name.to_string(), span));
         let resolved = match fields::resolve(name, arg) {
             Ok(r) => r,
             Err(msg) => return self.fail(msg, span),
@@ -934,18 +947,20 @@ impl Checker {
     fn check(&mut self, check: &crate::ast::Check) {
         let mut compiler = OperandCompiler::default();
         let lhs = compiler.operand(&check.lhs, false);
-        for (name, span) in std::mem::take(&mut compiler.fields_seen) {
-            if let Some(desc) = deprecated_field_desc(&name)
-                && self.deprecated_seen.insert(name.clone())
+        let mut visited = Vec::new();
+        falco_visited_fields(&check.lhs, &mut visited);
+        for f in &visited {
+            if let Some(desc) = deprecated_field_desc(&f.name)
+                && self.deprecated_seen.insert(f.name.clone())
             {
                 self.early.push(CheckIssue::warning(
                     CODE_DEPRECATED,
-                    format!("{desc}: field '{name}'"),
-                    span,
+                    format!("{desc}: field '{}'", f.name),
+                    f.span,
                 ));
             }
         }
-        self.unsafe_na(check);
+        self.unsafe_na(check, visited.last().copied());
         for p in std::mem::take(&mut compiler.problems) {
             self.error(p.message, p.span);
         }
@@ -1000,11 +1015,11 @@ impl Checker {
     }
 
     /// Falco's `filter_warning_resolver`: `ka.*`/`jevt.*` fields compared with `<NA>`.
-    fn unsafe_na(&mut self, check: &crate::ast::Check) {
+    fn unsafe_na(&mut self, check: &crate::ast::Check, last_field: Option<&FieldRef>) {
         if self.unsafe_na_seen {
             return;
         }
-        let Operand::Field(f) = &check.lhs else {
+        let Some(f) = last_field else {
             return;
         };
         if !(f.name.starts_with("ka.") || f.name.starts_with("jevt.")) {
