@@ -297,10 +297,12 @@ fn parse_token(rest: &str) -> Result<(OutputExpr, usize), String> {
 
     let name_len = field_name_len(b);
     if name_len == 0 {
-        return Err(
-            "unknown filter: expected a field or a transformer after '%' (there is no escape for a literal '%')"
-                .to_string(),
-        );
+        // Old libsinsp said `invalid formatting token X`, current libsinsp `unknown filter: unexpected
+        // token after '`; keep both recognisable and name the token.
+        let token: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+        return Err(format!(
+            "unknown filter: invalid formatting token {token}: expected a field such as proc.name or a transformer after '%' (there is no escape for a literal '%')"
+        ));
     }
     let name = &rest[..name_len];
     let mut first_err = None;
