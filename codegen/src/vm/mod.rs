@@ -7,7 +7,10 @@
 //!   event, into a per-event cache ([`Machine`]);
 //! - **linear code** per rule: predicate instructions set a boolean accumulator; `and`/`or` become
 //!   conditional forward jumps (short circuit, left to right, as Falco evaluates), `not` flips the
-//!   accumulator, `ret` ends the rule.
+//!   accumulator, `ret` ends the rule;
+//! - **memo slots** for compound conditions used more than once (a macro shared by several rules): the
+//!   first evaluation in an event stores the answer, later ones reuse it. Evaluation has no side
+//!   effects, so this cannot change an answer.
 //!
 //! Missing values: a predicate whose operand node is missing sets the accumulator to `false` (spec B.3),
 //! and only `not` can turn that into `true`.
@@ -214,6 +217,36 @@ fn glob_components(s: &[u8]) -> Box<[Box<[u8]>]> {
     glob::components(s).map(Box::from).collect()
 }
 
+/// Memo slots for the compound conditions (`and`/`or`/`not`) that are used more than once (as operands
+/// or rule roots): the shared macros. Single predicates are cheap enough to recompute (their fields are
+/// cached anyway).
+fn memo_slots(p: &ir::Program) -> Vec<Option<u32>> {
+    let mut uses = vec![0u32; p.values.len()];
+    for (_, inst) in p.values.iter() {
+        for o in inst.operands() {
+            if let Some(u) = uses.get_mut(o.0 as usize) {
+                *u += 1;
+            }
+        }
+    }
+    for r in &p.rules {
+        if let Some(u) = uses.get_mut(r.cond.0 as usize) {
+            *u += 1;
+        }
+    }
+    let mut next = 0u32;
+    p.values
+        .iter()
+        .map(|(v, inst)| {
+            let shared = uses.get(v.0 as usize).is_some_and(|u| *u > 1);
+            (shared && matches!(inst, Inst::And(_) | Inst::Or(_) | Inst::Not(_))).then(|| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect()
+}
+
 fn push_const(buf: &mut ValueBuf, c: &Constant) {
     match c {
         Constant::Int(x) => buf.push_i64(*x),
@@ -274,6 +307,13 @@ enum Op {
         res: Box<[u32]>,
     },
     Const(bool),
+    /// If the memo slot is known for this event, load it and jump to `skip`.
+    MemoGet {
+        slot: u32,
+        skip: u32,
+    },
+    /// Store the accumulator in the memo slot.
+    MemoPut(u32),
     Not,
     JumpIfFalse(u32),
     JumpIfTrue(u32),
@@ -296,6 +336,8 @@ pub struct Program {
     regexes: Vec<regex::Regex>,
     code: Vec<Op>,
     rules: Vec<Rule>,
+    /// How many memo slots the code uses.
+    memos: usize,
 }
 
 /// The per-event cache of data nodes, reusable across events and programs of the same shape. Create
@@ -304,6 +346,8 @@ pub struct Program {
 #[derive(Clone, Debug, Default)]
 pub struct Machine {
     bufs: Vec<ValueBuf>,
+    /// Per memo slot: 0 = not evaluated for this event, 1 = false, 2 = true.
+    memo: Vec<u8>,
     /// Per node: 0 = not evaluated for this event, 1 = present, 2 = missing.
     status: Vec<u8>,
 }
@@ -317,6 +361,8 @@ struct Compiler<'a> {
     prog: Program,
     /// IR value → data node.
     node_of: Vec<Option<u32>>,
+    /// IR value → memo slot, for conditions with several users (shared macros across rules).
+    memo_of: Vec<Option<u32>>,
 }
 
 fn err(message: impl Into<String>) -> CompileError {
@@ -334,7 +380,25 @@ impl Compiler<'_> {
             .ok_or_else(|| err(format!("{v} is not a data value")))
     }
 
+    /// Emits `v`, wrapped in a memo check when it is shared: the first evaluation in an event stores
+    /// the answer, later ones reuse it (the code of `v` always ends with its answer in the accumulator,
+    /// because every short-circuit jump inside it targets its end).
     fn emit(&mut self, v: ValueId) -> Result<(), CompileError> {
+        let Some(slot) = self.memo_of.get(v.0 as usize).copied().flatten() else {
+            return self.emit_inner(v);
+        };
+        let at = self.prog.code.len();
+        self.prog.code.push(Op::Ret); // placeholder for MemoGet
+        self.emit_inner(v)?;
+        self.prog.code.push(Op::MemoPut(slot));
+        let end = self.prog.code.len() as u32;
+        if let Some(op) = self.prog.code.get_mut(at) {
+            *op = Op::MemoGet { slot, skip: end };
+        }
+        Ok(())
+    }
+
+    fn emit_inner(&mut self, v: ValueId) -> Result<(), CompileError> {
         let inst = self
             .ir
             .values
@@ -441,9 +505,29 @@ impl Compiler<'_> {
     }
 }
 
+/// Knobs of [`Program::compile_with`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompileOptions {
+    /// Memoize shared compound conditions per event (on by default; off gives the plain tree-shaped
+    /// evaluation, which tests compare against).
+    pub memoize: bool,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions { memoize: true }
+    }
+}
+
 impl Program {
-    /// Compiles a verified IR program. Fails only on programs the verifier rejects.
+    /// Compiles a verified IR program with the default options. Fails only on programs the verifier
+    /// rejects.
     pub fn compile(p: &ir::Program) -> Result<Program, CompileError> {
+        Program::compile_with(p, CompileOptions::default())
+    }
+
+    /// Compiles a verified IR program.
+    pub fn compile_with(p: &ir::Program, options: CompileOptions) -> Result<Program, CompileError> {
         let mut c = Compiler {
             ir: p,
             prog: Program {
@@ -453,9 +537,16 @@ impl Program {
                 regexes: Vec::new(),
                 code: Vec::new(),
                 rules: Vec::new(),
+                memos: 0,
             },
             node_of: Vec::with_capacity(p.values.len()),
+            memo_of: if options.memoize {
+                memo_slots(p)
+            } else {
+                vec![None; p.values.len()]
+            },
         };
+        c.prog.memos = c.memo_of.iter().flatten().count();
         for (id, r) in p.regexes.iter() {
             let re = regex::Regex::new(&crate::verify::anchored(&r.pattern))
                 .map_err(|e| err(format!("{id}: invalid regex pattern: {e}")))?;
@@ -524,6 +615,7 @@ impl Program {
     pub fn machine(&self) -> Machine {
         Machine {
             bufs: vec![ValueBuf::new(); self.nodes.len()],
+            memo: vec![0; self.memos],
             status: vec![UNKNOWN; self.nodes.len()],
         }
     }
@@ -563,10 +655,11 @@ impl Program {
     }
 
     fn reset(&self, m: &mut Machine) {
-        if m.status.len() != self.nodes.len() {
+        if m.status.len() != self.nodes.len() || m.memo.len() != self.memos {
             *m = self.machine();
         } else {
             m.status.fill(UNKNOWN);
+            m.memo.fill(0);
         }
     }
 
@@ -593,6 +686,26 @@ impl Program {
                     continue;
                 }
                 Op::Not => !acc,
+                Op::MemoGet { slot, skip } => {
+                    match m.memo.get(*slot as usize) {
+                        Some(1) => {
+                            acc = false;
+                            pc = *skip as usize;
+                        }
+                        Some(2) => {
+                            acc = true;
+                            pc = *skip as usize;
+                        }
+                        _ => {}
+                    }
+                    continue;
+                }
+                Op::MemoPut(slot) => {
+                    if let Some(x) = m.memo.get_mut(*slot as usize) {
+                        *x = if acc { 2 } else { 1 };
+                    }
+                    continue;
+                }
                 Op::Const(b) => *b,
                 Op::Exists(n) => self.ensure(m, src, *n),
                 Op::Cmp { op, kind, lhs, rhs } => {
