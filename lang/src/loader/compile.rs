@@ -78,6 +78,7 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
             sm,
             diags,
         );
+        let parsed = parsed.map(|(e, _)| e);
         macros.push(MacroState {
             name: m.name.clone(),
             failed: parsed.is_none(),
@@ -175,6 +176,7 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
         ) else {
             continue;
         };
+        let (ast, rule_base) = ast;
         let mut res = Resolver {
             macros: &mut macros,
             visibility: u32::MAX,
@@ -201,6 +203,7 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
             let code = Code::from_str_exact(issue.code).unwrap_or(Code::CompileCondition);
             let mut d = located(
                 sm,
+                rule_base,
                 &r.cond_ctx,
                 &r.ctx,
                 code,
@@ -556,7 +559,7 @@ fn parse_text(
     owner: Owner,
     sm: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
-) -> Option<Expr> {
+) -> Option<(Expr, u32)> {
     let mut cnd = text.clone();
     for l in lists.iter_mut() {
         if substitute_list(&mut cnd, l) {
@@ -568,7 +571,7 @@ fn parse_text(
         Ok(mut e) => {
             let base = sm.add_expansion(cnd, owner);
             shift_expr(&mut e, base);
-            Some(e)
+            Some((e, base))
         }
         Err(err) => {
             let mut d = Diagnostic::new(Code::CompileCondition, err.message.clone());
@@ -711,6 +714,7 @@ fn line_col_in(text: &str, offset: u32) -> (u32, u32) {
 )]
 fn located(
     sm: &SourceMap,
+    rule_base: u32,
     cond_ctx: &Ctx,
     rule_ctx: &Ctx,
     code: Code,
@@ -721,10 +725,15 @@ fn located(
 ) -> Diagnostic {
     let mut d = Diagnostic::new(code, msg);
     d.file = Some(rule_ctx.file);
+    // Falco's `condition expression` entry names the rule's condition text. When the problem is inside a
+    // macro, its position is not in that text, so (as Falco's warning resolver does) it points at the start.
     let exp = sm.expansion(start);
-    let (text, local) = exp.map_or((String::new(), 0), |e| {
-        (e.text.as_str().to_string(), start - e.base)
-    });
+    let rule_exp = sm.expansion(rule_base);
+    let text = rule_exp.map_or_else(String::new, |e| e.text.as_str().to_string());
+    let local = match (exp, rule_exp) {
+        (Some(a), Some(b)) if a.base == b.base => start - a.base,
+        _ => 0,
+    };
     let (l, c) = line_col_in(&text, local);
     d.context = with_condition_expression(cond_ctx, &text, local, l, c);
     d.alt_content = Some(text);
