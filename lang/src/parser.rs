@@ -214,7 +214,11 @@ struct Fail {
 }
 
 impl Fail {
-    fn into_parse_error(self) -> ParseError {
+    fn into_parse_error(mut self) -> ParseError {
+        // libsinsp's messages travel as C strings (`what()`), so a NUL byte quoted from the input ends them
+        if let Some(nul) = self.message.find('\0') {
+            self.message.truncate(nul);
+        }
         ParseError {
             message: self.message,
             offset: self.pos.idx,
