@@ -2000,17 +2000,17 @@ __noinline int fr_emit_misc(__u32 nr, long ret, struct sc_args *regs)
 /* ------------------------------------------------------------------------ */
 /* Entry points                                                              */
 
-/* The tracepoint's own pt_regs argument is ignored: the current task's syscall
- * registers, reached as a BTF pointer, can be read with direct loads by both the
- * tp_btf and the raw_tp program. */
-static __always_inline int on_sys_exit(long ret)
+/* `id` comes from the tracepoint's pt_regs (a direct load for tp_btf). The arguments are
+ * read only for interesting syscalls, through the current task's syscall registers
+ * reached as a BTF pointer, which both the tp_btf and the raw_tp program can load from
+ * directly. */
+static __always_inline int on_sys_exit(long id, long ret)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	long id = regs->orig_ax;
 	if (id < 0 || id >= SYSCALL_TABLE_SIZE)
 		return 0;
 	if (!interesting((__u32)id))
 		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	struct sc_args args;
 	read_args(&args, regs);
 	switch (id) {
@@ -2116,7 +2116,7 @@ static __always_inline int on_exit(struct task_struct *task)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(frule_sys_exit, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(ret);
+	return on_sys_exit(regs->orig_ax, ret);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -2136,7 +2136,7 @@ int BPF_PROG(frule_sched_exit, struct task_struct *p)
 SEC("raw_tp/sys_exit")
 int frule_sys_exit_raw(unsigned long long *ctx)
 {
-	return on_sys_exit((long)ctx[1]);
+	return on_sys_exit(BPF_CORE_READ((struct pt_regs *)ctx[0], orig_ax), (long)ctx[1]);
 }
 
 SEC("raw_tp/sched_process_exec")

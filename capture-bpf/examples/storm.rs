@@ -3,9 +3,10 @@
 //! reader costs.
 //!
 //! Run as root:
-//! `cargo run --release -p frule-capture-bpf --example storm -- [PAIRS] [BUFFER_MIB] [no-toctou]`
+//! `cargo run --release -p frule-capture-bpf --example storm -- [PAIRS] [BUFFER_MIB] [no-toctou|filtered]`
 //! (defaults: 1 000 000 open/close pairs of `/etc/hostname`, 8 MiB per ring, TOCTOU
-//! copies on). The loop runs once without the capture (baseline), then with it while the
+//! copies on). `filtered` attaches the programs with nothing interesting: it measures the
+//! cost every syscall pays for the in-kernel filter alone. The loop runs once without the capture (baseline), then with it while the
 //! main thread drains the rings. Every figure printed is measured.
 
 use std::sync::Arc;
@@ -43,11 +44,17 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     let mib: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(8);
-    let toctou = args.next().is_none_or(|a| a != "no-toctou");
+    let mode = args.next().unwrap_or_default();
+    let toctou = mode != "no-toctou";
+    let filtered = mode == "filtered";
 
     let baseline = load(pairs);
 
-    let (interest, _) = Interest::from_ppm_events([306, 307, 4, 5]);
+    let interest = if filtered {
+        Interest::none()
+    } else {
+        Interest::from_ppm_events([306, 307, 4, 5]).0
+    };
     let options = CaptureOptions {
         interest,
         buffer_bytes: mib << 20,
