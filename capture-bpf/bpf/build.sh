@@ -8,7 +8,9 @@
 # headers: paths are mapped with -ffile-prefix-map, debug info (which holds
 # paths) is stripped with `llvm-strip -g` while .BTF/.BTF.ext (needed for
 # CO-RE) are kept, and the only headers used are bpf/vmlinux.h (committed) and
-# libbpf's bpf_*.h (Debian libbpf-dev).
+# libbpf's bpf_*.h (Debian libbpf-dev). The committed object was built on Debian 12 with
+# clang 14.0.6, llvm-strip 14 and libbpf-dev 1.1.2 (apt-get install clang llvm libbpf-dev);
+# another clang major version or libbpf header version gives a different object.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 crate=$(dirname "$here")
