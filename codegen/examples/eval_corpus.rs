@@ -113,7 +113,7 @@ fn main() {
         (t2 - t1).as_secs_f64() * 1e3,
         p.values.len()
     );
-    let mut events = vec![
+    let mut events = [
         ArrayEvent::new(&[
             ("evt.type", "execve"),
             ("evt.dir", "<"),

@@ -22,6 +22,38 @@
 //! Not here yet: optimizer passes, event-type resolution, cross-rule fusion and the Cranelift JIT; the
 //! `getopt` transformer.
 //!
+//! # Design
+//!
+//! **One DAG per program, not one tree per rule.** An [`ir::Program`] holds any number of rules whose
+//! conditions share values. Lowering hash-conses instructions, so the 93 upstream rules (stable,
+//! incubating, sandbox) become one program of about 2,500 values over 87 field slots, where each macro
+//! body (`spawned_process`, `open_write`, …) exists once. This is the shape the later stages need:
+//! - *optimizer passes* (`opt/`, one per file) rewrite a `Program` into a `Program`; the verifier runs
+//!   after each one in tests, and the textual form makes input → output file tests possible;
+//! - *event-type partitioning* builds one `Program` per event type holding only its candidate rules
+//!   (rule order kept), so an event no rule wants costs one table lookup;
+//! - *fusion* is already half there: shared subexpressions are single values, and the VM memoizes shared
+//!   compound conditions per event; a fused program evaluates each of them at most once.
+//!
+//! **Missing fields are in the types.** Data values are optional, conditions are definite booleans, and
+//! every predicate maps "missing" to `false` (spec B.3). `not (f = x)` and `f != x` are different
+//! instructions; a pass may only exchange them for operands that cannot be missing.
+//!
+//! **Typed ids in typed vectors** ([`ir::EntityVec`]): values, field slots, sets and regexes are `u32`
+//! newtypes. Operands always name earlier values, so id order is a topological order: passes and
+//! backends walk the vector once, forward.
+//!
+//! **Two backends, one semantics.** The [`vm`] is the reference: bytecode with short-circuit jumps, a
+//! per-event cache of extracted fields (one extraction per field and argument per event, whichever rules
+//! ask), and helpers for the expensive operators (hash sets, fnmatch, `pmatch`, regex). The JIT will
+//! compile the same programs through Cranelift, calling the same helpers and reading fields through the
+//! same [`abi`]; tests compare both on every case of the operator tables and on generated events.
+//!
+//! **Tests are data.** `tests/data/ops/*.yaml` state operator semantics row by row (spec A.6, A.7,
+//! B.3–B.8); `tests/data/ir/*.frir` hold round-trip, verifier, parse-error and multi-rule run tests in the
+//! textual IR; `tests/data/lower/*.yaml` go from Falco conditions to answers; the corpus test lowers the
+//! upstream rules files and compares memoized with plain evaluation on generated events.
+//!
 //! ```
 //! use frule_codegen::abi::{FieldId, MapEvent, OwnedValue};
 //! use frule_codegen::{ir, verify, vm};
