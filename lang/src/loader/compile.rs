@@ -142,7 +142,9 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
             output = output.replace(CONTAINER_INFO, "");
         }
         if let Err((msg, off)) = validate_output(&output) {
-            let mut d = r.output_ctx.diag(Code::CompileOutput, msg.clone());
+            let (message, help) = split_hint(&msg);
+            let mut d = r.output_ctx.diag(Code::CompileOutput, message);
+            d.help = help;
             if !r.output.as_str().contains(CONTAINER_INFO)
                 && let Some(m) = r.output.map(off)
             {
@@ -201,17 +203,19 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
         for issue in crate::check::check_condition(&resolved) {
             let unknown = issue.is_unknown_filter();
             let code = Code::from_str_exact(issue.code).unwrap_or(Code::CompileCondition);
+            let (message, help) = split_hint(&issue.message);
             let mut d = located(
                 sm,
                 rule_base,
                 &r.cond_ctx,
                 &r.ctx,
                 code,
-                &issue.message,
+                message,
                 issue.span.start,
                 issue.span.end,
                 &resolved,
             );
+            d.help = help;
             if d.is_error() {
                 if unknown && r.skip_if_unknown_filter {
                     d.code = Code::UnknownFilter;
@@ -219,13 +223,6 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
                     diags.push(d);
                     skipped = true;
                     break;
-                }
-                if unknown
-                    && d.help.is_none()
-                    && let Some(name) = unknown_field_name(&issue.message)
-                    && let Some(s) = crate::fields::suggest(name)
-                {
-                    d.help = Some(format!("did you mean '{s}'?"));
                 }
                 failed = true;
             }
@@ -825,8 +822,13 @@ fn is_unknown_type_or_field(err: &str) -> bool {
         || err.contains("unknown filter:")
 }
 
-fn unknown_field_name(msg: &str) -> Option<&str> {
-    msg.rsplit(' ').next().filter(|s| s.contains('.'))
+/// Splits our checker's `<Falco's message>; <what to do>` into Falco's message and a help line, so that
+/// messages stay exactly Falco's (scripts match on them) and the advice is shown as help.
+fn split_hint(msg: &str) -> (&str, Option<String>) {
+    match msg.split_once("; ") {
+        Some((m, h)) if !h.is_empty() => (m, Some(h.to_string())),
+        _ => (msg, None),
+    }
 }
 
 /// Validates an output format; on failure returns the message and the byte offset of the problem.
