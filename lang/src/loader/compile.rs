@@ -104,8 +104,10 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
         let resolved = r.resolve(ast);
         let error = r.error.take();
         let blocked = r.blocked;
-        if let Some((msg, span)) = error {
-            diags.push(resolution_error(sm, &m.ctx, &m.cond_ctx, &msg, span));
+        if let Some((msg, span, help)) = error {
+            let mut d = resolution_error(sm, &m.ctx, &m.cond_ctx, &msg, span);
+            d.help = help;
+            diags.push(d);
         }
         if let Some(s) = macros.get_mut(i) {
             if error_or_blocked(&s.name, blocked, &resolved) {
@@ -189,8 +191,10 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
         let resolved = res.resolve(ast);
         let error = res.error.take();
         let blocked = res.blocked;
-        if let Some((msg, span)) = error {
-            diags.push(resolution_error(sm, &r.ctx, &r.cond_ctx, &msg, span));
+        if let Some((msg, span, help)) = error {
+            let mut d = resolution_error(sm, &r.ctx, &r.cond_ctx, &msg, span);
+            d.help = help;
+            diags.push(d);
             continue;
         }
         let Some(resolved) = resolved else { continue };
@@ -600,11 +604,28 @@ struct Resolver<'a> {
     macros: &'a mut Vec<MacroState>,
     visibility: u32,
     stack: Vec<String>,
-    error: Option<(String, crate::ast::Span)>,
+    error: Option<(String, crate::ast::Span, Option<String>)>,
     blocked: bool,
 }
 
 impl Resolver<'_> {
+    /// "did you mean" for an undefined macro: the closest visible macro name within two edits, or a macro
+    /// of that name that exists but is defined too late to be visible here.
+    fn suggest_macro(&self, name: &str) -> Option<String> {
+        if self.macros.iter().any(|m| m.name == name) {
+            return Some(format!(
+                "macro '{name}' is defined, but after this item; a macro can only use macros defined before it"
+            ));
+        }
+        self.macros
+            .iter()
+            .filter(|m| m.index < self.visibility)
+            .map(|m| (super::reader::edit_distance(name, &m.name), &m.name))
+            .filter(|(d, _)| *d <= 2)
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, n)| format!("did you mean '{n}'?"))
+    }
+
     fn resolve(&mut self, e: Expr) -> Option<Expr> {
         let Expr { kind, span } = e;
         let kind = match kind {
@@ -632,13 +653,18 @@ impl Resolver<'_> {
             .position(|m| m.name == name && m.index < self.visibility);
         let Some(idx) = idx else {
             if self.error.is_none() {
-                self.error = Some((format!("Undefined macro '{name}' used in filter."), span));
+                let help = self.suggest_macro(&name);
+                self.error = Some((
+                    format!("Undefined macro '{name}' used in filter."),
+                    span,
+                    help,
+                ));
             }
             return None;
         };
         if self.stack.contains(&name) {
             if self.error.is_none() {
-                self.error = Some((format!("reference loop in macro '{name}'"), span));
+                self.error = Some((format!("reference loop in macro '{name}'"), span, None));
             }
             return None;
         }
