@@ -7,7 +7,7 @@
 //! - `ok`: whether the load succeeds (no errors);
 //! - `expect`: diagnostics that must be present, each by `code`, optionally `item` (Falco's innermost named
 //!   item, `"rule 'x'"`), `message` (substring), `at` (`line:col` of our exact position, 1-based) and `file`
-//!   (index of the file it is reported under);
+//!   (index of the file it is reported under) and `help` (substring of the help line);
 //! - `exhaustive: true`: no diagnostics other than the expected ones;
 //! - `conditions`: rule name → the macro-resolved condition printed canonically (`print::condition_to_string`);
 //! - `rules`: the rule names in evaluation order;
@@ -52,6 +52,7 @@ struct Expect {
     message: Option<String>,
     at: Option<String>,
     file: Option<u32>,
+    help: Option<String>,
 }
 
 fn corpus_dir() -> PathBuf {
@@ -97,6 +98,11 @@ fn matches(r: &LoadResult, d: &Diagnostic, e: &Expect) -> bool {
     }
     if let Some(f) = e.file
         && d.file.map(|x| x.0) != Some(f)
+    {
+        return false;
+    }
+    if let Some(h) = &e.help
+        && !d.help.as_deref().is_some_and(|x| x.contains(h.as_str()))
     {
         return false;
     }
