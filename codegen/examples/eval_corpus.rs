@@ -152,21 +152,36 @@ fn main() {
             ("proc.name", "nginx"),
         ]),
     ];
-    let mut m = prog.machine();
-    let mut out = Vec::new();
-    let rounds = 200_000usize;
-    let t = Instant::now();
-    let mut matched = 0usize;
-    for i in 0..rounds {
-        let ev = &mut events[i % 4];
-        out.clear();
-        prog.matches(&mut m, ev, &mut out);
-        matched += out.len();
+    let plain = match vm::Program::compile_with(&p, vm::CompileOptions { memoize: false }) {
+        Ok(prog) => prog,
+        Err(e) => {
+            eprintln!("{e}");
+            return;
+        }
+    };
+    for (label, prog) in [
+        ("memoized", &prog),
+        ("plain", &plain),
+        ("memoized", &prog),
+        ("plain", &plain),
+    ] {
+        let mut m = prog.machine();
+        let mut out = Vec::new();
+        let rounds = 200_000usize;
+        let t = Instant::now();
+        let mut matched = 0usize;
+        for i in 0..rounds {
+            let ev = &mut events[i % events.len()];
+            out.clear();
+            prog.matches(&mut m, ev, &mut out);
+            matched += out.len();
+        }
+        let dt = t.elapsed();
+        println!(
+            "{label}: all {} rules per event, {}-event mix: {:.0} ns/event ({matched} matches in {rounds} events)",
+            prog.rule_count(),
+            events.len(),
+            dt.as_secs_f64() * 1e9 / rounds as f64
+        );
     }
-    let dt = t.elapsed();
-    println!(
-        "all {} rules per event, 4-event mix: {:.0} ns/event ({matched} matches in {rounds} events)",
-        prog.rule_count(),
-        dt.as_secs_f64() * 1e9 / rounds as f64
-    );
 }

@@ -46,6 +46,7 @@ pub struct LowerError {
 pub struct Lowerer {
     program: ir::Program,
     interned: HashMap<String, ValueId>,
+    interned_sets: HashMap<String, ir::SetId>,
     errors: Vec<LowerError>,
 }
 
@@ -209,6 +210,17 @@ impl Lowerer {
         let v = self.program.push(inst);
         self.interned.insert(key, v);
         v
+    }
+
+    /// Adds a set, or returns an identical earlier one (so identical `in` checks share a value).
+    fn intern_set(&mut self, decl: SetDecl) -> ir::SetId {
+        let key = format!("{decl:?}");
+        if let Some(s) = self.interned_sets.get(&key) {
+            return *s;
+        }
+        let s = self.program.set(decl);
+        self.interned_sets.insert(key, s);
+        s
     }
 
     fn expr(&mut self, e: &Expr) -> Option<ValueId> {
@@ -388,7 +400,7 @@ impl Lowerer {
         let kind = out
             .first()
             .map_or_else(|| scalar_kind(lhs.ty), Constant::kind);
-        Some(self.program.set(SetDecl { kind, items: out }))
+        Some(self.intern_set(SetDecl { kind, items: out }))
     }
 
     fn check(&mut self, c: &ast::Check) -> Option<ValueId> {

@@ -9,6 +9,8 @@
 //! - `; test verify` — the program parses but the verifier rejects it; each `; error: LOCATION: MESSAGE`
 //!   line must be one of the reported errors, and every reported error must be expected.
 //! - `; test parse-error` — parsing fails with `; error: LINE:COL: MESSAGE`.
+//! - `; test lower` — the `; condition: …` lines (Falco conditions) are lowered as rules `r0`, `r1`, …
+//!   into one program, which must verify and print as the file body (`FRULE_BLESS=1` rewrites it).
 //! - `; test run` — the program verifies and is evaluated on events written as
 //!   `; event: <field id>=<value>, ... => <matching rule indices>` (values: `"string"`, `u:<n>`,
 //!   `i:<n>`, `ip:<addr>`, `true`/`false`; fields not listed are missing).
@@ -21,12 +23,36 @@ use frule_codegen::{ir, verify, vm};
 const DIRECTIVE: &str = "; test ";
 const ERROR: &str = "; error: ";
 const EVENT: &str = "; event: ";
+const CONDITION: &str = "; condition: ";
+
+/// The leading block of `;` lines (directive, expectations, free comments) and the rest.
+fn split_header(text: &str) -> (String, String) {
+    let (mut header, mut body, mut in_header) = (String::new(), String::new(), true);
+    for l in text.lines() {
+        in_header &= l.starts_with(';');
+        let out = if in_header { &mut header } else { &mut body };
+        out.push_str(l);
+        out.push('\n');
+    }
+    (header, body)
+}
 
 fn body_of(text: &str) -> String {
-    text.lines()
-        .filter(|l| !l.starts_with(DIRECTIVE) && !l.starts_with(ERROR) && !l.starts_with(EVENT))
-        .map(|l| format!("{l}\n"))
-        .collect()
+    split_header(text).1
+}
+
+/// Compares `printed` with the file body, or rewrites the body when `FRULE_BLESS` is set.
+fn check_or_bless(path: &Path, text: &str, body: &str, printed: &str) -> Result<(), String> {
+    if printed == body {
+        return Ok(());
+    }
+    if std::env::var_os("FRULE_BLESS").is_some() {
+        let (header, _) = split_header(text);
+        return std::fs::write(path, header + printed).map_err(|e| e.to_string());
+    }
+    Err(format!(
+        "the file body differs from the printed program (FRULE_BLESS=1 rewrites it); printed:\n{printed}"
+    ))
 }
 
 fn parse_value(s: &str) -> Result<OwnedValue, String> {
@@ -93,22 +119,7 @@ fn run_file(path: &Path) -> Result<(), String> {
             if again != p || again.to_text() != printed {
                 return Err(format!("print -> parse -> print is not stable:\n{printed}"));
             }
-            if printed != body {
-                if std::env::var_os("FRULE_BLESS").is_some() {
-                    let header: String = text
-                        .lines()
-                        .filter(|l| {
-                            l.starts_with(DIRECTIVE) || l.starts_with(ERROR) || l.starts_with(EVENT)
-                        })
-                        .map(|l| format!("{l}\n"))
-                        .collect();
-                    std::fs::write(path, header + &printed).map_err(|e| e.to_string())?;
-                } else {
-                    return Err(format!(
-                        "the file is not in printed form (FRULE_BLESS=1 rewrites it); printed:\n{printed}"
-                    ));
-                }
-            }
+            check_or_bless(path, &text, &body, &printed)?;
             Ok(())
         }
         "verify" => {
@@ -169,6 +180,25 @@ fn run_file(path: &Path) -> Result<(), String> {
             }
             Ok(())
         }
+        "lower" => {
+            let mut l = frule_codegen::lower::Lowerer::new();
+            let conditions: Vec<&str> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix(CONDITION))
+                .collect();
+            if conditions.is_empty() {
+                return Err("a lower test needs '; condition:' lines".into());
+            }
+            for (i, c) in conditions.iter().enumerate() {
+                let expr =
+                    frule_lang::parser::parse_condition(c).map_err(|e| format!("{c}: {e:?}"))?;
+                l.add_rule(&format!("r{i}"), &expr)
+                    .map_err(|e| format!("{c}: {e:?}"))?;
+            }
+            let p = l.finish();
+            verify::verify(&p).map_err(|e| format!("verify: {e}"))?;
+            check_or_bless(path, &text, &body, &p.to_text())
+        }
         other => Err(format!("unknown directive {other:?}")),
     }
 }
@@ -205,4 +235,67 @@ fn ir_files() {
         files.len(),
         failures.join("\n\n")
     );
+}
+
+/// Robustness: token-level mutations of the round-trip file (operands, ids, numbers and opcodes
+/// replaced, rules dropped) never make the parser, the verifier, the compiler or the VM panic, and every
+/// program the verifier accepts compiles.
+#[test]
+fn mutated_programs_never_panic() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ir/roundtrip_all_instructions.frir");
+    let text = std::fs::read_to_string(path).expect("round-trip file");
+    let lines: Vec<&str> = text.lines().collect();
+    let words = [
+        "v0", "v3", "v99", "$0", "$7", "%0", "%5", "^0", "^9", "cmp.lt", "in", "and", "not",
+        "tolower", "len", "0", "-1",
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n.max(1) as u64) as usize
+    };
+    let (mut parsed, mut verified) = (0, 0);
+    for _ in 0..3000 {
+        let mut ls: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+        for _ in 0..1 + next(2) {
+            let i = next(ls.len());
+            if ls[i].starts_with("rule") && next(4) == 0 {
+                ls.remove(i);
+                continue;
+            }
+            // Replace one token after the `=` (the defined id stays, so numbering stays dense).
+            let mut toks: Vec<String> = ls[i].split(' ').map(str::to_owned).collect();
+            if toks.len() < 3 {
+                continue;
+            }
+            let j = 2 + next(toks.len() - 2);
+            let w = words[next(words.len())];
+            toks[j] = if toks[j].ends_with(',') {
+                format!("{w},")
+            } else {
+                w.to_owned()
+            };
+            ls[i] = toks.join(" ");
+        }
+        let src = ls.join("\n");
+        let Ok(p) = ir::parse(&src) else { continue };
+        parsed += 1;
+        if verify::verify(&p).is_err() {
+            continue;
+        }
+        verified += 1;
+        let prog = vm::Program::compile(&p)
+            .unwrap_or_else(|e| panic!("verified program must compile: {e}\n{src}"));
+        let mut m = prog.machine();
+        let mut out = Vec::new();
+        prog.matches(&mut m, &mut MapEvent::new(), &mut out);
+        let mut ev = MapEvent::new();
+        ev.set(FieldId(7), None, OwnedValue::Bytes(b"bash".to_vec()));
+        prog.matches(&mut m, &mut ev, &mut out);
+    }
+    println!("{parsed} mutants parsed, {verified} verified");
+    assert!(parsed > 0 && verified > 0);
 }
