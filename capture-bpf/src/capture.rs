@@ -27,9 +27,6 @@ static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fr
 /// Where the kernel publishes its BTF.
 pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 
-/// Size of the scap event header: ts u64, tid u64, len u32, type u16, nparams u32.
-pub const EVENT_HEADER_LEN: usize = 26;
-
 /// How the programs hook the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AttachMode {

@@ -3,6 +3,31 @@
 //! This crate depends on no other frule crate: it hands out raw events in the scap event
 //! layout, and the runtime decodes them with the same decoder it uses for `.scap` files.
 //!
+//! # Use
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use frule_capture_bpf::{Capture, CaptureOptions, EventHeader, Interest};
+//!
+//! // openat and execve exits, plus procexit (PPME codes as Falco's rules select them)
+//! let (interest, unsupported) = Interest::from_ppm_events([307, 293, 186]);
+//! assert!(unsupported.is_empty());
+//! let mut capture = Capture::open(CaptureOptions { interest, ..CaptureOptions::default() })?;
+//! loop {
+//!     for event in capture.poll(Duration::from_millis(100)) {
+//!         // `event` is one event in the scap layout: 26-byte header, u16 lengths, params
+//!         if let Some(h) = EventHeader::parse(event) {
+//!             println!("tid {} event type {}, {} bytes", h.tid, h.event_type, h.len);
+//!         }
+//!     }
+//!     let drops = capture.counters()?.total().drops();
+//!     if drops > 0 {
+//!         eprintln!("{drops} events dropped so far");
+//!     }
+//! }
+//! # Ok::<(), frule_capture_bpf::CaptureError>(())
+//! ```
+//!
 //! # Design
 //!
 //! The kernel side is our own C program, `bpf/frule.bpf.c`, compiled once with clang into
@@ -74,13 +99,14 @@
 
 mod capture;
 mod error;
+mod header;
 mod interest;
 
 pub use capture::{
-    AttachMode, Batch, Capture, CaptureOptions, Counters, CpuCounters, EVENT_HEADER_LEN,
-    KERNEL_BTF, Toctou,
+    AttachMode, Batch, Capture, CaptureOptions, Counters, CpuCounters, KERNEL_BTF, Toctou,
 };
 pub use error::CaptureError;
+pub use header::EventHeader;
 pub use interest::{
     Interest, PROCEXIT_CODES, PROCEXIT_SLOT, SUPPORTED, SYSCALL_TABLE_SIZE, SupportedSyscall,
 };
