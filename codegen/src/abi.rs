@@ -10,7 +10,8 @@
 //!   spec B.3); the buffer contents are then ignored. Every check on a missing value is false.
 //! - on success a scalar field pushes exactly one item; a list field pushes zero or more items;
 //! - every pushed item has the representation of the field's [`ScalarKind`]: numbers as `u64`/`i64`/`f64`
-//!   already widened to 64 bits, strings and buffers as raw bytes (never re-encoded, invalid UTF-8 kept),
+//!   already widened to 64 bits, strings and buffers as raw bytes (never re-encoded, invalid UTF-8 kept;
+//!   trailing NUL terminators of strings are allowed and ignored, as libsinsp ignores them),
 //!   addresses as [`IpAddr`] (also for `ipnet` fields, whose *constants* are networks);
 //! - the buffer is cleared by the caller before each `extract`, and reused across events, so steady-state
 //!   extraction allocates nothing.
@@ -285,6 +286,19 @@ impl ValueBuf {
             }
             Item::Ip(x) => ValueRef::Ip(x),
         })
+    }
+
+    /// Drops trailing NUL bytes from every byte-string item. String parameters in scap events carry their
+    /// C terminator; libsinsp ignores trailing NULs of string values (`craft_filter_value`), so the VM
+    /// applies this to every extracted `str` value.
+    pub fn trim_trailing_nuls(&mut self) {
+        for item in &mut self.items {
+            if let Item::Bytes(s, e) = item {
+                while *e > *s && self.bytes.get(*e as usize - 1) == Some(&0) {
+                    *e -= 1;
+                }
+            }
+        }
     }
 
     /// Every item in order.

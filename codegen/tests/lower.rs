@@ -318,12 +318,12 @@ impl XorShift {
     }
 }
 
-/// An event for the fields of `p`: each present with probability 3/4, its value drawn from `pool` (the
+/// An event for the fields of `p`: each present with probability 15/16, its value drawn from `pool` (the
 /// program's constants of each field's kind) or a filler.
 fn generated_event(p: &ir::Program, pool: &[Vec<&ir::Constant>], rng: &mut XorShift) -> MapEvent {
     let mut ev = MapEvent::new();
     for ((_, d), candidates) in p.fields.iter().zip(pool) {
-        if rng.below(4) == 0 {
+        if rng.below(16) == 0 {
             continue;
         }
         let pick = |rng: &mut XorShift| -> OwnedValue {

@@ -844,7 +844,16 @@ impl Program {
                         buf.clear();
                         // A scalar field must yield exactly one item; anything else counts as missing
                         // (libsinsp treats an empty extraction as a failed check).
-                        src.extract(*id, arg.as_ref(), buf) && (list || buf.len() == 1)
+                        let ok = src.extract(*id, arg.as_ref(), buf) && (list || buf.len() == 1);
+                        if ok
+                            && self
+                                .node_ty
+                                .get(i)
+                                .is_some_and(|t| t.kind == ScalarKind::Str)
+                        {
+                            buf.trim_trailing_nuls();
+                        }
+                        ok
                     }
                     None => false,
                 }
