@@ -545,6 +545,9 @@ fn substitute_list(cnd: &mut MappedText, list: &ListState) -> bool {
             used = true;
         }
         search_from = start + 1;
+        while search_from < cnd.len() && !cnd.as_str().is_char_boundary(search_from) {
+            search_from += 1;
+        }
         if search_from > cnd.len() {
             break;
         }
