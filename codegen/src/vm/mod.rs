@@ -247,6 +247,37 @@ fn memo_slots(p: &ir::Program) -> Vec<Option<u32>> {
         .collect()
 }
 
+/// A constant string operand prepared for repeated use: a substring searcher for `contains`, the
+/// lower-cased form for `icontains`.
+#[derive(Clone, Debug)]
+struct Needle {
+    bytes: Box<[u8]>,
+    lower: Box<[u8]>,
+    finder: memchr::memmem::Finder<'static>,
+}
+
+impl Needle {
+    fn new(k: &[u8]) -> Needle {
+        Needle {
+            bytes: k.into(),
+            lower: k.to_ascii_lowercase().into(),
+            finder: memchr::memmem::Finder::new(k).into_owned(),
+        }
+    }
+
+    fn compare(&self, op: Cmp, v: &[u8]) -> bool {
+        match op {
+            Cmp::Contains | Cmp::BContains => self.finder.find(v).is_some(),
+            Cmp::IContains => {
+                self.lower.is_empty()
+                    || v.windows(self.lower.len())
+                        .any(|w| w.eq_ignore_ascii_case(&self.lower))
+            }
+            _ => compare_bytes(op, v, &self.bytes),
+        }
+    }
+}
+
 fn push_const(buf: &mut ValueBuf, c: &Constant) {
     match c {
         Constant::Int(x) => buf.push_i64(*x),
@@ -270,6 +301,12 @@ enum Op {
         kind: ScalarKind,
         lhs: u32,
         rhs: u32,
+    },
+    /// A string/buffer comparison with a constant, whose searcher is built once.
+    CmpNeedle {
+        op: Cmp,
+        lhs: u32,
+        needle: u32,
     },
     CmpNet {
         eq: bool,
@@ -336,6 +373,8 @@ pub struct Program {
     regexes: Vec<regex::Regex>,
     code: Vec<Op>,
     rules: Vec<Rule>,
+    /// Constant right sides of string comparisons, with their prepared searchers.
+    needles: Vec<Needle>,
     /// How many memo slots the code uses.
     memos: usize,
 }
@@ -422,6 +461,15 @@ impl Compiler<'_> {
                         lhs,
                         net: *net,
                     },
+                    Some(Inst::Const(Constant::Str(k) | Constant::Bytes(k))) => {
+                        let needle = self.prog.needles.len() as u32;
+                        self.prog.needles.push(Needle::new(k));
+                        Op::CmpNeedle {
+                            op: *op,
+                            lhs,
+                            needle,
+                        }
+                    }
                     _ => Op::Cmp {
                         op: *op,
                         kind,
@@ -537,6 +585,7 @@ impl Program {
                 regexes: Vec::new(),
                 code: Vec::new(),
                 rules: Vec::new(),
+                needles: Vec::new(),
                 memos: 0,
             },
             node_of: Vec::with_capacity(p.values.len()),
@@ -713,6 +762,13 @@ impl Program {
                         && self.ensure(m, src, *rhs)
                         && match (self.buf(m, *lhs).get(0), self.buf(m, *rhs).get(0)) {
                             (Some(a), Some(b)) => compare(*op, *kind, a, b),
+                            _ => false,
+                        }
+                }
+                Op::CmpNeedle { op, lhs, needle } => {
+                    self.ensure(m, src, *lhs)
+                        && match (self.buf(m, *lhs).get(0), self.needles.get(*needle as usize)) {
+                            (Some(ValueRef::Bytes(v)), Some(n)) => n.compare(*op, v),
                             _ => false,
                         }
                 }
