@@ -15,8 +15,6 @@
 //! parsed tree is shifted into the global offset space, so the macro-resolved trees keep exact positions of
 //! nodes that came from macros.
 
-use std::collections::HashSet;
-
 use crate::ast::{Expr, ExprKind, Operand, TransformArg, Value};
 use crate::diagnostic::{Code, Diagnostic, Label};
 use crate::source::{FileSpan, Insertion, MappedText, Owner, SourceMap};
@@ -926,13 +924,4 @@ fn shift_arg(a: &mut TransformArg, base: u32) {
             v.iter_mut().for_each(|x| shift_arg(x, base));
         }
     }
-}
-
-/// Names of macros that failed, for callers that want to know (unused here but kept for API symmetry).
-pub fn failed_names(c: &Compiled) -> HashSet<String> {
-    c.macros
-        .iter()
-        .filter(|m| m.expr.is_none())
-        .map(|m| m.name.clone())
-        .collect()
 }

@@ -18,6 +18,23 @@
 //! - Every diagnostic carries our exact location (also inside conditions, through block scalars, list
 //!   substitution and exception expansion) in addition to Falco's location chain.
 //!
+//! # Example
+//!
+//! ```
+//! use frule_lang::loader::{RulesFile, load};
+//!
+//! let rules = "- macro: opened\n  condition: evt.type = open\n\
+//!              - rule: open by cat\n  desc: d\n  condition: opened and proc.nmae = cat\n  output: o\n  priority: INFO\n";
+//! let result = load(&[RulesFile::new("rules.yaml", rules)]);
+//! assert!(!result.is_ok());
+//! let d = &result.diagnostics[0];
+//! assert_eq!(d.code.as_str(), "LOAD_ERR_COMPILE_CONDITION");
+//! assert_eq!(d.message, "filter_check called with nonexistent field proc.nmae");
+//! // the exact character in the file, 1-based
+//! let at = d.primary.map(|p| result.source_map.line_col(p.file, p.start));
+//! assert_eq!(at.map(|lc| lc.to_string()), Some("5:25".to_string()));
+//! ```
+//!
 //! Plugins: we load none. `required_plugin_versions` entries are checked against the plugins built into
 //! frule — only `container` (see [`BUILTIN_PLUGINS`]), whose `container.*` fields frule provides natively.
 //! A requirement that no built-in plugin satisfies is an error, as it is for `falco -V` without that plugin.
