@@ -91,7 +91,9 @@
 //!   CAP_DAC_OVERRIDE/CAP_FOWNER; no ACLs or supplementary groups). The overlayfs layer
 //!   flags (`PPM_EXE_UPPER/LOWER_LAYER`, `PPM_FD_UPPER/LOWER_LAYER` on open) use Falco's
 //!   `ovl_inode.__upperdentry` test (live-tested on a private overlay mount).
-//! - No initial process/fd state (from /proc or task iterators) and no `sched_process_fork`.
+//! - Initial state comes from a `/proc` scan ([`procfs::scan`]), not from BPF task
+//!   iterators; sockets of other network namespaces have no endpoints. No
+//!   `sched_process_fork` hook (x86_64 reports the child's clone exit instead).
 //! - Events are ordered by timestamp within a batch, not across batches.
 //! - Only x86_64.
 
@@ -101,6 +103,7 @@ mod capture;
 mod error;
 mod header;
 mod interest;
+pub mod procfs;
 
 pub use capture::{
     AttachMode, Batch, Capture, CaptureOptions, Counters, CpuCounters, KERNEL_BTF, Toctou,
