@@ -2,5 +2,8 @@
 
 #![deny(missing_docs)]
 
+pub mod config;
+pub mod engine;
 pub mod event;
+pub mod output;
 pub mod scap;

@@ -1,0 +1,718 @@
+//! falco.yaml-style configuration: the keys that shape rule selection and alert output, with Falco's
+//! defaults, `-o key=value` overrides and located errors.
+//!
+//! ```text
+//! falco.yaml text ──YAML──► value tree ──-o overrides (Falco's path grammar)──► typed Config
+//! ```
+//!
+//! Keys read (falco-ux.md §a2): `rules_files` (and the legacy `rules_file`), `priority`,
+//! `rule_matching`, `json_output`, `json_include_{output,output_fields,tags,message}_property`,
+//! `time_format_iso_8601`, `buffered_outputs`, `stdout_output`, `file_output`, `program_output`,
+//! `http_output`, `rules` (enable/disable selectors). Other keys Falco knows are accepted and ignored;
+//! keys Falco does not know produce a warning (as Falco 0.44's schema validation does), never an error.
+//!
+//! Override paths (`-o`): dot-separated keys, `[N]` list indexes, and since Falco 0.44 the escapes
+//! `\.`, `\[`, `\\` for literal characters in key names. Missing intermediate maps are created; a list
+//! index may append one past the end. The value is read as a YAML scalar or flow collection
+//! (`-o json_output=true` is a boolean, `-o 'rules_files=[a.yaml, b.yaml]'` a list).
+//!
+//! Invariant: every user mistake is a [`ConfigError`] naming the file (or `-o`) and the key path.
+
+use std::fmt;
+
+use frule_lang::loader::Priority;
+use serde_json::{Map, Value};
+
+use crate::engine::{RuleMatching, RuleSelector};
+use crate::output::{self, OutputOptions, Outputs};
+
+/// Falco's default `rules_files`.
+pub const DEFAULT_RULES_FILES: &[&str] = &[
+    "/etc/falco/falco_rules.yaml",
+    "/etc/falco/falco_rules.local.yaml",
+    "/etc/falco/rules.d",
+];
+
+/// Top-level keys of Falco's falco.yaml that frule accepts without acting on them.
+const KNOWN_IGNORED: &[&str] = &[
+    "config_files",
+    "watch_config_files",
+    "engine",
+    "load_plugins",
+    "plugins",
+    "plugins_hostinfo",
+    "outputs_queue",
+    "output_timeout",
+    "append_output",
+    "static_fields",
+    "syslog_output",
+    "grpc",
+    "grpc_output",
+    "webserver",
+    "log_stderr",
+    "log_syslog",
+    "log_level",
+    "libs_logger",
+    "syscall_event_drops",
+    "syscall_event_timeouts",
+    "metrics",
+    "base_syscalls",
+    "falco_libs",
+    "capture",
+    "container_engines",
+    "outputs",
+    "modern_bpf",
+    "container",
+    "buffer_format_base64",
+    "syscall_buf_size_preset",
+    "syscall_drop_failed_exit",
+    "http_output_keep_alive",
+];
+
+/// A configuration problem, located by source (file name or `-o`) and key path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file name, or `-o` for an override.
+    pub source: String,
+    /// The key path (`file_output.filename`); empty for the whole document.
+    pub key: String,
+    /// What is wrong, lowercase.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.source, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.source, self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// `file_output`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileOutput {
+    /// `enabled`.
+    pub enabled: bool,
+    /// `keep_alive`.
+    pub keep_alive: bool,
+    /// `filename`.
+    pub filename: String,
+}
+
+/// `program_output`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramOutput {
+    /// `enabled`.
+    pub enabled: bool,
+    /// `keep_alive`.
+    pub keep_alive: bool,
+    /// `program`.
+    pub program: String,
+}
+
+/// `http_output`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpOutput {
+    /// `enabled`.
+    pub enabled: bool,
+    /// `url`.
+    pub url: String,
+    /// `user_agent`.
+    pub user_agent: String,
+}
+
+/// The configuration frule acts on, with Falco's defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `rules_files`.
+    pub rules_files: Vec<String>,
+    /// `priority`: the least severe priority loaded.
+    pub priority: Priority,
+    /// `rule_matching`.
+    pub rule_matching: RuleMatching,
+    /// `json_output`.
+    pub json_output: bool,
+    /// `json_include_output_property`.
+    pub json_include_output_property: bool,
+    /// `json_include_output_fields_property`.
+    pub json_include_output_fields_property: bool,
+    /// `json_include_tags_property`.
+    pub json_include_tags_property: bool,
+    /// `json_include_message_property`.
+    pub json_include_message_property: bool,
+    /// `time_format_iso_8601`.
+    pub time_format_iso_8601: bool,
+    /// `buffered_outputs`.
+    pub buffered_outputs: bool,
+    /// `stdout_output.enabled`.
+    pub stdout_output: bool,
+    /// `file_output`.
+    pub file_output: FileOutput,
+    /// `program_output`.
+    pub program_output: ProgramOutput,
+    /// `http_output`.
+    pub http_output: HttpOutput,
+    /// `rules:` selectors.
+    pub rules: Vec<RuleSelector>,
+    /// Unknown keys and other non-fatal remarks, one message each.
+    pub warnings: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            rules_files: DEFAULT_RULES_FILES.iter().map(|s| s.to_string()).collect(),
+            priority: Priority::Debug,
+            rule_matching: RuleMatching::First,
+            json_output: false,
+            json_include_output_property: true,
+            json_include_output_fields_property: true,
+            json_include_tags_property: true,
+            json_include_message_property: false,
+            time_format_iso_8601: false,
+            buffered_outputs: false,
+            stdout_output: true,
+            file_output: FileOutput {
+                enabled: false,
+                keep_alive: false,
+                filename: "./events.txt".into(),
+            },
+            program_output: ProgramOutput {
+                enabled: false,
+                keep_alive: false,
+                program:
+                    "jq '{text: .output}' | curl -d @- -X POST https://hooks.slack.com/services/XXX"
+                        .into(),
+            },
+            http_output: HttpOutput {
+                enabled: false,
+                url: String::new(),
+                user_agent: "falcosecurity/falco".into(),
+            },
+            rules: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// One step of an override path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathStep {
+    /// A map key.
+    Key(String),
+    /// A list index.
+    Index(usize),
+}
+
+/// Parses an override key path with Falco's grammar: `a.b[2].c`, escapes `\.`, `\[`, `\\`.
+pub fn parse_path(path: &str) -> Result<Vec<PathStep>, String> {
+    let mut steps = Vec::new();
+    let mut key = String::new();
+    let mut key_open = false;
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e @ ('.' | '[' | '\\' | ']')) => {
+                    key.push(e);
+                    key_open = true;
+                }
+                _ => return Err(format!("invalid escape in key {path:?}")),
+            },
+            '.' => {
+                if !key_open {
+                    return Err(format!("empty key in {path:?}"));
+                }
+                steps.push(PathStep::Key(std::mem::take(&mut key)));
+                key_open = false;
+            }
+            '[' => {
+                if key_open {
+                    steps.push(PathStep::Key(std::mem::take(&mut key)));
+                    key_open = false;
+                } else if !matches!(steps.last(), Some(PathStep::Index(_))) {
+                    return Err(format!("list index without a key in {path:?}"));
+                }
+                let mut digits = String::new();
+                loop {
+                    match chars.next() {
+                        Some(']') => break,
+                        Some(d) if d.is_ascii_digit() => digits.push(d),
+                        _ => return Err(format!("invalid list index in {path:?}")),
+                    }
+                }
+                let i = digits
+                    .parse::<usize>()
+                    .map_err(|_| format!("invalid list index in {path:?}"))?;
+                steps.push(PathStep::Index(i));
+                if chars.peek() == Some(&'.') {
+                    chars.next();
+                    if chars.peek().is_none() {
+                        return Err(format!("empty key in {path:?}"));
+                    }
+                }
+            }
+            c => {
+                key.push(c);
+                key_open = true;
+            }
+        }
+    }
+    if key_open {
+        steps.push(PathStep::Key(key));
+    }
+    if steps.is_empty() {
+        return Err("empty key".into());
+    }
+    Ok(steps)
+}
+
+fn set_path(root: &mut Value, steps: &[PathStep], value: Value) -> Result<(), String> {
+    let Some((first, rest)) = steps.split_first() else {
+        *root = value;
+        return Ok(());
+    };
+    match first {
+        PathStep::Key(k) => {
+            if !root.is_object() {
+                *root = Value::Object(Map::new());
+            }
+            let Value::Object(m) = root else {
+                return Err("not a map".into());
+            };
+            let child = m.entry(k.clone()).or_insert(Value::Null);
+            set_path(child, rest, value)
+        }
+        PathStep::Index(i) => {
+            if !root.is_array() {
+                *root = Value::Array(Vec::new());
+            }
+            let Value::Array(a) = root else {
+                return Err("not a list".into());
+            };
+            if *i > a.len() {
+                return Err(format!(
+                    "list index {i} is beyond the end of the list ({} items)",
+                    a.len()
+                ));
+            }
+            if *i == a.len() {
+                a.push(Value::Null);
+            }
+            match a.get_mut(*i) {
+                Some(child) => set_path(child, rest, value),
+                None => Err(format!("list index {i} out of range")),
+            }
+        }
+    }
+}
+
+fn parse_yaml(text: &str) -> Result<Value, String> {
+    if text.trim().is_empty() {
+        return Ok(Value::Object(Map::new()));
+    }
+    serde_saphyr::from_str::<Value>(text).map_err(|e| e.to_string())
+}
+
+/// Applies one `-o key=value` override to a configuration tree.
+pub fn apply_override(root: &mut Value, option: &str) -> Result<(), ConfigError> {
+    let err = |key: &str, message: String| ConfigError {
+        source: "-o".into(),
+        key: key.into(),
+        message,
+    };
+    let Some((key, raw)) = option.split_once('=') else {
+        return Err(err(option, "expected key=value".into()));
+    };
+    let steps = parse_path(key).map_err(|m| err(key, m))?;
+    let value = if raw.is_empty() {
+        Value::String(String::new())
+    } else {
+        parse_yaml(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
+    };
+    set_path(root, &steps, value).map_err(|m| err(key, m))
+}
+
+struct Reader<'a> {
+    source: &'a str,
+}
+
+impl Reader<'_> {
+    fn err(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            source: self.source.to_string(),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn bool(&self, key: &str, v: &Value) -> Result<bool, ConfigError> {
+        match v {
+            Value::Bool(b) => Ok(*b),
+            Value::String(s) => match s.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" => Ok(true),
+                "false" | "no" | "off" => Ok(false),
+                _ => Err(self.err(key, format!("expected a boolean, found {s:?}"))),
+            },
+            other => Err(self.err(key, format!("expected a boolean, found {other}"))),
+        }
+    }
+
+    fn string(&self, key: &str, v: &Value) -> Result<String, ConfigError> {
+        match v {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            other => Err(self.err(key, format!("expected a string, found {other}"))),
+        }
+    }
+
+    fn strings(&self, key: &str, v: &Value) -> Result<Vec<String>, ConfigError> {
+        match v {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| self.string(&format!("{key}[{i}]"), x))
+                .collect(),
+            Value::Null => Ok(Vec::new()),
+            other => Ok(vec![self.string(key, other)?]),
+        }
+    }
+
+    fn map<'v>(
+        &self,
+        key: &str,
+        v: &'v Value,
+    ) -> Result<Option<&'v Map<String, Value>>, ConfigError> {
+        match v {
+            Value::Object(m) => Ok(Some(m)),
+            Value::Null => Ok(None),
+            other => Err(self.err(key, format!("expected a map, found {other}"))),
+        }
+    }
+}
+
+impl Config {
+    /// The configuration of a falco.yaml text (`source` names it in errors) with `-o` overrides
+    /// applied on top.
+    pub fn from_yaml(
+        source: &str,
+        text: &str,
+        overrides: &[String],
+    ) -> Result<Config, ConfigError> {
+        let mut root = parse_yaml(text).map_err(|m| ConfigError {
+            source: source.into(),
+            key: String::new(),
+            message: format!("invalid YAML: {m}"),
+        })?;
+        if root.is_null() {
+            root = Value::Object(Map::new());
+        }
+        if !root.is_object() {
+            return Err(ConfigError {
+                source: source.into(),
+                key: String::new(),
+                message: "the configuration is not a YAML map".into(),
+            });
+        }
+        for o in overrides {
+            apply_override(&mut root, o)?;
+        }
+        Config::from_value(source, &root)
+    }
+
+    /// Falco's defaults with `-o` overrides (no configuration file).
+    pub fn with_overrides(overrides: &[String]) -> Result<Config, ConfigError> {
+        Config::from_yaml("-o", "", overrides)
+    }
+
+    fn from_value(source: &str, root: &Value) -> Result<Config, ConfigError> {
+        let r = Reader { source };
+        let mut c = Config::default();
+        let Some(map) = r.map("", root)? else {
+            return Ok(c);
+        };
+        for (key, v) in map {
+            let k = key.as_str();
+            match k {
+                "rules_files" | "rules_file" => c.rules_files = r.strings(k, v)?,
+                "priority" => {
+                    let s = r.string(k, v)?;
+                    c.priority = Priority::parse(&s).ok_or_else(|| {
+                        r.err(k, format!("unknown priority {s:?} (expected emergency, alert, critical, error, warning, notice, info, informational or debug)"))
+                    })?;
+                }
+                "rule_matching" => {
+                    let s = r.string(k, v)?;
+                    c.rule_matching = RuleMatching::parse(&s).ok_or_else(|| {
+                        r.err(
+                            k,
+                            format!("unknown rule matching strategy {s:?} (expected first or all)"),
+                        )
+                    })?;
+                }
+                "json_output" => c.json_output = r.bool(k, v)?,
+                "json_include_output_property" => c.json_include_output_property = r.bool(k, v)?,
+                "json_include_output_fields_property" => {
+                    c.json_include_output_fields_property = r.bool(k, v)?;
+                }
+                "json_include_tags_property" => c.json_include_tags_property = r.bool(k, v)?,
+                "json_include_message_property" => {
+                    c.json_include_message_property = r.bool(k, v)?;
+                }
+                "time_format_iso_8601" => c.time_format_iso_8601 = r.bool(k, v)?,
+                "buffered_outputs" => c.buffered_outputs = r.bool(k, v)?,
+                "stdout_output" => {
+                    if let Some(m) = r.map(k, v)? {
+                        for (sk, sv) in m {
+                            let path = format!("{k}.{sk}");
+                            match sk.as_str() {
+                                "enabled" => c.stdout_output = r.bool(&path, sv)?,
+                                _ => c.warnings.push(format!("{source}: {path}: unknown key")),
+                            }
+                        }
+                    }
+                }
+                "file_output" => {
+                    if let Some(m) = r.map(k, v)? {
+                        for (sk, sv) in m {
+                            let path = format!("{k}.{sk}");
+                            match sk.as_str() {
+                                "enabled" => c.file_output.enabled = r.bool(&path, sv)?,
+                                "keep_alive" => c.file_output.keep_alive = r.bool(&path, sv)?,
+                                "filename" => c.file_output.filename = r.string(&path, sv)?,
+                                _ => c.warnings.push(format!("{source}: {path}: unknown key")),
+                            }
+                        }
+                    }
+                }
+                "program_output" => {
+                    if let Some(m) = r.map(k, v)? {
+                        for (sk, sv) in m {
+                            let path = format!("{k}.{sk}");
+                            match sk.as_str() {
+                                "enabled" => c.program_output.enabled = r.bool(&path, sv)?,
+                                "keep_alive" => c.program_output.keep_alive = r.bool(&path, sv)?,
+                                "program" => c.program_output.program = r.string(&path, sv)?,
+                                _ => c.warnings.push(format!("{source}: {path}: unknown key")),
+                            }
+                        }
+                    }
+                }
+                "http_output" => {
+                    if let Some(m) = r.map(k, v)? {
+                        for (sk, sv) in m {
+                            let path = format!("{k}.{sk}");
+                            match sk.as_str() {
+                                "enabled" => c.http_output.enabled = r.bool(&path, sv)?,
+                                "url" => c.http_output.url = r.string(&path, sv)?,
+                                "user_agent" => c.http_output.user_agent = r.string(&path, sv)?,
+                                // TLS, mTLS, compression and keep-alive settings: accepted, not used
+                                // by the plain-HTTP channel.
+                                "insecure"
+                                | "ca_cert"
+                                | "ca_bundle"
+                                | "ca_path"
+                                | "mtls"
+                                | "client_cert"
+                                | "client_key"
+                                | "echo"
+                                | "compress_uploads"
+                                | "keep_alive"
+                                | "max_consecutive_timeouts" => {}
+                                _ => c.warnings.push(format!("{source}: {path}: unknown key")),
+                            }
+                        }
+                    }
+                }
+                "rules" => c.rules = read_selectors(&r, v)?,
+                _ if KNOWN_IGNORED.contains(&k) => {}
+                _ => c.warnings.push(format!("{source}: {k}: unknown key")),
+            }
+        }
+        if c.http_output.enabled && c.http_output.url.is_empty() {
+            return Err(r.err("http_output.url", "http_output is enabled but has no url"));
+        }
+        Ok(c)
+    }
+
+    /// The formatting options of this configuration.
+    pub fn output_options(&self) -> OutputOptions {
+        OutputOptions {
+            json_output: self.json_output,
+            json_include_output_property: self.json_include_output_property,
+            json_include_output_fields_property: self.json_include_output_fields_property,
+            json_include_tags_property: self.json_include_tags_property,
+            json_include_message_property: self.json_include_message_property,
+            time_format_iso_8601: self.time_format_iso_8601,
+            hostname: output::hostname(),
+        }
+    }
+
+    /// The enabled output channels. Fails on a channel that cannot work (an `https://` URL).
+    pub fn outputs(&self) -> Result<Outputs, ConfigError> {
+        let mut outs = Outputs::new(self.output_options());
+        if self.stdout_output {
+            outs.add(Box::new(output::stdout::StdoutChannel::new(
+                self.buffered_outputs,
+            )));
+        }
+        if self.file_output.enabled {
+            outs.add(Box::new(output::file::FileChannel::new(
+                &self.file_output.filename,
+                self.file_output.keep_alive,
+                self.buffered_outputs,
+            )));
+        }
+        if self.program_output.enabled {
+            outs.add(Box::new(output::program::ProgramChannel::new(
+                &self.program_output.program,
+                self.program_output.keep_alive,
+                self.buffered_outputs,
+            )));
+        }
+        if self.http_output.enabled {
+            let ch = output::http::HttpChannel::new(
+                &self.http_output.url,
+                &self.http_output.user_agent,
+                self.json_output,
+            )
+            .map_err(|m| ConfigError {
+                source: "config".into(),
+                key: "http_output.url".into(),
+                message: m,
+            })?;
+            outs.add(Box::new(ch));
+        }
+        Ok(outs)
+    }
+}
+
+fn read_selectors(r: &Reader<'_>, v: &Value) -> Result<Vec<RuleSelector>, ConfigError> {
+    let Value::Array(items) = v else {
+        if v.is_null() {
+            return Ok(Vec::new());
+        }
+        return Err(r.err("rules", "expected a list of enable/disable selectors"));
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("rules[{i}]");
+        let Some(m) = r.map(&path, item)? else {
+            return Err(r.err(&path, "expected a map with enable or disable"));
+        };
+        for (action, body) in m {
+            let enable = match action.as_str() {
+                "enable" => true,
+                "disable" => false,
+                other => {
+                    return Err(r.err(
+                        &path,
+                        format!("unknown selector {other:?} (expected enable or disable)"),
+                    ));
+                }
+            };
+            let spath = format!("{path}.{action}");
+            let Some(b) = r.map(&spath, body)? else {
+                return Err(r.err(&spath, "expected a map with rule or tag"));
+            };
+            let mut sel = RuleSelector {
+                enable,
+                rule: None,
+                tag: None,
+            };
+            for (k, v) in b {
+                let kp = format!("{spath}.{k}");
+                match k.as_str() {
+                    "rule" => sel.rule = Some(r.string(&kp, v)?),
+                    "tag" => sel.tag = Some(r.string(&kp, v)?),
+                    _ => return Err(r.err(&kp, "unknown key (expected rule or tag)")),
+                }
+            }
+            if sel.rule.is_none() && sel.tag.is_none() {
+                return Err(r.err(&spath, "a selector needs rule or tag"));
+            }
+            out.push(sel);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        let k = |s: &str| PathStep::Key(s.into());
+        assert_eq!(parse_path("a.b"), Ok(vec![k("a"), k("b")]));
+        assert_eq!(
+            parse_path("rules_files[1]"),
+            Ok(vec![k("rules_files"), PathStep::Index(1)])
+        );
+        assert_eq!(
+            parse_path("plugins[0].open_params"),
+            Ok(vec![k("plugins"), PathStep::Index(0), k("open_params")])
+        );
+        assert_eq!(parse_path(r"a\.b.c"), Ok(vec![k("a.b"), k("c")]));
+        assert_eq!(parse_path(r"a\[x\\"), Ok(vec![k(r"a[x\")]));
+        assert!(parse_path("").is_err());
+        assert!(parse_path("a..b").is_err());
+        assert!(parse_path("a[x]").is_err());
+        assert!(parse_path("[0]").is_err());
+    }
+
+    #[test]
+    fn overrides_and_errors() {
+        let c = Config::from_yaml(
+            "falco.yaml",
+            "json_output: false\nfile_output:\n  enabled: true\n  filename: /tmp/x\nfoo: 1\n",
+            &[
+                "json_output=true".into(),
+                "priority=WARNING".into(),
+                "rules_files[0]=a.yaml".into(),
+                "rule_matching=all".into(),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.json_output);
+        assert_eq!(c.priority, Priority::Warning);
+        assert_eq!(c.rules_files, vec!["a.yaml".to_string()]);
+        assert_eq!(c.rule_matching, RuleMatching::All);
+        assert!(c.file_output.enabled);
+        assert_eq!(c.warnings, vec!["falco.yaml: foo: unknown key".to_string()]);
+
+        let e = Config::from_yaml("falco.yaml", "priority: loud\n", &[])
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.starts_with("falco.yaml: priority: unknown priority \"loud\"")),
+            "{e:?}"
+        );
+        let e = Config::with_overrides(&["json_output=maybe".into()]).err();
+        assert_eq!(
+            e.map(|e| e.to_string()),
+            Some("-o: json_output: expected a boolean, found \"maybe\"".into())
+        );
+        let e = Config::with_overrides(&["rules_files[3]=x".into()]).err();
+        assert!(e.is_some());
+    }
+
+    #[test]
+    fn selectors() {
+        let c = Config::from_yaml(
+            "f",
+            "rules:\n  - disable:\n      rule: \"*\"\n  - enable:\n      tag: network\n",
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.rules.len(), 2);
+        assert!(!c.rules[0].enable);
+        assert_eq!(c.rules[1].tag.as_deref(), Some("network"));
+    }
+}
