@@ -70,9 +70,9 @@
 //! Events emitted: see [`SUPPORTED`] (syscall, x86_64 number, exit event, the PPME codes
 //! that name it). Process: clone/fork/vfork/clone3, execve/execveat, procexit, setuid
 //! family, setsid/setpgid, kill, unshare/setns, chroot. Files: open/openat/openat2/creat,
-//! close, read/write/pread/pwrite (payload cut to the snaplen), dup/dup2/dup3, fcntl, pipe/pipe2, chdir/fchdir, mkdir(at), rmdir, unlink(at),
-//! rename(at/at2), link(at), symlink(at), chmod family, chown family, mount/umount2,
-//! memfd_create. Network: socket, socketpair, bind, listen, connect, accept/accept4,
+//! close, read/write/pread/pwrite (payload cut to the snaplen), dup/dup2/dup3, fcntl,
+//! pipe/pipe2, chdir/fchdir, mkdir(at), rmdir, unlink(at), rename(at/at2), link(at),
+//! symlink(at), chmod family, chown family, mount/umount2, memfd_create. Network: socket, socketpair, bind, listen, connect, accept/accept4,
 //! sendto/recvfrom/sendmsg/recvmsg (payload cut to [`CaptureOptions::snaplen`]). Other:
 //! ptrace, init_module/finit_module, bpf, userfaultfd, mprotect.
 //! Any other interesting syscall gives `GENERIC_X` (PPME 1) with its `PPM_SC` code (from
@@ -81,9 +81,9 @@
 //! # Not done yet
 //!
 //! - 32-bit (ia32) syscalls are not mapped to their 64-bit events.
-//! - Not emitted yet: readv/writev/preadv/pwritev, shutdown, prctl, capset, and the other
-//!   syscalls of the table that Falco's rules rarely use. sendmsg/recvmsg gather at most 8
-//!   iovecs.
+//! - No dedicated event yet (they give `GENERIC_X`, without parameters, when interesting):
+//!   readv/writev/preadv/pwritev, shutdown, prctl, capset, and the other syscalls of the
+//!   table that Falco's rules rarely use. sendmsg/recvmsg gather at most 8 iovecs.
 //! - execve: `cwd` is sent empty (as Falco does: user space tracks it); clone:
 //!   `pidns_init_start_ts` is 0; procexit: `reaper_tid` is 0.
 //! - execve `flags`: memfd origin, writability and overlay layer are tested live;
@@ -94,7 +94,9 @@
 //! - Initial state comes from a `/proc` scan ([`procfs::scan`]), not from BPF task
 //!   iterators; sockets of other network namespaces have no endpoints. No
 //!   `sched_process_fork` hook (x86_64 reports the child's clone exit instead).
-//! - Events are ordered by timestamp within a batch, not across batches.
+//! - Events are ordered by timestamp within a batch, not across batches: an event still
+//!   being written while a batch is drained comes in the next one (as with libscap's
+//!   lowest-head merge).
 //! - Only x86_64.
 
 #![deny(missing_docs)]
