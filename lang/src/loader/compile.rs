@@ -237,10 +237,17 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
             match crate::evttypes::evttypes_of(&resolved) {
                 Ok(set) => {
                     if set.len() > 100 && r.warn_evttypes {
-                        diags.push(r.ctx.diag(
-                            Code::NoEvttype,
-                            "Rule matches too many evt.type values. This has a significant performance penalty.",
-                        ));
+                        diags.push(
+                            r.ctx
+                                .diag(
+                                    Code::NoEvttype,
+                                    "Rule matches too many evt.type values. This has a significant performance penalty.",
+                                )
+                                .with_help(format!(
+                                    "the condition matches {} event codes; restrict it with a positive evt.type check (e.g. `evt.type in (open, openat)`), or set `warn_evttypes: false` if that is intended",
+                                    set.len()
+                                )),
+                        );
                     }
                 }
                 Err(msg) => {

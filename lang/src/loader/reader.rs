@@ -467,10 +467,14 @@ impl Reader<'_> {
                     return;
                 }
                 Kind::Map(_) => {
-                    self.diags.push(root.diag(
-                        Code::YamlValidate,
-                        "Rules content is not yaml array of objects",
-                    ));
+                    self.diags.push(
+                        root.diag(
+                            Code::YamlValidate,
+                            "Rules content is not yaml array of objects",
+                        )
+                        .at(doc.span(self.file))
+                        .with_help("a rules file is a sequence of items, each starting with `- ` (`- rule: ...`, `- macro: ...`, `- list: ...`)"),
+                    );
                     return;
                 }
                 Kind::Seq(items) => {
