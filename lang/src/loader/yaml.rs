@@ -35,6 +35,9 @@ pub struct Node {
     pub offset: u32,
     /// Byte length as reported by the parser.
     pub len: u32,
+    /// Where the node's text is: equal to `offset`, except for an alias (`*a`), whose text is at its
+    /// anchor's definition.
+    pub text_offset: u32,
     /// 0-based line (a yaml-cpp mark).
     pub line0: u32,
     /// 0-based column.
@@ -237,11 +240,14 @@ fn convert(src: &str, s: Spanned<Raw>) -> Node {
     let span = loc.span();
     let offset = span.byte_offset().unwrap_or(0) as u32;
     let len = span.byte_len().unwrap_or(0) as u32;
+    let def = s.defined.span();
+    let text_offset = def.byte_offset().map_or(offset, |o| o as u32);
+    let text_len = def.byte_len().map_or(len, |l| l as u32);
     let kind = match s.value {
         Raw::Null => Kind::Null,
         Raw::Text(t) => Kind::Scalar(t),
         Raw::Typed => Kind::Scalar(
-            src.get(offset as usize..(offset + len) as usize)
+            src.get(text_offset as usize..(text_offset + text_len) as usize)
                 .unwrap_or("")
                 .to_string(),
         ),
@@ -256,6 +262,7 @@ fn convert(src: &str, s: Spanned<Raw>) -> Node {
         kind,
         offset,
         len,
+        text_offset,
         line0: (loc.line() as u32).saturating_sub(1),
         col0: (loc.column() as u32).saturating_sub(1),
     }
@@ -273,7 +280,7 @@ pub fn scalar_text(src: &str, file: FileId, node: &Node) -> MappedText {
     let Some(value) = node.as_scalar() else {
         return out;
     };
-    let raw = src.get(node.offset as usize..).unwrap_or("");
+    let raw = src.get(node.text_offset as usize..).unwrap_or("");
     let mut si = 0usize;
     let raw_bytes = raw.as_bytes();
     let mut buf = [0u8; 4];
@@ -299,7 +306,7 @@ pub fn scalar_text(src: &str, file: FileId, node: &Node) -> MappedText {
             steps += 1;
         }
         let at = mapped.unwrap_or(si.min(raw.len()));
-        out.push_file(cs, file, node.offset + at as u32);
+        out.push_file(cs, file, node.text_offset + at as u32);
     }
     out
 }
