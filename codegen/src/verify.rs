@@ -11,7 +11,7 @@
 //!    operands and rule roots are conditions; `and`/`or` have at least one operand (constants are
 //!    `cond true`/`cond false`, so that every program has a textual form).
 //! 4. **Operator typing** (spec B.1, on the transformed type):
-//!    - `cmp.*`: both sides scalar, same kind, and the operator applies to the kind ([`Cmp::applies_to`]);
+//!    - `cmp.*`: both sides scalar, same kind, and the operator applies to the kind ([`crate::ir::Cmp::applies_to`]);
 //!      a `net` left side must be compared with a `net` constant (networks never come from fields, B.8);
 //!    - modifiers: scalar left side, the set's kind equals it, and the operator applies to the kind;
 //!    - `in`/`intersects`: the set's (or the right value's) kind equals the left side's; no field on the

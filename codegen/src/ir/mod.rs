@@ -585,7 +585,7 @@ impl Program {
         }
     }
 
-    /// The textual form (see [`print`](self::print)).
+    /// The textual form (see [`mod@print`]).
     pub fn to_text(&self) -> String {
         print::print(self)
     }
