@@ -59,3 +59,11 @@ fn json_shape() {
     let json = serde_json::to_string_pretty(&render::json::render(&r)).unwrap_or_default();
     insta::assert_snapshot!(json);
 }
+
+#[test]
+fn chain_through_nested_macros() {
+    insta::assert_snapshot!(text(&[(
+        "rules.yaml",
+        "- macro: inner\n  condition: >\n    proc.name = bash and\n    fd.nmae = /etc/shadow\n- macro: outer\n  condition: evt.type = open and inner\n- rule: Read shadow\n  desc: d\n  condition: outer and not user.name = root\n  output: o\n  priority: WARNING\n",
+    )]));
+}
