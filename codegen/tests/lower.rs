@@ -302,6 +302,30 @@ fn corpus_rules_lower() {
     }
     println!("{matched} rule matches over 2000 generated events");
     assert!(matched > 0, "generated events should match some rules");
+
+    // Sharing: every rule lowered into a program of its own answers like the shared program.
+    let singles: Vec<vm::Program> = loaded
+        .rules
+        .iter()
+        .map(|r| {
+            let mut l = Lowerer::new();
+            l.add_rule(&r.name, &r.expr).expect("lowered above");
+            vm::Program::compile(&l.finish()).expect("compiles")
+        })
+        .collect();
+    let mut sm: Vec<vm::Machine> = singles.iter().map(vm::Program::machine).collect();
+    for _ in 0..300 {
+        let ev = generated_event(&p, &pool, &mut rng);
+        out.clear();
+        prog.matches(&mut m, &mut ev.clone(), &mut out);
+        let mut alone = Vec::new();
+        for (i, (s, sm)) in singles.iter().zip(sm.iter_mut()).enumerate() {
+            if s.eval_rule(sm, &mut ev.clone(), 0) {
+                alone.push(i);
+            }
+        }
+        assert_eq!(out, alone, "rules lowered alone and together disagree");
+    }
 }
 
 struct XorShift(u64);
