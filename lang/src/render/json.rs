@@ -3,8 +3,10 @@
 //! Shape per file: `{"name", "successful", "errors": [...], "warnings": [...]}`; each entry is
 //! `{"code", "codedesc", "message", "context": {"locations": [{"item_type", "item_name",
 //! "position": {"name", "line", "column", "offset"}}], "snippet"}}` with Falco's 0-based marks. One key is ours
-//! and extra: `"frule"` with our exact 1-based `file`/`line`/`column` (and `help` when there is one), so
-//! tools that know Falco's shape keep working and tools that want exact positions can have them.
+//! and extra: `"frule"` with our exact 1-based `file`/`line`/`column`/`end_line`/`end_column`, and when there
+//! are any, `help`, `macros` (the macros the problem is inside, outermost first) and `notes` (e.g. where a
+//! substituted list is defined), so tools that know Falco's shape keep working and tools that want exact
+//! positions can have them.
 
 use serde_json::{Value, json};
 
@@ -58,13 +60,26 @@ fn entry(sm: &SourceMap, d: &Diagnostic) -> Value {
     });
     if let Some(p) = d.primary {
         let lc = sm.line_col(p.file, p.start);
+        let end = sm.line_col(p.file, p.end);
         let mut ours = json!({
             "file": sm.file_name(p.file),
             "line": lc.line,
             "column": lc.col,
+            "end_line": end.line,
+            "end_column": end.col,
         });
         if let Some(h) = &d.help {
             ours["help"] = json!(h);
+        }
+        let located = |l: &crate::diagnostic::Label| {
+            let lc = sm.line_col(l.span.file, l.span.start);
+            json!({"message": l.message, "file": sm.file_name(l.span.file), "line": lc.line, "column": lc.col})
+        };
+        if !d.chain.is_empty() {
+            ours["macros"] = json!(d.chain.iter().map(located).collect::<Vec<_>>());
+        }
+        if !d.labels.is_empty() {
+            ours["notes"] = json!(d.labels.iter().map(located).collect::<Vec<_>>());
         }
         v["frule"] = ours;
     }
