@@ -164,18 +164,24 @@ fn run_file(path: &Path) -> Result<(), String> {
         "run" => {
             let p = ir::parse(&body).map_err(|e| format!("parse: {e}"))?;
             verify::verify(&p).map_err(|e| format!("verify: {e}"))?;
-            let prog = vm::Program::compile(&p).map_err(|e| e.to_string())?;
-            let mut machine = prog.machine();
             let events: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix(EVENT)).collect();
             if events.is_empty() {
                 return Err("a run test needs '; event:' lines".into());
             }
-            for spec in events {
-                let (mut ev, expect) = parse_event(spec)?;
-                let mut got = Vec::new();
-                prog.matches(&mut machine, &mut ev, &mut got);
-                if got != expect {
-                    return Err(format!("event {spec:?}: expected {expect:?}, got {got:?}"));
+            // Both with and without memo slots: the answers must not depend on them.
+            for memoize in [true, false] {
+                let prog = vm::Program::compile_with(&p, vm::CompileOptions { memoize })
+                    .map_err(|e| e.to_string())?;
+                let mut machine = prog.machine();
+                for spec in &events {
+                    let (mut ev, expect) = parse_event(spec)?;
+                    let mut got = Vec::new();
+                    prog.matches(&mut machine, &mut ev, &mut got);
+                    if got != expect {
+                        return Err(format!(
+                            "event {spec:?} (memoize: {memoize}): expected {expect:?}, got {got:?}"
+                        ));
+                    }
                 }
             }
             Ok(())
