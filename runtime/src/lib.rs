@@ -7,3 +7,5 @@ pub mod engine;
 pub mod event;
 pub mod output;
 pub mod scap;
+pub mod fields;
+pub mod state;

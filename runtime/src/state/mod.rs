@@ -1,0 +1,1304 @@
+//! System state: threads, the process tree, fd tables, users and groups, as libsinsp keeps them.
+//!
+//! [`State::update`] is called once for every event, in capture order, *before* rules see it. It
+//! applies the event the way libsinsp's parser does (clone/fork/vfork/clone3 create threads,
+//! execve/execveat replace the image, open/socket/accept/dup/pipe/… add fds, close and procexit
+//! remove them) so that field extraction reads the state *after* the event — except where libsinsp
+//! shows the old state: a `close` exit still shows the closed fd, a `procexit` still shows the
+//! exiting thread. Those removals are deferred to the next call of `update`, exactly as libsinsp
+//! defers them to the next event.
+//!
+//! Old captures carry enter and exit events; current ones carry exit events with the enter
+//! parameters. Each thread keeps a copy of its last enter event, and [`State::param`] falls back to
+//! it when an exit event lacks a parameter, so both layouts give the same state.
+//!
+//! Invariants:
+//! - fd tables are per process (keyed by pid): threads of a process share one table, a forked
+//!   child gets a copy of its parent's;
+//! - memory is bounded: exited threads and closed fds are removed, the thread table holds at most
+//!   [`Limits::max_threads`] entries (least recently active evicted first) and an fd table at most
+//!   [`Limits::max_fds_per_process`] fds (further fds are not tracked, as in libsinsp);
+//! - nothing here reads the host: users and groups come from a [`UserDb`] (the capture's lists, or
+//!   `/etc/passwd` + `/etc/group` through [`HostUserDb`] on live runs only).
+
+pub mod container;
+mod fd;
+mod users;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use frule_lang::events::{Direction, EventFlags, flags as ppm_flags};
+
+use crate::event::{Event, Param, ParamValue, SockTuple};
+use crate::scap::{CaptureState, FdKind, InterfaceAddr, ProcInfo};
+
+pub use fd::{FdEntry, FdType, L4Proto, Role, SockInfo};
+pub use users::{CaptureUserDb, GroupEntry, HostUserDb, UserDb, UserEntry};
+
+/// Size bounds of the tables.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Most threads kept; when exceeded, the least recently active tenth is evicted.
+    pub max_threads: usize,
+    /// Most fds tracked per process (libsinsp's `MAX_FD_TABLE_SIZE`).
+    pub max_fds_per_process: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_threads: 131_072,
+            max_fds_per_process: 4096,
+        }
+    }
+}
+
+/// One thread, with the process-wide data libsinsp keeps on every thread.
+#[derive(Clone, Debug, Default)]
+pub struct ThreadInfo {
+    /// Thread id.
+    pub tid: i64,
+    /// Process id (the thread group leader's tid).
+    pub pid: i64,
+    /// Parent thread id.
+    pub ptid: i64,
+    /// Session id.
+    pub sid: i64,
+    /// Process group id as seen in the thread's pid namespace.
+    pub vpgid: i64,
+    /// Process group id.
+    pub pgid: i64,
+    /// Thread id in its pid namespace.
+    pub vtid: i64,
+    /// Process id in its pid namespace.
+    pub vpid: i64,
+    /// `comm` (`proc.name`).
+    pub comm: Vec<u8>,
+    /// `argv[0]` (`proc.exe`).
+    pub exe: Vec<u8>,
+    /// Full path of the executable (`proc.exepath`).
+    pub exepath: Vec<u8>,
+    /// `argv[1..]`.
+    pub args: Vec<Vec<u8>>,
+    /// Environment, `NAME=value` each.
+    pub env: Vec<Vec<u8>>,
+    /// Working directory, always ending with `/`.
+    pub cwd: Vec<u8>,
+    /// Real user id.
+    pub uid: u32,
+    /// Real group id.
+    pub gid: u32,
+    /// Login uid (`u32::MAX` when unset).
+    pub loginuid: u32,
+    /// Controlling terminal.
+    pub tty: u32,
+    /// Capability sets.
+    pub cap_inheritable: u64,
+    /// Permitted capabilities.
+    pub cap_permitted: u64,
+    /// Effective capabilities.
+    pub cap_effective: u64,
+    /// cgroups, `subsys=path` each.
+    pub cgroups: Vec<Vec<u8>>,
+    /// Short container id, `host`, or `None` when no cgroups are known.
+    pub container_id: Option<String>,
+    /// `PPM_CL_*` clone flags.
+    pub clone_flags: u32,
+    /// When the thread was created (0 when it predates the capture).
+    pub clone_ts: u64,
+    /// When the process last executed a new image.
+    pub lastexec_ts: u64,
+    /// Inode of the executable.
+    pub exe_ino: u64,
+    /// ctime of the executable's inode.
+    pub exe_ino_ctime: u64,
+    /// mtime of the executable's inode.
+    pub exe_ino_mtime: u64,
+    /// Start time of the pid namespace's init.
+    pub pidns_init_start_ts: u64,
+    /// The executable is writable by the user.
+    pub exe_writable: bool,
+    /// The executable is in an overlay upper layer.
+    pub exe_upper_layer: bool,
+    /// The executable is in an overlay lower layer.
+    pub exe_lower_layer: bool,
+    /// The executable is a memfd.
+    pub exe_from_memfd: bool,
+    /// The fd limit.
+    pub fdlimit: i64,
+    /// The thread has exited but is kept because other threads of its process remain.
+    pub exited: bool,
+    /// The fd the last fd-using event of this thread named (libsinsp's `m_lastevent_fd`).
+    pub lastevent_fd: i64,
+    /// Timestamp of the thread's last event (for eviction).
+    pub last_seen: u64,
+    /// The last enter event of this thread (raw bytes), for exit events that lack its params.
+    last_enter: Vec<u8>,
+}
+
+impl ThreadInfo {
+    /// Whether this thread is its process's main thread.
+    pub fn is_main_thread(&self) -> bool {
+        self.tid == self.pid
+    }
+
+    /// The value of environment variable `name`.
+    pub fn env_var(&self, name: &[u8]) -> Option<&[u8]> {
+        self.env.iter().find_map(|e| {
+            let rest = e.strip_prefix(name)?;
+            rest.strip_prefix(b"=")
+        })
+    }
+
+    /// A thread libsinsp first hears of from one of its events: ids and credentials unknown.
+    pub fn unknown(tid: i64) -> ThreadInfo {
+        ThreadInfo {
+            tid,
+            pid: tid,
+            ptid: -1,
+            sid: -1,
+            vpgid: -1,
+            pgid: -1,
+            vtid: -1,
+            vpid: -1,
+            comm: b"<NA>".to_vec(),
+            exe: b"<NA>".to_vec(),
+            uid: u32::MAX,
+            gid: u32::MAX,
+            loginuid: u32::MAX,
+            lastevent_fd: -1,
+            ..ThreadInfo::default()
+        }
+    }
+
+    fn from_proc(p: &ProcInfo) -> ThreadInfo {
+        let mut t = ThreadInfo {
+            tid: p.tid as i64,
+            pid: p.pid as i64,
+            ptid: p.ptid as i64,
+            sid: p.sid,
+            vpgid: p.vpgid,
+            pgid: p.pgid,
+            vtid: p.vtid,
+            vpid: p.vpid,
+            comm: p.comm.clone(),
+            exe: p.exe.clone(),
+            exepath: p.exepath.clone(),
+            args: split_nul(&p.args),
+            env: split_nul(&p.env),
+            cwd: with_slash(&p.cwd),
+            uid: p.uid,
+            gid: p.gid,
+            loginuid: p.loginuid,
+            tty: p.tty,
+            cap_inheritable: p.cap_inheritable,
+            cap_permitted: p.cap_permitted,
+            cap_effective: p.cap_effective,
+            cgroups: split_nul(&p.cgroups),
+            clone_flags: p.flags,
+            exe_ino: p.exe_ino,
+            exe_ino_ctime: p.exe_ino_ctime,
+            exe_ino_mtime: p.exe_ino_mtime,
+            pidns_init_start_ts: p.pidns_init_start_ts,
+            exe_writable: p.exe_writable,
+            exe_upper_layer: p.exe_upper_layer,
+            exe_lower_layer: p.exe_lower_layer,
+            exe_from_memfd: p.exe_from_memfd,
+            fdlimit: p.fdlimit as i64,
+            lastevent_fd: -1,
+            ..ThreadInfo::default()
+        };
+        t.container_id = container::container_id(t.cgroups.iter().map(Vec::as_slice));
+        t
+    }
+}
+
+/// Splits a buffer of NUL-terminated strings (args, env, cgroups).
+pub(crate) fn split_nul(b: &[u8]) -> Vec<Vec<u8>> {
+    if b.is_empty() {
+        return Vec::new();
+    }
+    let b = b.strip_suffix(b"\0").unwrap_or(b);
+    b.split(|&c| c == 0).map(<[u8]>::to_vec).collect()
+}
+
+fn with_slash(p: &[u8]) -> Vec<u8> {
+    let mut v = p.to_vec();
+    if !v.ends_with(b"/") {
+        v.push(b'/');
+    }
+    v
+}
+
+/// libsinsp's path concatenation: an absolute `name` stands alone, a relative one is appended to
+/// `dir`; then `.`/`..` components and duplicate slashes are resolved.
+pub fn concat_path(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let joined: Vec<u8> = if name.first() == Some(&b'/') || dir.is_empty() {
+        name.to_vec()
+    } else {
+        let mut v = dir.to_vec();
+        if !v.ends_with(b"/") {
+            v.push(b'/');
+        }
+        v.extend_from_slice(name);
+        v
+    };
+    normalize(&joined)
+}
+
+fn normalize(p: &[u8]) -> Vec<u8> {
+    if p.first() != Some(&b'/') {
+        return p.to_vec();
+    }
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for comp in p.split(|&b| b == b'/') {
+        match comp {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = Vec::with_capacity(p.len());
+    for c in &parts {
+        out.push(b'/');
+        out.extend_from_slice(c);
+    }
+    if out.is_empty() || (p.ends_with(b"/") && p.len() > 1 && !parts.is_empty()) {
+        out.push(b'/');
+    }
+    out
+}
+
+/// Per-event facts the extractor needs, computed by [`State::update`].
+#[derive(Clone, Debug, Default)]
+pub struct EventContext {
+    /// Event number, counting every event from 1.
+    pub num: u64,
+    /// Timestamp of the event.
+    pub ts: u64,
+    /// Timestamp of the first event (for `evt.reltime`).
+    pub first_ts: u64,
+    /// The thread the event belongs to.
+    pub tid: i64,
+    /// The fd the event is about (`fd.num`), if any.
+    pub fd: Option<i64>,
+    /// The event renamed its fd (`fd.name_changed`).
+    pub name_changed: bool,
+}
+
+/// The whole state.
+pub struct State {
+    threads: HashMap<i64, ThreadInfo>,
+    fds: HashMap<i64, HashMap<i64, FdEntry>>,
+    users: Box<dyn UserDb>,
+    limits: Limits,
+    /// Deferred removals (libsinsp removes closed fds and exited threads on the next event).
+    pending_fd_close: Option<(i64, i64)>,
+    pending_thread_exit: Option<i64>,
+    ctx: EventContext,
+    /// Network interfaces' addresses, for `fd.lip`/`fd.rip`.
+    local_addrs: Vec<IpAddr>,
+    hostname: String,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::new(Box::new(CaptureUserDb::default()))
+    }
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("threads", &self.threads.len())
+            .field("fd_tables", &self.fds.len())
+            .finish()
+    }
+}
+
+fn flag(name: &str) -> u32 {
+    ppm_flags::CLONE_FLAGS.value_of(name).unwrap_or(0)
+}
+
+impl State {
+    /// An empty state reading users and groups from `users`.
+    pub fn new(users: Box<dyn UserDb>) -> State {
+        State {
+            threads: HashMap::new(),
+            fds: HashMap::new(),
+            users,
+            limits: Limits::default(),
+            pending_fd_close: None,
+            pending_thread_exit: None,
+            ctx: EventContext::default(),
+            local_addrs: Vec::new(),
+            hostname: String::new(),
+        }
+    }
+
+    /// The state at the start of a capture: its process, fd, user, group and interface lists.
+    pub fn from_capture(cap: &CaptureState) -> State {
+        let mut s = State::new(Box::new(CaptureUserDb::from_capture(cap)));
+        s.load_capture(cap);
+        s
+    }
+
+    /// Adds a capture's process and fd lists and interface addresses to the state.
+    pub fn load_capture(&mut self, cap: &CaptureState) {
+        for p in &cap.processes {
+            let t = ThreadInfo::from_proc(p);
+            self.threads.insert(t.tid, t);
+        }
+        for f in &cap.fds {
+            let pid = self
+                .threads
+                .get(&(f.tid as i64))
+                .map_or(f.tid as i64, |t| t.pid);
+            let entry = FdEntry::from_scap(&f.kind, f.ino);
+            self.insert_fd(pid, f.fd, entry);
+        }
+        for i in &cap.interfaces {
+            self.local_addrs.push(match i.addr {
+                InterfaceAddr::V4 { addr, .. } => IpAddr::from(addr.to_le_bytes()),
+                InterfaceAddr::V6 { addr, .. } => IpAddr::from(addr),
+            });
+        }
+        if let Some(m) = &cap.machine {
+            self.hostname = m.hostname.clone();
+        }
+    }
+
+    /// Replaces the size bounds.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Replaces the user and group database.
+    pub fn set_user_db(&mut self, users: Box<dyn UserDb>) {
+        self.users = users;
+    }
+
+    /// The per-event facts of the last event given to [`State::update`].
+    pub fn context(&self) -> &EventContext {
+        &self.ctx
+    }
+
+    /// The thread `tid`.
+    pub fn thread(&self, tid: i64) -> Option<&ThreadInfo> {
+        self.threads.get(&tid)
+    }
+
+    /// How many threads are tracked.
+    pub fn thread_count(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// How many fds are tracked, over all processes.
+    pub fn fd_count(&self) -> usize {
+        self.fds.values().map(HashMap::len).sum()
+    }
+
+    /// The main thread of `t`'s process (itself when it is the main thread or the leader is gone).
+    pub fn main_thread<'s>(&'s self, t: &'s ThreadInfo) -> Option<&'s ThreadInfo> {
+        if t.is_main_thread() {
+            Some(t)
+        } else {
+            self.threads.get(&t.pid)
+        }
+    }
+
+    /// libsinsp's `get_ancestor_process(t, n)`: the main thread `n` process levels up (0 = own).
+    pub fn ancestor<'s>(&'s self, t: &'s ThreadInfo, n: u64) -> Option<&'s ThreadInfo> {
+        let mut mt = self.main_thread(t)?;
+        for _ in 0..n {
+            let p = self.threads.get(&mt.ptid)?;
+            mt = self.main_thread(p)?;
+        }
+        Some(mt)
+    }
+
+    /// libsinsp's `traverse_parent_state`: every ancestor thread of `t` (by `ptid`, starting with the
+    /// parent), stopping at a loop or a missing parent.
+    pub fn ancestors<'s>(&'s self, t: &'s ThreadInfo) -> impl Iterator<Item = &'s ThreadInfo> + 's {
+        let start = self.main_thread(t).unwrap_or(t);
+        let mut cur = self.threads.get(&start.ptid);
+        let mut seen = 0usize;
+        let limit = self.threads.len();
+        std::iter::from_fn(move || {
+            let c = cur?;
+            if c.tid == -1 || seen > limit {
+                return None;
+            }
+            seen += 1;
+            cur = if c.ptid == c.tid {
+                None
+            } else {
+                self.threads.get(&c.ptid)
+            };
+            Some(c)
+        })
+    }
+
+    /// The oldest ancestor (including `t`'s main thread) whose `vtid`... libsinsp's
+    /// `get_oldest_matching_ancestor`: walks up while the ancestor's id (sid or vpgid, `id_of`)
+    /// equals `t`'s and returns the last one that matched, i.e. the session or group leader.
+    pub fn oldest_matching_ancestor<'s>(
+        &'s self,
+        t: &'s ThreadInfo,
+        id_of: fn(&ThreadInfo) -> i64,
+    ) -> Option<&'s ThreadInfo> {
+        let id = id_of(t);
+        let mt = self.main_thread(t)?;
+        if mt.vpid == id {
+            return Some(mt);
+        }
+        let mut leader = None;
+        for a in self.ancestors(t) {
+            if id_of(a) != id {
+                break;
+            }
+            leader = Some(a);
+            if a.vpid == id {
+                break;
+            }
+        }
+        leader
+    }
+
+    /// The fd `fd` of the process of thread `tid`.
+    pub fn fd(&self, tid: i64, fd: i64) -> Option<&FdEntry> {
+        let pid = self.threads.get(&tid)?.pid;
+        self.fds.get(&pid)?.get(&fd)
+    }
+
+    /// The fd the current event is about (`fd.*` fields), if tracked.
+    pub fn event_fd(&self) -> Option<&FdEntry> {
+        self.fd(self.ctx.tid, self.ctx.fd?)
+    }
+
+    /// The user with this uid.
+    pub fn user(&self, uid: u32) -> Option<&UserEntry> {
+        self.users.user(uid)
+    }
+
+    /// The group with this gid.
+    pub fn group(&self, gid: u32) -> Option<&GroupEntry> {
+        self.users.group(gid)
+    }
+
+    /// Whether an address belongs to one of the capture's network interfaces.
+    pub fn is_local_addr(&self, ip: IpAddr) -> bool {
+        self.local_addrs.contains(&ip)
+    }
+
+    /// The machine's hostname from the capture (empty when unknown).
+    pub fn hostname(&self) -> &str {
+        &self.hostname
+    }
+
+    /// The parameter `name` of `evt`, falling back to the thread's stored enter event of the same
+    /// syscall when the exit event does not carry it (old captures).
+    pub fn param<'e>(&'e self, evt: &Event<'e>, name: &str) -> Option<Param<'e>> {
+        if let Some(p) = evt.param_by_name(name)
+            && !p.raw.is_empty()
+        {
+            return Some(p);
+        }
+        if evt.direction() != Direction::Exit {
+            return None;
+        }
+        let t = self.threads.get(&(evt.tid() as i64))?;
+        let enter = Event::new(&t.last_enter).ok()?;
+        if enter.event_type().wrapping_add(1) != evt.event_type() {
+            return None;
+        }
+        enter.param_by_name(name).filter(|p| !p.raw.is_empty())
+    }
+
+    fn insert_fd(&mut self, pid: i64, fd: i64, entry: FdEntry) {
+        let max = self.limits.max_fds_per_process;
+        let table = self.fds.entry(pid).or_default();
+        if table.len() < max || table.contains_key(&fd) {
+            table.insert(fd, entry);
+        }
+    }
+
+    fn apply_pending(&mut self) {
+        if let Some((pid, fd)) = self.pending_fd_close.take()
+            && let Some(t) = self.fds.get_mut(&pid)
+        {
+            t.remove(&fd);
+        }
+        if let Some(tid) = self.pending_thread_exit.take() {
+            self.remove_thread(tid);
+        }
+    }
+
+    fn remove_thread(&mut self, tid: i64) {
+        let Some(t) = self.threads.get(&tid) else {
+            return;
+        };
+        let pid = t.pid;
+        let others = self.threads.values().any(|o| o.pid == pid && o.tid != tid);
+        if t.is_main_thread() && others {
+            if let Some(t) = self.threads.get_mut(&tid) {
+                t.exited = true;
+            }
+            return;
+        }
+        self.threads.remove(&tid);
+        if !others {
+            self.fds.remove(&pid);
+            // a main thread kept only for its threads goes with the last of them
+            if self.threads.get(&pid).is_some_and(|m| m.exited) {
+                self.threads.remove(&pid);
+            }
+        }
+    }
+
+    fn evict_if_full(&mut self) {
+        if self.threads.len() < self.limits.max_threads {
+            return;
+        }
+        let mut by_age: Vec<(u64, i64)> = self
+            .threads
+            .values()
+            .map(|t| (t.last_seen, t.tid))
+            .collect();
+        by_age.sort_unstable();
+        let n = (self.limits.max_threads / 10).max(1);
+        for (_, tid) in by_age.into_iter().take(n) {
+            if let Some(t) = self.threads.remove(&tid)
+                && !self.threads.values().any(|o| o.pid == t.pid)
+            {
+                self.fds.remove(&t.pid);
+            }
+        }
+    }
+
+    /// Applies one event. Call it for every event in order, before evaluating rules on it.
+    pub fn update(&mut self, evt: &Event<'_>) {
+        self.apply_pending();
+        let tid = evt.tid() as i64;
+        self.ctx.num += 1;
+        self.ctx.ts = evt.ts();
+        if self.ctx.first_ts == 0 {
+            self.ctx.first_ts = evt.ts();
+        }
+        self.ctx.tid = tid;
+        self.ctx.fd = None;
+        self.ctx.name_changed = false;
+        let Some(info) = evt.info() else {
+            return;
+        };
+        if info.category.is_syscall() && !self.threads.contains_key(&tid) {
+            self.evict_if_full();
+            self.threads.insert(tid, ThreadInfo::unknown(tid));
+        }
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.last_seen = evt.ts();
+        }
+        let flags = info.flags;
+        let uses_fd =
+            flags.contains(EventFlags::USES_FD) || flags.contains(EventFlags::DESTROYS_FD);
+        match evt.direction() {
+            Direction::Enter => {
+                if let Some(t) = self.threads.get_mut(&tid) {
+                    t.last_enter.clear();
+                    t.last_enter.extend_from_slice(evt.as_bytes());
+                    if uses_fd && let Some(fd) = evt.param_by_name("fd").and_then(|p| p.as_i64()) {
+                        t.lastevent_fd = fd;
+                    }
+                }
+                if uses_fd {
+                    self.ctx.fd = self.threads.get(&tid).map(|t| t.lastevent_fd);
+                }
+                self.parse_enter(evt);
+            }
+            Direction::Exit => {
+                if uses_fd {
+                    let fd = evt
+                        .param_by_name("fd")
+                        .and_then(|p| p.as_i64())
+                        .or_else(|| self.threads.get(&tid).map(|t| t.lastevent_fd));
+                    if let (Some(fd), Some(t)) = (fd, self.threads.get_mut(&tid)) {
+                        t.lastevent_fd = fd;
+                    }
+                    self.ctx.fd = fd;
+                }
+                self.parse_exit(evt);
+            }
+        }
+    }
+
+    fn parse_enter(&mut self, evt: &Event<'_>) {
+        if evt.name() == "procexit" {
+            self.procexit(evt);
+        }
+    }
+
+    fn procexit(&mut self, evt: &Event<'_>) {
+        let tid = evt.tid() as i64;
+        let reaper = evt
+            .param_by_name("reaper_tid")
+            .and_then(|p| p.as_i64())
+            .unwrap_or(0);
+        if reaper > 0 {
+            for t in self.threads.values_mut() {
+                if t.ptid == tid {
+                    t.ptid = reaper;
+                }
+            }
+        }
+        self.pending_thread_exit = Some(tid);
+    }
+
+    fn res(&self, evt: &Event<'_>) -> Option<i64> {
+        evt.param(0).and_then(|p| p.as_i64())
+    }
+
+    fn parse_exit(&mut self, evt: &Event<'_>) {
+        let name = evt.name();
+        match name {
+            "clone" | "fork" | "vfork" | "clone3" => self.clone_exit(evt),
+            "execve" | "execveat" => self.execve_exit(evt),
+            "procexit" => self.procexit(evt),
+            "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => self.open_exit(evt),
+            "socket" => self.socket_exit(evt),
+            "connect" => self.connect_exit(evt),
+            "accept" | "accept4" => self.accept_exit(evt),
+            "bind" => self.bind_exit(evt),
+            "close" => self.close_exit(evt),
+            "dup" | "dup2" | "dup3" => self.dup_exit(evt),
+            "fcntl" => self.fcntl_exit(evt),
+            "pipe" | "pipe2" => self.pipe_exit(evt, FdType::Fifo),
+            "socketpair" => self.socketpair_exit(evt),
+            "eventfd" | "eventfd2" => self.simple_fd(evt, FdType::Event, b""),
+            "signalfd" | "signalfd4" => self.simple_fd(evt, FdType::Signalfd, b""),
+            "timerfd_create" => self.simple_fd(evt, FdType::Timerfd, b""),
+            "inotify_init" | "inotify_init1" => self.simple_fd(evt, FdType::Inotify, b""),
+            "epoll_create" | "epoll_create1" => self.simple_fd(evt, FdType::Eventpoll, b""),
+            "userfaultfd" => self.simple_fd(evt, FdType::Userfaultfd, b""),
+            "io_uring_setup" => self.simple_fd(evt, FdType::IoUring, b""),
+            "pidfd_open" => self.simple_fd(evt, FdType::Pidfd, b""),
+            "bpf" if evt.param_by_name("cmd").is_some() => self.simple_fd(evt, FdType::Bpf, b""),
+            "memfd_create" => {
+                let n = self
+                    .param(evt, "name")
+                    .map(|p| {
+                        let mut v = b"memfd:".to_vec();
+                        v.extend_from_slice(p.as_str_bytes());
+                        v
+                    })
+                    .unwrap_or_default();
+                self.simple_fd(evt, FdType::Memfd, &n)
+            }
+            "chdir" => self.chdir_exit(evt),
+            "fchdir" => self.fchdir_exit(evt),
+            "setuid" | "setresuid" | "setgid" | "setresgid" => self.setid_exit(evt, name),
+            "setsid" => {
+                if let Some(r) = self.res(evt).filter(|r| *r >= 0)
+                    && let Some(t) = self.threads.get_mut(&(evt.tid() as i64))
+                {
+                    t.sid = r;
+                }
+            }
+            "rename" | "renameat" | "renameat2" => {}
+            "user_added" | "group_added" => self.users.update(evt),
+            _ => {}
+        }
+    }
+
+    fn tid_of(evt: &Event<'_>) -> i64 {
+        evt.tid() as i64
+    }
+
+    fn pid_of(&self, tid: i64) -> Option<i64> {
+        self.threads.get(&tid).map(|t| t.pid)
+    }
+
+    fn clone_exit(&mut self, evt: &Event<'_>) {
+        let Some(res) = self.res(evt) else { return };
+        if res < 0 {
+            return;
+        }
+        let ts = evt.ts();
+        let getb = |n: &str| {
+            evt.param_by_name(n)
+                .map(|p| p.as_str_bytes().to_vec())
+                .unwrap_or_default()
+        };
+        let getraw = |n: &str| {
+            evt.param_by_name(n)
+                .map(|p| p.raw.to_vec())
+                .unwrap_or_default()
+        };
+        let geti = |n: &str| evt.param_by_name(n).and_then(|p| p.as_i64());
+        let flags = geti("flags").unwrap_or(0) as u32;
+        let ev_tid = geti("tid").unwrap_or(evt.tid() as i64);
+        let ev_pid = geti("pid").unwrap_or(ev_tid);
+        let ev_ptid = geti("ptid").unwrap_or(0);
+        let is_thread = flags & flag("CLONE_THREAD") != 0;
+        let (child_tid, parent_tid, child_pid, child_ptid, vtid, vpid, caller_side) = if res == 0 {
+            // the child's own event: the params describe the child
+            (
+                evt.tid() as i64,
+                ev_ptid,
+                ev_pid,
+                ev_ptid,
+                geti("vtid"),
+                geti("vpid"),
+                false,
+            )
+        } else {
+            let caller = self.threads.get(&(evt.tid() as i64));
+            if self.threads.contains_key(&res) {
+                // the child's event came first: it is authoritative
+                return;
+            }
+            let (pid, ptid) = if is_thread {
+                (ev_pid, ev_ptid)
+            } else {
+                (res, evt.tid() as i64)
+            };
+            let in_ns = flags & flag("CLONE_CHILD_IN_PIDNS") != 0
+                || caller.is_some_and(|c| c.vtid != c.tid && c.vtid > 0);
+            let (vt, vp) = if in_ns {
+                (None, None)
+            } else {
+                (Some(res), Some(pid))
+            };
+            (res, evt.tid() as i64, pid, ptid, vt, vp, true)
+        };
+        let parent = self
+            .threads
+            .get(&if caller_side {
+                evt.tid() as i64
+            } else {
+                parent_tid
+            })
+            .cloned();
+        let mut t = parent.clone().unwrap_or_default();
+        t.last_enter = Vec::new();
+        t.exited = false;
+        t.tid = child_tid;
+        t.pid = child_pid;
+        t.ptid = child_ptid;
+        t.vtid = vtid.unwrap_or(child_tid);
+        t.vpid = vpid.unwrap_or(child_pid);
+        let comm = getb("comm");
+        if !comm.is_empty() {
+            t.comm = comm;
+        }
+        let exe = getb("exe");
+        if !exe.is_empty() {
+            t.exe = exe;
+        }
+        let args = getraw("args");
+        if evt.param_by_name("args").is_some() {
+            t.args = split_nul(&args);
+        }
+        let cwd = getb("cwd");
+        if !cwd.is_empty() {
+            t.cwd = with_slash(&cwd);
+        }
+        if let Some(cg) = evt.param_by_name("cgroups") {
+            t.cgroups = split_nul(cg.raw);
+            t.container_id = container::container_id(t.cgroups.iter().map(Vec::as_slice));
+        }
+        if let Some(u) = geti("uid") {
+            t.uid = u as u32;
+        }
+        if let Some(g) = geti("gid") {
+            t.gid = g as u32;
+        }
+        if let Some(l) = geti("fdlimit") {
+            t.fdlimit = l;
+        }
+        if let Some(ts) = evt
+            .param_by_name("pidns_init_start_ts")
+            .and_then(|p| p.as_u64())
+        {
+            t.pidns_init_start_ts = ts;
+        }
+        if parent.is_none() {
+            t.loginuid = u32::MAX;
+        }
+        t.clone_flags = flags;
+        t.clone_ts = ts;
+        t.last_seen = ts;
+        t.lastevent_fd = -1;
+        // fds: threads share their process's table; a new process gets a copy of the parent's
+        if !is_thread {
+            let parent_pid = parent.as_ref().map_or(parent_tid, |p| p.pid);
+            if parent_pid != child_pid
+                && !self.fds.contains_key(&child_pid)
+                && let Some(table) = self.fds.get(&parent_pid).cloned()
+            {
+                self.fds.insert(child_pid, table);
+            }
+        }
+        self.evict_if_full();
+        self.threads.insert(child_tid, t);
+    }
+
+    fn execve_exit(&mut self, evt: &Event<'_>) {
+        let Some(res) = self.res(evt) else { return };
+        if res < 0 {
+            return;
+        }
+        let tid = Self::tid_of(evt);
+        let getb = |n: &str| evt.param_by_name(n).map(|p| p.as_str_bytes().to_vec());
+        let geti = |n: &str| evt.param_by_name(n).and_then(|p| p.as_i64());
+        // exepath: the trusted path if the driver gives one, else the filename resolved on cwd
+        let filename = self
+            .param(evt, "filename")
+            .or_else(|| self.param(evt, "pathname"))
+            .map(|p| p.as_str_bytes().to_vec());
+        let ts = evt.ts();
+        let fresh = self.threads.get(&tid).is_none_or(|t| t.ptid == -1);
+        let t = self
+            .threads
+            .entry(tid)
+            .or_insert_with(|| ThreadInfo::unknown(tid));
+        if fresh {
+            if let Some(v) = geti("pid") {
+                t.pid = v;
+            }
+            if let Some(v) = geti("ptid") {
+                t.ptid = v;
+            }
+        }
+        if let Some(v) = getb("exe") {
+            t.exe = v;
+        }
+        if let Some(a) = evt.param_by_name("args") {
+            t.args = split_nul(a.raw);
+        }
+        if let Some(v) = getb("comm") {
+            t.comm = v;
+        }
+        // the cwd is not taken from execve (libsinsp keeps the one from clone or the process list)
+        if let Some(e) = evt.param_by_name("env") {
+            t.env = split_nul(e.raw);
+        }
+        if let Some(cg) = evt.param_by_name("cgroups") {
+            t.cgroups = split_nul(cg.raw);
+            t.container_id = container::container_id(t.cgroups.iter().map(Vec::as_slice));
+        }
+        if let Some(v) = geti("tty") {
+            t.tty = v as u32;
+        }
+        if let Some(v) = geti("fdlimit") {
+            t.fdlimit = v;
+        }
+        if let Some(v) = geti("vpgid") {
+            t.vpgid = v;
+        }
+        if let Some(v) = geti("pgid") {
+            t.pgid = v;
+        }
+        if let Some(v) = geti("loginuid") {
+            t.loginuid = v as u32;
+        }
+        if let Some(v) = geti("uid") {
+            t.uid = v as u32;
+        }
+        if let Some(v) = geti("gid") {
+            t.gid = v as u32;
+        }
+        if let Some(f) = geti("flags") {
+            let f = f as u32;
+            t.exe_writable = f & 1 != 0;
+            t.exe_upper_layer = f & 2 != 0;
+            t.exe_from_memfd = f & 4 != 0;
+            t.exe_lower_layer = f & 8 != 0;
+        }
+        for (n, slot) in [
+            ("cap_inheritable", &mut t.cap_inheritable),
+            ("cap_permitted", &mut t.cap_permitted),
+            ("cap_effective", &mut t.cap_effective),
+            ("exe_ino", &mut t.exe_ino),
+            ("exe_ino_ctime", &mut t.exe_ino_ctime),
+            ("exe_ino_mtime", &mut t.exe_ino_mtime),
+        ] {
+            if let Some(v) = evt.param_by_name(n).and_then(|p| p.as_u64()) {
+                *slot = v;
+            }
+        }
+        match getb("trusted_exepath").filter(|v| !v.is_empty()) {
+            Some(p) => t.exepath = p,
+            None => {
+                if let Some(f) = filename.filter(|f| !f.is_empty()) {
+                    t.exepath = concat_path(&t.cwd, &f);
+                } else if t.exe.first() == Some(&b'/') {
+                    t.exepath = t.exe.clone();
+                }
+            }
+        }
+        t.lastexec_ts = ts;
+    }
+
+    fn cwd_of(&self, tid: i64) -> Vec<u8> {
+        self.threads
+            .get(&tid)
+            .map(|t| t.cwd.clone())
+            .unwrap_or_default()
+    }
+
+    /// libsinsp's `parse_dirfd`: the directory a relative path of an `*at` call starts from.
+    pub fn dirfd_path(&self, tid: i64, name: &[u8], dirfd: i64) -> Vec<u8> {
+        const AT_FDCWD: i64 = -100;
+        if name.first() == Some(&b'/') {
+            return Vec::new();
+        }
+        if dirfd == AT_FDCWD {
+            return self.cwd_of(tid);
+        }
+        self.fd(tid, dirfd)
+            .map(|f| f.name.clone())
+            .unwrap_or_default()
+    }
+
+    fn open_exit(&mut self, evt: &Event<'_>) {
+        let Some(fd) = self.res(evt) else { return };
+        if fd < 0 {
+            return;
+        }
+        let tid = Self::tid_of(evt);
+        let Some(pid) = self.pid_of(tid) else { return };
+        self.ctx.fd = Some(fd);
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.lastevent_fd = fd;
+        }
+        let name_idx = if evt.name() == "open_by_handle_at" {
+            "path"
+        } else {
+            "name"
+        };
+        let raw = self
+            .param(evt, name_idx)
+            .map(|p| p.as_str_bytes().to_vec())
+            .unwrap_or_default();
+        let flags = self
+            .param(evt, "flags")
+            .and_then(|p| p.as_u64())
+            .unwrap_or(0) as u32;
+        let full = if evt.name().starts_with("openat") {
+            let dirfd = self
+                .param(evt, "dirfd")
+                .and_then(|p| p.as_i64())
+                .unwrap_or(-100);
+            let dir = self.dirfd_path(tid, &raw, dirfd);
+            concat_path(&dir, &raw)
+        } else {
+            concat_path(&self.cwd_of(tid), &raw)
+        };
+        let is_dir = flags & 0x400 != 0; // PPM_O_DIRECTORY
+        let mut e = FdEntry::new(if is_dir {
+            FdType::Directory
+        } else {
+            FdType::File
+        });
+        e.name = full;
+        e.name_raw = raw;
+        e.open_flags = flags;
+        e.dev = self.param(evt, "dev").and_then(|p| p.as_u64()).unwrap_or(0) as u32;
+        e.ino = self.param(evt, "ino").and_then(|p| p.as_u64()).unwrap_or(0);
+        self.insert_fd(pid, fd, e);
+    }
+
+    fn socket_exit(&mut self, evt: &Event<'_>) {
+        let Some(fd) = self.res(evt) else { return };
+        if fd < 0 {
+            return;
+        }
+        let tid = Self::tid_of(evt);
+        let Some(pid) = self.pid_of(tid) else { return };
+        self.ctx.fd = Some(fd);
+        let domain = self
+            .param(evt, "domain")
+            .and_then(|p| p.as_u64())
+            .unwrap_or(0);
+        let ty = self
+            .param(evt, "type")
+            .and_then(|p| p.as_u64())
+            .unwrap_or(0)
+            & 0xf;
+        let proto = self
+            .param(evt, "proto")
+            .and_then(|p| p.as_u64())
+            .unwrap_or(0);
+        let mut e = FdEntry::new(match domain {
+            1 => FdType::Unix,
+            2 => FdType::Ipv4Sock,
+            10 => FdType::Ipv6Sock,
+            16 => FdType::Netlink,
+            _ => FdType::Unknown,
+        });
+        if matches!(e.ty, FdType::Ipv4Sock | FdType::Ipv6Sock) {
+            // SOCK_STREAM=1, SOCK_DGRAM=2, SOCK_RAW=3; IPPROTO_ICMP=1, ICMPV6=58
+            e.sock.l4proto = match (ty, proto) {
+                (_, 1) | (_, 58) => L4Proto::Icmp,
+                (1, _) => L4Proto::Tcp,
+                (2, _) => L4Proto::Udp,
+                (3, _) => L4Proto::Raw,
+                _ => L4Proto::Unknown,
+            };
+        }
+        self.insert_fd(pid, fd, e);
+    }
+
+    fn connect_exit(&mut self, evt: &Event<'_>) {
+        let tid = Self::tid_of(evt);
+        let Some(fd) = self.ctx.fd else { return };
+        let res = self.res(evt).unwrap_or(-1);
+        // EINPROGRESS still sets the tuple, as libsinsp does
+        if res < 0 && res != -115 {
+            return;
+        }
+        let Some(pid) = self.pid_of(tid) else { return };
+        let updated = {
+            let tuple = evt.param_by_name("tuple").map(|p| p.value());
+            let addr = self.param(evt, "addr").map(|p| p.value());
+            let Some(mut e) = self.fd(tid, fd).cloned() else {
+                return;
+            };
+            match tuple {
+                Some(ParamValue::SockTuple(t)) => e.set_tuple(&t, Role::Client),
+                _ => {
+                    if let Some(ParamValue::SockAddr(a)) = addr {
+                        e.set_peer(&a, Role::Client);
+                    }
+                }
+            }
+            e.connected = true;
+            e
+        };
+        self.insert_fd(pid, fd, updated);
+    }
+
+    fn accept_exit(&mut self, evt: &Event<'_>) {
+        let Some(fd) = self.res(evt) else { return };
+        if fd < 0 {
+            return;
+        }
+        let tid = Self::tid_of(evt);
+        let Some(pid) = self.pid_of(tid) else { return };
+        self.ctx.fd = Some(fd);
+        let mut e = FdEntry::new(FdType::Unknown);
+        if let Some(ParamValue::SockTuple(t)) = evt.param_by_name("tuple").map(|p| p.value()) {
+            e.ty = match t {
+                SockTuple::Inet(..) => FdType::Ipv4Sock,
+                SockTuple::Inet6(..) => FdType::Ipv6Sock,
+                SockTuple::Unix(..) => FdType::Unix,
+                SockTuple::Other(..) => FdType::Unknown,
+            };
+            // the listening socket's protocol carries over
+            e.sock.l4proto = L4Proto::Tcp;
+            e.set_tuple(&t, Role::Server);
+        }
+        e.connected = true;
+        self.insert_fd(pid, fd, e);
+    }
+
+    fn bind_exit(&mut self, evt: &Event<'_>) {
+        if self.res(evt).is_none_or(|r| r < 0) {
+            return;
+        }
+        let tid = Self::tid_of(evt);
+        let Some(fd) = self.ctx.fd else { return };
+        let Some(pid) = self.pid_of(tid) else { return };
+        let updated = {
+            let addr = self.param(evt, "addr").map(|p| p.value());
+            let Some(mut e) = self.fd(tid, fd).cloned() else {
+                return;
+            };
+            if let Some(ParamValue::SockAddr(a)) = addr {
+                e.set_bound(&a);
+            }
+            e
+        };
+        self.insert_fd(pid, fd, updated);
+    }
+
+    fn close_exit(&mut self, evt: &Event<'_>) {
+        let tid = Self::tid_of(evt);
+        let Some(fd) = self.ctx.fd else { return };
+        if self.res(evt).is_none_or(|r| r < 0) {
+            return;
+        }
+        if let Some(pid) = self.pid_of(tid) {
+            self.pending_fd_close = Some((pid, fd));
+        }
+    }
+
+    fn dup_exit(&mut self, evt: &Event<'_>) {
+        let Some(newfd) = self.res(evt) else { return };
+        if newfd < 0 {
+            return;
+        }
+        let tid = Self::tid_of(evt);
+        let old = self
+            .param(evt, "oldfd")
+            .or_else(|| self.param(evt, "fd"))
+            .and_then(|p| p.as_i64());
+        let Some(old) = old else { return };
+        self.ctx.fd = Some(newfd);
+        let Some(pid) = self.pid_of(tid) else { return };
+        if let Some(e) = self.fd(tid, old).cloned() {
+            self.insert_fd(pid, newfd, e);
+        } else if let Some(t) = self.fds.get_mut(&pid) {
+            t.remove(&newfd);
+        }
+    }
+
+    fn fcntl_exit(&mut self, evt: &Event<'_>) {
+        let Some(newfd) = self.res(evt) else { return };
+        let cmd = self.param(evt, "cmd").and_then(|p| p.as_u64()).unwrap_or(0);
+        // PPM_FCNTL_F_DUPFD = 1, F_DUPFD_CLOEXEC = 0x1a
+        if newfd < 0 || (cmd != 1 && cmd != 0x1a) {
+            return;
+        }
+        let tid = Self::tid_of(evt);
+        let Some(old) = self.ctx.fd else { return };
+        let Some(pid) = self.pid_of(tid) else { return };
+        if let Some(e) = self.fd(tid, old).cloned() {
+            self.insert_fd(pid, newfd, e);
+        }
+    }
+
+    fn pipe_exit(&mut self, evt: &Event<'_>, ty: FdType) {
+        if self.res(evt).is_none_or(|r| r < 0) {
+            return;
+        }
+        let tid = Self::tid_of(evt);
+        let Some(pid) = self.pid_of(tid) else { return };
+        let fd1 = evt.param_by_name("fd1").and_then(|p| p.as_i64());
+        let fd2 = evt.param_by_name("fd2").and_then(|p| p.as_i64());
+        let ino = evt
+            .param_by_name("ino")
+            .and_then(|p| p.as_u64())
+            .unwrap_or(0);
+        for fd in [fd1, fd2].into_iter().flatten() {
+            let mut e = FdEntry::new(ty);
+            e.ino = ino;
+            self.insert_fd(pid, fd, e);
+        }
+    }
+
+    fn socketpair_exit(&mut self, evt: &Event<'_>) {
+        if self.res(evt).is_none_or(|r| r < 0) {
+            return;
+        }
+        let tid = Self::tid_of(evt);
+        let Some(pid) = self.pid_of(tid) else { return };
+        let domain = self
+            .param(evt, "domain")
+            .and_then(|p| p.as_u64())
+            .unwrap_or(1);
+        for n in ["fd1", "fd2"] {
+            if let Some(fd) = evt.param_by_name(n).and_then(|p| p.as_i64()) {
+                let mut e = FdEntry::new(if domain == 1 {
+                    FdType::Unix
+                } else {
+                    FdType::Unknown
+                });
+                e.connected = true;
+                self.insert_fd(pid, fd, e);
+            }
+        }
+    }
+
+    fn simple_fd(&mut self, evt: &Event<'_>, ty: FdType, name: &[u8]) {
+        let Some(fd) = self.res(evt) else { return };
+        if fd < 0 {
+            return;
+        }
+        let tid = Self::tid_of(evt);
+        let Some(pid) = self.pid_of(tid) else { return };
+        self.ctx.fd = Some(fd);
+        let mut e = FdEntry::new(ty);
+        e.name = name.to_vec();
+        self.insert_fd(pid, fd, e);
+    }
+
+    fn set_cwd(&mut self, tid: i64, path: Vec<u8>) {
+        let Some(pid) = self.pid_of(tid) else { return };
+        // cwd is per process: update every thread of it
+        for t in self.threads.values_mut() {
+            if t.pid == pid {
+                t.cwd = path.clone();
+            }
+        }
+    }
+
+    fn chdir_exit(&mut self, evt: &Event<'_>) {
+        if self.res(evt).is_none_or(|r| r < 0) {
+            return;
+        }
+        let tid = Self::tid_of(evt);
+        let Some(p) = self.param(evt, "path") else {
+            return;
+        };
+        let new = with_slash(&concat_path(&self.cwd_of(tid), p.as_str_bytes()));
+        self.set_cwd(tid, new);
+    }
+
+    fn fchdir_exit(&mut self, evt: &Event<'_>) {
+        if self.res(evt).is_none_or(|r| r < 0) {
+            return;
+        }
+        let tid = Self::tid_of(evt);
+        let Some(fd) = self.ctx.fd else { return };
+        let Some(name) = self.fd(tid, fd).map(|f| f.name.clone()) else {
+            return;
+        };
+        self.set_cwd(tid, with_slash(&name));
+    }
+
+    fn setid_exit(&mut self, evt: &Event<'_>, name: &str) {
+        if self.res(evt).is_none_or(|r| r < 0) {
+            return;
+        }
+        let tid = Self::tid_of(evt);
+        let param = match name {
+            "setuid" => "uid",
+            "setgid" => "gid",
+            "setresuid" => "euid",
+            _ => "egid",
+        };
+        let Some(v) = self.param(evt, param).and_then(|p| p.as_u64()) else {
+            return;
+        };
+        let v = v as u32;
+        if v == u32::MAX {
+            return;
+        }
+        let Some(pid) = self.pid_of(tid) else { return };
+        for t in self.threads.values_mut() {
+            if t.pid == pid {
+                if name.contains("uid") {
+                    t.uid = v;
+                } else {
+                    t.gid = v;
+                }
+            }
+        }
+    }
+
+    /// Inserts a thread (for tests and for embedders that know their processes).
+    pub fn insert_thread(&mut self, t: ThreadInfo) {
+        self.evict_if_full();
+        self.threads.insert(t.tid, t);
+    }
+}
+
+impl From<&FdKind> for FdType {
+    fn from(k: &FdKind) -> FdType {
+        fd::type_of_kind(k)
+    }
+}
