@@ -15,6 +15,8 @@
 //! parsed tree is shifted into the global offset space, so the macro-resolved trees keep exact positions of
 //! nodes that came from macros.
 
+use std::collections::HashSet;
+
 use crate::ast::{Expr, ExprKind, Operand, TransformArg, Value};
 use crate::diagnostic::{Code, Diagnostic, Label};
 use crate::source::{FileSpan, Insertion, MappedText, Owner, SourceMap};
@@ -483,10 +485,21 @@ fn push_entry_text(out: &mut MappedText, e: &Entry, at: FileSpan) {
     }
 }
 
+/// The characters that delimit a list name in a condition (Falco's `resolve_list`).
+const LIST_DELIMS: &[u8] = b" \t\n\r(),=";
+
+/// The maximal runs of non-delimiter characters of a text.
+fn tokens_of(text: &str) -> HashSet<String> {
+    text.split(|c: char| c.is_ascii() && LIST_DELIMS.contains(&(c as u8)))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Falco's `resolve_list`: textual substitution of one list's items for its name. Returns whether it fired.
 fn substitute_list(cnd: &mut MappedText, list: &ListState) -> bool {
     const BLANKS: &[u8] = b" \t\n\r";
-    const DELIMS: &[u8] = b" \t\n\r(),=";
+    const DELIMS: &[u8] = LIST_DELIMS;
     let name = list.name.as_str();
     if name.is_empty() {
         return false;
@@ -570,9 +583,20 @@ fn parse_text(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(Expr, u32)> {
     let mut cnd = text.clone();
+    // Prefilter: a list name without delimiter characters can only be substituted where it is a whole token
+    // of the text. Substitution inserts items between spaces, so adding the items' tokens keeps the set a
+    // superset of the text's tokens and the filter never skips a list that would fire.
+    let mut tokens: HashSet<String> = tokens_of(cnd.as_str());
     for l in lists.iter_mut() {
+        let plain = !l.name.bytes().any(|b| LIST_DELIMS.contains(&b));
+        if plain && !tokens.contains(&l.name) {
+            continue;
+        }
         if substitute_list(&mut cnd, l) {
             l.used = true;
+            for item in &l.items {
+                tokens.extend(tokens_of(item.as_str()));
+            }
         }
     }
     let source = cnd.as_str().to_string();
