@@ -288,7 +288,7 @@ pub fn scalar_text(src: &str, file: FileId, node: &Node) -> MappedText {
         let cs: &str = c.encode_utf8(&mut buf);
         let mut mapped = None;
         let mut steps = 0;
-        while si < raw.len() && steps < 64 {
+        while si < raw.len() && steps < 4096 {
             if raw[si..].starts_with(cs) {
                 mapped = Some(si);
                 si += cs.len();
