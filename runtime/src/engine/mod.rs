@@ -6,9 +6,12 @@
 //! event (evttype, ts, fields) ─┴─process──► matching rules ──render output──► Alert ──► output::Outputs
 //! ```
 //!
-//! The engine never reads events itself: it evaluates through a [`FieldRender`] (the runtime's
-//! extractor over an event and its state, or a [`frule_codegen::abi::MapEvent`] in tests), so the same
-//! engine serves replay, live capture and `frulec test`.
+//! Syscall events go through [`Engine::process`]: the engine's [`State`] (threads, fds, users) is
+//! updated with the event first — as libsinsp parses an event before Falco evaluates it — and the rules
+//! of the event's type are then evaluated through an [`Extractor`] over the event and that state.
+//! Every event is evaluated, enter and exit alike, as Falco did with captures holding both.
+//! [`Engine::process_fields`] evaluates through any [`FieldRender`] (a
+//! [`frule_codegen::abi::MapEvent`] in tests and `frulec test`), leaving the state alone.
 //!
 //! Counters follow Falco's `stats_manager`: events detected, per priority, per rule; [`Engine::summary`]
 //! prints them as Falco does at exit.
@@ -21,7 +24,25 @@ use frule_lang::loader::{LoadResult, Priority};
 
 pub use ruleset::{RuleEntry, RuleMatching, Ruleset, SkippedRule, wildcard_match};
 
+use crate::event::Event;
+use crate::fields::Extractor;
 use crate::output::{Alert, FieldRender, OutputTemplate};
+use crate::scap::CaptureState;
+use crate::state::State;
+
+/// The event source of syscall events.
+pub const SYSCALL_SOURCE: &str = "syscall";
+
+impl FieldRender for Extractor<'_> {
+    fn render_field(
+        &mut self,
+        field: frule_codegen::abi::FieldId,
+        arg: Option<&frule_codegen::abi::FieldArg>,
+        out: &mut String,
+    ) -> bool {
+        Extractor::render_field(self, field, arg, out)
+    }
+}
 
 /// Falco's message when `-t` is combined with `-D`/`-T`.
 pub const ERR_ENABLED_AND_DISABLED: &str =
@@ -111,6 +132,7 @@ pub struct Engine {
     matching: RuleMatching,
     stats: Stats,
     hits: Vec<usize>,
+    state: State,
 }
 
 const PRIORITIES: [Priority; 8] = [
@@ -148,7 +170,34 @@ impl Engine {
                 ..Stats::default()
             },
             hits: Vec::new(),
+            state: State::default(),
         }
+    }
+
+    /// Replaces the system state with the one recorded at the start of a capture (its process, fd,
+    /// user and group lists).
+    pub fn set_capture_state(&mut self, cap: &CaptureState) {
+        self.state = State::from_capture(cap);
+    }
+
+    /// The system state the engine keeps.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Processes one syscall event captured on `cpu`: updates the state with it, then evaluates the
+    /// rules of its event type and appends an [`Alert`] per fired rule. Returns how many fired.
+    pub fn process(&mut self, evt: &Event<'_>, cpu: u16, alerts: &mut Vec<Alert>) -> usize {
+        self.state.update(evt);
+        let mut ex = Extractor::new(&self.state, *evt).with_cpu(cpu);
+        let mut parts = Parts {
+            ruleset: &mut self.ruleset,
+            meta: &self.meta,
+            matching: self.matching,
+            stats: &mut self.stats,
+            hits: &mut self.hits,
+        };
+        parts.run(SYSCALL_SOURCE, evt.event_type(), evt.ts(), &mut ex, alerts)
     }
 
     /// The ruleset (selection and priority threshold).
@@ -181,44 +230,14 @@ impl Engine {
         src: &mut dyn FieldRender,
         alerts: &mut Vec<Alert>,
     ) -> usize {
-        self.stats.events += 1;
-        self.hits.clear();
-        let mut hits = std::mem::take(&mut self.hits);
-        {
-            let fs: &mut dyn FieldRender = src;
-            self.ruleset
-                .evaluate(source, evttype, self.matching, as_source(fs), &mut hits);
-        }
-        for &i in &hits {
-            let (Some(meta), Some(rule)) = (self.meta.get(i), self.ruleset.rule(i)) else {
-                continue;
-            };
-            let mut output = String::new();
-            let mut output_fields = Vec::new();
-            if let Some(t) = &meta.template {
-                t.render(src, &mut output);
-                output_fields = t.fields(src);
-            }
-            self.stats.detected += 1;
-            if let Some(c) = self.stats.by_priority.get_mut(rule.priority as usize) {
-                *c += 1;
-            }
-            if let Some(c) = self.stats.by_rule.get_mut(i) {
-                *c += 1;
-            }
-            alerts.push(Alert {
-                rule: meta.name.clone(),
-                priority: rule.priority,
-                source: meta.source.clone(),
-                tags: meta.tags.clone(),
-                time: ts,
-                output,
-                output_fields,
-            });
-        }
-        let n = hits.len();
-        self.hits = hits;
-        n
+        let mut parts = Parts {
+            ruleset: &mut self.ruleset,
+            meta: &self.meta,
+            matching: self.matching,
+            stats: &mut self.stats,
+            hits: &mut self.hits,
+        };
+        parts.run(source, evttype, ts, src, alerts)
     }
 
     /// The counters so far.
@@ -259,6 +278,59 @@ impl Engine {
             }
         }
         out
+    }
+}
+
+/// The engine minus its state, borrowed for one evaluation (so the extractor can borrow the state).
+struct Parts<'a> {
+    ruleset: &'a mut Ruleset,
+    meta: &'a [RuleMeta],
+    matching: RuleMatching,
+    stats: &'a mut Stats,
+    hits: &'a mut Vec<usize>,
+}
+
+impl Parts<'_> {
+    fn run(
+        &mut self,
+        source: &str,
+        evttype: u16,
+        ts: u64,
+        src: &mut dyn FieldRender,
+        alerts: &mut Vec<Alert>,
+    ) -> usize {
+        self.stats.events += 1;
+        self.hits.clear();
+        self.ruleset
+            .evaluate(source, evttype, self.matching, as_source(src), self.hits);
+        for &i in self.hits.iter() {
+            let (Some(meta), Some(rule)) = (self.meta.get(i), self.ruleset.rule(i)) else {
+                continue;
+            };
+            let mut output = String::new();
+            let mut output_fields = Vec::new();
+            if let Some(t) = &meta.template {
+                t.render(src, &mut output);
+                output_fields = t.fields(src);
+            }
+            self.stats.detected += 1;
+            if let Some(c) = self.stats.by_priority.get_mut(rule.priority as usize) {
+                *c += 1;
+            }
+            if let Some(c) = self.stats.by_rule.get_mut(i) {
+                *c += 1;
+            }
+            alerts.push(Alert {
+                rule: meta.name.clone(),
+                priority: rule.priority,
+                source: meta.source.clone(),
+                tags: meta.tags.clone(),
+                time: ts,
+                output,
+                output_fields,
+            });
+        }
+        self.hits.len()
     }
 }
 
