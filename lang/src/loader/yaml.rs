@@ -297,9 +297,21 @@ pub fn scalar_text(src: &str, file: FileId, node: &Node) -> MappedText {
             let b = raw_bytes.get(si).copied().unwrap_or(0);
             let skippable = matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'\\');
             if !skippable {
-                // An escape that produced another character: pair it with the current source position.
-                mapped = Some(si);
-                si += raw[si..].chars().next().map_or(1, char::len_utf8);
+                // The rest of an escape sequence (`\u00e9`, `\x41`, `\t`): resynchronise on the character a
+                // few bytes ahead if it is there, else pair it with the current position.
+                let ahead = raw
+                    .get(si..(si + 10).min(raw.len()))
+                    .and_then(|w| w.find(cs));
+                match ahead {
+                    Some(j) => {
+                        mapped = Some(si + j);
+                        si += j + cs.len();
+                    }
+                    None => {
+                        mapped = Some(si);
+                        si += raw[si..].chars().next().map_or(1, char::len_utf8);
+                    }
+                }
                 break;
             }
             si += 1;
