@@ -16,7 +16,14 @@
 //! - Falco compiles after each file and so reports compile problems under the file being loaded; we compile
 //!   once after all files and report each problem under the file its primary location is in.
 //! - Every diagnostic carries our exact location (also inside conditions, through block scalars, list
-//!   substitution and exception expansion) in addition to Falco's location chain.
+//!   substitution and exception expansion) in addition to Falco's location chain, plus the chain of macros
+//!   the problem is inside.
+//! - Messages are Falco's words. Advice our checker adds after `; ` (and our "did you mean" for macros and
+//!   keys) goes to [`Diagnostic::help`] instead, so scripts matching Falco's messages keep working.
+//!
+//! Limits (each a located `LOAD_ERR_YAML_PARSE`, never a panic): inputs over [`yaml::MAX_INPUT_BYTES`],
+//! YAML nesting deeper than [`yaml::MAX_DEPTH`], alias expansion beyond serde-saphyr's replay budget; invalid
+//! UTF-8 and NUL bytes are reported at the offending byte.
 //!
 //! # Example
 //!
