@@ -148,6 +148,10 @@ pub fn render(result: &LoadResult) -> String {
             }
         }
         if !warnings.is_empty() {
+            if !errors.is_empty() {
+                // Falco separates the two blocks with an empty line.
+                out.push('\n');
+            }
             let _ = writeln!(out, "{} Warnings:", warnings.len());
             for d in &warnings {
                 out.push_str(&render_diagnostic(sm, d));
