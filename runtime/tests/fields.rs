@@ -147,7 +147,12 @@ fn recorded_sysdig_outputs() {
         let ours = replay(&root.join("scap").join(&case.capture), &case.format);
         checked += case.lines.len();
         let d = compare(&ours, &case.format, &case.lines);
-        eprintln!("{}: {} lines, {} differ", f.display(), case.lines.len(), d.len());
+        eprintln!(
+            "{}: {} lines, {} differ",
+            f.display(),
+            case.lines.len(),
+            d.len()
+        );
         if d.len() > case.max_diffs {
             diffs.extend(d);
         }

@@ -878,6 +878,7 @@ impl<'a> Extractor<'a> {
             K::FdName | K::FdNameraw | K::FsPathName | K::FsPathNameraw => {
                 let raw = matches!(k, K::FdNameraw | K::FsPathNameraw);
                 self.tmp.clear();
+                let fd = fd.filter(|_| !self.state.context().fd_hidden);
                 match fd {
                     Some(f) => {
                         let n = if raw { &f.name_raw } else { &f.name };

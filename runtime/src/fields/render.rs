@@ -140,6 +140,11 @@ fn param_forms(
             } else if let Some(f) = state.fd(tid, fd) {
                 res.push(b'<');
                 res.push(f.ty.typechar());
+                if f.ty.is_ip()
+                    && let Some(c) = f.sock.l4proto.letter()
+                {
+                    res.push(c);
+                }
                 res.push(b'>');
                 res.extend_from_slice(&f.name);
             }
@@ -193,8 +198,9 @@ fn param_forms(
         }
         (ParamType::SyscallId, ParamValue::Uint(v)) => {
             plain.extend_from_slice(v.to_string().as_bytes());
-            if let Some(n) = u16::try_from(v).ok().and_then(frule_lang::events::sc_name) {
-                res.extend_from_slice(n.as_bytes());
+            match u16::try_from(v).ok().and_then(frule_lang::events::sc_name) {
+                Some("unknown") | None => res.extend_from_slice(b"<unknown>"),
+                Some(n) => res.extend_from_slice(n.as_bytes()),
             }
         }
         (_, ParamValue::Int(v)) => {

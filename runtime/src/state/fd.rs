@@ -159,6 +159,17 @@ pub enum L4Proto {
 }
 
 impl L4Proto {
+    /// The letter libsinsp appends to the type of an IP socket in resolved fd parameters (`<4t>`).
+    pub fn letter(self) -> Option<u8> {
+        match self {
+            L4Proto::Tcp => Some(b't'),
+            L4Proto::Udp => Some(b'u'),
+            L4Proto::Icmp => Some(b'i'),
+            L4Proto::Raw => Some(b'r'),
+            L4Proto::Unknown => None,
+        }
+    }
+
     /// `fd.l4proto`'s text (`<NA>` for unknown, as libsinsp extracts it).
     pub fn name(self) -> &'static str {
         match self {
@@ -298,12 +309,8 @@ impl FdEntry {
                 e.sock.l4proto = L4Proto::from_code(*l4proto);
                 e.name = server_name(e.sock.sip, *port);
             }
-            FdKind::Unix {
-                source,
-                destination,
-                name,
-            } => {
-                e.name = unix_name(*source, *destination, name);
+            FdKind::Unix { name, .. } => {
+                e.name = name.clone();
             }
             FdKind::Named { name, .. } => {
                 e.name = name.clone();
@@ -375,24 +382,31 @@ impl FdEntry {
 
     /// Records a successful bind: an IP socket becomes a server socket named `ip:port`.
     pub fn set_bound(&mut self, a: &SockAddr<'_>) {
-        match *a {
-            SockAddr::Inet(ip, port) => {
-                self.ty = FdType::Ipv4ServSock;
-                self.sock.sip = Some(IpAddr::from(ip));
-                self.sock.sport = port;
-                self.name = server_name(self.sock.sip, port);
-            }
-            SockAddr::Inet6(ip, port) => {
-                self.ty = FdType::Ipv6ServSock;
-                self.sock.sip = Some(IpAddr::from(ip));
-                self.sock.sport = port;
-                self.name = server_name(self.sock.sip, port);
-            }
-            SockAddr::Unix(path) => {
-                self.name = path.to_vec();
-            }
-            SockAddr::Other(..) => {}
+        // as libsinsp: only a non-zero port makes a listening socket
+        let (ty, ip, port) = match *a {
+            SockAddr::Inet(ip, port) => (FdType::Ipv4ServSock, IpAddr::from(ip), port),
+            SockAddr::Inet6(ip, port) => match Ipv6Addr::from(ip).to_ipv4_mapped() {
+                Some(v4) => (FdType::Ipv4ServSock, IpAddr::V4(v4), port),
+                None => (FdType::Ipv6ServSock, IpAddr::from(ip), port),
+            },
+            _ => return,
+        };
+        if port == 0 {
+            return;
         }
+        self.ty = ty;
+        self.sock.sip = Some(ip);
+        self.sock.sport = port;
+        self.role = Role::Server;
+        self.name = server_name(self.sock.sip, port);
+    }
+
+    /// Swaps the two ends of a connected socket (client first, as libsinsp stores tuples).
+    pub fn swap_ends(&mut self) {
+        let s = &mut self.sock;
+        std::mem::swap(&mut s.sip, &mut s.dip);
+        std::mem::swap(&mut s.sport, &mut s.dport);
+        self.name = tuple_name(s.sip, s.sport, s.dip, s.dport);
     }
 
     /// A regular file (libsinsp's `is_file`).
@@ -430,9 +444,9 @@ fn server_name(ip: Option<IpAddr>, port: u16) -> Vec<u8> {
     format!("{}:{}", ip_text(ip), port).into_bytes()
 }
 
+/// libsinsp's unix socket name: both kernel pointers and the path (`0->ffff88003c420800 /path`).
 fn unix_name(src: u64, dst: u64, path: &[u8]) -> Vec<u8> {
-    if !path.is_empty() {
-        return path.to_vec();
-    }
-    format!("{src:x}->{dst:x}").into_bytes()
+    let mut v = format!("{src:x}->{dst:x} ").into_bytes();
+    v.extend_from_slice(path);
+    v
 }

@@ -287,6 +287,8 @@ pub struct EventContext {
     pub fd: Option<i64>,
     /// The event renamed its fd (`fd.name_changed`).
     pub name_changed: bool,
+    /// A failed connect: `fd.name` shows the tuple the event carries, the fd keeps its old state.
+    pub fd_hidden: bool,
 }
 
 /// The whole state.
@@ -360,6 +362,7 @@ impl State {
             let entry = FdEntry::from_scap(&f.kind, f.ino);
             self.insert_fd(pid, f.fd, entry);
         }
+        self.fix_sockets_from_capture();
         for i in &cap.interfaces {
             self.local_addrs.push(match i.addr {
                 InterfaceAddr::V4 { addr, .. } => IpAddr::from(addr.to_le_bytes()),
@@ -368,6 +371,32 @@ impl State {
         }
         if let Some(m) = &cap.machine {
             self.hostname = m.hostname.clone();
+        }
+    }
+
+    /// libsinsp's `fix_sockets_coming_from_proc`: a connected IPv4 socket of the initial fd list
+    /// whose source port is a listening port is the server side (its tuple is swapped to keep the
+    /// client first); any other is a client.
+    fn fix_sockets_from_capture(&mut self) {
+        let server_ports: std::collections::HashSet<u16> = self
+            .fds
+            .values()
+            .flat_map(|t| t.values())
+            .filter(|f| f.ty == FdType::Ipv4ServSock)
+            .map(|f| f.sock.sport)
+            .collect();
+        for table in self.fds.values_mut() {
+            for f in table.values_mut() {
+                if f.ty != FdType::Ipv4Sock || f.role != Role::None {
+                    continue;
+                }
+                if server_ports.contains(&f.sock.sport) {
+                    f.swap_ends();
+                    f.role = Role::Server;
+                } else {
+                    f.role = Role::Client;
+                }
+            }
         }
     }
 
@@ -442,18 +471,21 @@ impl State {
         })
     }
 
-    /// The oldest ancestor (including `t`'s main thread) whose `vtid`... libsinsp's
-    /// `get_oldest_matching_ancestor`: walks up while the ancestor's id (sid or vpgid, `id_of`)
-    /// equals `t`'s and returns the last one that matched, i.e. the session or group leader.
+    /// libsinsp's `get_oldest_matching_ancestor`: the session (or process group) leader named by
+    /// `id_of(t)`. Outside a pid namespace that is simply the thread with that id; inside one, the
+    /// oldest ancestor in an unbroken chain of ancestors sharing the id. `None` when the id is unset.
     pub fn oldest_matching_ancestor<'s>(
         &'s self,
         t: &'s ThreadInfo,
         id_of: fn(&ThreadInfo) -> i64,
     ) -> Option<&'s ThreadInfo> {
         let id = id_of(t);
-        let mt = self.main_thread(t)?;
-        if mt.vpid == id {
-            return Some(mt);
+        if id == -1 {
+            return None;
+        }
+        let in_pidns = t.clone_flags & flag("CLONE_CHILD_IN_PIDNS") != 0 || t.tid != t.vtid;
+        if !in_pidns && let Some(l) = self.threads.get(&id) {
+            return Some(l);
         }
         let mut leader = None;
         for a in self.ancestors(t) {
@@ -461,9 +493,6 @@ impl State {
                 break;
             }
             leader = Some(a);
-            if a.vpid == id {
-                break;
-            }
         }
         leader
     }
@@ -583,7 +612,10 @@ impl State {
     pub fn update(&mut self, evt: &Event<'_>) {
         self.apply_pending();
         let tid = evt.tid() as i64;
-        self.ctx.num += 1;
+        // user and group metaevents are consumed by the user database, not numbered
+        if !matches!(evt.name(), "useradded" | "groupadded") {
+            self.ctx.num += 1;
+        }
         self.ctx.ts = evt.ts();
         if self.ctx.first_ts == 0 {
             self.ctx.first_ts = evt.ts();
@@ -591,6 +623,7 @@ impl State {
         self.ctx.tid = tid;
         self.ctx.fd = None;
         self.ctx.name_changed = false;
+        self.ctx.fd_hidden = false;
         let Some(info) = evt.info() else {
             return;
         };
@@ -607,8 +640,12 @@ impl State {
         match evt.direction() {
             Direction::Enter => {
                 if let Some(t) = self.threads.get_mut(&tid) {
-                    t.last_enter.clear();
-                    t.last_enter.extend_from_slice(evt.as_bytes());
+                    // only syscall enters pair with exits (a `switch` between them must not
+                    // replace the stored execve enter)
+                    if info.category.is_syscall() {
+                        t.last_enter.clear();
+                        t.last_enter.extend_from_slice(evt.as_bytes());
+                    }
                     if uses_fd && let Some(fd) = evt.param_by_name("fd").and_then(|p| p.as_i64()) {
                         t.lastevent_fd = fd;
                     }
@@ -707,7 +744,7 @@ impl State {
                 }
             }
             "rename" | "renameat" | "renameat2" => {}
-            "user_added" | "group_added" => self.users.update(evt),
+            "useradded" | "groupadded" => self.users.update(evt),
             _ => {}
         }
     }
@@ -1027,7 +1064,7 @@ impl State {
             .param(evt, "type")
             .and_then(|p| p.as_u64())
             .unwrap_or(0)
-            & 0xf;
+            & 0xff;
         let proto = self
             .param(evt, "proto")
             .and_then(|p| p.as_u64())
@@ -1040,12 +1077,21 @@ impl State {
             _ => FdType::Unknown,
         });
         if matches!(e.ty, FdType::Ipv4Sock | FdType::Ipv6Sock) {
-            // SOCK_STREAM=1, SOCK_DGRAM=2, SOCK_RAW=3; IPPROTO_ICMP=1, ICMPV6=58
-            e.sock.l4proto = match (ty, proto) {
-                (_, 1) | (_, 58) => L4Proto::Icmp,
-                (1, _) => L4Proto::Tcp,
-                (2, _) => L4Proto::Udp,
-                (3, _) => L4Proto::Raw,
+            // libsinsp's add_socket: IPPROTO_TCP=6, UDP=17, IP=0 (by type), ICMP=1, RAW=255
+            let raw = ty == 3;
+            e.sock.l4proto = match proto {
+                6 if raw => L4Proto::Raw,
+                6 => L4Proto::Tcp,
+                17 if raw => L4Proto::Raw,
+                17 => L4Proto::Udp,
+                0 => match ty {
+                    1 => L4Proto::Tcp,
+                    2 => L4Proto::Udp,
+                    _ => L4Proto::Unknown,
+                },
+                1 if raw => L4Proto::Raw,
+                1 => L4Proto::Icmp,
+                255 => L4Proto::Raw,
                 _ => L4Proto::Unknown,
             };
         }
@@ -1056,8 +1102,11 @@ impl State {
         let tid = Self::tid_of(evt);
         let Some(fd) = self.ctx.fd else { return };
         let res = self.res(evt).unwrap_or(-1);
-        // EINPROGRESS still sets the tuple, as libsinsp does
-        if res < 0 && res != -115 {
+        // EINPROGRESS counts as connected, as in libsinsp
+        let ok = res >= 0 || res == -115;
+        if !ok {
+            // libsinsp leaves the event without fd info: fd fields come from the event itself
+            self.ctx.fd_hidden = true;
             return;
         }
         let Some(pid) = self.pid_of(tid) else { return };
@@ -1075,7 +1124,7 @@ impl State {
                     }
                 }
             }
-            e.connected = true;
+            e.connected = ok;
             e
         };
         self.insert_fd(pid, fd, updated);
@@ -1183,6 +1232,9 @@ impl State {
             .param_by_name("ino")
             .and_then(|p| p.as_u64())
             .unwrap_or(0);
+        if fd2.is_some() {
+            self.ctx.fd = fd2;
+        }
         for fd in [fd1, fd2].into_iter().flatten() {
             let mut e = FdEntry::new(ty);
             e.ino = ino;

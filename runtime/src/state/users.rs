@@ -109,7 +109,7 @@ impl UserDb for CaptureUserDb {
             return;
         }
         match evt.name() {
-            "user_added" => {
+            "useradded" => {
                 if let (Some(uid), Some(gid)) = (num("uid"), num("gid")) {
                     self.add_user(UserEntry {
                         uid,
@@ -120,7 +120,7 @@ impl UserDb for CaptureUserDb {
                     });
                 }
             }
-            "group_added" => {
+            "groupadded" => {
                 if let Some(gid) = num("gid") {
                     self.add_group(GroupEntry {
                         gid,
