@@ -27,21 +27,38 @@ pub struct Args {
 /// Runs the command.
 pub fn run(args: &Args) -> Outcome {
     let mut files = Vec::new();
-    let mut unreadable = false;
+    // Files that cannot be read are reported like Falco's LOAD_ERR_FILE_READ (after the readable files).
+    let mut unreadable = Vec::new();
     for path in &args.files {
         match std::fs::read(path) {
             Ok(content) => files.push(RulesFile::new(path.display().to_string(), content)),
             Err(e) => {
                 eprintln!("frulec validate: cannot read {}: {e}", path.display());
-                unreadable = true;
+                unreadable.push((path.display().to_string(), e.to_string()));
             }
         }
     }
     let result = loader::load(&files);
     match args.format {
-        Format::Text => print!("{}", render::text::render(&result)),
+        Format::Text => {
+            print!("{}", render::text::render(&result));
+            for (name, err) in &unreadable {
+                println!("{name}: Invalid\n1 Errors:");
+                println!(
+                    "{name}: LOAD_ERR_FILE_READ (File read error): could not read file: {err}"
+                );
+            }
+        }
         Format::Json => {
-            let doc = render::json::render(&result);
+            let mut doc = render::json::render(&result);
+            if let Some(list) = doc
+                .get_mut("falco_load_results")
+                .and_then(|v| v.as_array_mut())
+            {
+                for (name, err) in &unreadable {
+                    list.push(file_read_error(name, err));
+                }
+            }
             match serde_json::to_string_pretty(&doc) {
                 Ok(s) => println!("{s}"),
                 Err(e) => {
@@ -51,11 +68,33 @@ pub fn run(args: &Args) -> Outcome {
             }
         }
     }
-    if unreadable {
+    if !unreadable.is_empty() {
         Outcome::Error
     } else if result.is_ok() {
         Outcome::Ok
     } else {
         Outcome::Invalid
     }
+}
+
+/// A `falco_load_results` entry for a file that could not be read.
+fn file_read_error(name: &str, err: &str) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "successful": false,
+        "errors": [{
+            "code": "LOAD_ERR_FILE_READ",
+            "codedesc": "File read error",
+            "message": format!("could not read file: {err}"),
+            "context": {
+                "locations": [{
+                    "item_type": "rules content",
+                    "item_name": "",
+                    "position": {"name": name, "line": 0, "column": 0, "offset": 0}
+                }],
+                "snippet": "<No context available>\n"
+            }
+        }],
+        "warnings": []
+    })
 }
