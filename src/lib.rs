@@ -79,7 +79,7 @@ pub enum Backend {
 #[derive(Debug)]
 pub struct LoadError {
     /// The whole load result; its diagnostics say what is wrong.
-    pub result: LoadResult,
+    pub result: Box<LoadResult>,
 }
 
 impl fmt::Display for LoadError {
@@ -94,7 +94,7 @@ impl std::error::Error for LoadError {}
 #[derive(Debug)]
 pub enum Error {
     /// The rules did not load.
-    Load(Box<LoadError>),
+    Load(LoadError),
     /// A rules file or capture could not be read.
     Io(std::io::Error),
     /// A capture file is corrupt or truncated.
@@ -123,7 +123,7 @@ impl std::error::Error for Error {}
 
 impl From<LoadError> for Error {
     fn from(e: LoadError) -> Self {
-        Error::Load(Box::new(e))
+        Error::Load(e)
     }
 }
 
@@ -152,7 +152,9 @@ impl Engine {
     pub fn from_rules(files: &[RulesFile]) -> Result<Engine, LoadError> {
         let result = frule_lang::loader::load(files);
         if !result.is_ok() {
-            return Err(LoadError { result });
+            return Err(LoadError {
+                result: Box::new(result),
+            });
         }
         Ok(Engine {
             inner: frule_runtime::engine::Engine::new(&result),

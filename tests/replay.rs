@@ -357,3 +357,23 @@ fn live_mode_is_not_wired_yet() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn falco_harness_config_files_work() {
+    let Some(dir) = corpus() else { return };
+    let p = paths(&dir);
+    // The regression suite's own config (legacy `rules_file` key, syslog/grpc keys): -r wins over it.
+    let conf = dir.join("falco-regression/confs/stdout_output.yaml");
+    let out = monitor(&[
+        "-c",
+        &conf.display().to_string(),
+        "-r",
+        &rule(&p, "single_rule.yaml"),
+        "--replay",
+        &p.cat_write,
+        "-o",
+        "time_format_iso_8601=true",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), p.oracle_txt);
+}

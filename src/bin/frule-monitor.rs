@@ -7,8 +7,8 @@
 //! `json_output`). At the end it prints Falco's summary on stderr: elapsed time and events read, the
 //! syscall event drop block, `Events detected: N`, the counts by severity and by rule name.
 //!
-//! Exit codes: 0 on success; 1 on invalid rules (their diagnostics are printed as `frulec validate`
-//! prints them), an invalid configuration or an invalid selection (`-t` with `-D`/`-T`); 2 on an
+//! Exit codes: 0 on success; 1 on invalid rules (their diagnostics are printed on stderr as `frulec
+//! validate` prints them, as JSON with `--json`/`json_output`), an invalid configuration or an invalid selection (`-t` with `-D`/`-T`); 2 on an
 //! unreadable rules file, configuration or capture.
 //!
 //! Rules: `-r` files or directories (directories contribute their `.yml`/`.yaml` files in
@@ -81,7 +81,9 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Invalid(m)) => {
-            if !m.is_empty() {
+            if m.ends_with('\n') {
+                eprint!("{m}");
+            } else if !m.is_empty() {
                 eprintln!("{m}");
             }
             ExitCode::from(1)
@@ -178,7 +180,14 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     let files = rules_files(cli, &config)?;
     let loaded = loader::load(&files);
     if !loaded.is_ok() {
-        return Err(Failure::Invalid(render::text::render(&loaded)));
+        // As `frulec validate` prints them: text, or Falco's `falco_load_results` with json_output.
+        let report = if config.json_output {
+            serde_json::to_string_pretty(&render::json::render(&loaded))
+                .unwrap_or_else(|e| format!("cannot serialize the load results: {e}"))
+        } else {
+            render::text::render(&loaded)
+        };
+        return Err(Failure::Invalid(report));
     }
     if cli.verbose && !loaded.diagnostics.is_empty() {
         eprint!("{}", render::text::render(&loaded));

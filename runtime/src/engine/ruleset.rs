@@ -68,6 +68,8 @@ pub struct RuleEntry {
     pub expr: Expr,
     /// Whether it is selected (file flag, then selectors).
     pub enabled: bool,
+    /// Why its event types could not be computed (it then never fires).
+    pub evttype_error: Option<String>,
 }
 
 /// A rule that could not be compiled; it never fires. Only internal limits cause this (the loader has
@@ -116,14 +118,21 @@ impl Ruleset {
     pub fn new(rules: &[CompiledRule]) -> Ruleset {
         let rules = rules
             .iter()
-            .map(|r| RuleEntry {
-                name: r.name.clone(),
-                priority: r.priority,
-                source: r.source.clone(),
-                tags: r.tags.clone(),
-                evttypes: evttypes::evttypes_of(&r.expr).unwrap_or_else(|_| EvtTypeSet::empty()),
-                expr: r.expr.clone(),
-                enabled: r.enabled,
+            .map(|r| {
+                let (evttypes, evttype_error) = match evttypes::evttypes_of(&r.expr) {
+                    Ok(set) => (set, None),
+                    Err(e) => (EvtTypeSet::empty(), Some(e)),
+                };
+                RuleEntry {
+                    name: r.name.clone(),
+                    priority: r.priority,
+                    source: r.source.clone(),
+                    tags: r.tags.clone(),
+                    evttypes,
+                    expr: r.expr.clone(),
+                    enabled: r.enabled,
+                    evttype_error,
+                }
             })
             .collect();
         Ruleset {
@@ -231,9 +240,20 @@ impl Ruleset {
             .collect();
         sources.sort_unstable();
         sources.dedup();
-        // Rules that fail to compile are found per group; remember them so each is lowered alone
-        // once more only to report it once.
+        // Rules that fail to compile are found per group (a rule is in several); remember them so
+        // each is reported once.
         let mut failed: BTreeSet<usize> = BTreeSet::new();
+        for (i, r) in self.rules.iter().enumerate() {
+            if let Some(e) = &r.evttype_error
+                && self.is_active(i)
+            {
+                failed.insert(i);
+                out.skipped.push(SkippedRule {
+                    rule: r.name.clone(),
+                    reason: e.clone(),
+                });
+            }
+        }
         for source in sources {
             let active: Vec<usize> = (0..self.rules.len())
                 .filter(|&i| self.is_active(i) && self.rules[i].source == source)

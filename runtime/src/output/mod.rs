@@ -6,7 +6,7 @@
 //!                      OutputOptions (json, time_format_iso_8601, …) ─┴─► line ──► stdout · file · program · http
 //! ```
 //!
-//! One format per file ([`text`], [`json`]), one channel per file ([`stdout`], [`file`], [`program`],
+//! One format per file ([`text`], [`json`]), one channel per file ([`stdout`], [`file`](mod@file), [`program`],
 //! [`http`]). Rendering happens while the event is alive (fields are read through [`FieldRender`]);
 //! formatting and delivery only need the [`Alert`], so they can run later or elsewhere.
 //!
