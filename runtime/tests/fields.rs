@@ -200,6 +200,9 @@ fn live_sysdig_comparison() {
         checked += lines.len();
         let d = compare(&ours, &case.format, &lines);
         eprintln!("{}: {} lines, {} differ", f.display(), lines.len(), d.len());
+        if std::env::var_os("FRULE_SHOW_DIFFS").is_some() {
+            eprintln!("{}", d.join("\n"));
+        }
         if d.len() > case.live_max_diffs {
             diffs.extend(d);
         }

@@ -544,7 +544,8 @@ impl<'a> Extractor<'a> {
                     Self::push_str(out, &self.tmp)
                 }
             },
-            K::ProcCwd => Self::push_str(out, &t.cwd),
+            // the cwd is per process: libsinsp's get_cwd reads the main thread's
+            K::ProcCwd => Self::push_str(out, &st.main_thread(t).unwrap_or(t).cwd),
             K::ProcTty => {
                 out.push_u64(u64::from(t.tty));
                 true

@@ -27,11 +27,27 @@ pub(crate) enum TimeFmt {
     Iso8601,
 }
 
-/// Renders a timestamp. Times are shown in UTC (the replay machine's zone is not consulted, so
-/// outputs do not depend on where a capture is replayed); ISO 8601 carries the `+0000` offset as
-/// libsinsp's `ts_to_iso_8601` prints it.
+/// The machine's time zone, looked up once (libsinsp formats with `localtime`).
+fn local_zone() -> &'static jiff::tz::TimeZone {
+    static TZ: std::sync::OnceLock<jiff::tz::TimeZone> = std::sync::OnceLock::new();
+    TZ.get_or_init(jiff::tz::TimeZone::system)
+}
+
+/// Seconds east of UTC of the local zone at `secs` since the epoch.
+fn local_offset(secs: i64) -> i64 {
+    jiff::Timestamp::from_second(secs)
+        .map(|t| i64::from(local_zone().to_offset(t).seconds()))
+        .unwrap_or(0)
+}
+
+/// Renders a timestamp as libsinsp does: `evt.time*` and `evt.datetime*` in local time
+/// (`localtime`), `evt.time.iso8601` in UTC with a `+0000` offset (`gmtime` and `%z`).
 pub(crate) fn time_text(fmt: TimeFmt, ts: u64, out: &mut Vec<u8>) {
-    let secs = (ts / 1_000_000_000) as i64;
+    let utc_secs = (ts / 1_000_000_000) as i64;
+    let secs = match fmt {
+        TimeFmt::Iso8601 => utc_secs,
+        _ => utc_secs + local_offset(utc_secs),
+    };
     let ns = ts % 1_000_000_000;
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
@@ -130,6 +146,9 @@ fn param_forms(
         out.extend_from_slice(s.as_bytes());
     };
     match (info.ty, p.value()) {
+        (ParamType::Sockaddr | ParamType::Socktuple, ParamValue::Empty) => {
+            plain.extend_from_slice(b"NULL")
+        }
         (_, ParamValue::Empty) => {}
         (ParamType::Fd | ParamType::Fd32, ParamValue::Int(fd)) => {
             plain.extend_from_slice(fd.to_string().as_bytes());
@@ -231,7 +250,7 @@ fn param_forms(
         (_, ParamValue::Bytes(b)) => {
             // libsinsp truncates buffers to its output length (80 bytes) and marks the cut
             if b.len() > MAX_BUF_OUTPUT {
-                push_printable(&b[..MAX_BUF_OUTPUT], plain);
+                push_printable(&b[..MAX_BUF_OUTPUT - 3], plain);
                 plain.extend_from_slice(b"...");
             } else {
                 push_printable(b, plain);
@@ -260,6 +279,7 @@ fn param_forms(
             }
             SockTuple::Other(..) => {}
         },
+        (ParamType::Fdlist, ParamValue::Raw(raw)) => fdlist_text(state, tid, raw, plain),
         (_, ParamValue::Dyn(_, raw, _)) | (_, ParamValue::Raw(raw)) => push_printable(raw, plain),
     }
     let _ = Direction::Exit;
@@ -284,8 +304,32 @@ pub(crate) fn param_text(
     }
 }
 
-/// How many bytes of a buffer parameter are printed.
+/// How many bytes of a buffer parameter are printed (sysdig's `max_evt_output_len`), the last three
+/// replaced by `...` when the buffer is longer.
 const MAX_BUF_OUTPUT: usize = 80;
+
+/// A `PT_FDLIST` (poll's fds): `fd:<typechar>events` pairs separated by spaces (the type letter
+/// when the fd is known).
+fn fdlist_text(state: &State, tid: i64, b: &[u8], out: &mut Vec<u8>) {
+    let n = b.get(..2).map_or(0, |x| u16::from_le_bytes([x[0], x[1]]));
+    let mut pos = 2;
+    for j in 0..n {
+        let (Some(fd), Some(fl)) = (b.get(pos..pos + 8), b.get(pos + 8..pos + 10)) else {
+            break;
+        };
+        let fd = u64::from_le_bytes(fd.try_into().unwrap_or([0; 8]));
+        let fl = u16::from_le_bytes([fl[0], fl[1]]);
+        if j > 0 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(format!("{fd}:").as_bytes());
+        if let Some(f) = i64::try_from(fd).ok().and_then(|fd| state.fd(tid, fd)) {
+            out.push(f.ty.typechar());
+        }
+        out.extend_from_slice(format!("{fl:x}").as_bytes());
+        pos += 10;
+    }
+}
 
 /// `evt.args`: `name=plain(resolved) ` for every parameter (none for generic syscall events, whose
 /// only parameters are the syscall ids).

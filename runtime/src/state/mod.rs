@@ -666,7 +666,17 @@ impl State {
                     }
                     self.ctx.fd = fd;
                 }
+                // libsinsp's `m_oldname` check: did parsing rename the event's fd?
+                let renames = matches!(evt.name(), "connect" | "bind");
+                let before = if renames {
+                    self.event_fd().map(|f| f.name.clone())
+                } else {
+                    None
+                };
                 self.parse_exit(evt);
+                if let Some(before) = before {
+                    self.ctx.name_changed = self.event_fd().is_some_and(|f| f.name != before);
+                }
             }
         }
     }
