@@ -553,10 +553,23 @@ pub fn sc_code(name: &str) -> Option<u16> {
         .map(|(_, code)| *code)
 }
 
+/// The 2018–2019 spelling of the `unknown` syscall name (libscap's dummy entry, PPM_SC 0). Rules of that era
+/// (the falco-extras application profiles) write `evt.type in ("<unknown>", ...)`; current libsinsp rejects
+/// the spelling as an unknown event type. frule deliberately accepts it as an alias of `unknown`, so those
+/// files still load — the one place where frule accepts a condition current Falco rejects.
+pub const LEGACY_UNKNOWN_NAME: &str = "<unknown>";
+
+/// `<unknown>` → `unknown` (see [`LEGACY_UNKNOWN_NAME`]); every other name unchanged.
+fn canonical_event_name(name: &str) -> &str {
+    if name == LEGACY_UNKNOWN_NAME { "unknown" } else { name }
+}
+
 /// True if `name` is accepted as an `evt.type` value: an event name of any code (including
-/// `syscall` and `NA`) or a syscall name (including `unknown`), exactly as libsinsp's
-/// "unknown event type" check accepts them. Plugin async-event names are not known here.
+/// `syscall` and `NA`) or a syscall name (including `unknown`, and its legacy spelling `<unknown>`),
+/// exactly as libsinsp's "unknown event type" check accepts them. Plugin async-event names are not
+/// known here.
 pub fn is_known_event_name(name: &str) -> bool {
+    let name = canonical_event_name(name);
     table::EVENTS.iter().any(|e| e.name == name) || table::SC_NAMES.contains(&name)
 }
 
@@ -564,6 +577,7 @@ pub fn is_known_event_name(name: &str) -> bool {
 /// them: the codes of every event with that name (codes 0 and 1, named `syscall`, excluded);
 /// otherwise, for a syscall name, the two generic codes; otherwise nothing. Sorted ascending.
 pub fn codes_for_name(name: &str) -> &'static [u16] {
+    let name = canonical_event_name(name);
     if let Ok(i) = table::EVENT_NAME_CODES.binary_search_by(|(n, _)| (*n).cmp(name))
         && let Some((_, codes)) = table::EVENT_NAME_CODES.get(i)
     {
@@ -710,6 +724,8 @@ mod tests {
         assert!(is_known_event_name("openat"));
         assert!(is_known_event_name("NA"));
         assert!(!is_known_event_name("nosuchcall"));
+        assert!(is_known_event_name(LEGACY_UNKNOWN_NAME));
+        assert_eq!(codes_for_name(LEGACY_UNKNOWN_NAME), codes_for_name("unknown"));
         assert!(!is_known_event_name("OPEN"));
     }
 }
