@@ -34,10 +34,15 @@
 
 mod error;
 mod meta;
+mod writer;
 
 pub use error::{ScapError, ScapErrorKind};
 pub use meta::{
     FdInfo, FdKind, GroupInfo, Interface, InterfaceAddr, MachineInfo, ProcInfo, UserInfo, block,
+};
+pub use writer::{
+    Compression, ProcLayout, SYSDIG_029_EVENT_MAX, ScapWriter, WriteError, WriterOptions,
+    WriterStats,
 };
 
 use std::io::{BufReader, Read};
