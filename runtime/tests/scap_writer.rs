@@ -601,3 +601,102 @@ fn writer_rejects_malformed_events() {
     ));
     assert!(matches!(w.finish(), Err(WriteError::NoEvents)));
 }
+
+/// Exit events our live capture emits with codes sysdig 0.29.3 does not know.
+fn newer_events() -> Vec<Vec<u8>> {
+    let (tid, t0) = (1u64, 1_700_000_000_000_000_000u64);
+    let ev = |i: u64, code: u16, vals: &[(&str, Val<'_>)]| make_event(code, t0 + i, tid, vals);
+    vec![
+        ev(
+            1,
+            ppme::SYSCALL_DUP2_X,
+            &[
+                ("res", Val::I(5)),
+                ("oldfd", Val::I(0)),
+                ("newfd", Val::I(5)),
+            ],
+        ),
+        ev(
+            2,
+            ppme::SOCKET_ACCEPT4_6_X,
+            &[("fd", Val::I(6)), ("flags", Val::I(0))],
+        ),
+        ev(
+            3,
+            ppme::SYSCALL_UMOUNT2_X,
+            &[("res", Val::I(0)), ("name", Val::S("/mnt"))],
+        ),
+        ev(4, ppme::SYSCALL_CHOWN_X, &[("res", Val::I(0))]),
+        ev(5, ppme::SYSCALL_SETREUID_X, &[("res", Val::I(0))]),
+        ev(6, ppme::SYSCALL_MEMFD_CREATE_X, &[("fd", Val::I(7))]),
+    ]
+}
+
+fn write_newer(options: WriterOptions) -> Vec<u8> {
+    let mut w = ScapWriter::new(Vec::new(), options).expect("start writer");
+    w.write_processes(&[ProcInfo {
+        tid: 1,
+        pid: 1,
+        comm: b"init".to_vec(),
+        exe: b"/sbin/init".to_vec(),
+        ..ProcInfo::default()
+    }])
+    .expect("processes");
+    for e in newer_events() {
+        w.write_event(&e).expect("write");
+    }
+    w.finish().expect("finish")
+}
+
+#[test]
+fn newer_events_are_downgraded_for_sysdig() {
+    // default options keep them as they are
+    let (_, events) = read_all(
+        ScapReader::new(Cursor::new(write_newer(WriterOptions::default()))).expect("read"),
+    );
+    let want = newer_events();
+    assert_eq!(
+        events.iter().map(|e| &e.bytes).collect::<Vec<_>>(),
+        want.iter().collect::<Vec<_>>()
+    );
+    // compat options: the Debian-era event of each syscall, or a generic exit
+    let bytes = write_newer(WriterOptions::sysdig_compat());
+    let (_, events) = read_all(ScapReader::new(Cursor::new(bytes.clone())).expect("read"));
+    let got: Vec<(u16, String)> = events
+        .iter()
+        .map(|e| {
+            let ev = frule_runtime::event::Event::new(&e.bytes).expect("event");
+            (ev.event_type(), ev.type_name().to_string())
+        })
+        .collect();
+    let want: Vec<(u16, String)> = [
+        (ppme::SYSCALL_DUP_X, "dup"),
+        (ppme::SOCKET_ACCEPT4_5_X, "accept"),
+        (ppme::SYSCALL_UMOUNT_X, "umount"),
+        (ppme::GENERIC_X, "chown"),
+        (ppme::GENERIC_X, "setreuid"),
+    ]
+    .iter()
+    .map(|(c, n)| (*c, n.to_string()))
+    .collect();
+    // memfd_create has no PPM_SC id in Debian's table: left out
+    assert_eq!(got, want);
+    if sysdig().is_none() {
+        return;
+    }
+    let file = temp_path("newer.scap");
+    std::fs::write(&file, &bytes).expect("write");
+    let out = sysdig_print(&file, "*%evt.type %evt.dir %proc.name %evt.args");
+    let _ = std::fs::remove_file(&file);
+    let out = out.expect("sysdig reads it");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "dup < init res=5 ",
+            "accept < init fd=6 tuple=NULL queuepct=0 queuelen=0 queuemax=0 ",
+            "umount < init res=0 name=/mnt ",
+            "chown < init ",
+            "setreuid < init ",
+        ]
+    );
+}

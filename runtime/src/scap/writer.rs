@@ -39,6 +39,14 @@
 //!   whole file. With `skip_unknown_to_sysdig` they are written as `SCAP_FD_UNSUPPORTED` with
 //!   their name, which is what sysdig 0.29.3 records for such fds itself.
 //!
+//! - **Newer events of old syscalls**: current libs split `dup` into `dup`/`dup2`/`dup3` events, and
+//!   added `accept4`, `umount2`, `pipe2` and several syscalls (`chown`, `setreuid`,
+//!   `memfd_create`, …) with codes ≥ 336, which our live capture emits.
+//!   [`WriterOptions::downgrade_events`] rewrites them as the event sysdig 0.29.3 itself records
+//!   for that syscall: the old event of the same syscall with its parameters taken by name, or a
+//!   generic syscall exit (`GENERIC_X` with the `PPM_SC` id) for syscalls Debian's driver had no
+//!   event for.
+//!
 //! [`WriterOptions::sysdig_compat`] turns on all of the above except trimming and enter synthesis.
 //!
 //! Invariants of a written file:
@@ -137,6 +145,11 @@ pub struct WriterOptions {
     /// Leave out events with codes sysdig 0.29.3 does not know (≥ [`SYSDIG_029_EVENT_MAX`]) and
     /// write fds of types it does not know as unsupported ones.
     pub skip_unknown_to_sysdig: bool,
+    /// Rewrite events with codes sysdig 0.29.3 does not know as the Debian-era event of the same
+    /// syscall (`dup2`/`dup3` → `dup`, `accept4` → `accept`, `umount2` → `umount`,
+    /// `pipe2` → `pipe`, …), or as a generic syscall exit (`chown`, `memfd_create`, …), when every
+    /// parameter of the old event is in the new one. Applied before `skip_unknown_to_sysdig`.
+    pub downgrade_events: bool,
     /// Cut event parameters to Debian's counts (sysdig ignores extra ones anyway).
     pub trim_params: bool,
     /// Write an enter event before an exit event whose enter was not written (exit-only input).
@@ -151,6 +164,7 @@ impl WriterOptions {
             compression: Compression::None,
             proc_layout: ProcLayout::Compat,
             skip_unknown_to_sysdig: true,
+            downgrade_events: true,
             trim_params: false,
             synthesize_enter: false,
         }
@@ -275,6 +289,8 @@ pub struct WriterStats {
     pub enters_synthesized: u64,
     /// Events whose parameters were cut to Debian's counts.
     pub events_trimmed: u64,
+    /// Events rewritten as Debian-era events.
+    pub events_downgraded: u64,
 }
 
 /// A streaming writer of one capture. Create it, write the state (optional), write events, then
@@ -657,7 +673,19 @@ impl<W: Write> ScapWriter<W> {
     /// Writes one event with its CPU and dump flags (non-zero flags select an `EVF` block).
     pub fn write_event_with(&mut self, raw: &[u8], cpu: u16, flags: u32) -> Result<(), WriteError> {
         let ev = Event::new(raw).map_err(WriteError::Event)?;
-        let code = ev.event_type();
+        let mut code = ev.event_type();
+        let mut downgraded = Vec::new();
+        let ev = if self.options.downgrade_events
+            && code >= SYSDIG_029_EVENT_MAX
+            && downgrade(&ev, &mut downgraded)
+        {
+            self.stats.events_downgraded += 1;
+            let ev = Event::new(&downgraded).map_err(WriteError::Event)?;
+            code = ev.event_type();
+            ev
+        } else {
+            ev
+        };
         if self.options.skip_unknown_to_sysdig && code >= SYSDIG_029_EVENT_MAX {
             self.stats.events_skipped += 1;
             return Ok(());
@@ -779,6 +807,79 @@ impl<W: Write> ScapWriter<W> {
         }
         Ok(out)
     }
+}
+
+/// Debian's `PPM_SC_MAX`: generic events with a higher syscall id mean nothing to sysdig 0.29.3.
+const SYSDIG_029_SC_MAX: u16 = 329;
+/// `PPM_SC` 298 was `sigreturn` in Debian's table and changed meaning since.
+const SC_CHANGED: u16 = 298;
+
+/// The Debian-era event name for a current event name, where the syscall's events were split.
+fn old_event_name(name: &str) -> &str {
+    match name {
+        "dup2" | "dup3" => "dup",
+        "umount2" => "umount",
+        "pipe2" => "pipe",
+        "accept4" => "accept",
+        other => other,
+    }
+}
+
+/// The parameter of a current event that carries an old event's parameter `name`.
+fn new_param_name(name: &str) -> &str {
+    match name {
+        "fd" => "oldfd",
+        other => other,
+    }
+}
+
+/// Builds into `out` the Debian-era form of `ev` (a code ≥ 336): the newest old event of the same
+/// syscall and direction whose parameters are all in `ev` (by name), else for exit events a generic
+/// syscall exit. False if there is none.
+fn downgrade(ev: &Event<'_>, out: &mut Vec<u8>) -> bool {
+    let Some(info) = ev.info() else { return false };
+    let dir = info.direction();
+    let old_name = old_event_name(info.name);
+    let candidates = (0..SYSDIG_029_EVENT_MAX).rev().filter_map(events::event);
+    for old in candidates.filter(|o| o.name == old_name && o.direction() == dir && !o.is_unused()) {
+        let Some(&n) = SYSDIG_029_NPARAMS.get(usize::from(old.code)) else {
+            continue;
+        };
+        let Some(wanted) = old.params.get(..usize::from(n)) else {
+            continue;
+        };
+        let mut indices = Vec::with_capacity(wanted.len());
+        for p in wanted {
+            let idx = info
+                .param_index(p.name)
+                .or_else(|| info.param_index(new_param_name(p.name)));
+            match idx {
+                Some(i) if (i as u64) < u64::from(ev.nparams()) => indices.push(Some(i)),
+                _ => break,
+            }
+        }
+        if indices.len() == wanted.len() {
+            build_event(out, ev, old.code, indices.into_iter());
+            return true;
+        }
+    }
+    if dir == events::Direction::Exit
+        && info.category.0 & Category::SYSCALL != 0
+        && let Some(sc) = events::sc_code(info.name)
+        && sc < SYSDIG_029_SC_MAX
+        && sc != SC_CHANGED
+    {
+        out.clear();
+        out.extend_from_slice(&ev.ts().to_le_bytes());
+        out.extend_from_slice(&ev.tid().to_le_bytes());
+        put_u32(out, (HEADER_LEN + 2 + 2) as u32);
+        out.extend_from_slice(&events::ppme::GENERIC_X.to_le_bytes());
+        put_u32(out, 1);
+        out.extend_from_slice(&2u16.to_le_bytes());
+        out.extend_from_slice(&sc.to_le_bytes());
+        return true;
+    }
+    false
 }
 
 /// Rejects events a reader would refuse for their block type.
