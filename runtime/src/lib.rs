@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod container;
 pub mod engine;
 pub mod event;
 pub mod output;

@@ -1,0 +1,199 @@
+//! Container ids from cgroup paths.
+//!
+//! The kernel puts every process of a container into cgroups whose path names the container. The layouts
+//! recognised here are the ones Falco's container plugin knows for runc-based engines:
+//!
+//! | engine | cgroup v1/v2, cgroupfs driver | systemd driver |
+//! |---|---|---|
+//! | Docker | `/docker/<id>` | `/system.slice/docker-<id>.scope` |
+//! | containerd (CRI) | `/kubepods/<qos>/pod<uid>/<id>` | `/kubepods.slice/…/cri-containerd-<id>.scope`, `…:cri-containerd:<id>` |
+//! | CRI-O | `/kubepods/…/crio-<id>` | `/kubepods.slice/…/crio-<id>.scope` |
+//! | Podman | `/libpod_parent/libpod-<id>` | `/machine.slice/libpod-<id>.scope[/container]` |
+//! | nerdctl | | `/system.slice/nerdctl-<id>.scope` |
+//!
+//! Invariants:
+//! - an id is exactly 64 hex digits (what runc-based engines generate); anything else is not a container, so a
+//!   `*.scope` of some unrelated service never yields an id;
+//! - within one path the deepest component that names a container wins (nested containers report the inner one);
+//! - within a thread's list of cgroups the first entry that names a container wins (all controllers agree on
+//!   a normal system);
+//! - a thread with cgroups of which none names a container is on the `host`, as Falco shows it.
+//!
+//! Not recognised, as in Falco without the matching engine socket: containerd containers started with arbitrary
+//! (non-hex) ids through `ctr`, LXC, libvirt-lxc and BPM. Inside a cgroup namespace (`/` as the only path) nothing can
+//! be recognised either; the thread looks like a host thread.
+
+use std::fmt;
+
+/// Length of the container id Falco shows in `container.id` (the id truncated to 12 hex digits).
+pub const SHORT_ID_LEN: usize = 12;
+
+/// Length of a full container id as runc-based engines generate it.
+pub const FULL_ID_LEN: usize = 64;
+
+/// The container engine a cgroup layout belongs to; it picks the API that can describe the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Engine {
+    /// Docker Engine (`docker-<id>.scope`, `/docker/<id>`); also bare ids outside Kubernetes.
+    Docker,
+    /// containerd through its CRI plugin or nerdctl.
+    Containerd,
+    /// CRI-O.
+    CriO,
+    /// Podman (libpod).
+    Podman,
+    /// A bare id under `kubepods`: a CRI runtime whose kind the path does not tell (containerd, or Docker
+    /// through cri-dockerd with the cgroupfs driver).
+    Cri,
+}
+
+impl Engine {
+    /// The name Falco's `container.type` shows for this engine.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Docker => "docker",
+            Engine::Containerd => "containerd",
+            Engine::CriO => "cri-o",
+            Engine::Podman => "podman",
+            Engine::Cri => "cri",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a thread runs: on the host or in a container with a full id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ContainerId {
+    /// Not in a container (Falco's `container.id` = `host`).
+    Host,
+    /// In the container with this id.
+    Container {
+        /// The full 64-hex-digit id, as the engine APIs want it.
+        full: String,
+        /// The engine the cgroup layout belongs to.
+        engine: Engine,
+    },
+}
+
+impl ContainerId {
+    /// The value of `container.id`: `host`, or the first 12 digits of the id.
+    pub fn short(&self) -> &str {
+        match self {
+            ContainerId::Host => "host",
+            ContainerId::Container { full, .. } => full.get(..SHORT_ID_LEN).unwrap_or(full),
+        }
+    }
+
+    /// The full id (`container.full_id`), `host` for host threads.
+    pub fn full(&self) -> &str {
+        match self {
+            ContainerId::Host => "host",
+            ContainerId::Container { full, .. } => full,
+        }
+    }
+
+    /// True for host threads.
+    pub fn is_host(&self) -> bool {
+        matches!(self, ContainerId::Host)
+    }
+}
+
+impl fmt::Display for ContainerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.short())
+    }
+}
+
+/// The container of a thread from the `cgroups` parameter of clone/execve events: NUL-separated (or
+/// NUL-terminated) `subsys=path` strings.
+pub fn container_id(cgroups: &[u8]) -> ContainerId {
+    container_id_of_entries(cgroups.split(|&b| b == 0))
+}
+
+/// The container of a thread from already split `subsys=path` entries (a bare path is accepted too).
+pub fn container_id_of_entries<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> ContainerId {
+    for entry in entries {
+        // the path starts at the first '/'; `subsys=` (event parameter) or `N:subsys:` (/proc) precede it
+        let Some(start) = entry.iter().position(|&b| b == b'/') else {
+            continue;
+        };
+        if let Some((full, engine)) = id_of_path(&entry[start..]) {
+            return ContainerId::Container { full, engine };
+        }
+    }
+    ContainerId::Host
+}
+
+/// The container of a process from the text of `/proc/PID/cgroup` (`hierarchy:controllers:path` lines).
+pub fn container_id_of_proc_cgroup(text: &str) -> ContainerId {
+    container_id_of_entries(text.lines().map(str::as_bytes))
+}
+
+/// The full id and engine named by one cgroup path, if any.
+pub fn id_of_path(path: &[u8]) -> Option<(String, Engine)> {
+    let components: Vec<&[u8]> = path
+        .split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .collect();
+    for (depth, comp) in components.iter().enumerate().rev() {
+        if let Some(found) = id_of_component(comp, components.get(..depth).unwrap_or(&[])) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// Prefixes (and the suffixes allowed after the id) of the systemd/cgroupfs unit names engines create.
+const NAMED_LAYOUTS: &[(&[u8], Engine)] = &[
+    (b"docker-", Engine::Docker),
+    (b"cri-containerd-", Engine::Containerd),
+    (b"nerdctl-", Engine::Containerd),
+    (b"crio-", Engine::CriO),
+    (b"libpod-payload-", Engine::Podman),
+    (b"libpod-", Engine::Podman),
+];
+
+fn id_of_component(comp: &[u8], parents: &[&[u8]]) -> Option<(String, Engine)> {
+    // containerd without `SystemdCgroup = true`: `<slice>:cri-containerd:<id>`
+    if let Some(pos) = find(comp, b":cri-containerd:") {
+        let id = &comp[pos + b":cri-containerd:".len()..];
+        return is_full_id(id).then(|| (hex(id), Engine::Containerd));
+    }
+    for (prefix, engine) in NAMED_LAYOUTS {
+        if let Some(rest) = comp.strip_prefix(*prefix) {
+            let id = rest.strip_suffix(b".scope").unwrap_or(rest);
+            if is_full_id(id) {
+                return Some((hex(id), *engine));
+            }
+        }
+    }
+    if is_full_id(comp) {
+        let engine = if parents.iter().any(|p| p.starts_with(b"kubepods")) {
+            Engine::Cri
+        } else if parents.last().is_some_and(|p| p.starts_with(b"libpod")) {
+            Engine::Podman
+        } else {
+            Engine::Docker
+        };
+        return Some((hex(comp), engine));
+    }
+    None
+}
+
+fn is_full_id(s: &[u8]) -> bool {
+    s.len() == FULL_ID_LEN && s.iter().all(u8::is_ascii_hexdigit)
+}
+
+fn hex(s: &[u8]) -> String {
+    // only called on ASCII hex digits; engines use lowercase ids in their APIs
+    String::from_utf8_lossy(s).to_ascii_lowercase()
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
