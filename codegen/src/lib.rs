@@ -77,6 +77,7 @@
 
 pub mod abi;
 pub mod ir;
+pub mod jit;
 pub mod lower;
 pub mod verify;
 pub mod vm;

@@ -22,7 +22,7 @@ use frule_codegen::{ir, verify, vm};
 
 const DIRECTIVE: &str = "; test ";
 const ERROR: &str = "; error: ";
-const EVENT: &str = "; event: ";
+pub(crate) const EVENT: &str = "; event: ";
 const CONDITION: &str = "; condition: ";
 
 /// The leading block of `;` lines (directive, expectations, free comments) and the rest.
@@ -37,7 +37,7 @@ fn split_header(text: &str) -> (String, String) {
     (header, body)
 }
 
-fn body_of(text: &str) -> String {
+pub(crate) fn body_of(text: &str) -> String {
     split_header(text).1
 }
 
@@ -76,7 +76,7 @@ fn parse_value(s: &str) -> Result<OwnedValue, String> {
     }
 }
 
-fn parse_event(spec: &str) -> Result<(MapEvent, Vec<usize>), String> {
+pub(crate) fn parse_event(spec: &str) -> Result<(MapEvent, Vec<usize>), String> {
     let (fields, expect) = spec.split_once("=>").ok_or("event needs '=> indices'")?;
     let mut ev = MapEvent::new();
     for f in fields.split(',').map(str::trim).filter(|f| !f.is_empty()) {

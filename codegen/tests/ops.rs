@@ -134,8 +134,8 @@ impl<'de> Deserialize<'de> for Val {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Case {
-    name: String,
+pub(crate) struct Case {
+    pub(crate) name: String,
     #[serde(rename = "type")]
     ty: String,
     op: String,
@@ -151,7 +151,7 @@ struct Case {
     rhs_field_missing: bool,
     #[serde(default)]
     negate: bool,
-    expect: bool,
+    pub(crate) expect: bool,
 }
 
 /// `\xHH` escapes to bytes; everything else verbatim.
@@ -243,7 +243,7 @@ fn set_field(ev: &mut MapEvent, id: FieldId, ty: Ty, v: &Val) -> Result<(), Stri
 }
 
 /// Builds the program and the event for a case.
-fn build(case: &Case) -> Result<(Program, MapEvent), String> {
+pub(crate) fn build(case: &Case) -> Result<(Program, MapEvent), String> {
     let ty = parse_ty(&case.ty)?;
     let mut p = Program::new();
     let slot = p.field(FieldDecl {

@@ -49,7 +49,7 @@ impl fmt::Display for CompileError {
 impl std::error::Error for CompileError {}
 
 #[derive(Clone, Debug)]
-enum Node {
+pub(crate) enum Node {
     Load(FieldId, Option<FieldArg>),
     Const(ValueBuf),
     Transform(TransformOp, Box<[u32]>),
@@ -292,9 +292,10 @@ fn push_const(buf: &mut ValueBuf, c: &Constant) {
     }
 }
 
-/// One bytecode instruction. Predicates write the accumulator.
+/// One bytecode instruction. Predicates write the accumulator. Visible to the crate so that the JIT
+/// can translate the control instructions and call [`Program::predicate`] for the others.
 #[derive(Clone, Debug)]
-enum Op {
+pub(crate) enum Op {
     Exists(u32),
     Cmp {
         op: Cmp,
@@ -359,24 +360,24 @@ enum Op {
 
 /// A rule's entry point.
 #[derive(Clone, Debug)]
-struct Rule {
+pub(crate) struct Rule {
     name: String,
-    entry: u32,
+    pub(crate) entry: u32,
 }
 
 /// A compiled program: bytecode for every rule of an [`ir::Program`].
 #[derive(Clone, Debug)]
 pub struct Program {
-    nodes: Vec<Node>,
-    node_ty: Vec<Ty>,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) node_ty: Vec<Ty>,
     sets: Vec<VmSet>,
     regexes: Vec<regex::Regex>,
-    code: Vec<Op>,
-    rules: Vec<Rule>,
+    pub(crate) code: Vec<Op>,
+    pub(crate) rules: Vec<Rule>,
     /// Constant right sides of string comparisons, with their prepared searchers.
     needles: Vec<Needle>,
     /// How many memo slots the code uses.
-    memos: usize,
+    pub(crate) memos: usize,
 }
 
 /// The per-event cache of data nodes, reusable across events and programs of the same shape. Create
@@ -703,7 +704,7 @@ impl Program {
         }
     }
 
-    fn reset(&self, m: &mut Machine) {
+    pub(crate) fn reset(&self, m: &mut Machine) {
         if m.status.len() != self.nodes.len() || m.memo.len() != self.memos {
             *m = self.machine();
         } else {
@@ -755,127 +756,141 @@ impl Program {
                     }
                     continue;
                 }
-                Op::Const(b) => *b,
-                Op::Exists(n) => self.ensure(m, src, *n),
-                Op::Cmp { op, kind, lhs, rhs } => {
-                    self.ensure(m, src, *lhs)
-                        && self.ensure(m, src, *rhs)
-                        && match (self.buf(m, *lhs).get(0), self.buf(m, *rhs).get(0)) {
-                            (Some(a), Some(b)) => compare(*op, *kind, a, b),
-                            _ => false,
-                        }
-                }
-                Op::CmpNeedle { op, lhs, needle } => {
-                    self.ensure(m, src, *lhs)
-                        && match (self.buf(m, *lhs).get(0), self.needles.get(*needle as usize)) {
-                            (Some(ValueRef::Bytes(v)), Some(n)) => n.compare(*op, v),
-                            _ => false,
-                        }
-                }
-                Op::CmpNet { eq, lhs, net } => {
-                    self.ensure(m, src, *lhs)
-                        && matches!(self.buf(m, *lhs).get(0), Some(ValueRef::Ip(ip)) if net.contains(ip) == *eq)
-                }
-                Op::Modified {
-                    m: modifier,
-                    op,
-                    lhs,
-                    set,
-                } => {
-                    self.ensure(m, src, *lhs)
-                        && match (self.sets.get(*set as usize), self.buf(m, *lhs).get(0)) {
-                            (Some(s), Some(v)) if s.len() > 0 => {
-                                let n = s.count(*op, v);
-                                match modifier {
-                                    Modifier::OneOf => n == 1,
-                                    Modifier::AnyOf => n >= 1,
-                                    Modifier::AllOf => n == s.len(),
-                                }
-                            }
-                            _ => false,
-                        }
-                }
-                Op::InSet { lhs, set, all } => {
-                    self.ensure(m, src, *lhs)
-                        && match self.sets.get(*set as usize) {
-                            Some(s) => {
-                                let b = self.buf(m, *lhs);
-                                if *all {
-                                    b.iter().all(|v| s.contains(v))
-                                } else {
-                                    b.iter().any(|v| s.contains(v))
-                                }
-                            }
-                            None => false,
-                        }
-                }
-                Op::InVal {
-                    kind,
-                    lhs,
-                    rhs,
-                    all,
-                } => {
-                    self.ensure(m, src, *lhs) && self.ensure(m, src, *rhs) && {
-                        let (a, b) = (self.buf(m, *lhs), self.buf(m, *rhs));
-                        let member = |v| b.iter().any(|k| compare(Cmp::Eq, *kind, v, k));
-                        if *all {
-                            a.iter().all(member)
-                        } else {
-                            a.iter().any(member)
-                        }
-                    }
-                }
-                Op::PMatch { lhs, set } => {
-                    self.ensure(m, src, *lhs)
-                        && match (self.sets.get(*set as usize), self.buf(m, *lhs).get(0)) {
-                            (Some(s), Some(ValueRef::Bytes(v))) => {
-                                s.paths.iter().any(|p| pmatch_one(p, v))
-                            }
-                            _ => false,
-                        }
-                }
-                Op::RegexModified {
-                    m: modifier,
-                    lhs,
-                    res,
-                } => {
-                    self.ensure(m, src, *lhs)
-                        && !res.is_empty()
-                        && match self.buf(m, *lhs).get(0) {
-                            Some(ValueRef::Bytes(v)) => {
-                                let text = String::from_utf8_lossy(v);
-                                let n = res
-                                    .iter()
-                                    .filter(|r| {
-                                        self.regexes
-                                            .get(**r as usize)
-                                            .is_some_and(|re| re.is_match(&text))
-                                    })
-                                    .count();
-                                match modifier {
-                                    Modifier::OneOf => n == 1,
-                                    Modifier::AnyOf => n >= 1,
-                                    Modifier::AllOf => n == res.len(),
-                                }
-                            }
-                            _ => false,
-                        }
-                }
-                Op::Regex { lhs, re } => {
-                    self.ensure(m, src, *lhs)
-                        && match (self.regexes.get(*re as usize), self.buf(m, *lhs).get(0)) {
-                            (Some(re), Some(ValueRef::Bytes(v))) => {
-                                re.is_match(&String::from_utf8_lossy(v))
-                            }
-                            _ => false,
-                        }
-                }
+                _ => self.predicate(m, src, op),
             };
         }
         acc
     }
 
-    fn buf<'a>(&'a self, m: &'a Machine, n: u32) -> &'a ValueBuf {
+    /// Evaluates one predicate instruction (anything but the control instructions, which answer
+    /// `false`) against the current event. The JIT calls this for the operators it does not inline.
+    pub(crate) fn predicate(&self, m: &mut Machine, src: &mut dyn FieldSource, op: &Op) -> bool {
+        match op {
+            Op::Ret
+            | Op::JumpIfFalse(_)
+            | Op::JumpIfTrue(_)
+            | Op::Not
+            | Op::MemoGet { .. }
+            | Op::MemoPut(_) => false,
+            Op::Const(b) => *b,
+            Op::Exists(n) => self.ensure(m, src, *n),
+            Op::Cmp { op, kind, lhs, rhs } => {
+                self.ensure(m, src, *lhs)
+                    && self.ensure(m, src, *rhs)
+                    && match (self.buf(m, *lhs).get(0), self.buf(m, *rhs).get(0)) {
+                        (Some(a), Some(b)) => compare(*op, *kind, a, b),
+                        _ => false,
+                    }
+            }
+            Op::CmpNeedle { op, lhs, needle } => {
+                self.ensure(m, src, *lhs)
+                    && match (self.buf(m, *lhs).get(0), self.needles.get(*needle as usize)) {
+                        (Some(ValueRef::Bytes(v)), Some(n)) => n.compare(*op, v),
+                        _ => false,
+                    }
+            }
+            Op::CmpNet { eq, lhs, net } => {
+                self.ensure(m, src, *lhs)
+                    && matches!(self.buf(m, *lhs).get(0), Some(ValueRef::Ip(ip)) if net.contains(ip) == *eq)
+            }
+            Op::Modified {
+                m: modifier,
+                op,
+                lhs,
+                set,
+            } => {
+                self.ensure(m, src, *lhs)
+                    && match (self.sets.get(*set as usize), self.buf(m, *lhs).get(0)) {
+                        (Some(s), Some(v)) if s.len() > 0 => {
+                            let n = s.count(*op, v);
+                            match modifier {
+                                Modifier::OneOf => n == 1,
+                                Modifier::AnyOf => n >= 1,
+                                Modifier::AllOf => n == s.len(),
+                            }
+                        }
+                        _ => false,
+                    }
+            }
+            Op::InSet { lhs, set, all } => {
+                self.ensure(m, src, *lhs)
+                    && match self.sets.get(*set as usize) {
+                        Some(s) => {
+                            let b = self.buf(m, *lhs);
+                            if *all {
+                                b.iter().all(|v| s.contains(v))
+                            } else {
+                                b.iter().any(|v| s.contains(v))
+                            }
+                        }
+                        None => false,
+                    }
+            }
+            Op::InVal {
+                kind,
+                lhs,
+                rhs,
+                all,
+            } => {
+                self.ensure(m, src, *lhs) && self.ensure(m, src, *rhs) && {
+                    let (a, b) = (self.buf(m, *lhs), self.buf(m, *rhs));
+                    let member = |v| b.iter().any(|k| compare(Cmp::Eq, *kind, v, k));
+                    if *all {
+                        a.iter().all(member)
+                    } else {
+                        a.iter().any(member)
+                    }
+                }
+            }
+            Op::PMatch { lhs, set } => {
+                self.ensure(m, src, *lhs)
+                    && match (self.sets.get(*set as usize), self.buf(m, *lhs).get(0)) {
+                        (Some(s), Some(ValueRef::Bytes(v))) => {
+                            s.paths.iter().any(|p| pmatch_one(p, v))
+                        }
+                        _ => false,
+                    }
+            }
+            Op::RegexModified {
+                m: modifier,
+                lhs,
+                res,
+            } => {
+                self.ensure(m, src, *lhs)
+                    && !res.is_empty()
+                    && match self.buf(m, *lhs).get(0) {
+                        Some(ValueRef::Bytes(v)) => {
+                            let text = String::from_utf8_lossy(v);
+                            let n = res
+                                .iter()
+                                .filter(|r| {
+                                    self.regexes
+                                        .get(**r as usize)
+                                        .is_some_and(|re| re.is_match(&text))
+                                })
+                                .count();
+                            match modifier {
+                                Modifier::OneOf => n == 1,
+                                Modifier::AnyOf => n >= 1,
+                                Modifier::AllOf => n == res.len(),
+                            }
+                        }
+                        _ => false,
+                    }
+            }
+            Op::Regex { lhs, re } => {
+                self.ensure(m, src, *lhs)
+                    && match (self.regexes.get(*re as usize), self.buf(m, *lhs).get(0)) {
+                        (Some(re), Some(ValueRef::Bytes(v))) => {
+                            re.is_match(&String::from_utf8_lossy(v))
+                        }
+                        _ => false,
+                    }
+            }
+        }
+    }
+
+    pub(crate) fn buf<'a>(&'a self, m: &'a Machine, n: u32) -> &'a ValueBuf {
         match self.nodes.get(n as usize) {
             Some(Node::Const(b)) => b,
             _ => m.bufs.get(n as usize).unwrap_or(&EMPTY),
@@ -883,7 +898,7 @@ impl Program {
     }
 
     /// Makes node `n` available for this event; `false` when it is missing.
-    fn ensure(&self, m: &mut Machine, src: &mut dyn FieldSource, n: u32) -> bool {
+    pub(crate) fn ensure(&self, m: &mut Machine, src: &mut dyn FieldSource, n: u32) -> bool {
         let i = n as usize;
         match m.status.get(i) {
             Some(&PRESENT) => return true,
