@@ -700,3 +700,172 @@ fn newer_events_are_downgraded_for_sysdig() {
         ]
     );
 }
+
+/// A container JSON event (large payload: u32 parameter lengths) bigger than a non-large block.
+fn big_container_event() -> Vec<u8> {
+    let image = "i".repeat(70_000);
+    let json = format!(
+        r#"{{"container":{{"id":"0123456789ab","name":"big","image":"{image}","type":0,"privileged":false}}}}"#
+    );
+    let mut ev = Vec::new();
+    ev.extend_from_slice(&1_700_000_000_000_000_000u64.to_le_bytes());
+    ev.extend_from_slice(&1u64.to_le_bytes());
+    ev.extend_from_slice(&[0; 4]);
+    ev.extend_from_slice(&ppme::CONTAINER_JSON_2_E.to_le_bytes());
+    ev.extend_from_slice(&1u32.to_le_bytes());
+    ev.extend_from_slice(&(json.len() as u32 + 1).to_le_bytes());
+    ev.extend_from_slice(json.as_bytes());
+    ev.push(0);
+    let len = ev.len() as u32;
+    ev[16..20].copy_from_slice(&len.to_le_bytes());
+    ev
+}
+
+fn write_blocks(options: WriterOptions) -> Vec<u8> {
+    let mut w = ScapWriter::new(Vec::new(), options).expect("start writer");
+    w.write_processes(&[ProcInfo {
+        tid: 1,
+        pid: 1,
+        comm: b"init".to_vec(),
+        exe: b"/sbin/init".to_vec(),
+        ..ProcInfo::default()
+    }])
+    .expect("processes");
+    w.write_fds(&[
+        FdInfo {
+            tid: 1,
+            fd: 3,
+            ino: 9,
+            kind: FdKind::Named {
+                fd_type: 20, // SCAP_FD_MEMFD, unknown to sysdig 0.29.3
+                name: b"memfd:x".to_vec(),
+            },
+        },
+        FdInfo {
+            tid: 1,
+            fd: 4,
+            ino: 10,
+            kind: FdKind::File {
+                open_flags: 1,
+                name: b"/etc/hosts".to_vec(),
+                dev: Some(0x803),
+            },
+        },
+    ])
+    .expect("fds");
+    w.write_event_with(&big_container_event(), 1, 0)
+        .expect("large event");
+    let close = |fd: i64, t: u64| {
+        make_event(
+            ppme::SYSCALL_CLOSE_X,
+            1_700_000_000_000_000_000 + t,
+            1,
+            &[("res", Val::I(0)), ("fd", Val::I(fd))],
+        )
+    };
+    let close_e = |fd: i64, t: u64| {
+        make_event(
+            ppme::SYSCALL_CLOSE_E,
+            1_700_000_000_000_000_000 + t,
+            1,
+            &[("fd", Val::I(fd))],
+        )
+    };
+    // EVF blocks: flags 1 (state only) and 2 (tracer)
+    w.write_event_with(&close_e(4, 1), 3, 1).expect("evf");
+    w.write_event_with(&close(4, 2), 3, 2).expect("evf");
+    w.write_event_with(&close_e(3, 3), 0, 0).expect("ev");
+    w.write_event_with(&close(3, 4), 0, 0).expect("ev");
+    w.finish().expect("finish")
+}
+
+#[test]
+fn flagged_large_events_and_fd_types() {
+    let bytes = write_blocks(WriterOptions::default());
+    let (state, events) = read_all(ScapReader::new(Cursor::new(bytes.clone())).expect("read"));
+    assert_eq!(events.len(), 5);
+    assert_eq!(events[0].bytes, big_container_event());
+    assert_eq!((events[0].cpu, events[0].flags), (1, 0));
+    assert_eq!((events[1].cpu, events[1].flags), (3, 1));
+    assert_eq!((events[2].cpu, events[2].flags), (3, 2));
+    assert_eq!((events[3].cpu, events[3].flags), (0, 0));
+    assert!(matches!(
+        state.fds[0].kind,
+        FdKind::Named { fd_type: 20, .. }
+    ));
+    // compat: the memfd becomes an unsupported fd with its name
+    let compat = write_blocks(WriterOptions::sysdig_compat());
+    let (state, events2) = read_all(ScapReader::new(Cursor::new(compat.clone())).expect("read"));
+    assert_eq!(events, events2);
+    assert_eq!(
+        state.fds[0].kind,
+        FdKind::Named {
+            fd_type: 10,
+            name: b"memfd:x".to_vec()
+        }
+    );
+    if sysdig().is_none() {
+        return;
+    }
+    let file = temp_path("blocks.scap");
+    std::fs::write(&file, &bytes).expect("write");
+    let plain = sysdig_print(&file, "*%evt.type %evt.dir %fd.name %fd.type");
+    std::fs::write(&file, &compat).expect("write");
+    let out = sysdig_print(&file, "*%evt.type %evt.dir %fd.name %fd.type %container.id");
+    let _ = std::fs::remove_file(&file);
+    // an fd type above 16 fails the whole file in sysdig 0.29.3
+    let err = plain.expect_err("sysdig rejects fd type 20");
+    assert!(err.contains("wrong fd type 20"), "{err}");
+    assert_eq!(
+        out.expect("sysdig reads the compat file")
+            .lines()
+            .collect::<Vec<_>>(),
+        // sysdig hides container events and events flagged state-only (flag 1); it reads past the
+        // large block and resolves both fds from the fd list
+        [
+            "close < /etc/hosts file host",
+            "close > memfd:x <NA> host",
+            "close < memfd:x <NA> host",
+        ]
+    );
+}
+
+#[test]
+fn trimmed_params_read_the_same_in_sysdig() {
+    let ev = synthetic_events();
+    let write = |options: WriterOptions| {
+        let mut w = ScapWriter::new(Vec::new(), options).expect("start writer");
+        for e in &ev {
+            w.write_event(e).expect("write");
+        }
+        w.finish().expect("finish")
+    };
+    let opts = WriterOptions {
+        synthesize_enter: true,
+        ..WriterOptions::sysdig_compat()
+    };
+    let trimmed = write(WriterOptions {
+        trim_params: true,
+        ..opts
+    });
+    let (_, events) = read_all(ScapReader::new(Cursor::new(trimmed.clone())).expect("read"));
+    let nparams: Vec<u32> = events
+        .iter()
+        .map(|e| u32::from_le_bytes([e.bytes[22], e.bytes[23], e.bytes[24], e.bytes[25]]))
+        .collect();
+    // Debian's counts: execve 1/20, openat 4/6, read 2/2, close 1/1
+    assert_eq!(nparams, [1, 20, 4, 6, 2, 2, 1, 1]);
+    if sysdig().is_none() {
+        return;
+    }
+    let file = temp_path("trim.scap");
+    std::fs::write(&file, &trimmed).expect("write");
+    let a = sysdig_print(&file, FORMAT);
+    std::fs::write(&file, write(opts)).expect("write");
+    let b = sysdig_print(&file, FORMAT);
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(
+        a.expect("sysdig reads trimmed"),
+        b.expect("sysdig reads full")
+    );
+}

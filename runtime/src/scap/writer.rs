@@ -7,6 +7,23 @@
 //! be written before the first event, because a reader treats any non-event block after the events
 //! as the start of a concatenated capture.
 //!
+//! ```no_run
+//! use frule_runtime::scap::{ScapReader, ScapWriter, WriterOptions};
+//!
+//! // rewrite a capture (replay → write) so that sysdig 0.29.3 reads it like frule does
+//! let mut reader = ScapReader::open("in.scap")?;
+//! let mut writer = ScapWriter::create("out.scap.gz", WriterOptions::sysdig_compat().gzip())?;
+//! writer.write_state(reader.state())?;
+//! while let Some(record) = reader.next_event()? {
+//!     writer.write_record(&record)?;
+//! }
+//! writer.finish()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Live capture writes its /proc scan with [`ScapWriter::write_processes`] and
+//! [`ScapWriter::write_fds`], then the raw events with [`ScapWriter::write_event`].
+//!
 //! Block versions are the newest ones *both* generations of readers understand: `MI`, `IL_V2`,
 //! `UL_V2`, `PL_V9`, `FDL_V2`, and `EV_V2`/`EVF_V2` (with their `_LARGE` variants for the event
 //! types whose parameter lengths are `u32`).
@@ -673,6 +690,7 @@ impl<W: Write> ScapWriter<W> {
     /// Writes one event with its CPU and dump flags (non-zero flags select an `EVF` block).
     pub fn write_event_with(&mut self, raw: &[u8], cpu: u16, flags: u32) -> Result<(), WriteError> {
         let ev = Event::new(raw).map_err(WriteError::Event)?;
+        let source = ev;
         let mut code = ev.event_type();
         let mut downgraded = Vec::new();
         let ev = if self.options.downgrade_events
@@ -704,7 +722,8 @@ impl<W: Write> ScapWriter<W> {
         check_size(&ev, flags)?;
         if self.options.synthesize_enter {
             let mut enter = std::mem::take(&mut self.scratch);
-            let made = self.synthesize_enter(&ev, &mut enter);
+            // parameters come from the event as given, before downgrading or trimming
+            let made = self.synthesize_enter(code, &source, &mut enter);
             if made {
                 let res = self.write_event_block(&enter, cpu, flags);
                 self.scratch = enter;
@@ -726,10 +745,10 @@ impl<W: Write> ScapWriter<W> {
         Ok(())
     }
 
-    /// Builds into `out` the enter event of the exit event `ev` when it was not written for that
-    /// thread and all its parameters can be taken from the exit event by name.
-    fn synthesize_enter(&self, ev: &Event<'_>, out: &mut Vec<u8>) -> bool {
-        let code = ev.event_type();
+    /// Builds into `out` the enter event of the exit event `code` (written from `ev`, possibly
+    /// downgraded or trimmed since) when it was not written for that thread and all its
+    /// parameters can be taken from `ev` by name.
+    fn synthesize_enter(&self, code: u16, ev: &Event<'_>, out: &mut Vec<u8>) -> bool {
         if code.is_multiple_of(2) || code >= SYSDIG_029_EVENT_MAX {
             return false;
         }
@@ -752,8 +771,11 @@ impl<W: Write> ScapWriter<W> {
         }
         let mut indices = Vec::with_capacity(wanted.len());
         for p in wanted {
-            match exit_info.param_index(p.name) {
-                Some(i) if (i as u32) < ev.nparams() => indices.push(Some(i)),
+            let idx = exit_info
+                .param_index(p.name)
+                .or_else(|| exit_info.param_index(new_param_name(p.name)));
+            match idx {
+                Some(i) if (i as u64) < u64::from(ev.nparams()) => indices.push(Some(i)),
                 _ => return false,
             }
         }
