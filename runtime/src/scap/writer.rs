@@ -319,7 +319,6 @@ pub struct ScapWriter<W: Write> {
     stats: WriterStats,
     /// The last event code written per thread (for enter synthesis).
     last_type: HashMap<u64, u16>,
-    block: Vec<u8>,
     scratch: Vec<u8>,
 }
 
@@ -361,7 +360,6 @@ impl<W: Write> ScapWriter<W> {
             in_events: false,
             stats: WriterStats::default(),
             last_type: HashMap::new(),
-            block: Vec::with_capacity(1 << 12),
             scratch: Vec::new(),
         };
         let mut body = Vec::with_capacity(16);
@@ -391,19 +389,34 @@ impl<W: Write> ScapWriter<W> {
 
     /// Frames `body` as one block and writes it.
     fn write_block(&mut self, t: u32, body: &[u8], what: &'static str) -> Result<(), WriteError> {
-        let padded = body.len().div_ceil(4) * 4;
+        self.write_block_parts(t, &[body], what)
+    }
+
+    /// Frames the concatenation of `parts` as one block and writes it without copying the parts
+    /// (the sink buffers).
+    fn write_block_parts(
+        &mut self,
+        t: u32,
+        parts: &[&[u8]],
+        what: &'static str,
+    ) -> Result<(), WriteError> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let padded = len.div_ceil(4) * 4;
         let total =
             u32::try_from(8 + padded + 4).map_err(|_| WriteError::BlockTooLarge { block: what })?;
-        let mut frame = std::mem::take(&mut self.block);
-        frame.clear();
-        frame.extend_from_slice(&t.to_le_bytes());
-        frame.extend_from_slice(&total.to_le_bytes());
-        frame.extend_from_slice(body);
-        frame.resize(8 + padded, 0);
-        frame.extend_from_slice(&total.to_le_bytes());
-        let res = self.sink().and_then(|s| s.write_all(&frame));
-        self.block = frame;
-        res.map_err(WriteError::Io)
+        let mut head = [0u8; 8];
+        head[..4].copy_from_slice(&t.to_le_bytes());
+        head[4..].copy_from_slice(&total.to_le_bytes());
+        let mut tail = [0u8; 7];
+        let pad = padded - len;
+        tail[pad..pad + 4].copy_from_slice(&total.to_le_bytes());
+        let sink = self.sink()?;
+        sink.write_all(&head)?;
+        for p in parts {
+            sink.write_all(p)?;
+        }
+        sink.write_all(&tail[..pad + 4])?;
+        Ok(())
     }
 
     fn check_state(&self, what: &'static str) -> Result<(), WriteError> {
@@ -794,16 +807,10 @@ impl<W: Write> ScapWriter<W> {
             (true, false) => block::EVF_V2,
             (true, true) => block::EVF_V2_LARGE,
         };
-        let mut body = std::mem::take(&mut self.scratch);
-        body.clear();
-        body.extend_from_slice(&cpu.to_le_bytes());
-        if flags != 0 {
-            body.extend_from_slice(&flags.to_le_bytes());
-        }
-        body.extend_from_slice(bytes);
-        let res = self.write_block(t, &body, "event block");
-        self.scratch = body;
-        res?;
+        let cpu = cpu.to_le_bytes();
+        let flag_bytes = flags.to_le_bytes();
+        let prefix: &[u8] = if flags != 0 { &flag_bytes } else { &[] };
+        self.write_block_parts(t, &[&cpu, prefix, bytes], "event block")?;
         self.in_events = true;
         self.stats.events_written += 1;
         Ok(())
