@@ -708,6 +708,9 @@ impl State {
     }
 
     fn parse_exit(&mut self, evt: &Event<'_>) {
+        if !modifies_state(evt.event_type()) {
+            return;
+        }
         let name = evt.name();
         match name {
             "clone" | "fork" | "vfork" | "clone3" => self.clone_exit(evt),
@@ -1357,6 +1360,71 @@ impl State {
         self.evict_if_full();
         self.threads.insert(t.tid, t);
     }
+}
+
+/// Names of the exit events [`State::update`] parses; everything else leaves the tables alone.
+const STATE_EVENTS: &[&str] = &[
+    "clone",
+    "fork",
+    "vfork",
+    "clone3",
+    "execve",
+    "execveat",
+    "procexit",
+    "open",
+    "openat",
+    "openat2",
+    "creat",
+    "open_by_handle_at",
+    "socket",
+    "connect",
+    "accept",
+    "accept4",
+    "bind",
+    "close",
+    "dup",
+    "dup2",
+    "dup3",
+    "fcntl",
+    "pipe",
+    "pipe2",
+    "socketpair",
+    "eventfd",
+    "eventfd2",
+    "signalfd",
+    "signalfd4",
+    "timerfd_create",
+    "inotify_init",
+    "inotify_init1",
+    "epoll_create",
+    "epoll_create1",
+    "userfaultfd",
+    "io_uring_setup",
+    "pidfd_open",
+    "bpf",
+    "memfd_create",
+    "chdir",
+    "fchdir",
+    "setuid",
+    "setresuid",
+    "setgid",
+    "setresgid",
+    "setsid",
+    "useradded",
+    "groupadded",
+];
+
+/// Whether events of this code change the state (a table indexed by code, so the hot path of
+/// reads and writes costs one load instead of a chain of name comparisons).
+fn modifies_state(code: u16) -> bool {
+    static TABLE: std::sync::OnceLock<Vec<bool>> = std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        frule_lang::events::events()
+            .iter()
+            .map(|e| STATE_EVENTS.contains(&e.name))
+            .collect()
+    });
+    t.get(usize::from(code)).copied().unwrap_or(false)
 }
 
 impl From<&FdKind> for FdType {
