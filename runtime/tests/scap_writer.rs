@@ -869,3 +869,23 @@ fn trimmed_params_read_the_same_in_sysdig() {
         b.expect("sysdig reads full")
     );
 }
+
+#[test]
+fn create_writes_a_gzip_file_frule_reads() {
+    let path = temp_path("create.scap.gz");
+    let mut w = ScapWriter::create(&path, WriterOptions::default().gzip()).expect("create");
+    for e in synthetic_events() {
+        w.write_event(&e).expect("write");
+    }
+    assert_eq!(w.stats().events_written, 4);
+    w.finish().expect("finish");
+    let r = ScapReader::open(&path).expect("open");
+    let _ = std::fs::remove_file(&path);
+    assert!(r.is_compressed());
+    let (state, events) = read_all(r);
+    assert!(state.processes.is_empty() && state.machine.is_none());
+    assert_eq!(
+        events.into_iter().map(|e| e.bytes).collect::<Vec<_>>(),
+        synthetic_events()
+    );
+}
