@@ -198,6 +198,17 @@ fn sysdig_print(file: &Path, format: &str) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// `sysdig -r FILE -S -q`: event counts by type.
+fn sysdig_summary(file: &Path) -> String {
+    let out = Command::new("sysdig")
+        .arg("-r")
+        .arg(file)
+        .args(["-S", "-q"])
+        .output()
+        .expect("run sysdig");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("frule-scap-writer-{}-{name}", std::process::id()))
 }
@@ -243,7 +254,15 @@ fn sysdig_reads_rewritten_corpus() {
             ));
             std::fs::write(&out, rewrite(path, options)).expect("write temp capture");
             let rewritten = sysdig_print(&out, FORMAT);
+            // the per-type counts of every event sysdig reads, hidden metaevents included
+            let summary = sysdig_summary(&out);
             let _ = std::fs::remove_file(&out);
+            assert_eq!(
+                sysdig_summary(path),
+                summary,
+                "{}: sysdig -S counts",
+                path.display()
+            );
             let rewritten = rewritten.unwrap_or_else(|e| {
                 panic!(
                     "{}: sysdig cannot read the rewritten file: {e}",
