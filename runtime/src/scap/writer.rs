@@ -46,23 +46,25 @@
 //!   parses `min(table count, nparams)` parameters and ignores the rest, so they are harmless and
 //!   kept by default; [`WriterOptions::trim_params`] cuts them to Debian's counts for byte-exact
 //!   old-style files.
-//! - **Exit-only events**: sysdig 0.29.3 takes facts from the enter event (the fd of `close`, the
-//!   path of `open`); without it, fd names stay empty. [`WriterOptions::synthesize_enter`] writes,
-//!   before an exit event whose enter event was not written for that thread, an enter event with
-//!   the same timestamp whose parameters are copied by name from the exit event (current exit
-//!   events carry every enter parameter). It is off by default because on captures that do have
+//! - **Exit-only events**: sysdig 0.29.3 takes some facts from the enter event only. Measured:
+//!   with exit events alone, `fd.name` of `openat`/`read`/`close` is still resolved (the current
+//!   exit events carry `fd`), but `proc.exepath` stays empty (it comes from the `execve` enter
+//!   event's `filename`), and enter-only lines are missing from sysdig's output.
+//!   [`WriterOptions::synthesize_enter`] writes, before an exit event whose enter event was not
+//!   written for that thread, an enter event with the same timestamp whose parameters are copied
+//!   by name from the exit event as given. It is off by default because on captures that do have
 //!   enter events it would add events for syscalls caught mid-flight.
 //! - **Fd types above 16** (bpf, userfaultfd, io_uring, memfd, pidfd) make the old reader fail the
-//!   whole file. With `skip_unknown_to_sysdig` they are written as `SCAP_FD_UNSUPPORTED` with
-//!   their name, which is what sysdig 0.29.3 records for such fds itself.
-//!
+//!   whole file ("wrong fd type"). With `skip_unknown_to_sysdig` they are written as
+//!   `SCAP_FD_UNSUPPORTED` with their name: sysdig shows the name (and `fd.type` `<NA>`).
 //! - **Newer events of old syscalls**: current libs split `dup` into `dup`/`dup2`/`dup3` events, and
 //!   added `accept4`, `umount2`, `pipe2` and several syscalls (`chown`, `setreuid`,
 //!   `memfd_create`, …) with codes ≥ 336, which our live capture emits.
 //!   [`WriterOptions::downgrade_events`] rewrites them as the event sysdig 0.29.3 itself records
 //!   for that syscall: the old event of the same syscall with its parameters taken by name, or a
 //!   generic syscall exit (`GENERIC_X` with the `PPM_SC` id) for syscalls Debian's driver had no
-//!   event for.
+//!   event for. Syscalls without an id in Debian's table (`memfd_create`, …) stay as they are,
+//!   and `skip_unknown_to_sysdig` leaves them out.
 //!
 //! [`WriterOptions::sysdig_compat`] turns on all of the above except trimming and enter synthesis.
 //!
