@@ -76,8 +76,10 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod dispatch;
 pub mod ir;
 pub mod jit;
 pub mod lower;
+pub mod opt;
 pub mod verify;
 pub mod vm;

@@ -704,6 +704,13 @@ impl Program {
         }
     }
 
+    /// Evaluates the rules in rule order against one event and returns the first that matches; no rule
+    /// after it is evaluated ("first match" mode).
+    pub fn first_match(&self, m: &mut Machine, src: &mut dyn FieldSource) -> Option<usize> {
+        self.reset(m);
+        (0..self.rules.len()).find(|&i| self.run_rule(m, src, i))
+    }
+
     pub(crate) fn reset(&self, m: &mut Machine) {
         if m.status.len() != self.nodes.len() || m.memo.len() != self.memos {
             *m = self.machine();
