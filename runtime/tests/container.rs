@@ -113,6 +113,8 @@ enum Reply {
     Raw(Vec<u8>),
     /// Keeps the connection open without answering, until the client goes away.
     Hang,
+    /// Writes these bytes, then keeps the connection open (a stream with nothing more to say).
+    Stream(Vec<u8>),
 }
 
 fn http(status: &str, body: &str) -> Reply {
@@ -184,6 +186,11 @@ impl FakeDaemon {
                             let _ = conn.write_all(&bytes);
                         }
                         Reply::Hang => {
+                            let mut sink = Vec::new();
+                            let _ = reader.read_to_end(&mut sink);
+                        }
+                        Reply::Stream(bytes) => {
+                            let _ = conn.write_all(&bytes);
                             let mut sink = Vec::new();
                             let _ = reader.read_to_end(&mut sink);
                         }
@@ -512,7 +519,11 @@ fn lookups_are_asynchronous_and_cached() {
         ..ContainerInfo::default()
     };
     release.send(Ok(info)).unwrap();
-    assert!(cache.wait_idle(Duration::from_secs(10)));
+    // `get` alone (no explicit poll) picks the answer up once the worker has sent it
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while cache.get(&id) == Lookup::Pending && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
     assert_eq!(cache.get(&id).info().map(|i| i.name.as_str()), Some("web"));
     assert_eq!(
         cache.peek("3f4d9d6a5b1c").info().map(|i| i.name.as_str()),
@@ -606,6 +617,42 @@ fn docker_backed_cache_against_fake_daemon() {
     let info = cache.get(&id).info().cloned().expect("metadata");
     assert_eq!(info.image_repository, "nginx");
     assert_eq!(info.k8s.map(|k| k.pod_name), Some("web-7d9c".into()));
+}
+
+#[test]
+fn lifecycle_start_prefetches_metadata() {
+    let start = format!(
+        r#"{{"Type":"container","Action":"start","Actor":{{"ID":"{FULL_ID}"}},"timeNano":17}}"#
+    );
+    let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let stream = format!("{head}{:x}\r\n{start}\n\r\n", start.len() + 1);
+    let daemon = FakeDaemon::start(vec![
+        ("/events", Reply::Stream(stream.into_bytes())),
+        (
+            "/containers/",
+            http("200 OK", &load_json("inspect_k8s_privileged.json")),
+        ),
+        ("/images/", http("200 OK", &load_json("image_nginx.json"))),
+    ]);
+    let mut cache = ContainerCache::new(daemon.client());
+    cache.track_lifecycle(daemon.client());
+    // no event of the container has been seen, yet its metadata arrives: the `start` queued the lookup
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while cache.peek(FULL_ID).info().is_none() && std::time::Instant::now() < deadline {
+        cache.poll();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        cache.peek(FULL_ID).info().map(|i| i.name.as_str()),
+        Some("k8s_web_web-7d9c_shop_1b2c3d4e_0")
+    );
+    assert!(cache.metrics().starts_seen.load(Ordering::Relaxed) >= 1);
+    assert_eq!(
+        cache.metrics().lookups_queued.load(Ordering::Relaxed),
+        1,
+        "a ready container is not looked up again"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@
 //! - `destroy` lifecycle events drop the container from the cache, so the map tracks live containers.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
@@ -94,6 +95,29 @@ impl CacheMetrics {
     }
 }
 
+/// FNV-1a over the short id: the keys are 12 hex digits chosen by the container engine, so a keyed hash buys
+/// nothing here and SipHash would dominate the cost of `get` on the event path.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
 enum Slot {
     Pending,
     Ready(Arc<ContainerInfo>),
@@ -113,10 +137,13 @@ type Logger = Box<dyn FnMut(&str) + Send>;
 
 /// Container metadata for the event loop, filled asynchronously. See the module docs.
 pub struct ContainerCache {
-    known: HashMap<String, Slot>,
+    known: HashMap<String, Slot, BuildHasherDefault<IdHasher>>,
     requests: Option<Sender<String>>,
     results: Receiver<Outcome>,
     results_tx: Sender<Outcome>,
+    /// Messages the workers sent; compared with `received` so `get` skips the channel when nothing is new.
+    sent: Arc<AtomicU64>,
+    received: u64,
     metrics: Arc<CacheMetrics>,
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
@@ -142,6 +169,8 @@ impl ContainerCache {
         let (req_tx, req_rx) = mpsc::channel::<String>();
         let metrics = Arc::new(CacheMetrics::default());
         let tx = results_tx.clone();
+        let sent = Arc::new(AtomicU64::new(0));
+        let sent_by_worker = Arc::clone(&sent);
         let m = Arc::clone(&metrics);
         let worker = std::thread::Builder::new()
             .name("frule-container-lookup".into())
@@ -164,13 +193,16 @@ impl ContainerCache {
                     if tx.send(outcome).is_err() {
                         break;
                     }
+                    sent_by_worker.fetch_add(1, Ordering::Release);
                 }
             });
         let mut cache = ContainerCache {
-            known: HashMap::new(),
+            known: HashMap::default(),
             requests: None,
             results,
             results_tx,
+            sent,
+            received: 0,
             metrics,
             stop: Arc::new(AtomicBool::new(false)),
             workers: Vec::new(),
@@ -191,10 +223,12 @@ impl ContainerCache {
     pub fn offline() -> Self {
         let (results_tx, results) = mpsc::channel();
         ContainerCache {
-            known: HashMap::new(),
+            known: HashMap::default(),
             requests: None,
             results,
             results_tx,
+            sent: Arc::new(AtomicU64::new(0)),
+            received: 0,
             metrics: Arc::new(CacheMetrics::default()),
             stop: Arc::new(AtomicBool::new(false)),
             workers: Vec::new(),
@@ -212,6 +246,7 @@ impl ContainerCache {
     /// first event needs it (and retries a failed lookup), `destroy` drops it from the cache.
     pub fn track_lifecycle(&mut self, client: DockerClient) {
         let tx = self.results_tx.clone();
+        let sent = Arc::clone(&self.sent);
         let stop = Arc::clone(&self.stop);
         let metrics = Arc::clone(&self.metrics);
         let spawned = std::thread::Builder::new()
@@ -244,6 +279,7 @@ impl ContainerCache {
                                 if tx.send(msg).is_err() {
                                     return;
                                 }
+                                sent.fetch_add(1, Ordering::Release);
                             }
                             // an idle stream times out; reopen it (a partial read may have been lost)
                             Ok(None) | Err(_) => break,
@@ -288,16 +324,23 @@ impl ContainerCache {
     /// Applies finished lookups and lifecycle events; never blocks.
     pub fn poll(&mut self) {
         loop {
-            match self.results.try_recv() {
+            let next = self.results.try_recv();
+            if next.is_ok() {
+                self.received += 1;
+            }
+            match next {
+                // an answer for a container destroyed or forgotten meanwhile is dropped
                 Ok(Outcome::Found(info)) => {
-                    self.known
-                        .insert(short(&info.id).to_string(), Slot::Ready(Arc::from(info)));
+                    if let Some(slot @ Slot::Pending) = self.known.get_mut(short(&info.id)) {
+                        *slot = Slot::Ready(Arc::from(info));
+                    }
                 }
                 Ok(Outcome::Failed { full_id, error }) => {
                     let msg = format!("container lookup failed for {}: {error}", short(&full_id));
                     self.log(&msg);
-                    self.known
-                        .insert(short(&full_id).to_string(), Slot::Failed(error.to_string()));
+                    if let Some(slot @ Slot::Pending) = self.known.get_mut(short(&full_id)) {
+                        *slot = Slot::Failed(error.to_string());
+                    }
                 }
                 Ok(Outcome::Started(full_id)) => {
                     if !matches!(
@@ -318,7 +361,9 @@ impl ContainerCache {
     /// What is known about the container of a thread; queues a lookup for a container seen for the first time.
     /// Never blocks.
     pub fn get(&mut self, id: &ContainerId) -> Lookup<'_> {
-        self.poll();
+        if self.results_pending() {
+            self.poll();
+        }
         let ContainerId::Container { full, .. } = id else {
             return Lookup::Host;
         };
@@ -330,6 +375,11 @@ impl ContainerCache {
             Some(Slot::Failed(reason)) => Lookup::Failed(reason),
             Some(Slot::Pending) | None => Lookup::Pending,
         }
+    }
+
+    /// True when the workers may have sent something since the last poll (one relaxed atomic load).
+    fn results_pending(&self) -> bool {
+        self.sent.load(Ordering::Acquire) != self.received
     }
 
     /// What is known about a container by its short or full id, without queueing anything.
