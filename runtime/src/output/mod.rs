@@ -13,7 +13,8 @@
 //! Invariants of rendering, as in libsinsp's formatter with the `*` prefix Falco always adds:
 //! - a value that cannot be extracted renders `<NA>` in the text and `null` in `output_fields`;
 //! - a `%Nfield` token is padded with spaces, or cut, to exactly `N` characters;
-//! - `output_fields` has one entry per distinct token text, sorted by key (nlohmann's map order).
+//! - `output_fields` has one entry per distinct field token text, sorted by key (nlohmann's map
+//!   order); a transformer token contributes the fields inside it (untransformed), as libsinsp does.
 
 pub mod file;
 pub mod http;
@@ -137,6 +138,8 @@ struct Token {
     width: usize,
     key: Arc<str>,
     json: JsonKind,
+    /// Whether the token is a key of `output_fields` (plain fields are; transformers are not).
+    in_json: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -202,22 +205,52 @@ fn transform_value(t: &frule_lang::ast::Transform) -> Value {
     Value::Unsupported
 }
 
+/// The fields used inside a transformer expression, as `output_fields`-only tokens.
+fn inner_fields(t: &frule_lang::ast::Transform, out: &mut Vec<Token>) {
+    fn arg(a: &TransformArg, out: &mut Vec<Token>) {
+        match a {
+            TransformArg::Operand(Operand::Field(f)) => {
+                if let Ok(r) = fields::resolve(&f.name, f.arg.as_deref()) {
+                    let key = match &f.arg {
+                        Some(a) => format!("{}[{a}]", f.name),
+                        None => f.name.clone(),
+                    };
+                    out.push(Token {
+                        json: json_kind(r.ty(), r.is_list()),
+                        value: Value::Field(r.id, codegen_arg(r.arg)),
+                        width: 0,
+                        key: Arc::from(key.as_str()),
+                        in_json: true,
+                    });
+                }
+            }
+            TransformArg::Operand(Operand::Transform(t)) => inner_fields(t, out),
+            TransformArg::List(items, _) => items.iter().for_each(|i| arg(i, out)),
+            TransformArg::Literal(_) => {}
+        }
+    }
+    t.args.iter().for_each(|a| arg(a, out));
+}
+
 impl OutputTemplate {
     /// Resolves a parsed output format.
     pub fn new(format: &OutputFormat) -> OutputTemplate {
         let mut pieces = Vec::with_capacity(format.pieces.len());
         let mut tokens = Vec::new();
+        let mut hidden = Vec::new();
         for p in &format.pieces {
             match p {
                 OutputPiece::Text(t) => pieces.push(Piece::Text(t.clone())),
                 OutputPiece::Token(t) => {
                     let (value, json) = match &t.expr {
                         OutputExpr::Field(r) => {
-                            let list = r.is_list();
-                            let kind = json_kind(r.ty(), list);
+                            let kind = json_kind(r.ty(), r.is_list());
                             (Value::Field(r.id, codegen_arg(r.arg.clone())), kind)
                         }
                         OutputExpr::Transform { expr, .. } => {
+                            // libsinsp lists the fields inside a transformer in `output_fields`
+                            // (untransformed), not the transformer expression itself.
+                            inner_fields(expr, &mut hidden);
                             (transform_value(expr), JsonKind::Text)
                         }
                     };
@@ -227,14 +260,16 @@ impl OutputTemplate {
                         width: t.width as usize,
                         key: Arc::from(t.text.as_str()),
                         json,
+                        in_json: matches!(t.expr, OutputExpr::Field(_)),
                     });
                 }
             }
         }
+        tokens.append(&mut hidden);
         let mut seen = BTreeSet::new();
         let mut keys: Vec<(Arc<str>, usize)> = Vec::new();
         for (i, t) in tokens.iter().enumerate() {
-            if seen.insert(t.key.clone()) {
+            if t.in_json && seen.insert(t.key.clone()) {
                 keys.push((t.key.clone(), i));
             }
         }
