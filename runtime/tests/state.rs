@@ -539,3 +539,44 @@ fn extract_representation() {
     assert_eq!(buf.len(), 1, "one item per ancestor");
     assert_eq!(buf.get(0), Some(ValueRef::Bytes(b"init")));
 }
+
+#[test]
+fn open_exec_and_create_flags() {
+    let mut s = base();
+    let e = build(
+        1,
+        100,
+        ppme::SYSCALL_OPEN_X,
+        &[
+            ("fd", i64b(3)),
+            ("name", str0("/tmp/x.sh")),
+            ("flags", u32b(2 | 4 | 0x4000)), // O_WRONLY|O_CREAT|O_F_CREATED
+            ("mode", u32b(0o755)),
+        ],
+    );
+    let got = run(
+        &mut s,
+        &[e],
+        &[
+            "evt.is_open_read",
+            "evt.is_open_write",
+            "evt.is_open_exec",
+            "evt.is_open_create",
+            "evt.arg.mode",
+        ],
+    );
+    assert_eq!(got[..4], ["false", "true", "true", "true"]);
+    let e = build(
+        2,
+        100,
+        ppme::SYSCALL_OPEN_X,
+        &[
+            ("fd", i64b(4)),
+            ("name", str0("/etc/hosts")),
+            ("flags", u32b(1)),
+            ("mode", u32b(0o755)),
+        ],
+    );
+    let got = run(&mut s, &[e], &["evt.is_open_exec", "evt.is_open_create"]);
+    assert_eq!(got, ["false", "false"], "no O_CREAT: not an exec open");
+}

@@ -420,6 +420,37 @@ impl<'a> Extractor<'a> {
         p.as_i64()
     }
 
+    /// libsinsp's `evt.is_open_*`: from the open family's exit flags (`PPM_O_RDONLY` = 1,
+    /// `PPM_O_WRONLY` = 2, `PPM_O_F_CREATED` = 0x4000, `PPM_O_TMPFILE` = 0x2000, `PPM_O_CREAT` = 4);
+    /// "exec" means a created file with an execute bit in its mode (`creat` too).
+    fn is_open(&self, k: K) -> bool {
+        const EXEC_BITS: u64 = 0o111;
+        let mode = || {
+            self.evt
+                .param_by_name("mode")
+                .and_then(|p| p.as_u64())
+                .unwrap_or(0)
+        };
+        if self.evt.direction() == Direction::Exit && self.evt.name() == "creat" {
+            return k == K::EvtIsOpenExec && mode() & EXEC_BITS != 0;
+        }
+        let Some(flags) = self.open_flags() else {
+            return false;
+        };
+        match k {
+            K::EvtIsOpenRead => flags & 1 != 0,
+            K::EvtIsOpenWrite => flags & 2 != 0,
+            K::EvtIsOpenCreate => {
+                flags & 0x4000 != 0 || (flags & 0x2000 != 0 && self.res().is_some_and(|r| r >= 0))
+            }
+            _ => {
+                flags & (0x2000 | 4) != 0
+                    && self.evt.name() != "open_by_handle_at"
+                    && mode() & EXEC_BITS != 0
+            }
+        }
+    }
+
     fn open_flags(&self) -> Option<u32> {
         let n = self.evt.name();
         if self.evt.direction() != Direction::Exit
@@ -427,8 +458,8 @@ impl<'a> Extractor<'a> {
         {
             return None;
         }
-        self.state
-            .param(&self.evt, "flags")
+        self.evt
+            .param_by_name("flags")
             .and_then(|p| p.as_u64())
             .map(|f| f as u32)
     }
@@ -1248,19 +1279,7 @@ impl<'a> Extractor<'a> {
                 true
             }
             K::EvtIsOpenRead | K::EvtIsOpenWrite | K::EvtIsOpenExec | K::EvtIsOpenCreate => {
-                let f = self.open_flags();
-                let bit = match k {
-                    K::EvtIsOpenRead => 1,
-                    K::EvtIsOpenWrite => 2,
-                    K::EvtIsOpenExec => 0x4000_0000 | 0x2000_0000,
-                    _ => 0x4000,
-                };
-                let v = match (k, f) {
-                    (K::EvtIsOpenCreate, Some(f)) => f & bit != 0 || f & 0x4 != 0,
-                    (_, Some(f)) => f & bit != 0,
-                    (_, None) => false,
-                };
-                out.push_bool(v);
+                out.push_bool(self.is_open(k));
                 true
             }
             K::EvtCount => {
