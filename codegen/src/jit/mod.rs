@@ -125,7 +125,10 @@ impl fmt::Debug for Program {
 #[derive(Clone, Debug, Default)]
 #[cfg_attr(
     not(feature = "jit"),
-    allow(dead_code, reason = "the native caches are unused without the jit feature")
+    allow(
+        dead_code,
+        reason = "the native caches are unused without the jit feature"
+    )
 )]
 pub struct Machine {
     vm: vm::Machine,
@@ -207,9 +210,18 @@ impl Program {
         self.vm.rule_name(i)
     }
 
+    /// How many numeric cache slots the native code uses (one per node compared inline).
+    fn num_slots(&self) -> usize {
+        #[cfg(feature = "jit")]
+        if let Some(n) = &self.native {
+            return n.num_slots();
+        }
+        0
+    }
+
     /// A fresh per-event state sized for this program.
     pub fn machine(&self) -> Machine {
-        let nodes = self.vm.nodes.len();
+        let nodes = self.num_slots();
         Machine {
             vm: self.vm.machine(),
             memo: vec![0; self.vm.memos],
@@ -225,7 +237,7 @@ impl Program {
         allow(dead_code, reason = "only the native code needs it")
     )]
     fn reset(&self, m: &mut Machine) {
-        let nodes = self.vm.nodes.len();
+        let nodes = self.num_slots();
         if m.memo.len() != self.vm.memos
             || m.numstat.len() != nodes
             || m.nums.len() != nodes

@@ -7,14 +7,15 @@
 //! evaluator) and the field source.
 //!
 //! Invariants the generated code relies on (established by [`Native::run`] and the VM compiler):
-//! - `numstat` and `nums` have one entry per VM data node, `memo` one per memo slot, `out` one per
-//!   rule, and every node, slot and rule index the code uses is in range (they come from the VM's
-//!   compiled program, whose indices are in range by construction);
+//! - `numstat` and `nums` have one entry per numeric slot (each data node compared inline gets a dense
+//!   slot, so that clearing them per event costs little), `memo` one per memo slot, `out` one per rule,
+//!   and every slot and rule index the code uses is in range (memo slots and rules come from the VM's
+//!   compiled program, whose indices are in range by construction; numeric slots are assigned here);
 //! - the caches were cleared for this event before the call;
 //! - the pointers stay valid and unaliased by Rust references for the duration of the call (helpers
 //!   create short-lived references from them, one at a time).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::mem::ManuallyDrop;
 
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -51,10 +52,10 @@ pub(super) struct Output {
 /// at fixed offsets.
 #[repr(C)]
 struct Ctx<'a> {
-    /// Per node: 0 = not extracted yet this event, 1 = present with a numeric value in `nums`,
+    /// Per numeric slot: 0 = not extracted yet this event, 1 = present with a numeric value in `nums`,
     /// 2 = missing (or not a number).
     numstat: *mut u8,
-    /// Per node: the numeric value's bits (`i64` stored as its two's complement).
+    /// Per numeric slot: the value's bits (`i64` stored as its two's complement).
     nums: *mut u64,
     /// Per memo slot: 0 = unknown, 1 = false, 2 = true.
     memo: *mut u8,
@@ -71,6 +72,8 @@ type EntryFn = unsafe extern "C" fn(*mut Ctx<'_>, i64, *mut u8) -> i8;
 pub(super) struct Native {
     module: ManuallyDrop<JITModule>,
     entry: Option<EntryFn>,
+    /// How many numeric cache slots the code uses.
+    num_slots: usize,
 }
 
 // SAFETY: after `finalize_definitions` the module's memory is only read (executed) through `entry`;
@@ -93,6 +96,11 @@ impl Drop for Native {
 }
 
 impl Native {
+    /// How many numeric cache slots the code uses (the size of `Machine::nums` and `numstat`).
+    pub(super) fn num_slots(&self) -> usize {
+        self.num_slots
+    }
+
     /// Runs the native code on one event whose caches were reset; returns rule `only`'s answer, or
     /// fills `m.results` for every rule when `only` is `None`.
     pub(super) fn run(
@@ -105,9 +113,9 @@ impl Native {
         let Some(entry) = self.entry else {
             return false;
         };
-        let nodes = vm.nodes.len();
-        if m.numstat.len() != nodes
-            || m.nums.len() != nodes
+        let slots = self.num_slots;
+        if m.numstat.len() != slots
+            || m.nums.len() != slots
             || m.memo.len() != vm.memos
             || m.results.len() != vm.rule_count()
             || only.is_some_and(|i| i >= vm.rule_count())
@@ -149,13 +157,14 @@ unsafe extern "C" fn frule_jit_predicate(ctx: *mut Ctx<'_>, pc: u64) -> u32 {
     }
 }
 
-/// Extracts data node `node` (through the VM's cache) and stores its numeric value for the inline
-/// comparisons; returns the new status (1 = present, 2 = missing or not a number). Called by the
-/// native code the first time a node is compared in an event.
+/// Extracts data node `node` (through the VM's cache) and stores its numeric value in numeric slot
+/// `slot` for the inline comparisons; returns the new status (1 = present, 2 = missing or not a
+/// number). Called by the native code the first time a node is compared in an event.
 ///
 /// # Safety
-/// `ctx` must be the live context of the current call and `node` a node of its program.
-unsafe extern "C" fn frule_jit_number(ctx: *mut Ctx<'_>, node: u64) -> u32 {
+/// `ctx` must be the live context of the current call, `node` a node of its program and `slot` below
+/// the code's slot count.
+unsafe extern "C" fn frule_jit_number(ctx: *mut Ctx<'_>, node: u64, slot: u64) -> u32 {
     // SAFETY: as in `frule_jit_predicate`.
     let c = unsafe { &mut *ctx };
     // SAFETY: as in `frule_jit_predicate`.
@@ -166,19 +175,17 @@ unsafe extern "C" fn frule_jit_number(ctx: *mut Ctx<'_>, node: u64) -> u32 {
     } else {
         None
     };
-    let i = node as usize;
-    if i >= vm.nodes.len() {
-        return 2;
-    }
+    let i = slot as usize;
     let status = match value {
         Some(bits) => {
-            // SAFETY: `i` is below the node count, which is the length of `nums` (checked by `run`).
+            // SAFETY: the code passes slots below its slot count, the length of `nums` (checked by
+            // `run`).
             unsafe { *c.nums.add(i) = bits };
             1
         }
         None => 2,
     };
-    // SAFETY: `i` is below the node count, which is the length of `numstat` (checked by `run`).
+    // SAFETY: as above, `numstat` has the same length as `nums`.
     unsafe { *c.numstat.add(i) = status };
     u32::from(status)
 }
@@ -222,13 +229,14 @@ pub(super) fn compile(vm: &vm::Program, emit: Emit) -> Result<Output, JitError> 
         .map_err(|e| err(format!("cranelift does not support this host: {e}")))?;
     let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
     let predicate: unsafe extern "C" fn(*mut Ctx<'_>, u64) -> u32 = frule_jit_predicate;
-    let number: unsafe extern "C" fn(*mut Ctx<'_>, u64) -> u32 = frule_jit_number;
+    let number: unsafe extern "C" fn(*mut Ctx<'_>, u64, u64) -> u32 = frule_jit_number;
     jb.symbol(PREDICATE, predicate as *const u8);
     jb.symbol(NUMBER, number as *const u8);
     // From here on the module is owned by `native`, so every early return frees it.
     let mut native = Native {
         module: ManuallyDrop::new(JITModule::new(jb)),
         entry: None,
+        num_slots: 0,
     };
     let module = &mut *native.module;
     let ptr = module.target_config().pointer_type();
@@ -240,8 +248,10 @@ pub(super) fn compile(vm: &vm::Program, emit: Emit) -> Result<Output, JitError> 
     let pred_id = module
         .declare_function(PREDICATE, Linkage::Import, &helper_sig)
         .map_err(|e| err(e.to_string()))?;
+    let mut number_sig = helper_sig.clone();
+    number_sig.params.push(AbiParam::new(types::I64));
     let num_id = module
-        .declare_function(NUMBER, Linkage::Import, &helper_sig)
+        .declare_function(NUMBER, Linkage::Import, &number_sig)
         .map_err(|e| err(e.to_string()))?;
 
     let mut sig: Signature = module.make_signature();
@@ -261,7 +271,15 @@ pub(super) fn compile(vm: &vm::Program, emit: Emit) -> Result<Output, JitError> 
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fbc);
         let pred = module.declare_func_in_func(pred_id, b.func);
         let num = module.declare_func_in_func(num_id, b.func);
-        Translator { vm, pred, num, ptr }.function(&mut b)?;
+        let mut t = Translator {
+            vm,
+            pred,
+            num,
+            ptr,
+            slots: HashMap::new(),
+        };
+        t.function(&mut b)?;
+        native.num_slots = t.slots.len();
         b.seal_all_blocks();
         b.finalize(module.isa().frontend_config());
     }
@@ -286,6 +304,8 @@ struct Translator<'a> {
     pred: FuncRef,
     num: FuncRef,
     ptr: types::Type,
+    /// Data node → numeric slot, for the nodes compared inline.
+    slots: HashMap<u32, u32>,
 }
 
 /// The base addresses loaded once at function entry.
@@ -302,7 +322,7 @@ fn flags() -> MemFlagsData {
 }
 
 impl Translator<'_> {
-    fn function(&self, b: &mut FunctionBuilder<'_>) -> Result<(), JitError> {
+    fn function(&mut self, b: &mut FunctionBuilder<'_>) -> Result<(), JitError> {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
@@ -381,7 +401,7 @@ impl Translator<'_> {
     /// Translates the bytecode of one rule, `code[start..end]` (ending with its `Ret`), leaving the
     /// builder in a block where the returned value is the rule's answer.
     fn rule(
-        &self,
+        &mut self,
         b: &mut FunctionBuilder<'_>,
         bases: &Bases,
         start: usize,
@@ -513,18 +533,21 @@ impl Translator<'_> {
         Some((cc, k))
     }
 
-    /// `status = numstat[n]; if status == 0 { status = number(ctx, n) }; status == 1 && nums[n] cc k`.
+    /// With `s` the node's numeric slot: `status = numstat[s]; if status == 0 { status =
+    /// number(ctx, node, s) }; status == 1 && nums[s] cc k`.
     fn number_cmp(
-        &self,
+        &mut self,
         b: &mut FunctionBuilder<'_>,
         bases: &Bases,
         node: u32,
         cc: IntCC,
         k: u64,
     ) -> Result<Value, JitError> {
-        let stat_off = i32::try_from(node).map_err(|_| err("node index too large"))?;
+        let next = self.slots.len() as u32;
+        let slot = *self.slots.entry(node).or_insert(next);
+        let stat_off = i32::try_from(slot).map_err(|_| err("too many numeric slots"))?;
         let num_off =
-            i32::try_from(u64::from(node) * 8).map_err(|_| err("node index too large"))?;
+            i32::try_from(u64::from(slot) * 8).map_err(|_| err("too many numeric slots"))?;
         let st = b.ins().load(types::I8, flags(), bases.numstat, stat_off);
         let extract = b.create_block();
         let have = b.create_block();
@@ -532,7 +555,8 @@ impl Translator<'_> {
         b.ins().brif(st, have, &[BlockArg::Value(st)], extract, &[]);
         b.switch_to_block(extract);
         let idx = b.ins().iconst(types::I64, i64::from(node));
-        let call = b.ins().call(self.num, &[bases.ctx, idx]);
+        let sl = b.ins().iconst(types::I64, i64::from(slot));
+        let call = b.ins().call(self.num, &[bases.ctx, idx, sl]);
         let r = b.inst_results(call)[0];
         let r8 = b.ins().ireduce(types::I8, r);
         b.ins().jump(have, &[BlockArg::Value(r8)]);
