@@ -13,6 +13,12 @@
 //!   by spaces as libsinsp prints them;
 //! - `fd.ip`, `fd.net`, `fd.port` (filter-only) push both endpoints of a connected socket (client
 //!   first); libsinsp's `=`/`in` match either, `!=` neither.
+//!
+//! Not implemented yet, so always missing: `container.*` other than `container.id` (metadata comes
+//! from the container plugin in current Falco), `k8s.*`, `fs.path.*`, `fdlist.*`, DNS names
+//! (`fd.*ip.name`), `evt.around`, `evt.abspath`, `evt.deltatime`, `evt.latency` (0), `proc.nthreads`,
+//! `proc.nchilds`, `proc.fdopencount`, `proc.vmsize`-style counters and `thread.cpu*`. See
+//! [`is_supported`].
 
 mod names;
 mod render;
@@ -177,8 +183,6 @@ enum K {
     FdNameraw,
     FdIsUpper,
     FdIsLower,
-    FsPathName,
-    FsPathNameraw,
     ContainerId,
     Unsupported,
 }
@@ -330,8 +334,6 @@ fn kind_of_name(name: &str) -> K {
         "fd.nameraw" => FdNameraw,
         "fd.is_upper_layer" => FdIsUpper,
         "fd.is_lower_layer" => FdIsLower,
-        "fs.path.name" => FsPathName,
-        "fs.path.nameraw" => FsPathNameraw,
         "container.id" => ContainerId,
         _ => Unsupported,
     }
@@ -907,8 +909,8 @@ impl<'a> Extractor<'a> {
         }
         let fd = self.fdinfo(arg);
         match k {
-            K::FdName | K::FdNameraw | K::FsPathName | K::FsPathNameraw => {
-                let raw = matches!(k, K::FdNameraw | K::FsPathNameraw);
+            K::FdName | K::FdNameraw => {
+                let raw = k == K::FdNameraw;
                 self.tmp.clear();
                 let fd = fd.filter(|_| !self.state.context().fd_hidden);
                 match fd {
@@ -1435,9 +1437,7 @@ impl FieldSource for Extractor<'_> {
             | FdSip | FdLip | FdRip | FdPort | FdCport | FdSport | FdLport | FdRport
             | FdL4proto | FdSockfamily | FdIsServer | FdUid | FdNet | FdCnet | FdSnet | FdLnet
             | FdRnet | FdConnected | FdNameChanged | FdDev | FdDevMajor | FdDevMinor | FdIno
-            | FdNameraw | FdIsUpper | FdIsLower | FsPathName | FsPathNameraw => {
-                self.fd_field(k, arg, out)
-            }
+            | FdNameraw | FdIsUpper | FdIsLower => self.fd_field(k, arg, out),
             Unsupported => false,
             _ => self.proc_field(k, arg, out),
         }
