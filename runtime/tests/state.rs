@@ -580,3 +580,23 @@ fn open_exec_and_create_flags() {
     let got = run(&mut s, &[e], &["evt.is_open_exec", "evt.is_open_create"]);
     assert_eq!(got, ["false", "false"], "no O_CREAT: not an exec open");
 }
+
+#[test]
+fn latency_pairs_enter_and_exit() {
+    let mut s = base();
+    let enter = build(
+        1_000,
+        100,
+        ppme::SYSCALL_OPEN_E,
+        &[("name", str0("/etc/hosts")), ("flags", u32b(1))],
+    );
+    // an old-style exit: only the fd
+    let exit = build(1_750, 100, ppme::SYSCALL_OPEN_X, &[("fd", i64b(3))]);
+    let got = run(
+        &mut s,
+        &[enter, exit],
+        &["evt.latency", "fd.name", "evt.arg.name"],
+    );
+    // the exit lacks the name: the state takes it from the enter, evt.arg shows the exit's own
+    assert_eq!(got, ["750", "/etc/hosts", "<NA>"]);
+}

@@ -16,7 +16,7 @@
 //!
 //! Not implemented yet, so always missing: `container.*` other than `container.id` (metadata comes
 //! from the container plugin in current Falco), `k8s.*`, `fs.path.*`, `fdlist.*`, DNS names
-//! (`fd.*ip.name`), `evt.around`, `evt.abspath`, `evt.deltatime`, `evt.latency` (0), `proc.nthreads`,
+//! (`fd.*ip.name`), `evt.around`, `evt.abspath`, `evt.deltatime`, `proc.nthreads`,
 //! `proc.nchilds`, `proc.fdopencount`, `proc.vmsize`-style counters and `thread.cpu*`. See
 //! [`is_supported`].
 
@@ -1293,8 +1293,7 @@ impl<'a> Extractor<'a> {
     }
 
     fn enter_ts(&self) -> Option<u64> {
-        let _ = self;
-        None
+        self.state.enter_ts(&self.evt)
     }
 
     /// The parameter `evt.arg`/`evt.rawarg` names: by name (with the stored enter event as

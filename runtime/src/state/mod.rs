@@ -547,6 +547,14 @@ impl State {
         enter.param_by_name(name).filter(|p| !p.raw.is_empty())
     }
 
+    /// The timestamp of the enter event paired with exit event `evt` (same thread, stored enter of
+    /// the same syscall), for `evt.latency`.
+    pub fn enter_ts(&self, evt: &Event<'_>) -> Option<u64> {
+        let t = self.threads.get(&(evt.tid() as i64))?;
+        let enter = Event::new(&t.last_enter).ok()?;
+        (enter.event_type().wrapping_add(1) == evt.event_type()).then(|| enter.ts())
+    }
+
     fn insert_fd(&mut self, pid: i64, fd: i64, entry: FdEntry) {
         let max = self.limits.max_fds_per_process;
         let table = self.fds.entry(pid).or_default();
