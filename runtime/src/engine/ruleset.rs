@@ -361,17 +361,26 @@ impl Ruleset {
         let Some(group) = table.groups.get_mut(*g as usize) else {
             return;
         };
-        self.scratch.clear();
-        group
-            .program
-            .matches(&mut group.machine, src, &mut self.scratch);
-        let hits = self
-            .scratch
-            .iter()
-            .filter_map(|&i| group.rules.get(i).copied());
         match matching {
-            RuleMatching::First => out.extend(hits.take(1)),
-            RuleMatching::All => out.extend(hits),
+            // Rules after the first match are not evaluated at all.
+            RuleMatching::First => {
+                if let Some(i) = group.program.first_match(&mut group.machine, src)
+                    && let Some(&r) = group.rules.get(i)
+                {
+                    out.push(r);
+                }
+            }
+            RuleMatching::All => {
+                self.scratch.clear();
+                group
+                    .program
+                    .matches(&mut group.machine, src, &mut self.scratch);
+                out.extend(
+                    self.scratch
+                        .iter()
+                        .filter_map(|&i| group.rules.get(i).copied()),
+                );
+            }
         }
     }
 
