@@ -655,6 +655,41 @@ fn lifecycle_start_prefetches_metadata() {
     );
 }
 
+#[test]
+fn field_values_follow_falco() {
+    use frule_runtime::container::fields::{FieldValue, extract};
+    let mut info =
+        docker::parse_container_json(load_json("inspect_k8s_privileged.json").as_bytes()).unwrap();
+    docker::apply_image_json(&mut info, load_json("image_nginx.json").as_bytes()).unwrap();
+    let path = format!("{DATA}/fields.yaml");
+    let cases: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let container = in_container(FULL_ID);
+    let mut failures = Vec::new();
+    for case in cases.as_array().unwrap() {
+        let field = case["field"].as_str().unwrap();
+        let arg = case.get("arg").and_then(Value::as_str);
+        let state = case["state"].as_str().unwrap();
+        let (id, lookup) = match state {
+            "ready" => (&container, Lookup::Ready(&info)),
+            "pending" => (&container, Lookup::Pending),
+            "failed" => (&container, Lookup::Failed("docker has no container")),
+            _ => (&ContainerId::Host, Lookup::Host),
+        };
+        let got = match extract(field, arg, id, lookup) {
+            None => Value::Null,
+            Some(FieldValue::Str(s)) => Value::String(s.into_owned()),
+            Some(FieldValue::Bool(b)) => Value::Bool(b),
+        };
+        if got != case["value"] {
+            failures.push(format!(
+                "{state} {field}[{arg:?}]: got {got}, want {}",
+                case["value"]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // metaevent payload
 

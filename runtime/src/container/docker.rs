@@ -231,7 +231,13 @@ impl ContainerInfo {
         let items: Vec<String> = k8s
             .pod_labels
             .iter()
-            .map(|(k, v)| format!("{k}:{v}"))
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{k}:{v}")
+                }
+            })
             .collect();
         items.join(", ")
     }

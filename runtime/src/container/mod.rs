@@ -5,12 +5,14 @@
 //! - [`docker`]: a Docker Engine API client over `/var/run/docker.sock` and the mapping of its answers to
 //!   the `container.*` and `k8s.*` fields.
 //! - [`cache`]: asynchronous cached lookups, so the event loop never waits for the daemon.
+//! - [`fields`]: the values of `container.*` and `k8s.*` fields from what the cache knows.
 //! - this module: the `container` metaevent payload (PPME_CONTAINER_JSON_E / _2_E), so captures carry the
 //!   metadata and replay needs no daemon.
 
 pub mod cache;
 pub mod cgroup;
 pub mod docker;
+pub mod fields;
 
 use std::collections::BTreeMap;
 
