@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 = ok, 1 = the input is invalid, 2 = usage or I/O error.
 
+mod compile;
 mod fields;
 mod parse;
 mod validate;
@@ -36,6 +37,8 @@ enum Command {
     Parse(parse::Args),
     /// List the fields conditions and outputs can use.
     Fields(fields::Args),
+    /// Compile rules (or one condition) and show a stage: ast, ir, opt, evttypes, clif, asm.
+    Compile(compile::Args),
 }
 
 /// What a subcommand reports back to `main`.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Parse(args) => parse::run(args),
         Command::Fields(args) => fields::run(args),
+        Command::Compile(args) => compile::run(args),
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,
