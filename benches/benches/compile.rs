@@ -1,0 +1,77 @@
+//! Compiling the upstream Falco rules (`falco_rules.yaml` + incubating + sandbox) end to end, and its
+//! stages: lowering to one IR program, the `-O2` pass pipeline, event-type partitioning with fusion
+//! (one optimized program per event type), and code generation for the VM and the JIT.
+//!
+//! Run: `cargo bench -p frule-benches --bench compile`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use frule_codegen::dispatch::Dispatch;
+use frule_codegen::ir;
+use frule_codegen::lower::Lowerer;
+use frule_codegen::opt::{self, evttype_partition::PartitionOptions};
+use frule_lang::loader::{self, LoadResult, RulesFile};
+
+fn lower(loaded: &LoadResult) -> ir::Program {
+    let mut l = Lowerer::new();
+    for r in loaded.rules.iter().filter(|r| r.enabled) {
+        // rules the IR cannot express yet (none upstream) are left out, as the engine does
+        let _ = l.add_rule(&r.name, &r.expr);
+    }
+    l.finish()
+}
+
+fn compile(c: &mut Criterion) {
+    let files = match frule_benches::upstream_rules() {
+        Ok(files) => files,
+        Err(reason) => {
+            eprintln!("skipping compile benchmark: {reason}");
+            return;
+        }
+    };
+    let files: Vec<RulesFile> = files
+        .into_iter()
+        .map(|(name, bytes)| RulesFile::new(name, bytes))
+        .collect();
+    let loaded = loader::load(&files);
+    assert!(
+        loaded.is_ok(),
+        "the upstream rules must load without errors"
+    );
+    let program = lower(&loaded);
+    let (optimized, _) = opt::optimize(&program, opt::Options::default());
+
+    let mut g = c.benchmark_group("compile/falco+incubating+sandbox");
+    g.sample_size(20);
+    g.bench_function("lower", |b| b.iter(|| lower(std::hint::black_box(&loaded))));
+    g.bench_function("optimize -O2", |b| {
+        b.iter(|| opt::optimize(std::hint::black_box(&program), opt::Options::default()))
+    });
+    g.bench_function("partition+fuse+vm", |b| {
+        b.iter(|| Dispatch::build(std::hint::black_box(&program), PartitionOptions::default()))
+    });
+    g.bench_function("vm codegen (whole program)", |b| {
+        b.iter(|| frule_codegen::vm::Program::compile(std::hint::black_box(&optimized)))
+    });
+    g.bench_function("jit codegen (whole program)", |b| {
+        b.iter(|| frule_codegen::jit::Program::compile_or_vm(std::hint::black_box(&optimized)))
+    });
+    g.bench_function("end to end: load+lower+optimize+partition+vm", |b| {
+        b.iter(|| {
+            let loaded = loader::load(std::hint::black_box(&files));
+            let p = lower(&loaded);
+            Dispatch::build(&p, PartitionOptions::default())
+        })
+    });
+    g.bench_function("end to end: load+lower+optimize+jit", |b| {
+        b.iter(|| {
+            let loaded = loader::load(std::hint::black_box(&files));
+            let p = lower(&loaded);
+            let (o, _) = opt::optimize(&p, opt::Options::default());
+            frule_codegen::jit::Program::compile_or_vm(&o)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, compile);
+criterion_main!(benches);
