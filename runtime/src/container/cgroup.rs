@@ -136,16 +136,23 @@ pub fn container_id_of_proc_cgroup(text: &str) -> ContainerId {
 
 /// The full id and engine named by one cgroup path, if any.
 pub fn id_of_path(path: &[u8]) -> Option<(String, Engine)> {
-    let components: Vec<&[u8]> = path
-        .split(|&b| b == b'/')
-        .filter(|c| !c.is_empty())
-        .collect();
-    for (depth, comp) in components.iter().enumerate().rev() {
-        if let Some(found) = id_of_component(comp, components.get(..depth).unwrap_or(&[])) {
+    // walk the components from the deepest one, without allocating
+    let mut end = path.len();
+    loop {
+        let head = path.get(..end)?;
+        let start = head.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+        let comp = head.get(start..).unwrap_or_default();
+        let parent = head.get(..start.saturating_sub(1)).unwrap_or_default();
+        if !comp.is_empty()
+            && let Some(found) = id_of_component(comp, parent)
+        {
             return Some(found);
         }
+        if start == 0 {
+            return None;
+        }
+        end = start - 1;
     }
-    None
 }
 
 /// Prefixes (and the suffixes allowed after the id) of the systemd/cgroupfs unit names engines create.
@@ -158,10 +165,13 @@ const NAMED_LAYOUTS: &[(&[u8], Engine)] = &[
     (b"libpod-", Engine::Podman),
 ];
 
-fn id_of_component(comp: &[u8], parents: &[&[u8]]) -> Option<(String, Engine)> {
+/// `parent` is the path above `comp` (without the separating `/`).
+fn id_of_component(comp: &[u8], parent: &[u8]) -> Option<(String, Engine)> {
     // containerd without `SystemdCgroup = true`: `<slice>:cri-containerd:<id>`
     if let Some(pos) = find(comp, b":cri-containerd:") {
-        let id = &comp[pos + b":cri-containerd:".len()..];
+        let id = comp
+            .get(pos + b":cri-containerd:".len()..)
+            .unwrap_or_default();
         return is_full_id(id).then(|| (hex(id), Engine::Containerd));
     }
     for (prefix, engine) in NAMED_LAYOUTS {
@@ -173,9 +183,10 @@ fn id_of_component(comp: &[u8], parents: &[&[u8]]) -> Option<(String, Engine)> {
         }
     }
     if is_full_id(comp) {
-        let engine = if parents.iter().any(|p| p.starts_with(b"kubepods")) {
+        let parent_name = parent.rsplit(|&b| b == b'/').next().unwrap_or_default();
+        let engine = if find(parent, b"/kubepods").is_some() || parent.starts_with(b"kubepods") {
             Engine::Cri
-        } else if parents.last().is_some_and(|p| p.starts_with(b"libpod")) {
+        } else if parent_name.starts_with(b"libpod") {
             Engine::Podman
         } else {
             Engine::Docker
