@@ -74,6 +74,11 @@ struct VmSet {
     index: SetIndex,
     /// `pmatch` patterns split into components (only for `str` sets).
     paths: Vec<Box<[Box<[u8]>]>>,
+    /// Aho-Corasick automata over the items, built at compile time when an `anyof.contains`
+    /// (`exact`) or `anyof.icontains` (`folded`) check uses the set (what `opt::list_hash` makes of
+    /// `f contains a or f contains b …`).
+    exact: Option<aho_corasick::AhoCorasick>,
+    folded: Option<aho_corasick::AhoCorasick>,
 }
 
 impl VmSet {
@@ -159,6 +164,8 @@ impl VmSet {
             nets,
             index,
             paths,
+            exact: None,
+            folded: None,
         }
     }
 
@@ -189,6 +196,47 @@ impl VmSet {
             .iter()
             .filter(|k| compare(op, self.kind, v, *k))
             .count()
+    }
+
+    /// Builds the automaton an `anyof` check with `op` uses, if `op` has one.
+    fn prepare_any(&mut self, op: Cmp) {
+        let folded = match op {
+            Cmp::Contains | Cmp::BContains if self.exact.is_none() => false,
+            Cmp::IContains if self.folded.is_none() => true,
+            _ => return,
+        };
+        let patterns: Vec<&[u8]> = self
+            .items
+            .iter()
+            .filter_map(|v| match v {
+                ValueRef::Bytes(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        if patterns.len() != self.items.len() {
+            return;
+        }
+        let ac = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(folded)
+            .build(patterns)
+            .ok();
+        if folded {
+            self.folded = ac;
+        } else {
+            self.exact = ac;
+        }
+    }
+
+    /// Whether some item satisfies `v op item` (`anyof`): one automaton pass for `contains` and
+    /// `icontains` (same answers as the item-by-item searches: an empty item matches everywhere,
+    /// folding is ASCII-only in both), otherwise item by item, stopping at the first hit.
+    fn any(&self, op: Cmp, v: ValueRef<'_>) -> bool {
+        match (op, v, &self.exact, &self.folded) {
+            (Cmp::Contains | Cmp::BContains, ValueRef::Bytes(b), Some(ac), _) => ac.is_match(b),
+            (Cmp::IContains, ValueRef::Bytes(b), _, Some(ac)) => ac.is_match(b),
+            _ if self.kind == ScalarKind::Net => self.count(op, v) >= 1,
+            _ => self.items.iter().any(|k| compare(op, self.kind, v, k)),
+        }
     }
 
     fn len(&self) -> usize {
@@ -597,6 +645,13 @@ impl Program {
             },
         };
         c.prog.memos = c.memo_of.iter().flatten().count();
+        for (_, inst) in p.values.iter() {
+            if let Inst::Modified(Modifier::AnyOf, op, _, s) = inst
+                && let Some(set) = c.prog.sets.get_mut(s.0 as usize)
+            {
+                set.prepare_any(*op);
+            }
+        }
         for (id, r) in p.regexes.iter() {
             let re = regex::Regex::new(&crate::verify::anchored(&r.pattern))
                 .map_err(|e| err(format!("{id}: invalid regex pattern: {e}")))?;
@@ -808,6 +863,9 @@ impl Program {
             } => {
                 self.ensure(m, src, *lhs)
                     && match (self.sets.get(*set as usize), self.buf(m, *lhs).get(0)) {
+                        (Some(s), Some(v)) if s.len() > 0 && *modifier == Modifier::AnyOf => {
+                            s.any(*op, v)
+                        }
                         (Some(s), Some(v)) if s.len() > 0 => {
                             let n = s.count(*op, v);
                             match modifier {
