@@ -254,6 +254,11 @@ impl Program {
     /// Evaluates every rule against one event, in rule order, sharing extracted fields between rules;
     /// appends the indices of the matching rules to `out` (the contract of [`vm::Program::matches`]).
     pub fn matches(&self, m: &mut Machine, src: &mut dyn FieldSource, out: &mut Vec<usize>) {
+        if self.vm.rule_count() == 0 {
+            // Nothing can match (the per-event-type program of an event no rule wants): no reset, no
+            // call.
+            return;
+        }
         #[cfg(feature = "jit")]
         if let Some(native) = &self.native {
             self.reset(m);
