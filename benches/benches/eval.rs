@@ -11,7 +11,9 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use frule_codegen::abi::{FieldArg, FieldId, FieldSource, OwnedValue, ScalarKind, ValueBuf};
+use frule_codegen::dispatch::Dispatch;
 use frule_codegen::lower::{Lowerer, scalar_kind};
+use frule_codegen::opt::{self, evttype_partition};
 use frule_codegen::{ir, jit, verify, vm};
 use frule_lang::fields;
 use frule_lang::loader::{self, RulesFile};
@@ -198,6 +200,68 @@ fn eval(c: &mut Criterion) {
                 for ev in events.iter_mut() {
                     out.clear();
                     jp.matches(&mut m, ev, &mut out);
+                    black_box(&out);
+                }
+            })
+        });
+    }
+    g.finish();
+
+    // With the per-event-type programs (`opt::evttype_partition`): one table lookup by event code,
+    // then the fused program of the event's type.
+    let options = || evttype_partition::PartitionOptions {
+        opt: opt::Options::default(),
+        specialize_evttype: true,
+    };
+    let codes: Vec<u16> = events
+        .iter()
+        .map(|ev| {
+            let t = match ev
+                .values
+                .get(fields::lookup("evt.type").map_or(0, |f| f.0 as usize))
+            {
+                Some(Some(OwnedValue::Bytes(b))) => String::from_utf8_lossy(b).into_owned(),
+                _ => String::new(),
+            };
+            // The exit event of the type (events carry `evt.dir = <`).
+            frule_lang::events::codes_for_name(&t)
+                .last()
+                .copied()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut g = c.benchmark_group("eval_upstream_by_evttype");
+    g.throughput(Throughput::Elements(n as u64));
+    if let Ok(d) = Dispatch::build(&p, options()) {
+        let mut m = d.machines();
+        let mut out = Vec::new();
+        g.bench_function(format!("vm/{n}-event mix"), |b| {
+            b.iter(|| {
+                for (ev, code) in events.iter_mut().zip(&codes) {
+                    out.clear();
+                    d.matches(&mut m, *code, ev, &mut out);
+                    black_box(&out);
+                }
+            })
+        });
+    }
+    let part = evttype_partition::partition(&p, options());
+    let jits: Vec<jit::Program> = part
+        .groups
+        .iter()
+        .filter_map(|grp| jit::Program::compile_or_vm(&grp.program).ok())
+        .collect();
+    if jits.len() == part.groups.len() {
+        let mut ms: Vec<jit::Machine> = jits.iter().map(jit::Program::machine).collect();
+        let mut out = Vec::new();
+        g.bench_function(format!("jit/{n}-event mix"), |b| {
+            b.iter(|| {
+                for (ev, code) in events.iter_mut().zip(&codes) {
+                    out.clear();
+                    let gi = part.by_code.get(usize::from(*code)).copied().unwrap_or(0) as usize;
+                    if let (Some(jp), Some(m)) = (jits.get(gi), ms.get_mut(gi)) {
+                        jp.matches(m, ev, &mut out);
+                    }
                     black_box(&out);
                 }
             })
