@@ -27,6 +27,7 @@ pub mod diagnostic;
 pub mod events;
 pub mod evttypes;
 pub mod fields;
+mod fxhash;
 pub mod lexer;
 pub mod loader;
 pub mod output;

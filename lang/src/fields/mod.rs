@@ -587,8 +587,10 @@ impl fmt::Display for ResolvedField {
     }
 }
 
-fn index() -> &'static HashMap<&'static str, FieldId> {
-    static INDEX: OnceLock<HashMap<&'static str, FieldId>> = OnceLock::new();
+type Index = HashMap<&'static str, FieldId, crate::fxhash::FxBuild>;
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
         FIELDS
             .iter()

@@ -15,7 +15,9 @@
 //! parsed tree is shifted into the global offset space, so the macro-resolved trees keep exact positions of
 //! nodes that came from macros.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+
+use crate::fxhash::FxBuild;
 
 use crate::ast::{Expr, ExprKind, Operand, TransformArg, Value};
 use crate::diagnostic::{Code, Diagnostic, Label};
@@ -89,6 +91,11 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
             defined: m.ctx.span,
         });
     }
+    // Macro names are unique (one item per name); the index replaces a scan of all macros per reference.
+    let mut by_name: HashMap<String, usize, FxBuild> = HashMap::default();
+    for (i, m) in macros.iter().enumerate() {
+        by_name.entry(m.name.clone()).or_insert(i);
+    }
     // Resolve macros in order, each against the macros first defined before its latest definition.
     for (i, m) in col.macros.iter().enumerate() {
         let Some(ast) = macros.get(i).and_then(|s| s.parsed.clone()) else {
@@ -96,6 +103,7 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
         };
         let mut r = Resolver {
             macros: &mut macros,
+            by_name: &by_name,
             visibility: m.visibility,
             stack: vec![m.name.clone()],
             error: None,
@@ -183,6 +191,7 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
         let (ast, rule_base) = ast;
         let mut res = Resolver {
             macros: &mut macros,
+            by_name: &by_name,
             visibility: u32::MAX,
             stack: Vec::new(),
             error: None,
@@ -489,11 +498,9 @@ fn push_entry_text(out: &mut MappedText, e: &Entry, at: FileSpan) {
 const LIST_DELIMS: &[u8] = b" \t\n\r(),=";
 
 /// The maximal runs of non-delimiter characters of a text.
-fn tokens_of(text: &str) -> HashSet<String> {
+fn tokens_of(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| c.is_ascii() && LIST_DELIMS.contains(&(c as u8)))
         .filter(|t| !t.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 /// Falco's `resolve_list`: textual substitution of one list's items for its name. Returns whether it fired.
@@ -586,17 +593,24 @@ fn parse_text(
     // Prefilter: a list name without delimiter characters can only be substituted where it is a whole token
     // of the text. Substitution inserts items between spaces, so adding the items' tokens keeps the set a
     // superset of the text's tokens and the filter never skips a list that would fire.
-    let mut tokens: HashSet<String> = tokens_of(cnd.as_str());
-    for l in lists.iter_mut() {
+    let mut tokens: HashSet<&str, FxBuild> = HashSet::default();
+    tokens.extend(tokens_of(text.as_str()));
+    let mut used = Vec::new();
+    for (i, l) in lists.iter().enumerate() {
         let plain = !l.name.bytes().any(|b| LIST_DELIMS.contains(&b));
-        if plain && !tokens.contains(&l.name) {
+        if plain && !tokens.contains(l.name.as_str()) {
             continue;
         }
         if substitute_list(&mut cnd, l) {
-            l.used = true;
+            used.push(i);
             for item in &l.items {
                 tokens.extend(tokens_of(item.as_str()));
             }
+        }
+    }
+    for i in used {
+        if let Some(l) = lists.get_mut(i) {
+            l.used = true;
         }
     }
     let source = cnd.as_str().to_string();
@@ -634,6 +648,8 @@ fn parse_text(
 
 struct Resolver<'a> {
     macros: &'a mut Vec<MacroState>,
+    /// The position in `macros` of the first macro of each name.
+    by_name: &'a HashMap<String, usize, FxBuild>,
     visibility: u32,
     stack: Vec<String>,
     error: Option<(String, crate::ast::Span, Option<String>)>,
@@ -679,10 +695,19 @@ impl Resolver<'_> {
     }
 
     fn inline(&mut self, name: String, span: crate::ast::Span) -> Option<Expr> {
-        let idx = self
-            .macros
-            .iter()
-            .position(|m| m.name == name && m.index < self.visibility);
+        let idx = self.by_name.get(&name).copied().and_then(|i| {
+            let m = self.macros.get(i)?;
+            if m.index < self.visibility {
+                Some(i)
+            } else {
+                // A later macro of the same name (never produced by the collector) may still be visible.
+                self.macros
+                    .iter()
+                    .skip(i + 1)
+                    .position(|m| m.name == name && m.index < self.visibility)
+                    .map(|j| i + 1 + j)
+            }
+        });
         let Some(idx) = idx else {
             if self.error.is_none() {
                 let help = self.suggest_macro(&name);

@@ -156,14 +156,14 @@ pub struct RuleInfo {
 #[derive(Clone, Debug)]
 pub struct Indexed<T> {
     items: Vec<T>,
-    by_name: HashMap<String, usize>,
+    by_name: HashMap<String, usize, crate::fxhash::FxBuild>,
 }
 
 impl<T> Default for Indexed<T> {
     fn default() -> Self {
         Self {
             items: Vec::new(),
-            by_name: HashMap::new(),
+            by_name: HashMap::default(),
         }
     }
 }
@@ -223,7 +223,7 @@ pub struct Collector {
     /// `required_plugin_versions` entries.
     pub required_plugin_versions: Vec<PluginRequirement>,
     cur_index: u32,
-    failed: HashSet<(&'static str, String)>,
+    failed: HashSet<(&'static str, String), crate::fxhash::FxBuild>,
 }
 
 type R<T> = Result<T, Box<Diagnostic>>;

@@ -284,7 +284,22 @@ pub fn scalar_text(src: &str, file: FileId, node: &Node) -> MappedText {
     let mut si = 0usize;
     let raw_bytes = raw.as_bytes();
     let mut buf = [0u8; 4];
-    for c in value.chars() {
+    let mut vi = 0usize;
+    while vi < value.len() {
+        // Fast path: a run of characters equal in value and source pairs each with the source character at
+        // the same position (what the per-character loop below does when nothing is skipped), so the whole
+        // run is pushed at once.
+        let run = common_prefix_len(&value[vi..], &raw[si.min(raw.len())..]);
+        if run > 0 {
+            out.push_file(&value[vi..vi + run], file, node.text_offset + si as u32);
+            vi += run;
+            si += run;
+            continue;
+        }
+        let Some(c) = value[vi..].chars().next() else {
+            break;
+        };
+        vi += c.len_utf8();
         let cs: &str = c.encode_utf8(&mut buf);
         let mut mapped = None;
         let mut steps = 0;
@@ -321,4 +336,19 @@ pub fn scalar_text(src: &str, file: FileId, node: &Node) -> MappedText {
         out.push_file(cs, file, node.text_offset + at as u32);
     }
     out
+}
+
+/// Length in bytes of the longest common prefix of `a` and `b` that ends on a character boundary of `a`
+/// (both start on character boundaries, so it is one of `b` too).
+fn common_prefix_len(a: &str, b: &str) -> usize {
+    let mut n = a
+        .as_bytes()
+        .iter()
+        .zip(b.as_bytes())
+        .take_while(|(x, y)| x == y)
+        .count();
+    while !a.is_char_boundary(n) {
+        n -= 1;
+    }
+    n
 }
