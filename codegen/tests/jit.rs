@@ -673,12 +673,12 @@ impl XorShift {
     }
 }
 
-/// An event for the fields of `p`: each missing with probability 1/8, else drawn from the program's
+/// An event for the fields of `p`: each missing with probability 1/16, else drawn from the program's
 /// constants of the field's kind (so that predicates hit) or an edge value.
 fn corpus_event(p: &Program, pool: &[Vec<&Constant>], rng: &mut XorShift) -> MapEvent {
     let mut ev = MapEvent::new();
     for ((_, d), candidates) in p.fields.iter().zip(pool) {
-        if rng.below(8) == 0 {
+        if rng.below(16) == 0 {
             continue;
         }
         let pick = |rng: &mut XorShift| -> OwnedValue {
@@ -690,7 +690,7 @@ fn corpus_event(p: &Program, pool: &[Vec<&Constant>], rng: &mut XorShift) -> Map
                 Some(Constant::Str(x) | Constant::Bytes(x)) => {
                     let mut v = x.clone();
                     // Sometimes a prefix or an extension of the constant, to reach partial matches.
-                    match rng.below(4) {
+                    match rng.below(16) {
                         0 => v.truncate(v.len() / 2),
                         1 => v.extend_from_slice(b"/x\xff"),
                         _ => {}
