@@ -14,10 +14,16 @@
 //! Every comparison checks both entry points: all rules at once (`matches`) and each rule alone
 //! (`eval_rule`), and that the JIT reads each field at most as often as the VM.
 
-#[allow(dead_code, reason = "shared with another test binary that uses the rest")]
+#[allow(
+    dead_code,
+    reason = "shared with another test binary that uses the rest"
+)]
 #[path = "ir.rs"]
 mod ir_files;
-#[allow(dead_code, reason = "shared with another test binary that uses the rest")]
+#[allow(
+    dead_code,
+    reason = "shared with another test binary that uses the rest"
+)]
 #[path = "ops.rs"]
 mod ops_tables;
 
