@@ -561,7 +561,11 @@ pub const LEGACY_UNKNOWN_NAME: &str = "<unknown>";
 
 /// `<unknown>` → `unknown` (see [`LEGACY_UNKNOWN_NAME`]); every other name unchanged.
 fn canonical_event_name(name: &str) -> &str {
-    if name == LEGACY_UNKNOWN_NAME { "unknown" } else { name }
+    if name == LEGACY_UNKNOWN_NAME {
+        "unknown"
+    } else {
+        name
+    }
 }
 
 /// True if `name` is accepted as an `evt.type` value: an event name of any code (including
@@ -725,7 +729,10 @@ mod tests {
         assert!(is_known_event_name("NA"));
         assert!(!is_known_event_name("nosuchcall"));
         assert!(is_known_event_name(LEGACY_UNKNOWN_NAME));
-        assert_eq!(codes_for_name(LEGACY_UNKNOWN_NAME), codes_for_name("unknown"));
+        assert_eq!(
+            codes_for_name(LEGACY_UNKNOWN_NAME),
+            codes_for_name("unknown")
+        );
         assert!(!is_known_event_name("OPEN"));
     }
 }
