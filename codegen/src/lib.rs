@@ -3,9 +3,11 @@
 //! Pipeline (this crate's part of it):
 //!
 //! ```text
-//! checked lang::ast::Expr ──lower──► ir::Program ──verify──► (opt passes) ──► vm::Program ──eval──► matches
-//!                                         ▲  │
-//!                               ir::parse │  │ ir::print      textual form for tests and --emit ir
+//! checked lang::ast::Expr ──lower──► ir::Program ──verify──► opt passes ──► evttype partition + fusion
+//!                                         ▲  │                                       │
+//!                               ir::parse │  │ ir::print                   vm::Program / jit::Program
+//!                                                                                    │
+//!                                                                          dispatch ──► matches
 //! ```
 //!
 //! - [`ir`]: the typed IR — a DAG of data values (field loads, constants, transformers) and conditions
@@ -19,8 +21,14 @@
 //! - [`vm`]: the reference backend — IR compiled to linear bytecode with short-circuit jumps, evaluated
 //!   with a per-event cache of extracted fields.
 //!
-//! Not here yet: optimizer passes, event-type resolution, cross-rule fusion and the Cranelift JIT; the
-//! `getopt` transformer.
+//! - [`opt`]: the optimizer passes, one per file, run by a pass manager with `-O` levels; the
+//!   `evttype_partition` pass splits the rules by event type and fuses each group into one program.
+//! - [`dispatch`]: per-event-type programs, evaluated for the first match or all matches.
+//! - [`jit`]: the Cranelift backend (feature `jit`, on by default), with the same contract as the VM and a
+//!   fallback to it where native code cannot be produced.
+//!
+//! Not here yet: the `getopt` transformer; scalar fields with several values (`proc.aname` without an index,
+//! `fd.ip`/`fd.net`/`fd.port`) are compared on their first value only.
 //!
 //! # Design
 //!
