@@ -18,7 +18,10 @@ fn load_upstream(c: &mut Criterion) {
         .map(|(name, bytes)| RulesFile::new(name, bytes))
         .collect();
     let result = loader::load(&files);
-    assert!(result.is_ok(), "the upstream rules must load without errors");
+    assert!(
+        result.is_ok(),
+        "the upstream rules must load without errors"
+    );
     c.bench_function("load_and_check/falco+incubating+sandbox", |b| {
         b.iter(|| loader::load(std::hint::black_box(&files)))
     });

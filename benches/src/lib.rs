@@ -17,13 +17,17 @@ pub fn corpus_dir() -> PathBuf {
 /// `None` (with the reason) when the corpus is absent.
 pub fn upstream_rules() -> Result<Vec<(String, Vec<u8>)>, String> {
     let dir = corpus_dir().join("rules/falcosecurity-rules");
-    ["falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml"]
-        .iter()
-        .map(|name| {
-            let path = dir.join(name);
-            std::fs::read(&path)
-                .map(|bytes| (path.display().to_string(), bytes))
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))
-        })
-        .collect()
+    [
+        "falco_rules.yaml",
+        "falco-incubating_rules.yaml",
+        "falco-sandbox_rules.yaml",
+    ]
+    .iter()
+    .map(|name| {
+        let path = dir.join(name);
+        std::fs::read(&path)
+            .map(|bytes| (path.display().to_string(), bytes))
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+    })
+    .collect()
 }

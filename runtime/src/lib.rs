@@ -6,7 +6,7 @@ pub mod config;
 pub mod container;
 pub mod engine;
 pub mod event;
+pub mod fields;
 pub mod output;
 pub mod scap;
-pub mod fields;
 pub mod state;
