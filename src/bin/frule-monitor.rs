@@ -26,6 +26,9 @@ use frule_runtime::config::Config;
 use frule_runtime::engine::{Engine, RuleSelector, Selection};
 use frule_runtime::scap::ScapReader;
 
+#[path = "../monitor/live.rs"]
+mod live;
+
 /// The rules bundled into the binary, used when no rules are given and Falco's are not installed.
 const BUNDLED_RULES: &str = include_str!("../../rules/frule_rules.yaml");
 const BUNDLED_RULES_NAME: &str = "rules/frule_rules.yaml (bundled)";
@@ -210,13 +213,10 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     }
 
     let Some(capture) = &cli.replay else {
-        eprintln!(
-            "frule-monitor: live capture is not wired yet; {} rules loaded ({} enabled). \
-             Use --replay CAPTURE to evaluate a capture file",
-            engine.ruleset().rules().len(),
-            engine.ruleset().active_count()
-        );
-        return Err(Failure::Unreadable(String::new()));
+        let mut outputs = config
+            .outputs()
+            .map_err(|e| Failure::Invalid(format!("Error: {e}")))?;
+        return live::run(&mut engine, &mut outputs).map_err(Failure::Unreadable);
     };
     replay(&mut engine, &config, capture)
 }
