@@ -1,6 +1,13 @@
 //! `frule-monitor`: watch a live host with frule's eBPF capture, or replay a capture file, and print
 //! Falco-compatible alerts.
 //!
+//! Live (no `--replay`, as root): `frule-monitor [-r RULES...] [--json] ...` captures the syscalls the
+//! enabled rules need (plus those state tracking needs) with frule's eBPF capture, seeds the process
+//! and fd tables from `/proc`, prints `frule-monitor: watching N syscalls with M rules` on stderr when
+//! ready, and writes alerts until SIGINT/SIGTERM, then prints the summary (with the capture's drops)
+//! and exits 0. A capture that cannot start (not root, no BTF, no BPF, attach failure) exits 2 with
+//! the reason. See `src/monitor/live.rs`.
+//!
 //! Replay: `frule-monitor -r RULES... --replay CAPTURE [--json] [-c CONFIG] [-o KEY=VALUE]... [-D NAME]
 //! [-T TAG] [-t TAG]` evaluates every event of the capture (enter and exit events alike) and writes the
 //! alerts to the configured outputs (stdout by default; one JSON object per line with `--json` or
@@ -9,7 +16,7 @@
 //!
 //! Exit codes: 0 on success; 1 on invalid rules (their diagnostics are printed on stderr as `frulec
 //! validate` prints them, as JSON with `--json`/`json_output`), an invalid configuration or an invalid selection (`-t` with `-D`/`-T`); 2 on an
-//! unreadable rules file, configuration or capture.
+//! unreadable rules file, configuration or capture, or a live capture that cannot start.
 //!
 //! Rules: `-r` files or directories (directories contribute their `.yml`/`.yaml` files in
 //! alphabetical order); else `rules_files` of the configuration when `-c` is given; else
