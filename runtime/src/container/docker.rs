@@ -244,34 +244,8 @@ impl ContainerInfo {
 }
 
 /// Shell-style glob match with `*` (any run, also across `/`, like libsinsp's use of `fnmatch` without
-/// `FNM_PATHNAME`) and `?`.
-pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some(b'*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(&c) if c == b'?' || Some(&c) == text.get(t) => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern
-        .get(p..)
-        .is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
-}
+/// `FNM_PATHNAME`) and `?`: the same matcher as Falco's rule-name wildcards.
+pub use crate::engine::wildcard_match as glob_match;
 
 /// A Docker Engine API client bound to one socket path. Each request opens its own connection (the daemon
 /// serves them concurrently), so the client is cheap to clone and share between threads.
