@@ -528,11 +528,11 @@ impl Reader<'_> {
         } else if item.get("required_plugin_versions").is_some() {
             self.read_plugin_versions(item, parent)
         } else if item.get("list").is_some() {
-            self.read_list(item, parent)
+            self.read_named(item, parent, "list", Self::read_list_inner)
         } else if item.get("macro").is_some() {
-            self.read_macro(item, parent)
+            self.read_named(item, parent, "macro", Self::read_macro_inner)
         } else if item.get("rule").is_some() {
-            self.read_rule(item, parent)
+            self.read_named(item, parent, "rule", Self::read_rule_inner)
         } else {
             let ctx = parent.child(item, "rules content item", "");
             self.warn(&ctx, Code::UnknownItem, "Unknown top level item");
@@ -722,14 +722,22 @@ impl Reader<'_> {
         Ok((app, rep))
     }
 
-    fn read_list(&mut self, item: &Node, parent: &Ctx) -> R<()> {
-        let tmp = parent.child(item, "list", "");
-        let name = self.string(item, "list", &tmp)?;
-        let name = name.as_str().to_string();
-        let ctx = parent.child(item, "list", &name);
-        let result = self.read_list_inner(item, &name, &ctx);
+    /// Reads a named item (`list`, `macro` or `rule`): its name first, so that every diagnostic of the item
+    /// carries it, then the rest with `inner`; an item that fails is remembered so that later references to
+    /// it do not cascade into more errors.
+    fn read_named(
+        &mut self,
+        item: &Node,
+        parent: &Ctx,
+        kind: &'static str,
+        inner: fn(&mut Self, &Node, &str, &Ctx) -> R<()>,
+    ) -> R<()> {
+        let tmp = parent.child(item, kind, "");
+        let name = self.string(item, kind, &tmp)?.as_str().to_string();
+        let ctx = parent.child(item, kind, &name);
+        let result = inner(self, item, &name, &ctx);
         if result.is_err() {
-            self.col.failed.insert(("list", name));
+            self.col.failed.insert((kind, name));
         }
         result
     }
@@ -781,17 +789,6 @@ impl Reader<'_> {
         }
         self.unknown_keys(item, &["list", "items", "append", "override"], ctx);
         Ok(())
-    }
-
-    fn read_macro(&mut self, item: &Node, parent: &Ctx) -> R<()> {
-        let tmp = parent.child(item, "macro", "");
-        let name = self.string(item, "macro", &tmp)?.as_str().to_string();
-        let ctx = parent.child(item, "macro", &name);
-        let result = self.read_macro_inner(item, &name, &ctx);
-        if result.is_err() {
-            self.col.failed.insert(("macro", name));
-        }
-        result
     }
 
     fn read_macro_inner(&mut self, item: &Node, name: &str, ctx: &Ctx) -> R<()> {
@@ -846,17 +843,6 @@ impl Reader<'_> {
         }
         self.unknown_keys(item, &["macro", "condition", "append", "override"], ctx);
         Ok(())
-    }
-
-    fn read_rule(&mut self, item: &Node, parent: &Ctx) -> R<()> {
-        let tmp = parent.child(item, "rule", "");
-        let name = self.string(item, "rule", &tmp)?.as_str().to_string();
-        let ctx = parent.child(item, "rule", &name);
-        let result = self.read_rule_inner(item, &name, &ctx);
-        if result.is_err() {
-            self.col.failed.insert(("rule", name));
-        }
-        result
     }
 
     fn exceptions(
