@@ -18,7 +18,7 @@
 //!   modifiers and `exists` are one `extern "C"` call, `frule_jit_predicate(ctx, pc)`, that evaluates the
 //!   VM's own instruction at `pc` ([`vm::Program`]'s predicate evaluator, which calls `vm/ops.rs` and
 //!   `vm/glob.rs`). Field reads inside it go through the VM's per-event cache, so each field and argument
-//!   is extracted at most once per event, exactly as in the VM, through the [`abi::FieldSource`] held by
+//!   is extracted at most once per event, exactly as in the VM, through the [`crate::abi::FieldSource`] held by
 //!   the trampoline context.
 //!
 //! Consequences: every instruction the VM supports is supported (a new predicate instruction is a
