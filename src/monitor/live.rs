@@ -393,3 +393,73 @@ pub fn run(engine: &mut Engine, outputs: &mut Outputs) -> Result<(), String> {
     eprint!("{}", engine.summary());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn fd_kinds_from_proc_follow_libscap_codes() {
+        let lo = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));
+        let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        let cases = [
+            (
+                ProcFdKind::Inet {
+                    local: (lo, 8080),
+                    remote: (any, 0),
+                    tcp: true,
+                },
+                FdKind::Ipv4Server {
+                    ip: u32::from_le_bytes([127, 0, 0, 1]),
+                    port: 8080,
+                    l4proto: 1,
+                },
+            ),
+            (
+                ProcFdKind::Inet {
+                    local: (IpAddr::V6(Ipv6Addr::LOCALHOST), 5353),
+                    remote: (IpAddr::V6(Ipv6Addr::LOCALHOST), 53),
+                    tcp: false,
+                },
+                FdKind::Ipv6Socket {
+                    sip: Ipv6Addr::LOCALHOST.octets(),
+                    dip: Ipv6Addr::LOCALHOST.octets(),
+                    sport: 5353,
+                    dport: 53,
+                    l4proto: 2,
+                },
+            ),
+            (
+                ProcFdKind::Pipe,
+                FdKind::Named {
+                    fd_type: 7,
+                    name: b"pipe:[42]".to_vec(),
+                },
+            ),
+            (
+                ProcFdKind::Other("anon_inode:[eventpoll]".into()),
+                FdKind::Named {
+                    fd_type: 12,
+                    name: b"anon_inode:[eventpoll]".to_vec(),
+                },
+            ),
+            (
+                ProcFdKind::Other("anon_inode:inotify".into()),
+                FdKind::Named {
+                    fd_type: 13,
+                    name: b"anon_inode:inotify".to_vec(),
+                },
+            ),
+        ];
+        for (proc_kind, want) in cases {
+            assert_eq!(fd_kind(&proc_kind, 42), want, "{proc_kind:?}");
+        }
+    }
+
+    #[test]
+    fn nul_list_ends_every_item_with_nul() {
+        assert_eq!(nul_list(["a", "bc"]), b"a\0bc\0".to_vec());
+        assert!(nul_list([]).is_empty());
+    }
+}
