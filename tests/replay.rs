@@ -346,19 +346,6 @@ fn options_reach_the_engine() {
 }
 
 #[test]
-fn live_mode_is_not_wired_yet() {
-    let out = Command::new(env!("CARGO_BIN_EXE_frule-monitor"))
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("live capture is not wired yet"),
-        "{}",
-        text(&out.stderr)
-    );
-}
-
-#[test]
 fn falco_harness_config_files_work() {
     let Some(dir) = corpus() else { return };
     let p = paths(&dir);
