@@ -15,10 +15,13 @@
 //!   `; event: <field id>=<value>, ... => <matching rule indices>` (values: `"string"`, `u:<n>`,
 //!   `i:<n>`, `ip:<addr>`, `true`/`false`; fields not listed are missing).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use frule_codegen::abi::{FieldId, MapEvent, OwnedValue};
 use frule_codegen::{ir, verify, vm};
+
+#[path = "support/frir.rs"]
+mod frir;
 
 const DIRECTIVE: &str = "; test ";
 const ERROR: &str = "; error: ";
@@ -209,38 +212,9 @@ fn run_file(path: &Path) -> Result<(), String> {
     }
 }
 
-fn files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ir");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/data/ir exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "frir"))
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn ir_files() {
-    let files = files();
-    let mut failures = Vec::new();
-    for f in &files {
-        if let Err(e) = run_file(f) {
-            failures.push(format!(
-                "{}: {e}",
-                f.file_name().unwrap_or_default().to_string_lossy()
-            ));
-        }
-    }
-    println!("{} IR files", files.len());
-    assert!(!files.is_empty(), "no IR files found");
-    assert!(
-        failures.is_empty(),
-        "{} of {} files failed:\n\n{}",
-        failures.len(),
-        files.len(),
-        failures.join("\n\n")
-    );
+    frir::run_all("ir", "IR files", run_file);
 }
 
 /// Robustness: token-level mutations of the round-trip file (operands, ids, numbers and opcodes

@@ -23,6 +23,9 @@ use frule_codegen::ir;
 use frule_codegen::opt::{self, evttype_partition};
 use frule_codegen::{verify, vm};
 
+#[path = "support/frir.rs"]
+mod frir;
+
 const EXPECT: &str = "; expect:";
 
 struct XorShift(u64);
@@ -259,38 +262,9 @@ fn run_file(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/opt");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/data/opt exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "frir"))
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn opt_files() {
-    let files = files();
-    let mut failures = Vec::new();
-    for f in &files {
-        if let Err(e) = run_file(f) {
-            failures.push(format!(
-                "{}: {e}",
-                f.file_name().unwrap_or_default().to_string_lossy()
-            ));
-        }
-    }
-    println!("{} optimizer files", files.len());
-    assert!(!files.is_empty(), "no optimizer files found");
-    assert!(
-        failures.is_empty(),
-        "{} of {} files failed:\n\n{}",
-        failures.len(),
-        files.len(),
-        failures.join("\n\n")
-    );
+    frir::run_all("opt", "optimizer files", run_file);
 }
 
 fn corpus() -> PathBuf {
