@@ -75,6 +75,18 @@ pub enum Backend {
     Vm,
 }
 
+impl Backend {
+    /// Every backend, for differential runs: `frulec test` runs each case on each of them.
+    pub const ALL: &'static [Backend] = &[Backend::Vm];
+
+    /// The backend's short name in reports (`vm`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Vm => "vm",
+        }
+    }
+}
+
 /// Rules that did not load: every error and warning, with exact locations.
 #[derive(Debug)]
 pub struct LoadError {

@@ -5,6 +5,7 @@
 mod compile;
 mod fields;
 mod parse;
+mod test;
 mod validate;
 
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ enum Command {
     Fields(fields::Args),
     /// Compile rules (or one condition) and show a stage: ast, ir, opt, evttypes, clif, asm.
     Compile(compile::Args),
+    /// Run offline rule tests: events (field values or a capture) against expected alerts.
+    Test(test::Args),
 }
 
 /// What a subcommand reports back to `main`.
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Parse(args) => parse::run(args),
         Command::Fields(args) => fields::run(args),
         Command::Compile(args) => compile::run(args),
+        Command::Test(args) => test::run(args),
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,
