@@ -83,12 +83,12 @@ fn main() {
         let finished = done.load(Ordering::Acquire);
         for ev in cap.poll(Duration::from_millis(50)) {
             seen += 1;
-            bytes += ev.len() as u64;
+            bytes += ev.data.len() as u64;
         }
         if finished {
             for ev in cap.drain() {
                 seen += 1;
-                bytes += ev.len() as u64;
+                bytes += ev.data.len() as u64;
             }
             break;
         }

@@ -6,6 +6,9 @@
 //!   (CPU `c` uses ring `c / cpus_per_buffer`); a CPU without a ring counts a drop;
 //! - a [`Batch`] holds copies of events drained from all rings in one pass, ordered by
 //!   their timestamp (stable for equal timestamps); ordering holds within a batch;
+//! - every event carries the CPU of the ring it came from: exact with one ring per CPU
+//!   (the default), the first CPU the ring serves when `cpus_per_buffer` > 1 (as libscap's
+//!   modern_bpf engine, which reports the buffer);
 //! - the scratch buffers are reused between batches: steady-state polling allocates
 //!   nothing.
 
@@ -185,6 +188,18 @@ struct Slot {
     ts: u64,
     start: usize,
     len: usize,
+    cpu: u16,
+}
+
+/// One event handed out by a [`Batch`]: its bytes in the scap layout and the CPU it was
+/// captured on (`evt.cpu`, and the `cpuid` of an event block when the event is written to a
+/// `.scap` file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawEvent<'a> {
+    /// The CPU whose ring buffer held the event (see the module invariants for shared rings).
+    pub cpu: u16,
+    /// The event: 26-byte header, u16 parameter lengths, parameters.
+    pub data: &'a [u8],
 }
 
 /// Events of one poll, in timestamp order; each item is one event in the scap layout.
@@ -195,11 +210,12 @@ pub struct Batch<'a> {
 }
 
 impl<'a> Iterator for Batch<'a> {
-    type Item = &'a [u8];
+    type Item = RawEvent<'a>;
 
-    fn next(&mut self) -> Option<&'a [u8]> {
+    fn next(&mut self) -> Option<RawEvent<'a>> {
         let s = self.order.next()?;
-        self.data.get(s.start..s.start + s.len)
+        let data = self.data.get(s.start..s.start + s.len)?;
+        Some(RawEvent { cpu: s.cpu, data })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -222,6 +238,7 @@ pub struct Capture {
     data: Vec<u8>,
     order: Vec<Slot>,
     max_batch_events: usize,
+    cpus_per_buffer: usize,
     events_read: u64,
     _ebpf: Ebpf,
 }
@@ -339,6 +356,7 @@ impl Capture {
             data: Vec::with_capacity(1 << 20),
             order: Vec::with_capacity(4096),
             max_batch_events: options.max_batch_events,
+            cpus_per_buffer: options.cpus_per_buffer,
             events_read: 0,
             _ebpf: ebpf,
         })
@@ -394,7 +412,8 @@ impl Capture {
         self.data.clear();
         self.order.clear();
         let limit = self.max_batch_events;
-        for ring in &mut self.rings {
+        for (index, ring) in self.rings.iter_mut().enumerate() {
+            let cpu = u16::try_from(index * self.cpus_per_buffer).unwrap_or(u16::MAX);
             while self.order.len() < limit {
                 let Some(item) = ring.next() else {
                     break;
@@ -408,6 +427,7 @@ impl Capture {
                     ts,
                     start: self.data.len(),
                     len: bytes.len(),
+                    cpu,
                 });
                 self.data.extend_from_slice(bytes);
             }

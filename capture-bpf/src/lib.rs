@@ -15,9 +15,10 @@
 //! let mut capture = Capture::open(CaptureOptions { interest, ..CaptureOptions::default() })?;
 //! loop {
 //!     for event in capture.poll(Duration::from_millis(100)) {
-//!         // `event` is one event in the scap layout: 26-byte header, u16 lengths, params
-//!         if let Some(h) = EventHeader::parse(event) {
-//!             println!("tid {} event type {}, {} bytes", h.tid, h.event_type, h.len);
+//!         // `event.data` is one event in the scap layout: 26-byte header, u16 lengths,
+//!         // params; `event.cpu` the CPU it was captured on
+//!         if let Some(h) = EventHeader::parse(event.data) {
+//!             println!("cpu {} tid {} event type {}", event.cpu, h.tid, h.event_type);
 //!         }
 //!     }
 //!     let drops = capture.counters()?.total().drops();
@@ -62,7 +63,8 @@
 //! - **Buffers**: one BPF ring buffer per `cpus_per_buffer` CPUs, created by the loader
 //!   with [`CaptureOptions::buffer_bytes`] and placed in an array-of-maps indexed by CPU.
 //! - **Reader**: [`Capture::poll`] sleeps with back-off (500 µs to 30 ms) while the rings
-//!   are empty, then drains every ring into one [`Batch`] ordered by timestamp.
+//!   are empty, then drains every ring into one [`Batch`] ordered by timestamp; each
+//!   [`RawEvent`] carries the CPU of its ring.
 //! - **Counters**: per CPU, events written and drops by reason (ring full, with a
 //!   process/file/network/other split, event too large, no ring, no scratch area):
 //!   [`Counters`].
@@ -108,7 +110,7 @@ mod interest;
 pub mod procfs;
 
 pub use capture::{
-    AttachMode, Batch, Capture, CaptureOptions, Counters, CpuCounters, KERNEL_BTF, Toctou,
+    AttachMode, Batch, Capture, CaptureOptions, Counters, CpuCounters, KERNEL_BTF, RawEvent, Toctou,
 };
 pub use error::CaptureError;
 pub use header::EventHeader;

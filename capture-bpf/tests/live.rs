@@ -146,7 +146,7 @@ fn collect_until(cap: &mut Capture, mut done: impl FnMut(&Event) -> bool) -> boo
     let mut last_ts = 0;
     while start.elapsed() < DEADLINE {
         for raw in cap.poll(Duration::from_millis(100)) {
-            let ev = Event::decode(raw).unwrap_or_else(|e| panic!("malformed event: {e}"));
+            let ev = Event::decode(raw.data).unwrap_or_else(|e| panic!("malformed event: {e}"));
             assert!(
                 ev.ts >= last_ts,
                 "events out of timestamp order within a batch"
@@ -455,6 +455,50 @@ fn burst_of_opens_has_no_drops() {
     assert_eq!(c.total().drops(), 0, "drops: {:?}", c.total());
     assert!(c.total().events >= (2 * N) as u64);
     assert!(c.events_read >= (2 * N) as u64);
+}
+
+/// Pins a thread to one CPU and back; the capture reports every event of the thread
+/// with the CPU it ran on (one ring per CPU, so the ring tells the CPU exactly).
+#[test]
+fn events_carry_the_cpu_they_ran_on() {
+    let (interest, _) = Interest::from_ppm_events([306, 307]);
+    let options = CaptureOptions {
+        interest,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip("events_carry_the_cpu_they_ran_on", options) else {
+        return;
+    };
+    // SAFETY: sysconf has no preconditions.
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    let cpus: Vec<u16> = (0..u16::try_from(online).unwrap_or(1).min(4)).collect();
+    let tid = gettid();
+    let marker = |cpu: u16| format!("/proc/self/.frule-cpu-marker-{cpu}");
+    for &cpu in &cpus {
+        // SAFETY: set is a zeroed cpu_set_t we own; CPU_SET and sched_setaffinity only
+        // read and write it, and 0 names the calling thread.
+        let pinned = unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(usize::from(cpu), &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+        };
+        assert_eq!(pinned, 0, "cannot pin to cpu {cpu}");
+        // the open fails (no such file), which still gives an openat exit event
+        let _ = std::fs::File::open(marker(cpu));
+    }
+    let mut seen: Vec<(String, u16)> = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < DEADLINE && seen.len() < cpus.len() {
+        for raw in cap.poll(Duration::from_millis(100)) {
+            let ev = Event::decode(raw.data).unwrap_or_else(|e| panic!("malformed event: {e}"));
+            if ev.tid == tid && ev.ty == PPME_SYSCALL_OPENAT_2_X && ev.str(2).contains("cpu-marker")
+            {
+                seen.push((ev.str(2), raw.cpu));
+            }
+        }
+    }
+    let want: Vec<(String, u16)> = cpus.iter().map(|&c| (marker(c), c)).collect();
+    assert_eq!(seen, want, "(path, cpu) of the marker opens");
 }
 
 /// File-system and fd syscalls of this thread: mkdir, rename, unlink, rmdir (whichever of

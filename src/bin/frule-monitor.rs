@@ -35,6 +35,8 @@ use frule_runtime::scap::ScapReader;
 
 #[path = "../monitor/live.rs"]
 mod live;
+#[path = "../monitor/web.rs"]
+mod web;
 
 /// The rules bundled into the binary, used when no rules are given and Falco's are not installed.
 const BUNDLED_RULES: &str = include_str!("../../rules/frule_rules.yaml");
@@ -43,7 +45,7 @@ const FALCO_RULES: &str = "/etc/falco/falco_rules.yaml";
 const FALCO_CONFIG: &str = "/etc/falco/falco.yaml";
 
 /// Command line of `frule-monitor`.
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(
     name = "frule-monitor",
     version,
@@ -77,6 +79,10 @@ struct Cli {
     /// Print load warnings and configuration remarks.
     #[arg(short = 'v')]
     verbose: bool,
+    /// Live mode: also record the captured events, after the initial /proc state, into this
+    /// .scap file (readable by `frule-monitor --replay` and by `sysdig -r`).
+    #[arg(short = 'w', long = "write", value_name = "FILE.scap")]
+    write: Option<PathBuf>,
 }
 
 enum Failure {
@@ -180,14 +186,11 @@ fn rules_files(cli: &Cli, config: &Config) -> Result<Vec<RulesFile>, Failure> {
     Ok(vec![RulesFile::new(BUNDLED_RULES_NAME, BUNDLED_RULES)])
 }
 
-fn run(cli: &Cli) -> Result<(), Failure> {
-    let config = load_config(cli)?;
-    if cli.verbose {
-        for w in &config.warnings {
-            eprintln!("Warning: {w}");
-        }
-    }
-    let files = rules_files(cli, &config)?;
+/// Loads the rules (as `frulec validate` would report them) and builds the engine with the
+/// selection of the command line and the configuration. Returns the engine and each rules file
+/// with its SHA-256.
+fn build_engine(cli: &Cli, config: &Config) -> Result<(Engine, Vec<(String, String)>), Failure> {
+    let files = rules_files(cli, config)?;
     let loaded = loader::load(&files);
     if !loaded.is_ok() {
         // As `frulec validate` prints them: text, or Falco's `falco_load_results` with json_output.
@@ -218,13 +221,83 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     for s in engine.ruleset().skipped() {
         eprintln!("Warning: rule '{}' is skipped: {}", s.rule, s.reason);
     }
+    let hashes = files
+        .iter()
+        .map(|f| (f.name.clone(), live::sha256_hex(&f.content)))
+        .collect();
+    Ok((engine, hashes))
+}
+
+/// The rules files and directories a live monitor watches (`watch_config_files`): the ones the
+/// rules were read from.
+fn watched_paths(cli: &Cli, config: &Config) -> Vec<PathBuf> {
+    if !cli.rules.is_empty() {
+        return cli.rules.clone();
+    }
+    if cli.config.is_some() || Path::new(FALCO_CONFIG).exists() {
+        return config.rules_files.iter().map(PathBuf::from).collect();
+    }
+    if Path::new(FALCO_RULES).exists() {
+        return vec![PathBuf::from(FALCO_RULES)];
+    }
+    Vec::new()
+}
+
+fn run(cli: &Cli) -> Result<(), Failure> {
+    let config = load_config(cli)?;
+    if cli.verbose {
+        for w in &config.warnings {
+            eprintln!("Warning: {w}");
+        }
+    }
+    let (mut engine, hashes) = build_engine(cli, &config)?;
 
     let Some(capture) = &cli.replay else {
         let mut outputs = config
             .outputs()
             .map_err(|e| Failure::Invalid(format!("Error: {e}")))?;
-        return live::run(&mut engine, &mut outputs).map_err(Failure::Unreadable);
+        let web = config.webserver.enabled.then(|| web::WebOptions {
+            address: config.webserver.listen_address.clone(),
+            port: config.webserver.listen_port,
+            healthz: config.webserver.k8s_healthz_endpoint.clone(),
+            metrics: config.webserver.prometheus_metrics_enabled && config.metrics_enabled,
+            versions: serde_json::json!({
+                "engine_version": env!("CARGO_PKG_VERSION"),
+                "falco_version": format!("frule-monitor {}", env!("CARGO_PKG_VERSION")),
+            })
+            .to_string(),
+        });
+        let (reload_cli, reload_config) = (cli.clone(), config.clone());
+        let options = live::LiveOptions {
+            write: cli.write.clone(),
+            drops: config.syscall_event_drops.clone(),
+            web,
+            metrics: config.metrics_enabled,
+            watch: if config.watch_config_files {
+                watched_paths(cli, &config)
+            } else {
+                Vec::new()
+            },
+            reload: std::sync::Arc::new(move || {
+                build_engine(&reload_cli, &reload_config)
+                    .map(|(e, _)| e)
+                    .map_err(|f| match f {
+                        Failure::Invalid(m) | Failure::Unreadable(m) => m,
+                    })
+            }),
+            rules_files: hashes,
+        };
+        return match live::run(&mut engine, &mut outputs, options) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Failure::Invalid(String::new())),
+            Err(m) => Err(Failure::Unreadable(m)),
+        };
     };
+    if cli.write.is_some() {
+        return Err(Failure::Invalid(
+            "Error: --write records a live capture; it cannot be combined with --replay".into(),
+        ));
+    }
     replay(&mut engine, &config, capture)
 }
 

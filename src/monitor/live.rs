@@ -15,18 +15,27 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use frule_capture_bpf::procfs::{self, FdKind as ProcFdKind};
 use frule_capture_bpf::{
-    Capture, CaptureOptions, EventHeader, Interest, SUPPORTED, SYSCALL_TABLE_SIZE,
+    Capture, CaptureOptions, Counters, CpuCounters, EventHeader, Interest, SUPPORTED,
+    SYSCALL_TABLE_SIZE,
 };
 use frule_lang::evttypes::EvtTypeSet;
+use frule_lang::loader::Priority;
+use frule_runtime::config::{DropAction, SyscallEventDrops};
 use frule_runtime::engine::{Engine, SYSCALL_SOURCE};
 use frule_runtime::event::Event;
 use frule_runtime::output::Outputs;
-use frule_runtime::scap::{CaptureState, FdInfo, FdKind, GroupInfo, ProcInfo, UserInfo};
+use frule_runtime::scap::{
+    CaptureState, FdInfo, FdKind, GroupInfo, ProcInfo, ScapWriter, UserInfo, WriterOptions,
+};
+
+use crate::web::{self, Published, WebOptions};
 
 /// Syscalls the state tracking needs whatever the rules say: process tree, fd table, cwd,
 /// users. Names as in [`SUPPORTED`]; names the capture does not know are ignored.
@@ -77,6 +86,14 @@ extern "C" fn on_signal(_sig: libc::c_int) {
 }
 
 fn install_signal_handlers() {
+    // SAFETY: `on_sighup` only stores to an atomic, which is async-signal-safe, and has the
+    // `extern "C" fn(c_int)` signature `signal` expects.
+    unsafe {
+        libc::signal(
+            libc::SIGHUP,
+            on_sighup as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+    }
     for sig in [libc::SIGINT, libc::SIGTERM] {
         // SAFETY: `on_signal` only stores to an atomic, which is async-signal-safe, and has
         // the `extern "C" fn(c_int)` signature `signal` expects.
@@ -310,9 +327,548 @@ pub fn initial_state() -> CaptureState {
     state
 }
 
-/// Watches the host until SIGINT/SIGTERM, sending alerts to `outputs`, then prints the
-/// summary on stderr. `Err` carries the message of a capture that could not start.
-pub fn run(engine: &mut Engine, outputs: &mut Outputs) -> Result<(), String> {
+/// How the live monitor runs, beyond the engine and the outputs.
+pub struct LiveOptions {
+    /// `--write FILE`: record the initial state and every evaluated event into a `.scap` file.
+    pub write: Option<PathBuf>,
+    /// `syscall_event_drops`.
+    pub drops: SyscallEventDrops,
+    /// The web server, when `webserver.enabled`.
+    pub web: Option<WebOptions>,
+    /// Whether per-event-type evaluation time is measured (`metrics.enabled`).
+    pub metrics: bool,
+    /// Files and directories to watch for changes (`watch_config_files`); empty: no watching.
+    pub watch: Vec<PathBuf>,
+    /// Loads, selects and builds the rules again (SIGHUP and watched changes). Runs on a side
+    /// thread; `Err` is the message to log, and the running rules stay.
+    pub reload: Arc<dyn Fn() -> Result<Engine, String> + Send + Sync>,
+    /// The rules files of the current load, with their SHA-256 (for `/metrics`).
+    pub rules_files: Vec<(String, String)>,
+}
+
+/// Set by SIGHUP: reload the rules.
+static RELOAD: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sighup(_sig: libc::c_int) {
+    RELOAD.store(true, Ordering::SeqCst);
+}
+
+/// Threads of this process (the main thread, the reload and web threads): their events are not
+/// evaluated. A fixed set of atomics so the per-event check takes no lock.
+static OWN_TIDS: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+
+fn gettid() -> u64 {
+    // SAFETY: the gettid syscall takes no arguments and cannot fail.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) };
+    u64::try_from(tid).unwrap_or(0)
+}
+
+/// Registers the calling thread as one of the monitor's own.
+fn register_own_thread() {
+    let tid = gettid();
+    for slot in &OWN_TIDS {
+        if slot
+            .compare_exchange(0, tid, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+            || slot.load(Ordering::SeqCst) == tid
+        {
+            return;
+        }
+    }
+}
+
+fn is_own(tid: u64) -> bool {
+    OWN_TIDS.iter().any(|s| s.load(Ordering::Relaxed) == tid)
+}
+
+/// Falco's token bucket: `rate` tokens a second up to `max_burst`, starting full.
+#[derive(Debug)]
+struct TokenBucket {
+    rate: f64,
+    max: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: f64, max: f64) -> Self {
+        TokenBucket {
+            rate,
+            max,
+            tokens: max,
+            last: Instant::now(),
+        }
+    }
+
+    fn claim(&mut self, now: Instant) -> bool {
+        let dt = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + dt * self.rate).min(self.max);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The kernel counters as Falco names them (one second's delta, or totals).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct DropCounts {
+    /// Events the kernel tried to send (written plus dropped), Falco's `n_evts`.
+    n_evts: u64,
+    n_drops: u64,
+    buffer: u64,
+    buffer_process: u64,
+    buffer_file: u64,
+    buffer_network: u64,
+    buffer_other: u64,
+    scratch: u64,
+    max_event_size: u64,
+    no_ring: u64,
+}
+
+impl DropCounts {
+    fn of(c: &CpuCounters) -> Self {
+        DropCounts {
+            n_evts: c.events + c.drops(),
+            n_drops: c.drops(),
+            buffer: c.drops_buffer,
+            buffer_process: c.drops_buffer_proc,
+            buffer_file: c.drops_buffer_file,
+            buffer_network: c.drops_buffer_net,
+            buffer_other: c.drops_buffer_other,
+            scratch: c.drops_no_scratch,
+            max_event_size: c.drops_max_event_size,
+            no_ring: c.drops_no_ring,
+        }
+    }
+
+    fn minus(&self, o: &Self) -> Self {
+        DropCounts {
+            n_evts: self.n_evts.saturating_sub(o.n_evts),
+            n_drops: self.n_drops.saturating_sub(o.n_drops),
+            buffer: self.buffer.saturating_sub(o.buffer),
+            buffer_process: self.buffer_process.saturating_sub(o.buffer_process),
+            buffer_file: self.buffer_file.saturating_sub(o.buffer_file),
+            buffer_network: self.buffer_network.saturating_sub(o.buffer_network),
+            buffer_other: self.buffer_other.saturating_sub(o.buffer_other),
+            scratch: self.scratch.saturating_sub(o.scratch),
+            max_event_size: self.max_event_size.saturating_sub(o.max_event_size),
+            no_ring: self.no_ring.saturating_sub(o.no_ring),
+        }
+    }
+
+    /// The `output_fields` of Falco's drop alert. Falco's per-syscall buffer categories
+    /// (`n_drops_buffer_open_exit`, …) are finer than the capture's counters; frule reports its
+    /// own four categories under their own names instead of inventing Falco's.
+    fn alert_fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("n_evts", self.n_evts.to_string()),
+            ("n_drops", self.n_drops.to_string()),
+            ("n_drops_buffer_total", self.buffer.to_string()),
+            ("n_drops_buffer_process", self.buffer_process.to_string()),
+            ("n_drops_buffer_file", self.buffer_file.to_string()),
+            ("n_drops_buffer_network", self.buffer_network.to_string()),
+            ("n_drops_buffer_other", self.buffer_other.to_string()),
+            ("n_drops_scratch_map", self.scratch.to_string()),
+            ("n_drops_max_event_size", self.max_event_size.to_string()),
+            ("n_drops_no_ring", self.no_ring.to_string()),
+            ("n_drops_page_faults", "0".to_string()),
+            ("n_drops_bug", "0".to_string()),
+            ("ebpf_enabled", "1".to_string()),
+        ]
+    }
+}
+
+/// Falco's `syscall_evt_drop_mgr`: once a second, compares the kernel counters with the previous
+/// second's and, when the fraction dropped exceeds the threshold and the token bucket allows,
+/// runs the configured actions.
+#[derive(Debug)]
+struct DropManager {
+    config: SyscallEventDrops,
+    bucket: TokenBucket,
+    last: DropCounts,
+    /// Seconds with drops above the threshold (`event drop detected: N occurrences`).
+    occurrences: u64,
+    /// Times the actions ran (`num times actions taken: N`).
+    actions_taken: u64,
+}
+
+/// What the drop manager asks of the loop.
+#[derive(Debug, PartialEq, Eq)]
+enum DropVerdict {
+    Continue,
+    Exit,
+}
+
+const DROP_RULE: &str = "Falco internal: syscall event drop";
+
+impl DropManager {
+    fn new(config: SyscallEventDrops) -> Self {
+        let bucket = TokenBucket::new(config.rate, config.max_burst);
+        DropManager {
+            config,
+            bucket,
+            last: DropCounts::default(),
+            occurrences: 0,
+            actions_taken: 0,
+        }
+    }
+
+    fn check(&mut self, now_counts: DropCounts, outputs: &mut Outputs) -> DropVerdict {
+        let mut delta = now_counts.minus(&self.last);
+        self.last = now_counts;
+        let mut threshold = self.config.threshold;
+        if self.config.simulate_drops {
+            // as Falco: one pretend drop a second, with a threshold of zero
+            delta.n_drops += 1;
+            delta.n_evts += 1;
+            threshold = 0.0;
+        }
+        if delta.n_drops == 0 {
+            return DropVerdict::Continue;
+        }
+        let ratio = if delta.n_evts == 0 {
+            1.0
+        } else {
+            delta.n_drops as f64 / delta.n_evts as f64
+        };
+        if ratio <= threshold {
+            return DropVerdict::Continue;
+        }
+        self.occurrences += 1;
+        if !self.bucket.claim(Instant::now()) {
+            return DropVerdict::Continue;
+        }
+        self.actions_taken += 1;
+        let msg = format!(
+            "{DROP_RULE}. {} system calls dropped in last second.",
+            delta.n_drops
+        );
+        let mut verdict = DropVerdict::Continue;
+        for a in &self.config.actions {
+            match a {
+                DropAction::Ignore => {}
+                DropAction::Log => log(&msg),
+                DropAction::Alert => outputs.send_internal(
+                    now_ns(),
+                    Priority::Debug,
+                    DROP_RULE,
+                    &msg,
+                    &delta.alert_fields(),
+                ),
+                DropAction::Exit => {
+                    log(&msg);
+                    log("Exiting.");
+                    verdict = DropVerdict::Exit;
+                }
+            }
+        }
+        verdict
+    }
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// A log line on stderr with Falco's prefix (`Sun Nov 29 03:44:46 2026: …`).
+fn log(msg: &str) {
+    let now = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::system());
+    eprintln!("{}: {msg}", now.strftime("%a %b %e %H:%M:%S %Y"));
+}
+
+/// Modification stamps of the watched files (directories contribute their `.yml`/`.yaml`
+/// files), to notice a change.
+fn stamps(paths: &[PathBuf]) -> Vec<(PathBuf, Option<(std::time::SystemTime, u64)>)> {
+    let stamp = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| (m.modified().unwrap_or(std::time::UNIX_EPOCH), m.len()))
+    };
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+                .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            files.retain(|f| f.extension().is_some_and(|x| x == "yaml" || x == "yml"));
+            files.sort();
+            for f in files {
+                let s = stamp(&f);
+                out.push((f, s));
+            }
+        } else {
+            out.push((p.clone(), stamp(p)));
+        }
+    }
+    out
+}
+
+/// Evaluation time per event type (only measured with `metrics.enabled`).
+#[derive(Debug, Default)]
+struct EvalTimes {
+    ns: Vec<u64>,
+    count: Vec<u64>,
+}
+
+impl EvalTimes {
+    fn add(&mut self, evttype: u16, ns: u64) {
+        let i = usize::from(evttype);
+        if self.ns.len() <= i {
+            self.ns.resize(i + 1, 0);
+            self.count.resize(i + 1, 0);
+        }
+        if let (Some(n), Some(c)) = (self.ns.get_mut(i), self.count.get_mut(i)) {
+            *n += ns;
+            *c += 1;
+        }
+    }
+}
+
+/// A Prometheus label value, escaped.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// A tag as a Prometheus label name (`tag_<tag>`, other characters as `_`).
+fn tag_label(tag: &str) -> String {
+    let mut s = String::from("tag_");
+    s.extend(
+        tag.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
+    );
+    s
+}
+
+struct MetricsInput<'a> {
+    engine: &'a Engine,
+    counters: &'a Counters,
+    events: u64,
+    malformed: u64,
+    times: &'a EvalTimes,
+    reloads: (u64, u64),
+    rules_files: &'a [(String, String)],
+    written: Option<u64>,
+}
+
+/// The Prometheus text of `/metrics`, with Falco's names where Falco has the metric.
+fn metrics_text(m: &MetricsInput<'_>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(8192);
+    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+    };
+    family(
+        &mut out,
+        "falcosecurity_falco_version_info",
+        "gauge",
+        "frule-monitor version",
+    );
+    let _ = writeln!(
+        out,
+        "falcosecurity_falco_version_info{{version=\"frule-{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    );
+    family(
+        &mut out,
+        "falcosecurity_falco_sha256_rules_files_info",
+        "gauge",
+        "rules files loaded, with their sha256",
+    );
+    for (name, sha) in m.rules_files {
+        let _ = writeln!(
+            out,
+            "falcosecurity_falco_sha256_rules_files_info{{file_name=\"{}\",sha256=\"{sha}\"}} 1",
+            label(name)
+        );
+    }
+    let t = DropCounts::of(&m.counters.total());
+    for (name, v, help) in [
+        (
+            "falcosecurity_scap_n_evts_total",
+            t.n_evts,
+            "events the kernel tried to send (written plus dropped)",
+        ),
+        (
+            "falcosecurity_scap_n_drops_total",
+            t.n_drops,
+            "events the kernel dropped, every reason",
+        ),
+        (
+            "falcosecurity_scap_n_drops_scratch_map_total",
+            t.scratch,
+            "events dropped for want of the per-cpu scratch area",
+        ),
+        (
+            "falcosecurity_scap_n_drops_max_event_size_total",
+            t.max_event_size,
+            "events dropped for exceeding 64 KiB",
+        ),
+        (
+            "falcosecurity_scap_n_drops_no_ring_total",
+            t.no_ring,
+            "events dropped on a cpu without a ring buffer",
+        ),
+        (
+            "falcosecurity_falco_num_evts_total",
+            m.events,
+            "events evaluated by the rules",
+        ),
+        (
+            "falcosecurity_frule_malformed_events_total",
+            m.malformed,
+            "events from the kernel that did not decode",
+        ),
+        (
+            "falcosecurity_frule_reloads_total",
+            m.reloads.0,
+            "successful rules reloads",
+        ),
+        (
+            "falcosecurity_frule_reload_failures_total",
+            m.reloads.1,
+            "rules reloads that failed (the previous rules stayed)",
+        ),
+    ] {
+        family(&mut out, name, "counter", help);
+        let _ = writeln!(out, "{name} {v}");
+    }
+    family(
+        &mut out,
+        "falcosecurity_scap_n_drops_buffer_total",
+        "counter",
+        "events dropped because the ring buffer was full, by syscall category",
+    );
+    for (drop, v) in [
+        ("process", t.buffer_process),
+        ("file", t.buffer_file),
+        ("network", t.buffer_network),
+        ("other", t.buffer_other),
+    ] {
+        let _ = writeln!(
+            out,
+            "falcosecurity_scap_n_drops_buffer_total{{dir=\"exit\",drop=\"{drop}\"}} {v}"
+        );
+    }
+    family(
+        &mut out,
+        "falcosecurity_scap_n_evts_cpu_total",
+        "counter",
+        "events written by the kernel, per cpu",
+    );
+    for (cpu, c) in m.counters.per_cpu.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "falcosecurity_scap_n_evts_cpu_total{{cpu=\"{cpu}\"}} {}",
+            c.events
+        );
+    }
+    family(
+        &mut out,
+        "falcosecurity_scap_n_drops_cpu_total",
+        "counter",
+        "events dropped by the kernel, per cpu",
+    );
+    for (cpu, c) in m.counters.per_cpu.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "falcosecurity_scap_n_drops_cpu_total{{cpu=\"{cpu}\"}} {}",
+            c.drops()
+        );
+    }
+    if let Some(w) = m.written {
+        family(
+            &mut out,
+            "falcosecurity_frule_capture_file_events_total",
+            "counter",
+            "events written to the --write capture file",
+        );
+        let _ = writeln!(out, "falcosecurity_frule_capture_file_events_total {w}");
+    }
+    family(
+        &mut out,
+        "falcosecurity_falco_rules_matches_total",
+        "counter",
+        "alerts per rule",
+    );
+    let stats = m.engine.stats();
+    for (i, r) in m.engine.ruleset().rules().iter().enumerate() {
+        let n = stats.by_rule.get(i).copied().unwrap_or(0);
+        if n == 0 && !m.engine.ruleset().is_active(i) {
+            continue;
+        }
+        let mut labels = format!(
+            "priority=\"{}\",rule_name=\"{}\",source=\"{}\"",
+            label(r.priority.as_str()),
+            label(&r.name),
+            label(&r.source)
+        );
+        for t in &r.tags {
+            let _ = write!(labels, ",{}=\"true\"", tag_label(t));
+        }
+        let _ = writeln!(
+            out,
+            "falcosecurity_falco_rules_matches_total{{{labels}}} {n}"
+        );
+    }
+    if !m.times.count.is_empty() {
+        family(
+            &mut out,
+            "falcosecurity_frule_evaluation_seconds_total",
+            "counter",
+            "time spent evaluating the rules of each event type (rules of one event type run as one compiled program, so the time is per event type, not per rule)",
+        );
+        let names = |i: usize| {
+            u16::try_from(i)
+                .ok()
+                .and_then(frule_lang::events::event)
+                .map_or("unknown", |e| e.name)
+        };
+        for (i, ns) in m.times.ns.iter().enumerate() {
+            if *ns > 0 {
+                let _ = writeln!(
+                    out,
+                    "falcosecurity_frule_evaluation_seconds_total{{evt_code=\"{i}\",evt_type=\"{}\"}} {:.9}",
+                    names(i),
+                    *ns as f64 / 1e9
+                );
+            }
+        }
+        family(
+            &mut out,
+            "falcosecurity_frule_evaluations_total",
+            "counter",
+            "events evaluated, per event type",
+        );
+        for (i, c) in m.times.count.iter().enumerate() {
+            if *c > 0 {
+                let _ = writeln!(
+                    out,
+                    "falcosecurity_frule_evaluations_total{{evt_code=\"{i}\",evt_type=\"{}\"}} {c}",
+                    names(i)
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Watches the host until SIGINT/SIGTERM (or a drop `exit` action), sending alerts to `outputs`,
+/// then prints the summary on stderr. `Ok(true)` is a normal stop, `Ok(false)` a stop by the drop
+/// `exit` action (exit code 1). `Err` carries the message of a capture that could not start.
+pub fn run(
+    engine: &mut Engine,
+    outputs: &mut Outputs,
+    options: LiveOptions,
+) -> Result<bool, String> {
     let (interest, warnings) = interest_for(engine);
     for w in &warnings {
         eprintln!("Warning: {w}");
@@ -321,13 +877,40 @@ pub fn run(engine: &mut Engine, outputs: &mut Outputs) -> Result<(), String> {
         .filter(|&nr| interest.contains_syscall(nr))
         .count();
     install_signal_handlers();
+    register_own_thread();
     let mut capture = Capture::open(CaptureOptions {
         interest,
         ..CaptureOptions::default()
     })
     .map_err(|e| format!("Error: cannot start the live capture: {e}"))?;
-    engine.set_capture_state(&initial_state());
-    let own_tid = u64::from(std::process::id());
+    let initial = initial_state();
+    engine.set_capture_state(&initial);
+
+    let mut writer = match &options.write {
+        None => None,
+        Some(path) => {
+            let mut w = ScapWriter::create(path, WriterOptions::sysdig_compat())
+                .map_err(|e| format!("Error: cannot write capture file {}: {e}", path.display()))?;
+            w.write_state(&initial)
+                .map_err(|e| format!("Error: cannot write capture file {}: {e}", path.display()))?;
+            Some(w)
+        }
+    };
+    drop(initial);
+
+    let published = Arc::new(Published::default());
+    if let Some(web) = &options.web {
+        let addr =
+            web::start(web.clone(), Arc::clone(&published), register_own_thread).map_err(|e| {
+                format!(
+                    "Error: cannot start the webserver on {}:{}: {e}",
+                    web.address, web.port
+                )
+            })?;
+        log(&format!(
+            "Starting health webserver with threadiness 1, listening on {addr}"
+        ));
+    }
     eprintln!(
         "frule-monitor: watching {syscalls} syscalls with {} rules",
         engine.ruleset().active_count()
@@ -337,21 +920,106 @@ pub fn run(engine: &mut Engine, outputs: &mut Outputs) -> Result<(), String> {
     let mut alerts = Vec::new();
     let mut events: u64 = 0;
     let mut malformed: u64 = 0;
-    let mut last_drops: u64 = 0;
-    let mut drop_occurrences: u64 = 0;
+    let mut drops = DropManager::new(options.drops.clone());
+    let mut exit_requested = false;
     let mut last_check = Instant::now();
-    while !STOP.load(Ordering::SeqCst) {
-        for bytes in capture.poll(Duration::from_millis(100)) {
-            if EventHeader::parse(bytes).is_some_and(|h| h.tid == own_tid) {
+    let mut times = EvalTimes::default();
+    let mut reloads = (0u64, 0u64);
+    let mut rules_files = options.rules_files.clone();
+    let mut watched = stamps(&options.watch);
+    let mut pending: Option<mpsc::Receiver<Result<Engine, String>>> = None;
+    let mut write_failed = false;
+    let publish = |engine: &Engine,
+                   counters: &Counters,
+                   ev: u64,
+                   mal: u64,
+                   times: &EvalTimes,
+                   reloads,
+                   files: &[(String, String)],
+                   written| {
+        if options.web.as_ref().is_some_and(|w| w.metrics) {
+            published.set_metrics(metrics_text(&MetricsInput {
+                engine,
+                counters,
+                events: ev,
+                malformed: mal,
+                times,
+                reloads,
+                rules_files: files,
+                written,
+            }));
+        }
+    };
+    while !STOP.load(Ordering::SeqCst) && !exit_requested {
+        // A reload that finished swaps in between two batches: every event is evaluated by
+        // exactly one ruleset, and the state carries over.
+        if let Some(rx) = &pending {
+            match rx.try_recv() {
+                Ok(Ok(next)) => {
+                    engine.replace_rules(next);
+                    let (interest, warnings) = interest_for(engine);
+                    for w in &warnings {
+                        eprintln!("Warning: {w}");
+                    }
+                    if let Err(e) = capture.set_interest(&interest) {
+                        log(&format!("Error: cannot update the captured syscalls: {e}"));
+                    }
+                    rules_files = reload_hashes(&options.watch);
+                    reloads.0 += 1;
+                    log(&format!(
+                        "Rules reloaded: {} rules enabled",
+                        engine.ruleset().active_count()
+                    ));
+                    pending = None;
+                }
+                Ok(Err(msg)) => {
+                    reloads.1 += 1;
+                    eprint!("{msg}");
+                    if !msg.ends_with('\n') {
+                        eprintln!();
+                    }
+                    log("Error: the rules could not be reloaded; the previous rules stay in use");
+                    pending = None;
+                }
+                Err(mpsc::TryRecvError::Empty) => {}
+                Err(mpsc::TryRecvError::Disconnected) => pending = None,
+            }
+        }
+        if pending.is_none() && RELOAD.swap(false, Ordering::SeqCst) {
+            log("SIGHUP received, restarting...");
+            pending = Some(spawn_reload(&options.reload));
+        }
+
+        for raw in capture.poll(Duration::from_millis(100)) {
+            if EventHeader::parse(raw.data).is_some_and(|h| is_own(h.tid)) {
                 continue;
             }
-            let Ok(evt) = Event::new(bytes) else {
+            let Ok(evt) = Event::new(raw.data) else {
                 malformed += 1;
                 continue;
             };
             events += 1;
+            if let Some(w) = &mut writer
+                && let Err(e) = w.write_event_with(raw.data, raw.cpu, 0)
+            {
+                log(&format!(
+                    "Error: cannot write the capture file, writing stops: {e}"
+                ));
+                write_failed = true;
+            }
+            if write_failed {
+                writer = None;
+                write_failed = false;
+            }
             alerts.clear();
-            engine.process(&evt, 0, &mut alerts);
+            if options.metrics {
+                let t0 = Instant::now();
+                engine.process(&evt, raw.cpu, &mut alerts);
+                let ns = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                times.add(evt.event_type(), ns);
+            } else {
+                engine.process(&evt, raw.cpu, &mut alerts);
+            }
             for a in &alerts {
                 outputs.send(a);
             }
@@ -359,22 +1027,43 @@ pub fn run(engine: &mut Engine, outputs: &mut Outputs) -> Result<(), String> {
         if last_check.elapsed() >= Duration::from_secs(1) {
             last_check = Instant::now();
             if let Ok(c) = capture.counters() {
-                let drops = c.total().drops();
-                if drops > last_drops {
-                    drop_occurrences += 1;
-                    last_drops = drops;
+                if drops.check(DropCounts::of(&c.total()), outputs) == DropVerdict::Exit {
+                    exit_requested = true;
+                }
+                let written = writer.as_ref().map(|w| w.stats().events_written);
+                publish(
+                    engine,
+                    &c,
+                    events,
+                    malformed,
+                    &times,
+                    reloads,
+                    &rules_files,
+                    written,
+                );
+            }
+            if !options.watch.is_empty() && pending.is_none() {
+                let now = stamps(&options.watch);
+                if now != watched {
+                    watched = now;
+                    log("A rules file changed, reloading...");
+                    pending = Some(spawn_reload(&options.reload));
                 }
             }
         }
     }
-    let drops = capture
+    let total = capture
         .counters()
-        .map(|c| c.total().drops())
-        .unwrap_or(last_drops);
-    if drops > last_drops {
-        drop_occurrences += 1;
-    }
+        .map(|c| DropCounts::of(&c.total()))
+        .unwrap_or_default();
     drop(capture);
+    if let Some(w) = writer {
+        let stats = w.stats();
+        match w.finish() {
+            Ok(_) => eprintln!("Capture file: {} events written", stats.events_written),
+            Err(e) => eprintln!("Error: cannot finish the capture file: {e}"),
+        }
+    }
     outputs.close();
     for e in outputs.take_errors() {
         eprintln!("Error: {e}");
@@ -387,11 +1076,60 @@ pub fn run(engine: &mut Engine, outputs: &mut Outputs) -> Result<(), String> {
     };
     eprintln!("Elapsed time: {elapsed:.3}, Captured Events: {events}, {eps:.2} eps");
     eprintln!("Syscall event drop monitoring:");
-    eprintln!("   - event drop detected: {drop_occurrences} occurrences");
-    eprintln!("   - num times actions taken: 0");
-    eprintln!("   - events dropped: {drops}, malformed events skipped: {malformed}");
+    eprintln!(
+        "   - event drop detected: {} occurrences",
+        drops.occurrences
+    );
+    eprintln!("   - num times actions taken: {}", drops.actions_taken);
+    eprintln!(
+        "   - events dropped: {}, malformed events skipped: {malformed}",
+        total.n_drops
+    );
     eprint!("{}", engine.summary());
-    Ok(())
+    Ok(!exit_requested)
+}
+
+/// Runs the reload closure on a side thread (its file reads are the monitor's own syscalls).
+fn spawn_reload(
+    reload: &Arc<dyn Fn() -> Result<Engine, String> + Send + Sync>,
+) -> mpsc::Receiver<Result<Engine, String>> {
+    let (tx, rx) = mpsc::channel();
+    let reload = Arc::clone(reload);
+    let spawned = std::thread::Builder::new()
+        .name("frule-reload".into())
+        .spawn(move || {
+            register_own_thread();
+            let _ = tx.send(reload());
+        });
+    if let Err(e) = spawned {
+        let (tx, rx2) = mpsc::channel();
+        let _ = tx.send(Err(format!("Error: cannot start the reload: {e}")));
+        return rx2;
+    }
+    rx
+}
+
+/// Lowercase hex SHA-256 of `bytes` (Falco's `sha256_rules_files_info`).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    let digest = sha2::Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// The SHA-256 of each watched rules file (for `/metrics`), after a reload.
+fn reload_hashes(paths: &[PathBuf]) -> Vec<(String, String)> {
+    stamps(paths)
+        .into_iter()
+        .filter_map(|(p, _)| {
+            let bytes = std::fs::read(&p).ok()?;
+            Some((p.display().to_string(), sha256_hex(&bytes)))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@
 //! Keys read (falco-ux.md §a2): `rules_files` (and the legacy `rules_file`), `priority`,
 //! `rule_matching`, `json_output`, `json_include_{output,output_fields,tags,message}_property`,
 //! `time_format_iso_8601`, `buffered_outputs`, `stdout_output`, `file_output`, `program_output`,
-//! `http_output`, `rules` (enable/disable selectors). Other keys Falco knows are accepted and ignored;
+//! `http_output`, `rules` (enable/disable selectors), and for the live monitor `watch_config_files`,
+//! `webserver` (`enabled`, `listen_address`, `listen_port`, `k8s_healthz_endpoint`,
+//! `prometheus_metrics_enabled`), `metrics.enabled` and `syscall_event_drops`. Other keys Falco knows are accepted and ignored;
 //! keys Falco does not know produce a warning (as Falco 0.44's schema validation does), never an error.
 //!
 //! Override paths (`-o`): dot-separated keys, `[N]` list indexes, and since Falco 0.44 the escapes
@@ -36,7 +38,6 @@ pub const DEFAULT_RULES_FILES: &[&str] = &[
 /// Top-level keys of Falco's falco.yaml that frule accepts without acting on them.
 const KNOWN_IGNORED: &[&str] = &[
     "config_files",
-    "watch_config_files",
     "engine",
     "load_plugins",
     "plugins",
@@ -48,14 +49,11 @@ const KNOWN_IGNORED: &[&str] = &[
     "syslog_output",
     "grpc",
     "grpc_output",
-    "webserver",
     "log_stderr",
     "log_syslog",
     "log_level",
     "libs_logger",
-    "syscall_event_drops",
     "syscall_event_timeouts",
-    "metrics",
     "base_syscalls",
     "falco_libs",
     "capture",
@@ -125,8 +123,63 @@ pub struct HttpOutput {
     pub user_agent: String,
 }
 
-/// The configuration frule acts on, with Falco's defaults.
+/// `webserver`: the embedded HTTP server of the live monitor (`/healthz`, `/versions`, `/metrics`).
 #[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webserver {
+    /// `enabled` (off unless configured: frule has no default falco.yaml turning it on).
+    pub enabled: bool,
+    /// `listen_address`.
+    pub listen_address: String,
+    /// `listen_port` (0 picks a free port, printed at start).
+    pub listen_port: u16,
+    /// `k8s_healthz_endpoint`.
+    pub k8s_healthz_endpoint: String,
+    /// `prometheus_metrics_enabled`: serve `/metrics` (with `metrics.enabled`, as Falco requires).
+    pub prometheus_metrics_enabled: bool,
+}
+
+/// One of `syscall_event_drops.actions`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropAction {
+    /// `ignore`: nothing.
+    Ignore,
+    /// `log`: an error line on stderr.
+    Log,
+    /// `alert`: the internal alert `Falco internal: syscall event drop`.
+    Alert,
+    /// `exit`: stop the monitor with exit code 1.
+    Exit,
+}
+
+/// `syscall_event_drops`: what to do when the kernel drops events.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyscallEventDrops {
+    /// `threshold`: the fraction of events dropped in a second above which actions run.
+    pub threshold: f64,
+    /// `actions`, in order.
+    pub actions: Vec<DropAction>,
+    /// `rate`: tokens per second of the token bucket that limits actions.
+    pub rate: f64,
+    /// `max_burst`: the bucket's capacity (it starts full).
+    pub max_burst: f64,
+    /// `simulate_drops`: pretend every second dropped events (to test the actions).
+    pub simulate_drops: bool,
+}
+
+impl Default for SyscallEventDrops {
+    fn default() -> Self {
+        SyscallEventDrops {
+            threshold: 0.1,
+            actions: vec![DropAction::Log, DropAction::Alert],
+            rate: 0.03333,
+            max_burst: 1.0,
+            simulate_drops: false,
+        }
+    }
+}
+
+/// The configuration frule acts on, with Falco's defaults.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// `rules_files`.
     pub rules_files: Vec<String>,
@@ -158,6 +211,14 @@ pub struct Config {
     pub http_output: HttpOutput,
     /// `rules:` selectors.
     pub rules: Vec<RuleSelector>,
+    /// `watch_config_files`: reload the rules when a rules file changes (live monitor).
+    pub watch_config_files: bool,
+    /// `webserver`.
+    pub webserver: Webserver,
+    /// `metrics.enabled`.
+    pub metrics_enabled: bool,
+    /// `syscall_event_drops`.
+    pub syscall_event_drops: SyscallEventDrops,
     /// Unknown keys and other non-fatal remarks, one message each.
     pub warnings: Vec<String>,
 }
@@ -194,6 +255,16 @@ impl Default for Config {
                 user_agent: "falcosecurity/falco".into(),
             },
             rules: Vec::new(),
+            watch_config_files: true,
+            webserver: Webserver {
+                enabled: false,
+                listen_address: "0.0.0.0".into(),
+                listen_port: 8765,
+                k8s_healthz_endpoint: "/healthz".into(),
+                prometheus_metrics_enabled: false,
+            },
+            metrics_enabled: false,
+            syscall_event_drops: SyscallEventDrops::default(),
             warnings: Vec::new(),
         }
     }
@@ -371,6 +442,34 @@ impl Reader<'_> {
         }
     }
 
+    fn number(&self, key: &str, v: &Value) -> Result<f64, ConfigError> {
+        let n = match v {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        match n {
+            Some(x) if x.is_finite() && x >= 0.0 => Ok(x),
+            _ => Err(self.err(key, format!("expected a non-negative number, found {v}"))),
+        }
+    }
+
+    fn fraction(&self, key: &str, v: &Value) -> Result<f64, ConfigError> {
+        let x = self.number(key, v)?;
+        if x > 1.0 {
+            return Err(self.err(key, format!("expected a number between 0 and 1, found {x}")));
+        }
+        Ok(x)
+    }
+
+    fn port(&self, key: &str, v: &Value) -> Result<u16, ConfigError> {
+        let x = self.number(key, v)?;
+        if x.fract() != 0.0 || x > f64::from(u16::MAX) {
+            return Err(self.err(key, format!("expected a port number, found {v}")));
+        }
+        Ok(x as u16)
+    }
+
     fn strings(&self, key: &str, v: &Value) -> Result<Vec<String>, ConfigError> {
         match v {
             Value::Array(items) => items
@@ -524,6 +623,71 @@ impl Config {
                                 | "compress_uploads"
                                 | "keep_alive"
                                 | "max_consecutive_timeouts" => {}
+                                _ => c.warnings.push(format!("{source}: {path}: unknown key")),
+                            }
+                        }
+                    }
+                }
+                "watch_config_files" => c.watch_config_files = r.bool(k, v)?,
+                "webserver" => {
+                    if let Some(m) = r.map(k, v)? {
+                        for (sk, sv) in m {
+                            let path = format!("{k}.{sk}");
+                            let w = &mut c.webserver;
+                            match sk.as_str() {
+                                "enabled" => w.enabled = r.bool(&path, sv)?,
+                                "listen_address" => w.listen_address = r.string(&path, sv)?,
+                                "listen_port" => w.listen_port = r.port(&path, sv)?,
+                                "k8s_healthz_endpoint" => {
+                                    w.k8s_healthz_endpoint = r.string(&path, sv)?;
+                                }
+                                "prometheus_metrics_enabled" => {
+                                    w.prometheus_metrics_enabled = r.bool(&path, sv)?;
+                                }
+                                // TLS and thread count: accepted, the server is plain HTTP on
+                                // one thread.
+                                "threadiness" | "ssl_enabled" | "ssl_certificate" => {}
+                                _ => c.warnings.push(format!("{source}: {path}: unknown key")),
+                            }
+                        }
+                    }
+                }
+                "metrics" => {
+                    if let Some(m) = r.map(k, v)? {
+                        for (sk, sv) in m {
+                            if sk == "enabled" {
+                                c.metrics_enabled = r.bool(&format!("{k}.{sk}"), sv)?;
+                            }
+                        }
+                    }
+                }
+                "syscall_event_drops" => {
+                    if let Some(m) = r.map(k, v)? {
+                        for (sk, sv) in m {
+                            let path = format!("{k}.{sk}");
+                            let d = &mut c.syscall_event_drops;
+                            match sk.as_str() {
+                                "threshold" => d.threshold = r.fraction(&path, sv)?,
+                                "rate" => d.rate = r.number(&path, sv)?,
+                                "max_burst" => d.max_burst = r.number(&path, sv)?,
+                                "simulate_drops" => d.simulate_drops = r.bool(&path, sv)?,
+                                "actions" => {
+                                    d.actions = Vec::new();
+                                    for (i, a) in r.strings(&path, sv)?.iter().enumerate() {
+                                        d.actions.push(match a.as_str() {
+                                            "ignore" => DropAction::Ignore,
+                                            "log" => DropAction::Log,
+                                            "alert" => DropAction::Alert,
+                                            "exit" => DropAction::Exit,
+                                            other => {
+                                                return Err(r.err(
+                                                    &format!("{path}[{i}]"),
+                                                    format!("unknown action {other:?} (expected ignore, log, alert or exit)"),
+                                                ));
+                                            }
+                                        });
+                                    }
+                                }
                                 _ => c.warnings.push(format!("{source}: {path}: unknown key")),
                             }
                         }
@@ -701,6 +865,45 @@ mod tests {
         );
         let e = Config::with_overrides(&["rules_files[3]=x".into()]).err();
         assert!(e.is_some());
+    }
+
+    #[test]
+    fn live_monitor_keys() {
+        let c = Config::from_yaml(
+            "f",
+            "watch_config_files: false\nwebserver:\n  enabled: true\n  listen_port: 9000\n  prometheus_metrics_enabled: true\nmetrics:\n  enabled: true\n  interval: 1h\nsyscall_event_drops:\n  threshold: 0\n  actions: [alert]\n  rate: 1\n  max_burst: 2\n",
+            &["webserver.listen_address=127.0.0.1".into()],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.watch_config_files);
+        assert!(c.webserver.enabled && c.webserver.prometheus_metrics_enabled && c.metrics_enabled);
+        assert_eq!(c.webserver.listen_port, 9000);
+        assert_eq!(c.webserver.listen_address, "127.0.0.1");
+        assert_eq!(c.webserver.k8s_healthz_endpoint, "/healthz");
+        let d = &c.syscall_event_drops;
+        assert_eq!((d.threshold, d.rate, d.max_burst), (0.0, 1.0, 2.0));
+        assert_eq!(d.actions, vec![DropAction::Alert]);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let defaults = Config::default();
+        assert!(!defaults.webserver.enabled && defaults.watch_config_files);
+        assert_eq!(
+            defaults.syscall_event_drops.actions,
+            vec![DropAction::Log, DropAction::Alert]
+        );
+        for (bad, key) in [
+            (
+                "syscall_event_drops.actions=[shout]",
+                "syscall_event_drops.actions[0]",
+            ),
+            (
+                "syscall_event_drops.threshold=2",
+                "syscall_event_drops.threshold",
+            ),
+            ("webserver.listen_port=70000", "webserver.listen_port"),
+        ] {
+            let e = Config::with_overrides(&[bad.into()]).err();
+            assert_eq!(e.map(|e| e.key), Some(key.to_string()), "{bad}");
+        }
     }
 
     #[test]

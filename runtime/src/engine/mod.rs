@@ -180,9 +180,39 @@ impl Engine {
         self.state = State::from_capture(cap);
     }
 
+    /// Takes the rules of `next` (a freshly loaded engine) and keeps everything this engine learned:
+    /// its state (threads, fds, users) and its counters, those of a rule carried over by rule name.
+    /// This is the hot reload of a live monitor: no event is evaluated half with the old rules and
+    /// half with the new ones, and the process table survives.
+    pub fn replace_rules(&mut self, mut next: Engine) {
+        std::mem::swap(&mut self.state, &mut next.state);
+        let mut by_name: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+        for (m, n) in self.meta.iter().zip(&self.stats.by_rule) {
+            *by_name.entry(&m.name).or_default() += *n;
+        }
+        let by_rule = next
+            .meta
+            .iter()
+            .map(|m| by_name.remove(&*m.name).unwrap_or(0))
+            .collect();
+        next.stats = Stats {
+            events: self.stats.events,
+            detected: self.stats.detected,
+            by_priority: self.stats.by_priority,
+            by_rule,
+        };
+        *self = next;
+    }
+
     /// The system state the engine keeps.
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// The container metadata of the state, to switch it to live lookups
+    /// ([`crate::container::Containers::docker`]) or to take the `container` metaevents of completed lookups.
+    pub fn containers_mut(&mut self) -> &mut crate::container::Containers {
+        self.state.containers_mut()
     }
 
     /// Processes one syscall event captured on `cpu`: updates the state with it, then evaluates the

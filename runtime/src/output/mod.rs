@@ -37,6 +37,9 @@ use frule_lang::output::{OutputExpr, OutputFormat, OutputPiece};
 /// What Falco prints for a value it cannot extract.
 pub const NA: &str = "<NA>";
 
+/// The `source` of Falco's own alerts (`Falco internal: syscall event drop`, …).
+pub const INTERNAL_SOURCE: &str = "internal";
+
 /// A field source that can also render a field as text, the way libsinsp prints it in outputs (flag
 /// names, paths, addresses, `cmdline` joined with spaces …). The runtime's extractor implements it
 /// over an event and its state; [`frule_codegen::abi::MapEvent`] implements it for tests.
@@ -445,6 +448,55 @@ pub fn format_alert(alert: &Alert, opts: &OutputOptions) -> String {
     }
 }
 
+/// Formats an internal message built by [`Outputs::send_internal`] (see there for the layout).
+pub fn format_internal(alert: &Alert, opts: &OutputOptions) -> String {
+    let quote = |v: &FieldValue| match v {
+        FieldValue::Str(s) => serde_json::Value::from(s.as_str()).to_string(),
+        FieldValue::Null => "null".to_string(),
+        FieldValue::U64(x) => x.to_string(),
+        FieldValue::I64(x) => x.to_string(),
+        FieldValue::F64(x) => x.to_string(),
+        FieldValue::Bool(x) => x.to_string(),
+    };
+    if opts.json_output {
+        let mut out = String::with_capacity(256);
+        let _ = write!(
+            out,
+            "{{\"hostname\":{},\"output\":{},\"output_fields\":{{",
+            serde_json::Value::from(opts.hostname.as_str()),
+            serde_json::Value::from(alert.output.as_str())
+        );
+        for (i, (k, v)) in alert.output_fields.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{}:{}", serde_json::Value::from(&**k), quote(v));
+        }
+        let _ = write!(
+            out,
+            "}},\"priority\":{},\"rule\":{},\"source\":{},\"time\":{}}}",
+            serde_json::Value::from(alert.priority.as_str()),
+            serde_json::Value::from(&*alert.rule),
+            serde_json::Value::from(&*alert.source),
+            serde_json::Value::from(json::rfc3339(alert.time))
+        );
+        out
+    } else {
+        let fields: Vec<String> = alert
+            .output_fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", quote(v)))
+            .collect();
+        format!(
+            "{}: {} {} ({})",
+            text::evt_time(alert.time),
+            alert.priority.as_str(),
+            alert.output,
+            fields.join(" ")
+        )
+    }
+}
+
 /// Where formatted alerts go. Each channel receives the alert and its formatted line.
 pub trait Channel {
     /// Delivers one alert.
@@ -511,6 +563,41 @@ impl Outputs {
         }
     }
 
+    /// Sends one of Falco's internal messages (not a rule's alert), formatted as Falco's
+    /// `falco_outputs::handle_msg` does: the text line is `<time>: <Priority> <msg> (k="v" …)` with
+    /// the fields sorted by key and each value JSON-quoted; the JSON object has `hostname`,
+    /// `output` (the message alone), `output_fields`, `priority`, `rule`, `source` (`internal`) and
+    /// `time`, and no `tags`.
+    pub fn send_internal(
+        &mut self,
+        time: u64,
+        priority: Priority,
+        rule: &str,
+        msg: &str,
+        fields: &[(&str, String)],
+    ) {
+        let mut sorted: Vec<&(&str, String)> = fields.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        let alert = Alert {
+            rule: Arc::from(rule),
+            priority,
+            source: Arc::from(INTERNAL_SOURCE),
+            tags: Arc::from(Vec::new()),
+            time,
+            output: msg.to_string(),
+            output_fields: sorted
+                .iter()
+                .map(|(k, v)| (Arc::from(*k), FieldValue::Str(v.clone())))
+                .collect(),
+        };
+        let line = format_internal(&alert, &self.opts);
+        for c in &mut self.channels {
+            if let Err(e) = c.send(&alert, &line) {
+                self.errors.push(format!("{} output: {e}", c.name()));
+            }
+        }
+    }
+
     /// Flushes every channel.
     pub fn flush(&mut self) {
         for c in &mut self.channels {
@@ -532,5 +619,50 @@ impl Outputs {
     /// The delivery errors since the last call.
     pub fn take_errors(&mut self) -> Vec<String> {
         std::mem::take(&mut self.errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drop_alert() -> Alert {
+        Alert {
+            rule: Arc::from("Falco internal: syscall event drop"),
+            priority: Priority::Debug,
+            source: Arc::from(INTERNAL_SOURCE),
+            tags: Arc::from(Vec::new()),
+            time: 1_700_000_000_123_456_789,
+            output: "Falco internal: syscall event drop. 7 system calls dropped in last second."
+                .into(),
+            output_fields: vec![
+                (Arc::from("n_drops"), FieldValue::Str("7".into())),
+                (Arc::from("n_evts"), FieldValue::Str("70".into())),
+            ],
+        }
+    }
+
+    #[test]
+    fn internal_messages_are_formatted_as_falco_handle_msg() {
+        let mut opts = OutputOptions {
+            hostname: "h".into(),
+            ..OutputOptions::default()
+        };
+        let text = format_internal(&drop_alert(), &opts);
+        let (time, rest) = text.split_once(": ").unwrap_or_default();
+        assert_eq!(time.len(), "HH:MM:SS.nnnnnnnnn".len(), "{text}");
+        assert_eq!(
+            rest,
+            "Debug Falco internal: syscall event drop. 7 system calls dropped in last second. \
+             (n_drops=\"7\" n_evts=\"70\")"
+        );
+        opts.json_output = true;
+        assert_eq!(
+            format_internal(&drop_alert(), &opts),
+            "{\"hostname\":\"h\",\"output\":\"Falco internal: syscall event drop. 7 system calls \
+             dropped in last second.\",\"output_fields\":{\"n_drops\":\"7\",\"n_evts\":\"70\"},\
+             \"priority\":\"Debug\",\"rule\":\"Falco internal: syscall event drop\",\
+             \"source\":\"internal\",\"time\":\"2023-11-14T22:13:20.123456789Z\"}"
+        );
     }
 }
