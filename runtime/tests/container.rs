@@ -978,3 +978,357 @@ fn real_docker_inspect() {
         std::panic::resume_unwind(p);
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// the engine: container fields of events, `container` metaevents, captures recorded live and replayed
+
+const ENGINE_RULES: &str = r#"
+- rule: privileged container
+  desc: d
+  condition: evt.type = container and container.privileged = true
+  output: "privileged name=%container.name repo=%container.image.repository ns=%k8s.ns.name"
+  priority: WARNING
+- rule: close in container
+  desc: d
+  condition: evt.type = close and evt.dir = < and container.id != host
+  output: "close id=%container.id name=%container.name repo=%container.image.repository tag=%container.image.tag ns=%k8s.ns.name pod=%k8s.pod.name mount=%container.mount.dest[/var/run/docker.sock] start=%container.start_ts"
+  priority: NOTICE
+"#;
+
+fn rules_engine() -> frule_runtime::engine::Engine {
+    let loaded = frule_lang::loader::load(&[frule_lang::loader::RulesFile::new(
+        "rules.yaml",
+        ENGINE_RULES,
+    )]);
+    assert!(loaded.is_ok(), "{:?}", loaded.diagnostics);
+    let mut engine = frule_runtime::engine::Engine::new(&loaded);
+    engine.ruleset_mut().build();
+    engine
+}
+
+/// One nginx process (tid 200) in container [`FULL_ID`], as a capture's process list records it.
+fn container_process_state() -> frule_runtime::scap::CaptureState {
+    frule_runtime::scap::CaptureState {
+        processes: vec![frule_runtime::scap::ProcInfo {
+            tid: 200,
+            pid: 200,
+            ptid: 1,
+            comm: b"nginx".to_vec(),
+            exe: b"nginx".to_vec(),
+            exepath: b"/usr/sbin/nginx".to_vec(),
+            cgroups: format!("cpu=/docker/{FULL_ID}\0").into_bytes(),
+            vtid: 1,
+            vpid: 1,
+            pidns_init_start_ts: 5_000,
+            ..frule_runtime::scap::ProcInfo::default()
+        }],
+        ..frule_runtime::scap::CaptureState::default()
+    }
+}
+
+/// A `close` exit event (`res` = 0) of thread `tid` at time `ts`.
+fn close_exit(ts: u64, tid: u64) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&ts.to_le_bytes());
+    v.extend_from_slice(&tid.to_le_bytes());
+    v.extend_from_slice(&(26u32 + 2 + 8).to_le_bytes());
+    v.extend_from_slice(&5u16.to_le_bytes()); // PPME_SYSCALL_CLOSE_X
+    v.extend_from_slice(&1u32.to_le_bytes());
+    v.extend_from_slice(&8u16.to_le_bytes());
+    v.extend_from_slice(&0i64.to_le_bytes());
+    v
+}
+
+fn outputs_of(engine: &mut frule_runtime::engine::Engine, raw: &[u8]) -> Vec<String> {
+    let evt = frule_runtime::event::Event::new(raw).expect("well-formed event");
+    let mut alerts = Vec::new();
+    engine.process(&evt, 0, &mut alerts);
+    alerts.into_iter().map(|a| a.output).collect()
+}
+
+fn privileged_k8s_info() -> ContainerInfo {
+    let mut info =
+        docker::parse_container_json(load_json("inspect_k8s_privileged.json").as_bytes()).unwrap();
+    docker::apply_image_json(&mut info, load_json("image_nginx.json").as_bytes()).unwrap();
+    info
+}
+
+/// Live: the first event of a container has only `container.id`; the lookup's completion becomes a
+/// `container` event (the privileged rule fires on it); later events carry the metadata. The same events
+/// written to a capture replay with the same alerts, with no daemon.
+#[test]
+fn engine_sees_metadata_after_the_lookup_and_replays_it_from_the_capture() {
+    use frule_runtime::container::Containers;
+    use frule_runtime::scap::{ScapReader, ScapWriter, WriterOptions};
+
+    let cap = container_process_state();
+    let mut live = rules_engine();
+    live.set_capture_state(&cap);
+    let (cache, release, calls) = gated();
+    *live.containers_mut() = Containers::with_cache(cache);
+
+    let mut recorded: Vec<Vec<u8>> = Vec::new();
+    let mut live_outputs = Vec::new();
+    let mut step = |engine: &mut frule_runtime::engine::Engine, raw: Vec<u8>| {
+        live_outputs.extend(outputs_of(engine, &raw));
+        recorded.push(raw);
+    };
+
+    step(&mut live, close_exit(10_000, 200));
+    // the lookup is pending: no metaevent to hand out yet
+    assert!(live.containers_mut().take_metaevents().is_empty());
+    release.send(Ok(privileged_k8s_info())).unwrap();
+    assert!(
+        live.containers_mut()
+            .cache_mut()
+            .wait_idle(Duration::from_secs(30)),
+        "the lookup finished"
+    );
+    let metaevents = live.containers_mut().take_metaevents();
+    assert_eq!(
+        metaevents.len(),
+        1,
+        "one container event per completed lookup"
+    );
+    for m in metaevents {
+        step(&mut live, m);
+    }
+    step(&mut live, close_exit(20_000, 200));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one lookup for the container"
+    );
+
+    let expected = [
+        "close id=3f4d9d6a5b1c name=<NA> repo=<NA> tag=<NA> ns=<NA> pod=<NA> mount=<NA> start=5000"
+            .to_string(),
+        "privileged name=k8s_web_web-7d9c_shop_1b2c3d4e_0 repo=nginx ns=shop".to_string(),
+        "close id=3f4d9d6a5b1c name=k8s_web_web-7d9c_shop_1b2c3d4e_0 repo=nginx tag=1.27 ns=shop \
+         pod=web-7d9c mount=/var/run/docker.sock start=5000"
+            .to_string(),
+    ];
+    // `start` prints as an absolute time; compare everything before it, then the time's presence
+    let strip = |s: &String| s.split(" start=").next().unwrap_or("").to_string();
+    assert_eq!(
+        live_outputs.iter().map(strip).collect::<Vec<_>>(),
+        expected.iter().map(strip).collect::<Vec<_>>()
+    );
+    for close in [&live_outputs[0], &live_outputs[2]] {
+        assert!(!close.ends_with("start=<NA>"), "{close}");
+    }
+
+    // record, then replay offline: the same alerts in the same order (the current process-list layout keeps
+    // `pidns_init_start_ts`, which `container.start_ts` reads; the sysdig-compatible one drops it)
+    let mut w = ScapWriter::new(Vec::new(), WriterOptions::default()).unwrap();
+    w.write_state(&cap).unwrap();
+    for raw in &recorded {
+        w.write_event(raw).unwrap();
+    }
+    let bytes = w.finish().unwrap();
+    let mut reader = ScapReader::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut replay = rules_engine();
+    replay.set_capture_state(reader.state());
+    let mut replay_outputs = Vec::new();
+    while let Some(rec) = reader.next_event().unwrap() {
+        let mut alerts = Vec::new();
+        replay.process(&rec.event, rec.cpu, &mut alerts);
+        replay_outputs.extend(alerts.into_iter().map(|a| a.output));
+    }
+    assert_eq!(replay_outputs, live_outputs);
+}
+
+/// A capture started while containers run begins with their metaevents; a legacy `container` event
+/// (`PPME_CONTAINER_E`) is read too.
+#[test]
+fn capture_snapshot_and_legacy_metaevents_fill_the_cache() {
+    use frule_runtime::container::Containers;
+    use frule_runtime::scap::{ScapReader, ScapWriter, WriterOptions};
+
+    let mut known = Containers::offline();
+    known.cache_mut().insert(privileged_k8s_info());
+    let mut w = ScapWriter::new(Vec::new(), WriterOptions::default()).unwrap();
+    w.write_state(&container_process_state()).unwrap();
+    w.write_containers(&known, 1_000).unwrap();
+    // legacy event: id, type (u32 docker = 0), name, image
+    let legacy_id = "aabbccddeeff";
+    let params: [&[u8]; 4] = [
+        b"aabbccddeeff\0",
+        &0u32.to_le_bytes(),
+        b"legacy\0",
+        b"registry.local/team/app:2.1\0",
+    ];
+    let mut ev = Vec::new();
+    let len = 26 + 2 * params.len() + params.iter().map(|p| p.len()).sum::<usize>();
+    ev.extend_from_slice(&2_000u64.to_le_bytes());
+    ev.extend_from_slice(&u64::MAX.to_le_bytes());
+    ev.extend_from_slice(&(len as u32).to_le_bytes());
+    ev.extend_from_slice(&228u16.to_le_bytes());
+    ev.extend_from_slice(&4u32.to_le_bytes());
+    for p in &params {
+        ev.extend_from_slice(&(p.len() as u16).to_le_bytes());
+    }
+    for p in &params {
+        ev.extend_from_slice(p);
+    }
+    w.write_event(&ev).unwrap();
+    w.write_event(&close_exit(3_000, 200)).unwrap();
+    let bytes = w.finish().unwrap();
+
+    let mut reader = ScapReader::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut engine = rules_engine();
+    engine.set_capture_state(reader.state());
+    let mut outputs = Vec::new();
+    while let Some(rec) = reader.next_event().unwrap() {
+        let mut alerts = Vec::new();
+        engine.process(&rec.event, rec.cpu, &mut alerts);
+        outputs.extend(alerts.into_iter().map(|a| a.output));
+    }
+    assert_eq!(outputs.len(), 2, "{outputs:?}");
+    assert!(outputs[0].starts_with("privileged name=k8s_web_web-7d9c_shop_1b2c3d4e_0"));
+    assert!(
+        outputs[1]
+            .starts_with("close id=3f4d9d6a5b1c name=k8s_web_web-7d9c_shop_1b2c3d4e_0 repo=nginx"),
+        "{}",
+        outputs[1]
+    );
+    let c = engine.containers_mut();
+    let legacy = c
+        .cache()
+        .peek(legacy_id)
+        .info()
+        .cloned()
+        .expect("legacy container");
+    assert_eq!(legacy.name, "legacy");
+    assert_eq!(legacy.image_repository, "registry.local/team/app");
+    assert_eq!(legacy.image_tag, "2.1");
+    assert_eq!(c.engine_of(legacy_id), Some(Engine::Docker));
+    assert_eq!(c.malformed_metaevents(), 0);
+}
+
+/// A failed lookup leaves the fields missing, is counted by reason and reported in the summary.
+#[test]
+fn failed_lookup_is_counted_and_fields_stay_missing() {
+    use frule_runtime::container::Containers;
+
+    let mut engine = rules_engine();
+    engine.set_capture_state(&container_process_state());
+    let (cache, release, _calls) = gated();
+    let logged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&logged);
+    *engine.containers_mut() =
+        Containers::with_cache(cache.with_logger(move |m| sink.lock().unwrap().push(m.into())));
+    assert_eq!(outputs_of(&mut engine, &close_exit(10, 200)).len(), 1);
+    release
+        .send(Err(DockerError::NotFound(format!("container {FULL_ID}"))))
+        .unwrap();
+    assert!(
+        engine
+            .containers_mut()
+            .cache_mut()
+            .wait_idle(Duration::from_secs(30))
+    );
+    assert!(engine.containers_mut().take_metaevents().is_empty());
+    let out = outputs_of(&mut engine, &close_exit(20, 200));
+    assert_eq!(out.len(), 1);
+    assert!(
+        out[0].starts_with("close id=3f4d9d6a5b1c name=<NA> repo=<NA>"),
+        "{}",
+        out[0]
+    );
+    let c = engine.containers_mut();
+    assert_eq!(c.metrics().lookups_failed.load(Ordering::Relaxed), 1);
+    assert_eq!(c.metrics().failures_of("not_found"), 1);
+    assert!(
+        c.summary().contains("1 failed (not_found: 1)"),
+        "{}",
+        c.summary()
+    );
+    let logged = logged.lock().unwrap();
+    assert!(
+        logged
+            .iter()
+            .any(|m| m.starts_with("container lookup failed for 3f4d9d6a5b1c")),
+        "{logged:?}"
+    );
+}
+
+/// Container fields of the corpus captures that carry `container` metaevents, replayed offline, against
+/// Debian's sysdig 0.29.3 (`tests/data/container/replay/`; the command is in each file's header).
+#[test]
+fn replayed_container_fields_match_sysdig() {
+    use frule_runtime::fields::Extractor;
+    use frule_runtime::scap::ScapReader;
+    use frule_runtime::state::State;
+
+    let corpus = std::env::var_os("FRULE_CORPUS").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus")),
+        PathBuf::from,
+    );
+    if !corpus.join("scap").is_dir() {
+        eprintln!("skipping: corpus not found at {}", corpus.display());
+        return;
+    }
+    let dir = Path::new(DATA).join("replay");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let header = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .unwrap_or_else(|| panic!("{}: no `{key}` line", f.display()))
+                .to_string()
+        };
+        let capture = header("# capture: ");
+        let format = header("# format: ");
+        let fields: Vec<_> = format
+            .split('|')
+            .map(|t| {
+                frule_lang::fields::lookup(t.trim_start_matches('%'))
+                    .unwrap_or_else(|| panic!("unknown field {t}"))
+            })
+            .collect();
+        let expected: BTreeMap<u64, &str> = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(|l| (l.split('|').next().unwrap().parse().unwrap(), l))
+            .collect();
+        let mut reader = ScapReader::open(corpus.join("scap").join(&capture)).unwrap();
+        let mut state = State::from_capture(reader.state());
+        while let Some(rec) = reader.next_event().unwrap() {
+            state.update(&rec.event);
+            let num = state.context().num;
+            let Some(want) = expected.get(&num) else {
+                continue;
+            };
+            let mut x = Extractor::new(&state, rec.event);
+            let mut line = String::new();
+            for (i, id) in fields.iter().enumerate() {
+                if i > 0 {
+                    line.push('|');
+                }
+                x.render_field(*id, None, &mut line);
+            }
+            checked += 1;
+            if line != *want {
+                failures.push(format!(
+                    "{capture} event {num}:\n  sysdig: {want}\n  frule:  {line}"
+                ));
+            }
+        }
+    }
+    eprintln!("{checked} sysdig lines checked");
+    assert!(
+        checked >= 60,
+        "only {checked} lines were found in the captures"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

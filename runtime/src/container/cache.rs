@@ -148,6 +148,8 @@ pub struct ContainerCache {
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
     logger: Option<Logger>,
+    /// Short ids whose lookup finished with metadata since the last [`ContainerCache::take_newly_ready`].
+    newly_ready: Vec<String>,
 }
 
 impl std::fmt::Debug for ContainerCache {
@@ -207,6 +209,7 @@ impl ContainerCache {
             stop: Arc::new(AtomicBool::new(false)),
             workers: Vec::new(),
             logger: None,
+            newly_ready: Vec::new(),
         };
         match worker {
             Ok(handle) => {
@@ -233,6 +236,7 @@ impl ContainerCache {
             stop: Arc::new(AtomicBool::new(false)),
             workers: Vec::new(),
             logger: None,
+            newly_ready: Vec::new(),
         }
     }
 
@@ -298,7 +302,19 @@ impl ContainerCache {
         &self.metrics
     }
 
-    fn log(&mut self, msg: &str) {
+    /// Short ids of the containers whose lookup finished with metadata since the last call, in the order they
+    /// finished. The live monitor turns each into a `container` event (rules on `evt.type = container`, and
+    /// the capture file, see them at that point of the event stream).
+    pub fn take_newly_ready(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.newly_ready)
+    }
+
+    /// True when the cache has an entry (pending, ready or failed) for this short or full id.
+    pub fn contains(&self, id: &str) -> bool {
+        self.known.contains_key(short(id))
+    }
+
+    pub(crate) fn log(&mut self, msg: &str) {
         if let Some(l) = self.logger.as_mut() {
             l(msg);
         }
@@ -332,6 +348,7 @@ impl ContainerCache {
                 // an answer for a container destroyed or forgotten meanwhile is dropped
                 Ok(Outcome::Found(info)) => {
                     if let Some(slot @ Slot::Pending) = self.known.get_mut(short(&info.id)) {
+                        self.newly_ready.push(short(&info.id).to_string());
                         *slot = Slot::Ready(Arc::from(info));
                     }
                 }

@@ -5,8 +5,9 @@
 //! - host threads behave as a container named `host`: `container.id`, `container.full_id` and
 //!   `container.name` are `host`, `container.type` is `host`, other strings are empty, `container.privileged`
 //!   is false;
-//! - while the metadata is pending or after a failed lookup only `container.id` and `container.full_id` have a
-//!   value; every other field has none (`None`: `<NA>` in outputs, comparisons false);
+//! - while the metadata is pending or after a failed lookup only `container.id` has a value (the plugin's
+//!   "no info for the container id" case; `container.full_id` is part of the enrichment); every other field
+//!   has none (`None`: `<NA>` in outputs, comparisons false);
 //! - `k8s.ns.name`, `k8s.pod.name`, `k8s.pod.uid`/`k8s.pod.id` come from kubelet's `io.kubernetes.pod.*`
 //!   labels and have no value without them; `container.labels` and `k8s.pod.labels` list `key:value` pairs
 //!   joined by `, `, leaving out `io.kubernetes.*` and `annotation.*` labels;
@@ -20,7 +21,7 @@
 use std::borrow::Cow;
 
 use super::cache::Lookup;
-use super::cgroup::ContainerId;
+use super::cgroup::{ContainerId, Engine};
 use super::docker::{ContainerInfo, Mount};
 
 /// A field value; strings borrow from the cache entry where they can.
@@ -61,6 +62,21 @@ pub const FIELDS: &[&str] = &[
     "k8s.pod.labels",
 ];
 
+/// Whose container fields are asked for: a host thread, or a container known by its short id (and, when the
+/// cgroup layout or a metaevent said so, its engine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject<'a> {
+    /// A host thread.
+    Host,
+    /// A container.
+    Container {
+        /// The 12-digit id (`container.id`).
+        short: &'a str,
+        /// The engine, for `container.type`.
+        engine: Option<Engine>,
+    },
+}
+
 /// The value of `name` (with its `[arg]`, if any) for a thread in container `id`; `None` when the field has
 /// no value or is not a container field.
 pub fn extract<'a>(
@@ -69,23 +85,44 @@ pub fn extract<'a>(
     id: &'a ContainerId,
     lookup: Lookup<'a>,
 ) -> Option<FieldValue<'a>> {
+    let subject = match id {
+        ContainerId::Host => Subject::Host,
+        ContainerId::Container { engine, .. } => Subject::Container {
+            short: id.short(),
+            engine: Some(*engine),
+        },
+    };
+    extract_subject(name, arg, subject, lookup)
+}
+
+/// [`extract`] for a [`Subject`]: what field extraction calls, with the short id the thread table keeps.
+pub fn extract_subject<'a>(
+    name: &str,
+    arg: Option<&str>,
+    subject: Subject<'a>,
+    lookup: Lookup<'a>,
+) -> Option<FieldValue<'a>> {
     let s = |v: &'a str| Some(FieldValue::Str(Cow::Borrowed(v)));
-    match name {
-        "container.id" => return s(id.short()),
-        "container.full_id" => return s(id.full()),
-        _ => {}
+    let (short, engine) = match subject {
+        Subject::Host => {
+            return match name {
+                "container.id" | "container.full_id" => s("host"),
+                _ => host_value(name),
+            };
+        }
+        Subject::Container { short, engine } => (short, engine),
+    };
+    if name == "container.id" {
+        return s(short);
     }
-    let info = match (id, lookup) {
-        (ContainerId::Host, _) => return host_value(name),
-        (_, Lookup::Ready(info)) => info,
-        _ => return None,
+    let Lookup::Ready(info) = lookup else {
+        // pending or failed: the plugin has no info for the container id, only `container.id` has a value
+        return None;
     };
     match name {
+        "container.full_id" => s(&info.id),
         "container.name" => s(&info.name),
-        "container.type" => match id {
-            ContainerId::Container { engine, .. } => s(engine.as_str()),
-            ContainerId::Host => s("host"),
-        },
+        "container.type" => s(engine?.as_str()),
         "container.image" => s(&info.image),
         "container.image.id" => s(&info.image_id),
         "container.image.repository" => s(&info.image_repository),

@@ -6,6 +6,8 @@
 //!   the `container.*` and `k8s.*` fields.
 //! - [`cache`]: asynchronous cached lookups, so the event loop never waits for the daemon.
 //! - [`fields`]: the values of `container.*` and `k8s.*` fields from what the cache knows.
+//! - [`tracker`]: the engine's view — which container an event belongs to, lookups on first sight,
+//!   `container` metaevents read from and made for the event stream.
 //! - this module: the `container` metaevent payload (PPME_CONTAINER_JSON_E / _2_E), so captures carry the
 //!   metadata and replay needs no daemon.
 
@@ -13,6 +15,7 @@ pub mod cache;
 pub mod cgroup;
 pub mod docker;
 pub mod fields;
+pub mod tracker;
 
 use std::collections::BTreeMap;
 
@@ -21,6 +24,7 @@ use serde_json::{Map, Value, json};
 pub use cache::{ContainerCache, Lookup};
 pub use cgroup::{ContainerId, Engine};
 pub use docker::{ContainerInfo, DockerClient, DockerError, K8sInfo, Mount};
+pub use tracker::Containers;
 
 /// libsinsp's `container_type` number for an engine (`type` in the metaevent JSON).
 pub fn container_type_number(engine: Engine) -> u64 {
@@ -33,7 +37,7 @@ pub fn container_type_number(engine: Engine) -> u64 {
     }
 }
 
-fn engine_of_type_number(n: u64) -> Option<Engine> {
+pub(crate) fn engine_of_type_number(n: u64) -> Option<Engine> {
     Some(match n {
         0 => Engine::Docker,
         6 => Engine::Cri,

@@ -14,9 +14,10 @@
 //! - `fd.ip`, `fd.net`, `fd.port` (filter-only) push both endpoints of a connected socket (client
 //!   first); libsinsp's `=`/`in` match either, `!=` neither.
 //!
-//! Not implemented yet, so always missing: `container.*` other than `container.id` (metadata comes
-//! from the container plugin in current Falco), `k8s.*`, `fs.path.*`, `fdlist.*`, DNS names
-//! (`fd.*ip.name`), `evt.around`, `evt.abspath`, `evt.deltatime`, `proc.nthreads`,
+//! `container.*` and `k8s.*` come from [`crate::container::tracker`] (what Falco's container plugin
+//! gives, through the state's container cache). Not implemented yet, so always missing:
+//! `container.ip`, `container.host_*`, `k8s.pod.ip`, the deprecated `k8s.*`, `fs.path.*`,
+//! `fdlist.*`, DNS names (`fd.*ip.name`), `evt.around`, `evt.abspath`, `evt.deltatime`, `proc.nthreads`,
 //! `proc.nchilds`, `proc.fdopencount`, `proc.vmsize`-style counters and `thread.cpu*`. See
 //! [`is_supported`].
 
@@ -183,7 +184,8 @@ enum K {
     FdNameraw,
     FdIsUpper,
     FdIsLower,
-    ContainerId,
+    /// Every field [`crate::container::tracker::serves`], `container.id` included.
+    Container,
     Unsupported,
 }
 
@@ -334,7 +336,7 @@ fn kind_of_name(name: &str) -> K {
         "fd.nameraw" => FdNameraw,
         "fd.is_upper_layer" => FdIsUpper,
         "fd.is_lower_layer" => FdIsLower,
-        "container.id" => ContainerId,
+        n if crate::container::tracker::serves(n) => Container,
         _ => Unsupported,
     }
 }
@@ -864,10 +866,6 @@ impl<'a> Extractor<'a> {
                 };
                 Self::push_str(out, v.as_bytes())
             }
-            K::ContainerId => match &t.container_id {
-                Some(c) => Self::push_str(out, c.as_bytes()),
-                None => Self::push_str(out, b"host"),
-            },
             _ => false,
         }
     }
@@ -1437,6 +1435,11 @@ impl FieldSource for Extractor<'_> {
             | FdL4proto | FdSockfamily | FdIsServer | FdUid | FdNet | FdCnet | FdSnet | FdLnet
             | FdRnet | FdConnected | FdNameChanged | FdDev | FdDevMajor | FdDevMinor | FdIno
             | FdNameraw | FdIsUpper | FdIsLower => self.fd_field(k, arg, out),
+            Container => {
+                let ts = self.evt.ts();
+                let c = self.state.containers();
+                c.push_field(self.thread(), ts, field, arg, out)
+            }
             Unsupported => false,
             _ => self.proc_field(k, arg, out),
         }

@@ -691,6 +691,22 @@ impl<W: Write> ScapWriter<W> {
         patch_len(b, start);
     }
 
+    /// Writes one `container` metaevent (`PPME_CONTAINER_JSON_2_E`, at time `ts`) per container whose
+    /// metadata `containers` knows, so that a capture started while containers run replays with their
+    /// `container.*` and `k8s.*` fields; containers whose lookups complete later reach the file as the
+    /// events [`crate::container::Containers::take_metaevents`] hands out, written with
+    /// [`ScapWriter::write_event`] where they occur in the event stream.
+    pub fn write_containers(
+        &mut self,
+        containers: &crate::container::Containers,
+        ts: u64,
+    ) -> Result<(), WriteError> {
+        for raw in containers.snapshot_metaevents(ts) {
+            self.write_event(&raw)?;
+        }
+        Ok(())
+    }
+
     /// Writes one event given as raw bytes in libscap's layout (header, lengths, parameters), on
     /// CPU 0 without dump flags. Bytes after the header's `len` are ignored.
     pub fn write_event(&mut self, raw: &[u8]) -> Result<(), WriteError> {

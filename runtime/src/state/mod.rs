@@ -304,6 +304,8 @@ pub struct State {
     /// Network interfaces' addresses, for `fd.lip`/`fd.rip`.
     local_addrs: Vec<IpAddr>,
     hostname: String,
+    /// Container metadata (`container.*`, `k8s.*`), see [`crate::container::tracker`].
+    containers: crate::container::Containers,
 }
 
 impl Default for State {
@@ -338,6 +340,7 @@ impl State {
             ctx: EventContext::default(),
             local_addrs: Vec::new(),
             hostname: String::new(),
+            containers: crate::container::Containers::default(),
         }
     }
 
@@ -408,6 +411,16 @@ impl State {
     /// Replaces the user and group database.
     pub fn set_user_db(&mut self, users: Box<dyn UserDb>) {
         self.users = users;
+    }
+
+    /// Container metadata: what `container.*` and `k8s.*` fields read.
+    pub fn containers(&self) -> &crate::container::Containers {
+        &self.containers
+    }
+
+    /// Container metadata, to switch to live lookups or insert metadata known otherwise.
+    pub fn containers_mut(&mut self) -> &mut crate::container::Containers {
+        &mut self.containers
     }
 
     /// The per-event facts of the last event given to [`State::update`].
@@ -687,6 +700,8 @@ impl State {
                 }
             }
         }
+        // container metadata: metaevents into the cache, lookups for containers seen first here
+        self.containers.observe(evt, self.threads.get(&tid));
     }
 
     fn parse_enter(&mut self, evt: &Event<'_>) {
