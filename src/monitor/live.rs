@@ -32,7 +32,8 @@ use frule_runtime::engine::{Engine, SYSCALL_SOURCE};
 use frule_runtime::event::Event;
 use frule_runtime::output::Outputs;
 use frule_runtime::scap::{
-    CaptureState, FdInfo, FdKind, GroupInfo, ProcInfo, ScapWriter, UserInfo, WriterOptions,
+    CaptureState, FdInfo, FdKind, GroupInfo, Interface, InterfaceAddr, ProcInfo, ScapWriter,
+    UserInfo, WriterOptions,
 };
 
 use crate::web::{self, Published, WebOptions};
@@ -273,10 +274,73 @@ fn host_users(state: &mut CaptureState) {
     }
 }
 
+/// The host's network interfaces (`getifaddrs`), as a capture's interface list records them:
+/// libsinsp decides which end of a socket is local (`fd.lip`, `fd.lport`, …) with this list.
+fn host_interfaces(state: &mut CaptureState) {
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs writes a list head into `head`, which we own and free below.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return;
+    }
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: `cur` is a node of the list getifaddrs returned, alive until freeifaddrs.
+        let ifa = unsafe { &*cur };
+        cur = ifa.ifa_next;
+        if ifa.ifa_addr.is_null() || ifa.ifa_name.is_null() {
+            continue;
+        }
+        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
+        let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) }
+            .to_string_lossy()
+            .into_owned();
+        // SAFETY: ifa_addr is non-null and points to a sockaddr of the family it declares.
+        let family = i32::from(unsafe { (*ifa.ifa_addr).sa_family });
+        let v4 = |p: *const libc::sockaddr| {
+            if p.is_null() {
+                return 0;
+            }
+            // SAFETY: the caller checked the family is AF_INET, so this is a sockaddr_in.
+            let sin = unsafe { &*(p as *const libc::sockaddr_in) };
+            // s_addr is in network order; its memory bytes are the address's octets
+            u32::from_le_bytes(sin.sin_addr.s_addr.to_ne_bytes())
+        };
+        let v6 = |p: *const libc::sockaddr| {
+            if p.is_null() {
+                return [0u8; 16];
+            }
+            // SAFETY: the caller checked the family is AF_INET6, so this is a sockaddr_in6.
+            let sin6 = unsafe { &*(p as *const libc::sockaddr_in6) };
+            sin6.sin6_addr.s6_addr
+        };
+        let addr = match family {
+            libc::AF_INET => InterfaceAddr::V4 {
+                addr: v4(ifa.ifa_addr),
+                netmask: v4(ifa.ifa_netmask),
+                bcast: v4(ifa.ifa_ifu),
+            },
+            libc::AF_INET6 => InterfaceAddr::V6 {
+                addr: v6(ifa.ifa_addr),
+                netmask: v6(ifa.ifa_netmask),
+                bcast: [0; 16],
+            },
+            _ => continue,
+        };
+        state.interfaces.push(Interface {
+            name,
+            addr,
+            linkspeed: 0,
+        });
+    }
+    // SAFETY: `head` came from a successful getifaddrs and is freed once.
+    unsafe { libc::freeifaddrs(head) };
+}
+
 /// The initial state: every thread and fd of `/proc`, and the host's users.
 pub fn initial_state() -> CaptureState {
     let mut state = CaptureState::default();
     host_users(&mut state);
+    host_interfaces(&mut state);
     for t in procfs::scan() {
         for fd in &t.fds {
             state.fds.push(FdInfo {
