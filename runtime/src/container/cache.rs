@@ -399,6 +399,16 @@ impl ContainerCache {
         self.sent.load(Ordering::Acquire) != self.received
     }
 
+    /// Queues a lookup for a container the cache has no entry for, without applying finished lookups: what the
+    /// event stream sees changes only at [`ContainerCache::poll`], which the event loop controls. Never blocks.
+    pub fn request(&mut self, id: &ContainerId) {
+        if let ContainerId::Container { full, .. } = id
+            && !self.known.contains_key(short(full))
+        {
+            self.queue(full);
+        }
+    }
+
     /// What is known about a container by its short or full id, without queueing anything.
     pub fn peek(&self, id: &str) -> Lookup<'_> {
         match self.known.get(short(id)) {

@@ -20,9 +20,11 @@
 //!
 //! Invariants: [`Containers::observe`] never blocks (a hash lookup when the thread's container changes from
 //! the previous event's, nothing else); a container is looked up at most once until the daemon reports it
-//! started again or it is destroyed.
+//! started again or it is destroyed; finished lookups change field values only in
+//! [`Containers::take_metaevents`], which also returns the metaevents that record the change.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use frule_codegen::abi::{FieldArg, FieldId, ValueBuf};
@@ -153,19 +155,16 @@ impl Containers {
         let cid = container_id_of_entries(t.cgroups.iter().map(Vec::as_slice));
         if let ContainerId::Container { engine, .. } = &cid {
             self.engines.insert(id.to_string(), *engine);
-            let _ = self.cache.get(&cid);
+            // queue only: answers are applied in `take_metaevents`, together with their metaevent
+            self.cache.request(&cid);
         }
     }
 
-    /// Applies finished lookups and lifecycle events; never blocks. `observe` does it as a side effect of
-    /// cache lookups; an idle event loop calls this so metaevents do not wait for the next container event.
-    pub fn poll(&mut self) {
-        self.cache.poll();
-    }
-
-    /// One `container` metaevent (raw bytes, `PPME_CONTAINER_JSON_2_E`) per container whose metadata arrived
-    /// since the last call, stamped with the last observed event's time. Feed them to the engine and to the
-    /// capture writer, in this order, before the next captured event.
+    /// Applies finished lookups and lifecycle events (never blocks), and returns one `container` metaevent (raw
+    /// bytes, `PPME_CONTAINER_JSON_2_E`) per container whose metadata arrived, stamped with the last observed
+    /// event's time. Finished lookups are applied here only, so the metaevent marks the point of the event
+    /// stream from which the container's fields have values: write each to the capture being recorded and
+    /// feed it to the engine before the next captured event, and a replay sees the same values.
     pub fn take_metaevents(&mut self) -> Vec<Vec<u8>> {
         self.cache.poll();
         let ids = self.cache.take_newly_ready();
@@ -215,6 +214,70 @@ impl Containers {
             m.destroys_seen.load(Relaxed)
         ));
         line
+    }
+
+    /// Appends the container counters to a Prometheus text exposition (`/metrics`): lookups by result,
+    /// failures by reason, lifecycle events, malformed metaevents.
+    pub fn write_prometheus(&self, out: &mut String) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let m = self.metrics();
+        family(
+            out,
+            "falcosecurity_frule_container_lookups_total",
+            "container metadata lookups by result",
+        );
+        let _ = writeln!(
+            out,
+            "falcosecurity_frule_container_lookups_total{{result=\"queued\"}} {}",
+            m.lookups_queued.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "falcosecurity_frule_container_lookups_total{{result=\"ok\"}} {}",
+            m.lookups_ok.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "falcosecurity_frule_container_lookups_total{{result=\"failed\"}} {}",
+            m.lookups_failed.load(Relaxed)
+        );
+        let mut failures: Vec<(&str, u64)> = m
+            .failures_by_kind
+            .lock()
+            .map(|f| f.iter().map(|(k, v)| (*k, *v)).collect())
+            .unwrap_or_default();
+        failures.sort_unstable();
+        family(
+            out,
+            "falcosecurity_frule_container_lookup_failures_total",
+            "failed container metadata lookups by reason",
+        );
+        for (reason, n) in failures {
+            let _ = writeln!(
+                out,
+                "falcosecurity_frule_container_lookup_failures_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        for (name, v, help) in [
+            (
+                "falcosecurity_frule_container_starts_total",
+                m.starts_seen.load(Relaxed),
+                "container start events from the runtime",
+            ),
+            (
+                "falcosecurity_frule_container_destroys_total",
+                m.destroys_seen.load(Relaxed),
+                "container destroy events from the runtime",
+            ),
+            (
+                "falcosecurity_frule_container_malformed_metaevents_total",
+                self.malformed_metaevents,
+                "container metaevents that did not decode",
+            ),
+        ] {
+            family(out, name, help);
+            let _ = writeln!(out, "{name} {v}");
+        }
     }
 
     fn read_metaevent(&mut self, evt: &Event<'_>) -> Option<String> {
@@ -310,6 +373,12 @@ impl Containers {
             }
         }
     }
+}
+
+/// The `# HELP` and `# TYPE` lines of a counter family.
+fn family(out: &mut String, name: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
 }
 
 /// A `PPME_CONTAINER_JSON_2_E` event (tid -1) carrying the metadata of one container, as libsinsp writes them

@@ -1,0 +1,88 @@
+//! Helpers for tests against a real Docker daemon, shared by `runtime/tests/container.rs` and the root
+//! package's `tests/containers.rs` (which includes this file with `#[path]`). Nothing is ever pulled from a
+//! registry: the image is imported from a local rootfs tarball holding the static busybox.
+
+#![allow(dead_code, reason = "each including test uses a different subset")]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use frule_runtime::container::DockerClient;
+
+/// Why the real-docker test cannot run here, if it cannot.
+pub fn docker_unavailable() -> Option<String> {
+    // SAFETY-free check of root: the effective uid from /proc
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(2));
+    if euid != Some("0") {
+        return Some("not running as root".into());
+    }
+    for tool in ["docker", "dockerd"] {
+        let found = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+            .unwrap_or(false);
+        if !found {
+            return Some(format!(
+                "`{tool}` is not installed (apt-get install -y docker.io)"
+            ));
+        }
+    }
+    if !Path::new("/bin/busybox").is_file() {
+        return Some("/bin/busybox is missing (apt-get install -y busybox-static)".into());
+    }
+    None
+}
+
+pub fn sh(cmd: &str) -> Result<String, String> {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .map_err(|e| format!("{cmd}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(format!(
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Starts dockerd when nothing answers on the default socket; `Err` says why it could not.
+pub fn ensure_dockerd() -> Result<(), String> {
+    let client = DockerClient::default();
+    if client.is_available() {
+        return Ok(());
+    }
+    let log = std::env::temp_dir().join("frule-test-dockerd.log");
+    sh(&format!("(nohup dockerd >{} 2>&1 &)", log.display()))?;
+    for _ in 0..120 {
+        if client.is_available() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let tail = std::fs::read_to_string(&log).unwrap_or_default();
+    let tail: Vec<&str> = tail.lines().rev().take(5).collect();
+    Err(format!("dockerd did not come up: {}", tail.join(" | ")))
+}
+
+/// Imports a busybox image from a local rootfs tarball (never from a registry).
+pub fn import_busybox_image(tag: &str) -> Result<(), String> {
+    if sh(&format!("docker image inspect {tag} >/dev/null 2>&1")).is_ok() {
+        return Ok(());
+    }
+    let root = std::env::temp_dir().join(format!("frule-busybox-rootfs-{}", std::process::id()));
+    let r = root.display();
+    sh(&format!(
+        "rm -rf {r} && mkdir -p {r}/bin {r}/tmp {r}/etc {r}/proc {r}/sys {r}/dev {r}/data && cp /bin/busybox {r}/bin/busybox \
+         && for a in sh ls cat echo sleep httpd wget id; do ln -s busybox {r}/bin/$a; done \
+         && tar -C {r} -c . | docker import -c 'CMD [\"/bin/sh\"]' - {tag} && rm -rf {r}"
+    ))
+    .map(|_| ())
+}
