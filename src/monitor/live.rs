@@ -883,6 +883,7 @@ fn metrics_text(m: &MetricsInput<'_>) -> String {
             "falcosecurity_falco_rules_matches_total{{{labels}}} {n}"
         );
     }
+    m.engine.state().containers().write_prometheus(&mut out);
     if !m.times.count.is_empty() {
         family(
             &mut out,
@@ -949,6 +950,7 @@ pub fn run(
     .map_err(|e| format!("Error: cannot start the live capture: {e}"))?;
     let initial = initial_state();
     engine.set_capture_state(&initial);
+    start_containers(engine);
 
     let mut writer = match &options.write {
         None => None,
@@ -1088,6 +1090,7 @@ pub fn run(
                 outputs.send(a);
             }
         }
+        container_events(engine, outputs, &mut alerts, writer.as_mut());
         if last_check.elapsed() >= Duration::from_secs(1) {
             last_check = Instant::now();
             if let Ok(c) = capture.counters() {
@@ -1150,7 +1153,48 @@ pub fn run(
         total.n_drops
     );
     eprint!("{}", engine.summary());
+    eprintln!("{}", engine.state().containers().summary());
     Ok(!exit_requested)
+}
+
+// ---- container metadata (see `frule_runtime::container::tracker`) ----
+
+/// Switches the engine's container metadata to asynchronous lookups from the Docker daemon at its default
+/// socket, following its start/destroy events. Failed lookups are logged with their reason; without a
+/// daemon every lookup fails with `connect` and containers keep only `container.id`.
+fn start_containers(engine: &mut Engine) {
+    *engine.containers_mut() = frule_runtime::container::Containers::docker(
+        frule_runtime::container::DockerClient::default(),
+        |msg| log(msg),
+    );
+}
+
+/// The `container` events of lookups that completed since the last call: written to the capture being
+/// recorded, then evaluated (rules on `evt.type = container` fire on them), in the same order a replay of
+/// that capture sees them.
+fn container_events<W: std::io::Write>(
+    engine: &mut Engine,
+    outputs: &mut Outputs,
+    alerts: &mut Vec<frule_runtime::output::Alert>,
+    mut writer: Option<&mut ScapWriter<W>>,
+) {
+    for raw in engine.containers_mut().take_metaevents() {
+        let Ok(evt) = Event::new(&raw) else {
+            continue;
+        };
+        if let Some(w) = writer.as_mut()
+            && let Err(e) = w.write_event(&raw)
+        {
+            log(&format!(
+                "Error: cannot write a container event to the capture file: {e}"
+            ));
+        }
+        alerts.clear();
+        engine.process(&evt, 0, alerts);
+        for a in alerts.iter() {
+            outputs.send(a);
+        }
+    }
 }
 
 /// Runs the reload closure on a side thread (its file reads are the monitor's own syscalls).
