@@ -1,8 +1,9 @@
 //! The container side of event processing: which container each event belongs to, what is known about it, and
 //! the `container` metaevents that carry that knowledge through the event stream and into capture files.
 //!
-//! The engine owns one [`Containers`] and calls [`Containers::observe`] for every event after the thread table
-//! has applied it; field extraction then reads `container.*` and `k8s.*` through [`Containers::push_field`].
+//! The [`crate::state::State`] owns one [`Containers`] and calls [`Containers::observe`] at the end of
+//! `State::update`, after the thread table applied the event; field extraction then reads `container.*` and
+//! `k8s.*` through [`Containers::push_field`]. The engine hands it out with `Engine::containers_mut`.
 //!
 //! How metadata arrives, as in Falco with its container plugin:
 //! - **live**: the first event of a thread in a container the cache has not seen queues an asynchronous lookup
