@@ -1,0 +1,87 @@
+//! A syscall load generator for the storm benchmark (`benches/storm.sh`): one thread issues
+//! syscalls as fast as it can for a fixed time and prints what it did. It needs no capture and
+//! no privileges.
+//!
+//! `cargo run --release -p frule-capture-bpf --example syscall_load -- MODE SECONDS`
+//!
+//! Modes (each "op" is one loop iteration; the syscalls it costs are counted as issued):
+//! - `open`: open + close of `/etc/hostname` (2 syscalls);
+//! - `exec`: fork + execve of `/bin/true` + wait (the child's clone, execve, exit and its
+//!   loader's opens are not counted: `ops` are what to compare);
+//! - `connect`: socket + connect to a loopback listener + close (3 syscalls; the listener
+//!   thread accepts and closes, not counted);
+//! - `mix`: 8 open/close pairs, 2 connects and 1 exec per round (one op = one round).
+//!
+//! Output, one line: `mode=M seconds=S ops=N ops_per_s=R syscalls=N syscalls_per_s=R`.
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn open_close() {
+    drop(std::fs::File::open("/etc/hostname"));
+}
+
+fn exec_true() {
+    let _ = Command::new("/bin/true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "open".into());
+    let seconds: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5.0);
+    let listener = TcpListener::bind("127.0.0.1:0").ok();
+    let addr = listener.as_ref().and_then(|l| l.local_addr().ok());
+    if let Some(l) = listener {
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                drop(s);
+            }
+        });
+    }
+    let connect = || {
+        if let Some(a) = addr {
+            drop(TcpStream::connect(a));
+        }
+    };
+    let (per_op, op): (u64, Box<dyn Fn()>) = match mode.as_str() {
+        "open" => (2, Box::new(open_close)),
+        "exec" => (1, Box::new(exec_true)),
+        "connect" => (3, Box::new(connect)),
+        "mix" => (
+            8 * 2 + 2 * 3 + 1,
+            Box::new(move || {
+                for _ in 0..8 {
+                    open_close();
+                }
+                connect();
+                connect();
+                exec_true();
+            }),
+        ),
+        other => {
+            eprintln!("syscall_load: unknown mode {other:?} (open, exec, connect or mix)");
+            std::process::exit(2);
+        }
+    };
+    let limit = Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let mut ops: u64 = 0;
+    while start.elapsed() < limit {
+        for _ in 0..16 {
+            op();
+        }
+        ops += 16;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "mode={mode} seconds={secs:.3} ops={ops} ops_per_s={:.0} syscalls={} syscalls_per_s={:.0}",
+        ops as f64 / secs,
+        ops * per_op,
+        (ops * per_op) as f64 / secs
+    );
+}
