@@ -58,6 +58,8 @@ pub use frule_codegen as codegen;
 pub use frule_lang as lang;
 pub use frule_runtime as runtime;
 
+pub mod profile;
+
 pub use frule_lang::loader::Priority;
 pub use frule_runtime::engine::{RuleMatching, RuleSelector, Selection, Stats};
 pub use frule_runtime::output::{Alert, FieldValue, OutputOptions, format_alert};

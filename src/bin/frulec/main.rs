@@ -5,6 +5,7 @@
 mod compile;
 mod fields;
 mod parse;
+mod profile;
 mod test;
 mod validate;
 
@@ -42,6 +43,8 @@ enum Command {
     Compile(compile::Args),
     /// Run offline rule tests: events (field values or a capture) against expected alerts.
     Test(test::Args),
+    /// Learn a whitelisting profile of a workload (containers of an image, or a process tree) from a capture.
+    Profile(profile::Args),
 }
 
 /// What a subcommand reports back to `main`.
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Fields(args) => fields::run(args),
         Command::Compile(args) => compile::run(args),
         Command::Test(args) => test::run(args),
+        Command::Profile(args) => profile::run(args),
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,
