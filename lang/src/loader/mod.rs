@@ -51,6 +51,7 @@
 
 pub mod compile;
 pub mod context;
+mod fastyaml;
 pub mod reader;
 pub mod yaml;
 

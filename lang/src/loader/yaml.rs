@@ -9,6 +9,9 @@
 //! strings keep the decoded value. The scalar *style* (plain, quoted, block) is read from the raw source at
 //! the span (see [`scalar_text`]), which is all we need to map condition bytes back to file bytes.
 //!
+//! Most rules files are read by a faster reader of the YAML subset they use ([`super::fastyaml`]), which
+//! produces the same tree or declines; serde-saphyr reads the rest.
+//!
 //! Resource limits: serde-saphyr's [`serde_saphyr::Budget`] is enabled (nesting depth, node count, aliases,
 //! total scalar bytes), and inputs over [`MAX_INPUT_BYTES`] are rejected before parsing. Our recursion over
 //! the tree is therefore bounded by the depth budget.
@@ -27,7 +30,7 @@ pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_DEPTH: usize = 128;
 
 /// A YAML node and its position.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
     /// What the node is.
     pub kind: Kind,
@@ -45,7 +48,7 @@ pub struct Node {
 }
 
 /// The kinds of node.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// `~`, `null`, or nothing.
     Null,
@@ -202,6 +205,16 @@ pub fn parse(src: &str) -> Result<Vec<Node>, YamlError> {
             line_col0: Some((0, 0)),
         });
     }
+    // Rules files as people write them take the fast path; everything else (and every error) is
+    // serde-saphyr's.
+    if let Some(docs) = super::fastyaml::parse(src) {
+        return Ok(docs);
+    }
+    parse_with_serde_saphyr(src)
+}
+
+/// [`parse`] without the fast path (the reference the fast path is tested against).
+pub(crate) fn parse_with_serde_saphyr(src: &str) -> Result<Vec<Node>, YamlError> {
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget());
     let docs: Vec<Spanned<Raw>> =
