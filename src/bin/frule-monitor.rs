@@ -6,16 +6,34 @@
 //! and fd tables from `/proc`, prints `frule-monitor: watching N syscalls with M rules` on stderr when
 //! ready, and writes alerts until SIGINT/SIGTERM, then prints the summary (with the capture's drops)
 //! and exits 0. A capture that cannot start (not root, no BTF, no BPF, attach failure) exits 2 with
-//! the reason. See `src/monitor/live.rs`.
+//! the reason. See `src/monitor/live.rs`. Also in live mode:
+//! - `--write FILE.scap` records the initial `/proc` state (process, fd, user and interface lists)
+//!   and every evaluated event, with its CPU, in a capture that `--replay` and `sysdig -r` read;
+//! - SIGHUP (and, with `watch_config_files`, on by default, a change of a rules file) reloads the
+//!   rules: they are compiled on a side thread and swapped in between two batches of events, the
+//!   process table and the ring buffers stay; a broken rules file keeps the running rules and the
+//!   load errors are printed;
+//! - `syscall_event_drops` as in Falco: once a second, when the kernel dropped more than
+//!   `threshold` of the events, the actions (`log`, `alert` = the internal "Falco internal: syscall
+//!   event drop" alert, `exit` = exit code 1) run, at most as often as the token bucket allows;
+//! - `webserver.enabled` starts the web server (`listen_address`, `listen_port`): `/healthz`,
+//!   `/versions`, and `/metrics` (Prometheus) with `webserver.prometheus_metrics_enabled` and
+//!   `metrics.enabled`.
 //!
 //! Replay: `frule-monitor -r RULES... --replay CAPTURE [--json] [-c CONFIG] [-o KEY=VALUE]... [-D NAME]
-//! [-T TAG] [-t TAG]` evaluates every event of the capture (enter and exit events alike) and writes the
-//! alerts to the configured outputs (stdout by default; one JSON object per line with `--json` or
-//! `json_output`). At the end it prints Falco's summary on stderr: elapsed time and events read, the
-//! syscall event drop block, `Events detected: N`, the counts by severity and by rule name.
+//! [-T TAG] [-t TAG] [--backend jit|vm|vm-O0]` evaluates every event of the capture (enter and exit
+//! events alike) and writes the alerts to the configured outputs (stdout by default; one JSON object
+//! per line with `--json` or `json_output`). At the end it prints Falco's summary on stderr: elapsed
+//! time and events read, the syscall event drop block, `Events detected: N`, the counts by severity
+//! and by rule name.
+//!
+//! Backend (replay and live alike): `--backend`, else `frule.backend` of the configuration, else `jit`
+//! — optimized per-event-type programs compiled to native code, each falling back to the VM (with a
+//! warning on stderr saying why) when Cranelift cannot compile it; `vm` runs the same optimized
+//! programs on the bytecode VM, `vm-O0` the unoptimized reference. `-v` prints the build figures.
 //!
 //! Exit codes: 0 on success; 1 on invalid rules (their diagnostics are printed on stderr as `frulec
-//! validate` prints them, as JSON with `--json`/`json_output`), an invalid configuration or an invalid selection (`-t` with `-D`/`-T`); 2 on an
+//! validate` prints them, as JSON with `--json`/`json_output`), an invalid configuration, an invalid selection (`-t` with `-D`/`-T`) or a stop by the drop `exit` action; 2 on an
 //! unreadable rules file, configuration or capture, or a live capture that cannot start.
 //!
 //! Rules: `-r` files or directories (directories contribute their `.yml`/`.yaml` files in
@@ -30,7 +48,7 @@ use clap::Parser;
 use frule_lang::loader::{self, RulesFile};
 use frule_lang::render;
 use frule_runtime::config::Config;
-use frule_runtime::engine::{Engine, RuleSelector, Selection};
+use frule_runtime::engine::{Backend, Engine, RuleSelector, Selection};
 use frule_runtime::scap::ScapReader;
 
 #[path = "../monitor/live.rs"]
@@ -79,10 +97,18 @@ struct Cli {
     /// Print load warnings and configuration remarks.
     #[arg(short = 'v')]
     verbose: bool,
+    /// How rule conditions run: `jit` (optimized, native code; the default), `vm` (optimized
+    /// bytecode) or `vm-O0` (unoptimized bytecode, the reference). Overrides `frule.backend`.
+    #[arg(long, value_name = "BACKEND", value_parser = parse_backend)]
+    backend: Option<Backend>,
     /// Live mode: also record the captured events, after the initial /proc state, into this
     /// .scap file (readable by `frule-monitor --replay` and by `sysdig -r`).
     #[arg(short = 'w', long = "write", value_name = "FILE.scap")]
     write: Option<PathBuf>,
+}
+
+fn parse_backend(s: &str) -> Result<Backend, String> {
+    Backend::parse(s).ok_or_else(|| format!("unknown backend {s:?} (expected jit, vm or vm-O0)"))
 }
 
 enum Failure {
@@ -217,9 +243,33 @@ fn build_engine(cli: &Cli, config: &Config) -> Result<(Engine, Vec<(String, Stri
     selection
         .apply(engine.ruleset_mut())
         .map_err(|m| Failure::Invalid(format!("Error: {m}")))?;
+    engine.set_backend(cli.backend.unwrap_or(config.backend));
     engine.ruleset_mut().build();
     for s in engine.ruleset().skipped() {
         eprintln!("Warning: rule '{}' is skipped: {}", s.rule, s.reason);
+    }
+    if let Some(info) = engine.ruleset().build_info() {
+        // One line per reason: without Cranelift for this host every program falls back alike.
+        let mut reasons = std::collections::BTreeMap::<&str, usize>::new();
+        for f in &info.fallbacks {
+            *reasons.entry(f.reason.as_str()).or_default() += 1;
+        }
+        for (reason, n) in reasons {
+            eprintln!(
+                "Warning: {n} of {} rule programs run on the vm instead of native code: {reason}",
+                info.programs
+            );
+        }
+        if cli.verbose {
+            eprintln!(
+                "Rules compiled for the {} backend: {} rules, {} programs ({} native) in {:.3}s",
+                info.backend,
+                info.rules,
+                info.programs,
+                info.native,
+                info.elapsed.as_secs_f64()
+            );
+        }
     }
     let hashes = files
         .iter()
