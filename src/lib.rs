@@ -61,33 +61,18 @@ pub use frule_runtime as runtime;
 pub mod profile;
 
 pub use frule_lang::loader::Priority;
+/// How compiled conditions are executed: [`Backend::Jit`] (the default: optimized per-event-type
+/// programs compiled to native code with Cranelift, falling back to the VM per program when the JIT
+/// cannot compile), [`Backend::Vm`] (the same optimized programs on the bytecode VM) or
+/// [`Backend::VmUnoptimized`] (the unoptimized reference). [`Backend::ALL`] lists them all for
+/// differential runs: `frulec test` runs each case on each of them.
+pub use frule_runtime::engine::Backend;
 pub use frule_runtime::engine::{RuleMatching, RuleSelector, Selection, Stats};
 pub use frule_runtime::output::{Alert, FieldValue, OutputOptions, format_alert};
 
 use frule_codegen::abi::{MapEvent, OwnedValue, ScalarKind};
 use frule_lang::diagnostic::Diagnostic;
 use frule_lang::loader::{LoadResult, RulesFile};
-
-/// How compiled conditions are executed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Backend {
-    /// The bytecode VM, the reference semantics (the only backend so far; the Cranelift JIT will
-    /// implement the same IR).
-    #[default]
-    Vm,
-}
-
-impl Backend {
-    /// Every backend, for differential runs: `frulec test` runs each case on each of them.
-    pub const ALL: &'static [Backend] = &[Backend::Vm];
-
-    /// The backend's short name in reports (`vm`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Vm => "vm",
-        }
-    }
-}
 
 /// Rules that did not load: every error and warning, with exact locations.
 #[derive(Debug)]
@@ -155,7 +140,6 @@ pub struct ReplayStats {
 pub struct Engine {
     inner: frule_runtime::engine::Engine,
     warnings: Vec<Diagnostic>,
-    backend: Backend,
     alerts: Vec<Alert>,
 }
 
@@ -173,7 +157,6 @@ impl Engine {
         Ok(Engine {
             inner: frule_runtime::engine::Engine::new(&result),
             warnings: result.diagnostics,
-            backend: Backend::Vm,
             alerts: Vec::new(),
         })
     }
@@ -204,14 +187,15 @@ impl Engine {
         &self.warnings
     }
 
-    /// Chooses how conditions run.
+    /// Chooses how conditions run ([`Backend::Jit`] by default); the rules are compiled again for it
+    /// on the next event.
     pub fn set_backend(&mut self, backend: Backend) {
-        self.backend = backend;
+        self.inner.set_backend(backend);
     }
 
     /// The backend in use.
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.inner.backend()
     }
 
     /// Sets `rule_matching` (first matching rule wins, or all fire).

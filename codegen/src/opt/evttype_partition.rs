@@ -231,7 +231,18 @@ pub struct Partition {
 
 /// Splits `p` into one fused program per group of event codes (see the module docs).
 pub fn partition(p: &Program, options: PartitionOptions) -> Partition {
-    let sets = rule_evttypes(p);
+    partition_with_sets(p, rule_evttypes(p), options)
+}
+
+/// [`partition`] with the event-type set of every rule given by the caller (one per rule of `p`, in
+/// rule order; a missing set is the empty one): the runtime engine passes the sets of Falco's
+/// evttype index computed by the loader, so that its dispatch is that index exactly.
+pub fn partition_with_sets(
+    p: &Program,
+    mut sets: Vec<EvtTypeSet>,
+    options: PartitionOptions,
+) -> Partition {
+    sets.resize(p.rules.len(), EvtTypeSet::empty());
     let mut index: HashMap<(Option<&'static str>, Vec<usize>), u32> = HashMap::new();
     let mut groups = vec![Group {
         rules: Vec::new(),

@@ -10,7 +10,8 @@
 //! `time_format_iso_8601`, `buffered_outputs`, `stdout_output`, `file_output`, `program_output`,
 //! `http_output`, `rules` (enable/disable selectors), and for the live monitor `watch_config_files`,
 //! `webserver` (`enabled`, `listen_address`, `listen_port`, `k8s_healthz_endpoint`,
-//! `prometheus_metrics_enabled`), `metrics.enabled` and `syscall_event_drops`. Other keys Falco knows are accepted and ignored;
+//! `prometheus_metrics_enabled`), `metrics.enabled` and `syscall_event_drops`; frule's own settings live
+//! under `frule:` (`frule.backend`: `jit`, `vm` or `vm-O0`). Other keys Falco knows are accepted and ignored;
 //! keys Falco does not know produce a warning (as Falco 0.44's schema validation does), never an error.
 //!
 //! Override paths (`-o`): dot-separated keys, `[N]` list indexes, and since Falco 0.44 the escapes
@@ -25,7 +26,7 @@ use std::fmt;
 use frule_lang::loader::Priority;
 use serde_json::{Map, Value};
 
-use crate::engine::{RuleMatching, RuleSelector};
+use crate::engine::{Backend, RuleMatching, RuleSelector};
 use crate::output::{self, OutputOptions, Outputs};
 
 /// Falco's default `rules_files`.
@@ -219,6 +220,8 @@ pub struct Config {
     pub metrics_enabled: bool,
     /// `syscall_event_drops`.
     pub syscall_event_drops: SyscallEventDrops,
+    /// `frule.backend`: how rule conditions run (frule's key; Falco has none).
+    pub backend: Backend,
     /// Unknown keys and other non-fatal remarks, one message each.
     pub warnings: Vec<String>,
 }
@@ -265,6 +268,7 @@ impl Default for Config {
             },
             metrics_enabled: false,
             syscall_event_drops: SyscallEventDrops::default(),
+            backend: Backend::default(),
             warnings: Vec::new(),
         }
     }
@@ -687,6 +691,27 @@ impl Config {
                                             }
                                         });
                                     }
+                                }
+                                _ => c.warnings.push(format!("{source}: {path}: unknown key")),
+                            }
+                        }
+                    }
+                }
+                "frule" => {
+                    if let Some(m) = r.map(k, v)? {
+                        for (sk, sv) in m {
+                            let path = format!("{k}.{sk}");
+                            match sk.as_str() {
+                                "backend" => {
+                                    let s = r.string(&path, sv)?;
+                                    c.backend = Backend::parse(&s).ok_or_else(|| {
+                                        r.err(
+                                            &path,
+                                            format!(
+                                                "unknown backend {s:?} (expected jit, vm or vm-O0)"
+                                            ),
+                                        )
+                                    })?;
                                 }
                                 _ => c.warnings.push(format!("{source}: {path}: unknown key")),
                             }

@@ -1,8 +1,8 @@
 //! The engine: loaded rules → compiled, indexed ruleset → alerts, with Falco's counters.
 //!
 //! ```text
-//! LoadResult ──Engine::new──► Ruleset (selection, priority threshold, programs per event-type group)
-//!                              │
+//! LoadResult ──Engine::new──► Ruleset (selection, priority threshold, backend,
+//!                              │       optimized programs per event-type group: native code or VM)
 //! event (evttype, ts, fields) ─┴─process──► matching rules ──render output──► Alert ──► output::Outputs
 //! ```
 //!
@@ -22,7 +22,10 @@ use std::sync::Arc;
 
 use frule_lang::loader::{LoadResult, Priority};
 
-pub use ruleset::{RuleEntry, RuleMatching, Ruleset, SkippedRule, wildcard_match};
+pub use ruleset::{
+    Backend, BuildInfo, EvttypeMismatch, JitFallback, RuleEntry, RuleMatching, Ruleset,
+    SkippedRule, wildcard_match,
+};
 
 use crate::event::Event;
 use crate::fields::Extractor;
@@ -248,6 +251,17 @@ impl Engine {
     /// The current `rule_matching`.
     pub fn rule_matching(&self) -> RuleMatching {
         self.matching
+    }
+
+    /// Chooses how conditions run ([`Backend::Jit`] by default); the programs are rebuilt on the next
+    /// event or [`Ruleset::build`].
+    pub fn set_backend(&mut self, backend: Backend) {
+        self.ruleset.set_backend(backend);
+    }
+
+    /// The backend conditions run on.
+    pub fn backend(&self) -> Backend {
+        self.ruleset.backend()
     }
 
     /// Evaluates one event of `source` (event code `evttype`, timestamp `ts` in ns) whose fields
