@@ -15,7 +15,7 @@
 //! parsed tree is shifted into the global offset space, so the macro-resolved trees keep exact positions of
 //! nodes that came from macros.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::fxhash::FxBuild;
 
@@ -53,8 +53,55 @@ pub struct Compiled {
 struct ListState {
     name: String,
     items: Vec<Scalar>,
+    /// The items as substitution inserts them: `a, b, "c d"`.
+    joined: String,
     defined: FileSpan,
     used: bool,
+}
+
+/// The lists and, for the substitution prefilter of [`parse_text`], which lists a token can fire.
+struct Lists {
+    states: Vec<ListState>,
+    /// Lists whose name has no delimiter character, by name.
+    plain_by_name: HashMap<String, usize, FxBuild>,
+    /// Lists whose name has a delimiter character: always tried.
+    non_plain: Vec<usize>,
+    /// For each list, the plain lists named by a token of its items.
+    item_candidates: Vec<Vec<usize>>,
+}
+
+impl Lists {
+    fn new(states: Vec<ListState>) -> Self {
+        let mut plain_by_name: HashMap<String, usize, FxBuild> = HashMap::default();
+        let mut non_plain = Vec::new();
+        for (i, l) in states.iter().enumerate() {
+            if l.name.bytes().any(|b| LIST_DELIMS.contains(&b)) {
+                non_plain.push(i);
+            } else {
+                plain_by_name.entry(l.name.clone()).or_insert(i);
+            }
+        }
+        let item_candidates = states
+            .iter()
+            .map(|l| {
+                let mut v: Vec<usize> = l
+                    .items
+                    .iter()
+                    .flat_map(|item| tokens_of(item.as_str()))
+                    .filter_map(|t| plain_by_name.get(t).copied())
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            })
+            .collect();
+        Self {
+            states,
+            plain_by_name,
+            non_plain,
+            item_candidates,
+        }
+    }
 }
 
 struct MacroState {
@@ -69,7 +116,7 @@ struct MacroState {
 
 /// Compiles everything collected.
 pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>) -> Compiled {
-    let mut lists = compile_lists(col);
+    let mut lists = Lists::new(compile_lists(col));
     let mut macros: Vec<MacroState> = Vec::new();
     for m in col.macros.iter() {
         let parsed = parse_text(
@@ -295,7 +342,7 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
             ));
         }
     }
-    for (l, s) in col.lists.iter().zip(&lists) {
+    for (l, s) in col.lists.iter().zip(&lists.states) {
         if !s.used {
             diags.push(l.ctx.diag(
                 Code::UnusedList,
@@ -306,6 +353,7 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
 
     Compiled {
         lists: lists
+            .states
             .iter()
             .map(|l| CompiledList {
                 name: l.name.clone(),
@@ -343,9 +391,24 @@ fn compile_lists(col: &Collector) -> Vec<ListState> {
                 _ => items.push(item.clone()),
             }
         }
+        let mut joined = String::new();
+        for item in &items {
+            if !joined.is_empty() {
+                joined.push_str(", ");
+            }
+            let (needs, t) = quote_item(item.as_str());
+            if needs {
+                joined.push('"');
+                joined.push_str(t);
+                joined.push('"');
+            } else {
+                joined.push_str(t);
+            }
+        }
         out.push(ListState {
             name: l.name.clone(),
             items,
+            joined,
             defined: l.ctx.span,
             used: false,
         });
@@ -538,17 +601,8 @@ fn substitute_list(cnd: &mut MappedText, list: &ListState) -> bool {
                 defined: Some(list.defined),
             };
             let mut sub = MappedText::new();
-            for item in &list.items {
-                if !sub.is_empty() {
-                    sub.push_inserted(", ", ref_span, note.clone());
-                }
-                let (needs, t) = quote_item(item.as_str());
-                if needs {
-                    sub.push_inserted(&format!("\"{t}\""), ref_span, note.clone());
-                } else {
-                    sub.push_inserted(t, ref_span, note.clone());
-                }
-            }
+            // The items are one inserted piece: every byte of it maps to the reference.
+            sub.push_inserted(&list.joined, ref_span, note.clone());
             if sub.is_empty() {
                 if start > 0 && bytes.get(start - 1) == Some(&b',') {
                     start -= 1;
@@ -583,7 +637,7 @@ fn substitute_list(cnd: &mut MappedText, list: &ListState) -> bool {
 /// Substitutes lists, parses, registers the text and shifts spans into the global space.
 fn parse_text(
     text: &MappedText,
-    lists: &mut [ListState],
+    lists: &mut Lists,
     cond_ctx: &Ctx,
     owner: Owner,
     sm: &mut SourceMap,
@@ -591,25 +645,40 @@ fn parse_text(
 ) -> Option<(Expr, u32)> {
     let mut cnd = text.clone();
     // Prefilter: a list name without delimiter characters can only be substituted where it is a whole token
-    // of the text. Substitution inserts items between spaces, so adding the items' tokens keeps the set a
-    // superset of the text's tokens and the filter never skips a list that would fire.
-    let mut tokens: HashSet<&str, FxBuild> = HashSet::default();
-    tokens.extend(tokens_of(text.as_str()));
+    // of the text. Substitution inserts items between spaces, so the text's tokens plus the items' tokens of
+    // every list substituted so far are a superset of the text's tokens at any step. Lists are tried in
+    // definition order, as Falco does: the candidates are the non-plain lists, the lists named by a token of
+    // the text, and (after a substitution) the later lists named by a token of the items it inserted.
+    let mut candidates: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = lists
+        .non_plain
+        .iter()
+        .copied()
+        .chain(tokens_of(text.as_str()).filter_map(|t| lists.plain_by_name.get(t).copied()))
+        .map(std::cmp::Reverse)
+        .collect();
     let mut used = Vec::new();
-    for (i, l) in lists.iter().enumerate() {
-        let plain = !l.name.bytes().any(|b| LIST_DELIMS.contains(&b));
-        if plain && !tokens.contains(l.name.as_str()) {
+    let mut last = None;
+    while let Some(std::cmp::Reverse(i)) = candidates.pop() {
+        if last.is_some_and(|l| l >= i) {
             continue;
         }
+        last = Some(i);
+        let Some(l) = lists.states.get(i) else {
+            continue;
+        };
         if substitute_list(&mut cnd, l) {
             used.push(i);
-            for item in &l.items {
-                tokens.extend(tokens_of(item.as_str()));
+            if let Some(more) = lists.item_candidates.get(i) {
+                candidates.extend(
+                    more.iter()
+                        .filter(|&&k| k > i)
+                        .map(|&k| std::cmp::Reverse(k)),
+                );
             }
         }
     }
     for i in used {
-        if let Some(l) = lists.get_mut(i) {
+        if let Some(l) = lists.states.get_mut(i) {
             l.used = true;
         }
     }
