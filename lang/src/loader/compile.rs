@@ -837,7 +837,7 @@ fn resolution_error(
         .or(Some(cond_ctx.span));
     if let Some(e) = exp
         && let Owner::Macro(name) = &e.owner
-        && !matches!(item_ctx.items.last(), Some(i) if i.item_type == "macro" && &i.item_name == name)
+        && !matches!(item_ctx.last_item(), ("macro", n) if n == name)
     {
         d.chain.push(Label {
             span: d.primary.unwrap_or(cond_ctx.span),
