@@ -908,20 +908,115 @@ pub fn check_condition(expr: &Expr) -> Vec<CheckIssue> {
     out
 }
 
+/// [`check_condition`] reusing the results of checks seen before in `cache` (see [`CheckCache`]); the
+/// issues are the same as without the cache.
+pub fn check_condition_cached(expr: &Expr, cache: &mut CheckCache) -> Vec<CheckIssue> {
+    let mut checker = Checker {
+        cache: Some(cache),
+        ..Checker::default()
+    };
+    checker.expr(expr);
+    let mut out = checker.early;
+    out.extend(checker.issues);
+    out
+}
+
+/// Results of single checks kept across [`check_condition_cached`] calls. The loader checks every rule's
+/// macro-resolved condition, and a macro used by many rules brings the same check nodes (same global spans)
+/// into each of them: their results are computed once. Entries are found by the check's spans and used only
+/// for an equal check node, so a cache never changes a result; it pays off for trees whose spans come from
+/// one offset space (one load), where equal spans mean the same check.
 #[derive(Default)]
-struct Checker {
+pub struct CheckCache {
+    outcomes: std::collections::HashMap<CheckKey, CachedCheck, crate::fxhash::FxBuild>,
+}
+
+impl std::fmt::Debug for CheckCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CheckCache({} checks)", self.outcomes.len())
+    }
+}
+
+/// A check and what it reports.
+type CachedCheck = (crate::ast::Check, std::rc::Rc<CheckOutcome>);
+
+/// A check node by its spans.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct CheckKey {
+    lhs: Span,
+    op: Span,
+    rhs: Option<Span>,
+}
+
+impl CheckKey {
+    fn of(check: &crate::ast::Check) -> Self {
+        CheckKey {
+            lhs: check.lhs.span(),
+            op: check.op_span,
+            rhs: check.rhs.as_ref().map(Value::span),
+        }
+    }
+}
+
+/// What one check reports: its deprecated fields (reported once per condition), its unsafe `<NA>`
+/// comparison (only the first of a condition is reported) and its errors and warnings.
+struct CheckOutcome {
+    deprecated: Vec<(String, CheckIssue)>,
+    unsafe_na: Option<CheckIssue>,
+    issues: Vec<CheckIssue>,
+}
+
+impl CheckOutcome {
+    fn of(check: &crate::ast::Check) -> Self {
+        let mut sub = Checker::default();
+        let mut compiler = OperandCompiler::default();
+        let lhs = compiler.operand(&check.lhs, false);
+        let mut visited = Vec::new();
+        falco_visited_fields(&check.lhs, &mut visited);
+        let deprecated = visited
+            .iter()
+            .filter_map(|f| {
+                deprecated_field_desc(&f.name).map(|desc| {
+                    (
+                        f.name.clone(),
+                        CheckIssue::warning(
+                            CODE_DEPRECATED,
+                            format!("{desc}: field '{}'", f.name),
+                            f.span,
+                        ),
+                    )
+                })
+            })
+            .collect();
+        sub.unsafe_na(check, visited.last().copied());
+        let unsafe_na = sub.early.pop();
+        for p in std::mem::take(&mut compiler.problems) {
+            sub.error(p.message, p.span);
+        }
+        sub.check_body(check, lhs);
+        CheckOutcome {
+            deprecated,
+            unsafe_na,
+            issues: sub.issues,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Checker<'c> {
     /// Falco's warning resolver runs before compilation: its warnings come first.
     early: Vec<CheckIssue>,
     issues: Vec<CheckIssue>,
     deprecated_seen: BTreeSet<String>,
     unsafe_na_seen: bool,
+    cache: Option<&'c mut CheckCache>,
 }
 
 const TRANSFORMER_WORDS: [&str; 9] = [
     "val", "tolower", "toupper", "b64", "basename", "len", "join", "concat", "getopt",
 ];
 
-impl Checker {
+impl Checker<'_> {
     fn expr(&mut self, expr: &Expr) {
         match &expr.kind {
             ExprKind::And(children) | ExprKind::Or(children) => {
@@ -945,25 +1040,40 @@ impl Checker {
     }
 
     fn check(&mut self, check: &crate::ast::Check) {
-        let mut compiler = OperandCompiler::default();
-        let lhs = compiler.operand(&check.lhs, false);
-        let mut visited = Vec::new();
-        falco_visited_fields(&check.lhs, &mut visited);
-        for f in &visited {
-            if let Some(desc) = deprecated_field_desc(&f.name)
-                && self.deprecated_seen.insert(f.name.clone())
-            {
-                self.early.push(CheckIssue::warning(
-                    CODE_DEPRECATED,
-                    format!("{desc}: field '{}'", f.name),
-                    f.span,
-                ));
+        let outcome = match self.cache.as_mut() {
+            Some(cache) => {
+                let key = CheckKey::of(check);
+                match cache.outcomes.get(&key) {
+                    // the spans find the entry; the whole node must be equal for the outcome to apply
+                    Some((c, o)) if c == check => o.clone(),
+                    _ => {
+                        let o = std::rc::Rc::new(CheckOutcome::of(check));
+                        cache.outcomes.insert(key, (check.clone(), o.clone()));
+                        o
+                    }
+                }
+            }
+            None => std::rc::Rc::new(CheckOutcome::of(check)),
+        };
+        // The per-condition state: each deprecated field and the first unsafe `<NA>` comparison are
+        // reported once per condition.
+        for (name, issue) in &outcome.deprecated {
+            if !self.deprecated_seen.contains(name) {
+                self.deprecated_seen.insert(name.clone());
+                self.early.push(issue.clone());
             }
         }
-        self.unsafe_na(check, visited.last().copied());
-        for p in std::mem::take(&mut compiler.problems) {
-            self.error(p.message, p.span);
+        if !self.unsafe_na_seen
+            && let Some(na) = &outcome.unsafe_na
+        {
+            self.unsafe_na_seen = true;
+            self.early.push(na.clone());
         }
+        self.issues.extend(outcome.issues.iter().cloned());
+    }
+
+    /// Everything about one check that does not depend on the rest of the condition.
+    fn check_body(&mut self, check: &crate::ast::Check, lhs: Option<OperandType>) {
         let Some(lhs) = lhs else {
             return;
         };
@@ -1506,5 +1616,28 @@ mod tests {
         let issues = check_condition(&e);
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].code, CODE_DEPRECATED);
+    }
+
+    /// The cache replays per-condition state (deprecated fields once, the first `<NA>` only) exactly: the
+    /// same texts parse to the same spans, so the second round is served from the cache.
+    #[test]
+    fn cached_checks_report_the_same_issues() {
+        let texts = [
+            "evt.dir = < and ka.user.name = <NA> and evt.latency > 0 and evt.dir = > and jevt.value = <NA>",
+            "proc.name = a and evt.dir = <",
+            "proc.nmae = a or fd.num = x or evt.type in (open, nosuch)",
+            "evt.latency exists and not evt.dir = < and ka.user.name in (<NA>, b)",
+        ];
+        let mut cache = CheckCache::default();
+        for _ in 0..2 {
+            for t in texts {
+                let e = crate::parser::parse_condition(t).expect("parses");
+                assert_eq!(
+                    check_condition_cached(&e, &mut cache),
+                    check_condition(&e),
+                    "{t}"
+                );
+            }
+        }
     }
 }

@@ -42,11 +42,15 @@ impl EvtTypeSet {
 
     /// Every code `0..EVENT_COUNT`.
     pub fn all() -> Self {
-        let mut set = Self::empty();
-        for code in 0..events::EVENT_COUNT {
-            set.insert_index(code);
+        // every word full, the last one up to EVENT_COUNT (called for every neutral leaf: no loop per code)
+        let mut bits = [u64::MAX; WORDS];
+        let rest = events::EVENT_COUNT % 64;
+        if rest != 0
+            && let Some(last) = bits.last_mut()
+        {
+            *last = (1u64 << rest) - 1;
         }
-        set
+        EvtTypeSet { bits }
     }
 
     /// The set of the given codes; codes outside the table are ignored.

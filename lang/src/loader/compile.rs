@@ -173,6 +173,8 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
     }
 
     let mut rules = Vec::new();
+    // All rule trees share one global offset space: checks from a macro have the same spans in every rule.
+    let mut check_cache = crate::check::CheckCache::default();
     for r in col.rules.iter() {
         if r.unknown_source {
             continue;
@@ -260,7 +262,7 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
         }
         let mut failed = false;
         let mut skipped = false;
-        for issue in crate::check::check_condition(&resolved) {
+        for issue in crate::check::check_condition_cached(&resolved, &mut check_cache) {
             let unknown = issue.is_unknown_filter();
             let code = Code::from_str_exact(issue.code).unwrap_or(Code::CompileCondition);
             let (message, help) = split_hint(&issue.message);
