@@ -1259,3 +1259,58 @@ fn replayed_container_fields_match_sysdig() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The bundled ruleset's "Privileged container started" (and, for a container with the Docker socket mounted,
+/// the sensitive-mount rule) fires on the `container` event of the container, with the metadata in its output (the live end-to-end test cannot start privileged containers in
+/// every sandbox; this covers the rule on the same event the monitor makes).
+const SENSITIVE_MOUNT_RULE: &str = "Container with a sensitive host mount started";
+
+#[test]
+fn bundled_privileged_rule_fires_on_the_container_event() {
+    use frule_runtime::container::tracker::metaevent_bytes;
+
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/frule_rules.yaml");
+    let text = std::fs::read_to_string(path).expect("bundled rules");
+    let loaded = frule_lang::loader::load(&[frule_lang::loader::RulesFile::new(path, text)]);
+    assert!(loaded.is_ok(), "{:?}", loaded.diagnostics);
+    let mut engine = frule_runtime::engine::Engine::new(&loaded);
+    engine.ruleset_mut().build();
+    engine.set_capture_state(&container_process_state());
+
+    let mut info = privileged_k8s_info();
+    let fired = |engine: &mut frule_runtime::engine::Engine, info: &ContainerInfo| {
+        let raw = metaevent_bytes(info, Some(Engine::Docker), 1_000);
+        let evt = frule_runtime::event::Event::new(&raw).expect("well-formed metaevent");
+        let mut alerts = Vec::new();
+        engine.process(&evt, 0, &mut alerts);
+        alerts
+            .into_iter()
+            .map(|a| (a.rule.to_string(), a.output))
+            .collect::<Vec<_>>()
+    };
+    let alerts = fired(&mut engine, &info);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].0, "Privileged container started");
+    assert!(
+        alerts[0].1.contains(
+            "container_id=3f4d9d6a5b1c container_name=k8s_web_web-7d9c_shop_1b2c3d4e_0 image=nginx"
+        ),
+        "{}",
+        alerts[0].1
+    );
+    // not privileged, the Docker socket mounted: the sensitive-mount rule
+    info.privileged = false;
+    let alerts = fired(&mut engine, &info);
+    assert_eq!(
+        alerts.iter().map(|a| a.0.as_str()).collect::<Vec<_>>(),
+        [SENSITIVE_MOUNT_RULE]
+    );
+    assert!(
+        alerts[0].1.contains("/var/run/docker.sock"),
+        "{}",
+        alerts[0].1
+    );
+    // neither: no alert
+    info.mounts.clear();
+    assert_eq!(fired(&mut engine, &info), Vec::new());
+}
