@@ -1260,11 +1260,12 @@ fn replayed_container_fields_match_sysdig() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// The bundled ruleset's "Privileged container started" (and, for a container with the Docker socket mounted,
-/// the sensitive-mount rule) fires on the `container` event of the container, with the metadata in its output (the live end-to-end test cannot start privileged containers in
-/// every sandbox; this covers the rule on the same event the monitor makes).
 const SENSITIVE_MOUNT_RULE: &str = "Container with a sensitive host mount started";
 
+/// The bundled ruleset's "Privileged container started" (and, for a container with the Docker socket
+/// mounted, the sensitive-mount rule) fires on the `container` event of the container, with the metadata in
+/// its output (the live end-to-end test cannot start privileged containers in every sandbox; this covers the
+/// rule on the same event the monitor makes).
 #[test]
 fn bundled_privileged_rule_fires_on_the_container_event() {
     use frule_runtime::container::tracker::metaevent_bytes;
