@@ -7,12 +7,14 @@
 # test data and, when present, from the corpus beside the repository (read in place, never copied into git):
 # they are written to fuzz/corpus/<target>/, which git ignores. Crashes land in fuzz/artifacts/<target>/;
 # minimize them (`cargo +nightly fuzz tmin TARGET FILE`) and add them as regression inputs under
-# fuzz/regressions/<target>/, which `cargo test -p frule-lang --test fuzz_regressions` replays on stable.
+# fuzz/regressions/<target>/, which `cargo test -p frule --test fuzz_regressions` replays on stable.
+#
+# Set FUZZ_LOG_DIR to keep each target's libFuzzer log there (<target>.log).
 set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-30}"
 shift || true
-all_targets=(lex parse_condition check_condition format_output load_rules)
+all_targets=(lex parse_condition check_condition format_output load_rules scap_reader eval_differential)
 targets=("${@:-${all_targets[@]}}")
 corpus_root="${FRULE_CORPUS:-$(pwd)/../../shared/corpus}"
 
@@ -54,6 +56,19 @@ PY
       if [ -d "$corpus_root/falco-regression/rules" ]; then
         find "$corpus_root/falco-regression/rules" -name '*.yaml' -size -64k -exec cp {} "$dir/" \;
       fi
+      # structured rules files: a control byte, then bytes the generator reads (see src/load_rules.rs)
+      for i in 1 2 3 4 5 6 7 8; do
+        { printf '\001'; head -c 256 /dev/urandom; } >"$dir/structured-$i"
+      done
+      ;;
+    scap_reader)
+      # plain, trimmed copies of the corpus captures (section header, small state blocks, first events)
+      if [ -d "$corpus_root/scap" ]; then
+        python3 seed_scap.py "$dir" "$corpus_root/scap"
+      fi
+      ;;
+    eval_differential)
+      for i in 1 2 3 4 5 6 7 8; do head -c 512 /dev/urandom >"$dir/random-$i"; done
       ;;
   esac
 }
@@ -62,12 +77,20 @@ for t in "${targets[@]}"; do cargo +nightly fuzz build -O "$t" >/dev/null; done
 printf '%-18s %10s %12s %8s %8s\n' target seconds execs exec/s cov
 for t in "${targets[@]}"; do
   seed "$t"
-  dict=()
-  [ -f "dict/condition.dict" ] && case "$t" in lex|parse_condition|check_condition) dict=(-dict=dict/condition.dict);; esac
+  opts=()
+  case "$t" in
+    lex|parse_condition|check_condition) opts=(-dict=dict/condition.dict);;
+    load_rules) opts=(-dict=dict/rules.dict);;
+    # captures: inputs up to 128 KiB; no single allocation above 256 MiB (a block's declared length
+    # must not turn into an allocation)
+    scap_reader) opts=(-dict=dict/scap.dict -max_len=131072 -malloc_limit_mb=256);;
+    eval_differential) opts=(-max_len=4096);;
+  esac
   log="$(mktemp)"
   status=0
   cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 \
-    -timeout=10 -print_final_stats=1 "${dict[@]}" >"$log" 2>&1 || status=$?
+    -timeout=10 -print_final_stats=1 "${opts[@]}" >"$log" 2>&1 || status=$?
+  [ -n "${FUZZ_LOG_DIR:-}" ] && cp "$log" "$FUZZ_LOG_DIR/$t.log"
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo 0)
   rate=$(( secs > 0 ? execs / secs : 0 ))
