@@ -1258,10 +1258,14 @@ impl Checker<'_> {
     /// libsinsp's `check_value_and_add_warnings` (spec B.9, B.6).
     fn value_warnings(&mut self, op: CmpOp, lit: &Literal) {
         let v = lit.text();
-        let nospaces: String = v
-            .chars()
-            .filter(|c| !c.is_ascii() || !is_c_space(*c as u8))
-            .collect();
+        let nospaces: std::borrow::Cow<'_, str> = if v.bytes().any(is_c_space) {
+            v.chars()
+                .filter(|c| !c.is_ascii() || !is_c_space(*c as u8))
+                .collect::<String>()
+                .into()
+        } else {
+            std::borrow::Cow::Borrowed(v.as_ref())
+        };
         if op == CmpOp::Regex
             && let Some(msg) = regex_simplification_warning(&lit.bytes)
         {

@@ -189,6 +189,14 @@ impl MappedText {
         Self::default()
     }
 
+    /// An empty text with room for `bytes` bytes in one segment.
+    pub fn with_capacity(bytes: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+            segments: Vec::with_capacity(1),
+        }
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.text

@@ -117,13 +117,23 @@ impl P<'_> {
     }
 
     fn node(&self, kind: Kind, offset: usize, len: usize) -> Node {
+        let line = self.line_of(offset);
+        let start = self.line_starts.get(line).map_or(0, |&s| s as usize);
+        let seg = self.s.get(start..offset).unwrap_or(&[]);
+        let col = if seg.is_ascii() {
+            seg.len()
+        } else {
+            self.src
+                .get(start..offset)
+                .map_or(seg.len(), |t| t.chars().count())
+        };
         Node {
             kind,
             offset: offset as u32,
             len: len as u32,
             text_offset: offset as u32,
-            line0: self.line_of(offset) as u32,
-            col0: self.col_of(offset) as u32,
+            line0: line as u32,
+            col0: col as u32,
         }
     }
 
@@ -365,7 +375,8 @@ impl P<'_> {
     /// A plain scalar in block context, possibly continued on more-indented lines.
     fn plain_block(&mut self, indent: usize) -> Option<Node> {
         let start = self.pos;
-        let mut lines: Vec<(usize, usize)> = Vec::new();
+        // Set once the scalar continues on another line: the folded value so far.
+        let mut folded: Option<String> = None;
         let mut i = self.pos;
         loop {
             // One line of content: up to ": ", " #" or the line end; trailing blanks excluded.
@@ -381,19 +392,18 @@ impl P<'_> {
                 }
                 i += 1;
             }
-            lines.push((line_begin, end));
+            if let Some(f) = folded.as_mut() {
+                f.push_str(self.src.get(line_begin..end)?);
+            }
+            self.pos = end;
             if self.at(i) == Some(b'#') {
                 // A comment ends the scalar.
-                self.pos = end;
                 break;
             }
             // Continuation: the next non-blank line, if more indented than the collection and not a comment.
             let mut j = i;
             let mut breaks = 0usize;
-            loop {
-                if self.at(j) != Some(b'\n') {
-                    break;
-                }
+            while self.at(j) == Some(b'\n') {
                 j += 1;
                 breaks += 1;
                 while self.at(j) == Some(b' ') {
@@ -405,54 +415,33 @@ impl P<'_> {
                 && self.col_of(j) > indent
                 && self.at(j) != Some(b'#');
             if !cont {
-                self.pos = end;
                 break;
             }
-            if breaks > 1 {
-                // empty lines inside: remembered as empty entries
+            // Folding: one line break becomes a space, each empty line a line feed.
+            let f = match folded.as_mut() {
+                Some(f) => f,
+                None => folded.insert(self.src.get(start..end)?.to_string()),
+            };
+            if breaks == 1 {
+                f.push(' ');
+            } else {
                 for _ in 1..breaks {
-                    lines.push((j, j));
+                    f.push('\n');
                 }
             }
             i = j;
         }
         let end = self.pos;
-        let raw = self.src.get(start..end)?;
-        let kind = if lines.len() == 1 {
-            match raw {
-                "~" | "null" | "Null" | "NULL" => Kind::Null,
-                _ => {
-                    if !plain_is_safe(raw) {
-                        return None;
-                    }
-                    Kind::Scalar(raw.to_string())
+        let kind = match folded {
+            Some(f) => Kind::Scalar(f),
+            None => {
+                let raw = self.src.get(start..end)?;
+                match raw {
+                    "~" | "null" | "Null" | "NULL" => Kind::Null,
+                    _ if plain_is_safe(raw) => Kind::Scalar(raw.to_string()),
+                    _ => return None,
                 }
             }
-        } else {
-            // Folding: one line break becomes a space, each empty line a line feed.
-            let mut out = String::with_capacity(end - start);
-            let mut pending_empty = 0usize;
-            let mut first = true;
-            for &(b, e) in &lines {
-                if b == e {
-                    pending_empty += 1;
-                    continue;
-                }
-                let t = self.src.get(b..e)?;
-                if !first {
-                    if pending_empty == 0 {
-                        out.push(' ');
-                    } else {
-                        for _ in 0..pending_empty {
-                            out.push('\n');
-                        }
-                    }
-                }
-                pending_empty = 0;
-                first = false;
-                out.push_str(t);
-            }
-            Kind::Scalar(out)
         };
         Some(self.node(kind, start, end - start))
     }
@@ -809,6 +798,15 @@ fn is_special_word(w: &str) -> bool {
 /// keep — never as something it might reject (`.inf`, `nan` or `1e999` under its float policy, integers too
 /// large for their base, digit groups with `_`).
 fn plain_is_safe(raw: &str) -> bool {
+    // Only digits, signs, dots and the words inf/infinity/nan start a number.
+    if !raw.bytes().next().is_some_and(|b| {
+        matches!(
+            b,
+            b'0'..=b'9' | b'+' | b'-' | b'.' | b'i' | b'I' | b'n' | b'N'
+        )
+    }) {
+        return true;
+    }
     let unsigned = raw.strip_prefix(['+', '-']).unwrap_or(raw);
     let word = unsigned.strip_prefix('.').unwrap_or(unsigned);
     if matches!(

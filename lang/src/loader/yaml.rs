@@ -289,10 +289,10 @@ fn convert(src: &str, s: Spanned<Raw>) -> Node {
 /// therefore mapped exactly for plain, single- and double-quoted, literal (`|`) and folded (`>`) scalars; an
 /// escape that produces a different character (`\n`, `\t`, `\x41` in double quotes) maps to its backslash.
 pub fn scalar_text(src: &str, file: FileId, node: &Node) -> MappedText {
-    let mut out = MappedText::new();
     let Some(value) = node.as_scalar() else {
-        return out;
+        return MappedText::new();
     };
+    let mut out = MappedText::with_capacity(value.len());
     let raw = src.get(node.text_offset as usize..).unwrap_or("");
     let mut si = 0usize;
     let raw_bytes = raw.as_bytes();
