@@ -39,6 +39,8 @@ const SHADOW_RULE: &str = "Sensitive file read by an untrusted program";
 const START_BOUND: Duration = Duration::from_secs(180);
 const ALERT_BOUND: Duration = Duration::from_secs(90);
 const EXIT_BOUND: Duration = Duration::from_secs(90);
+/// The most marker opens the reload test's load thread makes.
+const LOAD_OPENS: u64 = 40_000;
 
 fn bundled_rules() -> &'static str {
     concat!(env!("CARGO_MANIFEST_DIR"), "/rules/frule_rules.yaml")
@@ -566,13 +568,16 @@ fn ancestors_and_reload_under_load() {
     let load = {
         let (stop, opened, marker) = (Arc::clone(&stop), Arc::clone(&opened), marker.clone());
         thread::spawn(move || {
+            // at most LOAD_OPENS opens, so a starved monitor on a busy host is not buried
             while !stop.load(Ordering::SeqCst) {
-                for _ in 0..100 {
-                    if std::fs::File::open(&marker).is_ok() {
-                        opened.fetch_add(1, Ordering::SeqCst);
+                if opened.load(Ordering::SeqCst) < LOAD_OPENS {
+                    for _ in 0..100 {
+                        if std::fs::File::open(&marker).is_ok() {
+                            opened.fetch_add(1, Ordering::SeqCst);
+                        }
                     }
                 }
-                thread::sleep(Duration::from_millis(5));
+                thread::sleep(Duration::from_millis(10));
             }
         })
     };
@@ -611,18 +616,13 @@ fn ancestors_and_reload_under_load() {
 
     // count every marker alert: each open gives exactly one, across both reloads and the
     // failed one
-    let count_so_far = |m: &Monitor| {
-        m.out_seen
-            .iter()
-            .filter(|l| l.contains("\"frule test marker open\""))
-            .count() as u64
-    };
-    while count_so_far(&m) < sentinel_total {
-        if m.wait_out(ALERT_BOUND, |l| l.contains("\"frule test marker open\""))
-            .is_none()
-        {
+    let is_marker = |l: &str| l.contains("\"frule test marker open\"");
+    let mut seen = m.out_seen.iter().filter(|l| is_marker(l)).count() as u64;
+    while seen < sentinel_total {
+        if m.wait_out(ALERT_BOUND, is_marker).is_none() {
             break;
         }
+        seen += 1;
     }
 
     // watch_config_files (on by default): fixing the file reloads it

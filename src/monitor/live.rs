@@ -1330,6 +1330,91 @@ mod tests {
         }
     }
 
+    struct LineSink(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+    impl frule_runtime::output::Channel for LineSink {
+        fn send(&mut self, _: &frule_runtime::output::Alert, line: &str) -> std::io::Result<()> {
+            if let Ok(mut v) = self.0.lock() {
+                v.push(line.to_string());
+            }
+            Ok(())
+        }
+        fn name(&self) -> &'static str {
+            "capture"
+        }
+    }
+
+    fn counts(n_evts: u64, drops: u64) -> DropCounts {
+        DropCounts {
+            n_evts,
+            n_drops: drops,
+            buffer: drops,
+            buffer_file: drops,
+            ..DropCounts::default()
+        }
+    }
+
+    /// Falco's drop manager: deltas per second, the threshold on the dropped fraction, the
+    /// token bucket (rate 0: only the initial burst), and the alert's counters.
+    #[test]
+    fn drop_manager_follows_threshold_and_token_bucket() {
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut outputs = Outputs::new(frule_runtime::output::OutputOptions {
+            json_output: true,
+            hostname: "h".into(),
+            ..Default::default()
+        });
+        outputs.add(Box::new(LineSink(std::sync::Arc::clone(&lines))));
+        let mut m = DropManager::new(SyscallEventDrops {
+            threshold: 0.1,
+            actions: vec![DropAction::Alert],
+            rate: 0.0,
+            max_burst: 2.0,
+            simulate_drops: false,
+        });
+        // (cumulative events, cumulative drops) per second, and whether actions ran
+        let seconds = [
+            (1000, 0, false),    // no drop
+            (2000, 50, false),   // 50 of 1050: under the threshold
+            (3000, 400, true),   // 350 of 1350
+            (3100, 900, true),   // 500 of 600
+            (3200, 1400, false), // above the threshold, but the bucket is empty
+        ];
+        for (i, (evts, drops, acted)) in seconds.into_iter().enumerate() {
+            let before = m.actions_taken;
+            assert_eq!(
+                m.check(counts(evts + drops, drops), &mut outputs),
+                DropVerdict::Continue
+            );
+            assert_eq!(m.actions_taken > before, acted, "second {i}");
+        }
+        assert_eq!((m.occurrences, m.actions_taken), (3, 2));
+        let lines = lines.lock().map(|l| l.clone()).unwrap_or_default();
+        assert_eq!(lines.len(), 2);
+        let first: serde_json::Value = serde_json::from_str(&lines[0]).unwrap_or_default();
+        assert_eq!(
+            first["output"],
+            "Falco internal: syscall event drop. 350 system calls dropped in last second."
+        );
+        assert_eq!(first["output_fields"]["n_evts"], "1350");
+        assert_eq!(first["output_fields"]["n_drops_buffer_file"], "350");
+        assert_eq!(first["priority"], "Debug");
+    }
+
+    #[test]
+    fn drop_manager_exit_action_stops() {
+        let mut outputs = Outputs::new(frule_runtime::output::OutputOptions::default());
+        let mut m = DropManager::new(SyscallEventDrops {
+            actions: vec![DropAction::Exit],
+            simulate_drops: true,
+            ..SyscallEventDrops::default()
+        });
+        assert_eq!(
+            m.check(DropCounts::default(), &mut outputs),
+            DropVerdict::Exit
+        );
+    }
+
     #[test]
     fn nul_list_ends_every_item_with_nul() {
         assert_eq!(nul_list(["a", "bc"]), b"a\0bc\0".to_vec());

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Storm benchmark of the live monitor (perf-anchors.md §5, workloads W1/W3/W4).
+#
+# For each workload mode, a load generator pinned to one core (taskset) issues syscalls as fast
+# as it can for STORM_SECONDS, first alone (baseline), then while frule-monitor runs Falco's
+# upstream rules (stable + incubating + sandbox) pinned to the other core. Printed per mode:
+#   - the workload's rate alone and under the monitor, and its slowdown;
+#   - kernel events/s (events the capture tried to send, all processes), events/s evaluated by
+#     the monitor, and drops (from the monitor's /metrics, read before and after the load);
+#   - the monitor's CPU (utime+stime from /proc/<pid>/stat over the same window) per evaluated
+#     event and as a share of its core.
+#
+# Needs root (eBPF), 2 cores, curl and taskset. Environment:
+#   STORM_SECONDS (5), STORM_MODES ("open exec connect mix"), STORM_LOAD_CPU (0),
+#   STORM_MONITOR_CPU (1), STORM_PORT (18766), STORM_NO_BUILD=1 to skip the release build,
+#   FRULE_CORPUS (default ../shared/corpus next to the workspace), CARGO_TARGET_DIR.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+secs=${STORM_SECONDS:-5}
+modes=${STORM_MODES:-"open exec connect mix"}
+load_cpu=${STORM_LOAD_CPU:-0}
+mon_cpu=${STORM_MONITOR_CPU:-1}
+port=${STORM_PORT:-18766}
+corpus=${FRULE_CORPUS:-$root/../shared/corpus}
+rules_dir=$corpus/rules/falcosecurity-rules
+
+if [ "$(id -u)" != 0 ]; then
+    echo "storm.sh: the live capture needs root" >&2
+    exit 2
+fi
+for f in falco_rules.yaml falco-incubating_rules.yaml falco-sandbox_rules.yaml; do
+    if [ ! -f "$rules_dir/$f" ]; then
+        echo "storm.sh: $rules_dir/$f is missing (set FRULE_CORPUS)" >&2
+        exit 2
+    fi
+done
+if [ -z "${STORM_NO_BUILD:-}" ]; then
+    (cd "$root" && cargo build --release -q -p frule --bin frule-monitor &&
+        cargo build --release -q -p frule-capture-bpf --example syscall_load)
+fi
+mon=$target/release/frule-monitor
+load=$target/release/examples/syscall_load
+clk=$(getconf CLK_TCK)
+work=$(mktemp -d)
+mon_pid=
+cleanup() {
+    if [ -n "$mon_pid" ]; then kill -INT "$mon_pid" 2>/dev/null || true; wait "$mon_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+metric() { # NAME: the value of an unlabelled metric (or the sum of a labelled family)
+    curl -sf "http://127.0.0.1:$port/metrics" | awk -v n="$1" '
+        $1 == n || index($1, n "{") == 1 { s += $2 } END { printf "%d\n", s }'
+}
+ticks() { # PID: utime + stime in clock ticks (fields after the parenthesised comm)
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+field() { # KEY LINE: the value of key=value in a generator line
+    echo "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'
+}
+
+echo "storm: ${secs}s per run, load on cpu $load_cpu, monitor on cpu $mon_cpu, rules: falco stable+incubating+sandbox"
+echo "kernel $(uname -r), $(nproc) cpus"
+for mode in $modes; do
+    base=$(taskset -c "$load_cpu" "$load" "$mode" "$secs")
+
+    taskset -c "$mon_cpu" "$mon" \
+        -r "$rules_dir/falco_rules.yaml" -r "$rules_dir/falco-incubating_rules.yaml" \
+        -r "$rules_dir/falco-sandbox_rules.yaml" \
+        -o webserver.enabled=true -o webserver.listen_address=127.0.0.1 \
+        -o "webserver.listen_port=$port" -o webserver.prometheus_metrics_enabled=true \
+        -o metrics.enabled=true -o watch_config_files=false \
+        >"$work/alerts.$mode" 2>"$work/stderr.$mode" &
+    mon_pid=$!
+    for _ in $(seq 1 600); do
+        grep -q '^frule-monitor: watching' "$work/stderr.$mode" && break
+        if ! kill -0 "$mon_pid" 2>/dev/null; then cat "$work/stderr.$mode" >&2; exit 1; fi
+        sleep 0.1
+    done
+    sleep 1
+    t0=$(ticks "$mon_pid")
+    k0=$(metric falcosecurity_scap_n_evts_total)
+    e0=$(metric falcosecurity_falco_num_evts_total)
+    d0=$(metric falcosecurity_scap_n_drops_total)
+    w0=$(date +%s.%N)
+    loaded=$(taskset -c "$load_cpu" "$load" "$mode" "$secs")
+    sleep 1.2 # the monitor drains its rings and publishes its counters once a second
+    w1=$(date +%s.%N)
+    t1=$(ticks "$mon_pid")
+    k1=$(metric falcosecurity_scap_n_evts_total)
+    e1=$(metric falcosecurity_falco_num_evts_total)
+    d1=$(metric falcosecurity_scap_n_drops_total)
+    kill -INT "$mon_pid"
+    wait "$mon_pid" || true
+    mon_pid=
+
+    alerts=$(wc -l <"$work/alerts.$mode")
+    awk -v mode="$mode" -v secs="$secs" \
+        -v bops="$(field ops_per_s "$base")" -v bsys="$(field syscalls_per_s "$base")" \
+        -v lops="$(field ops_per_s "$loaded")" -v lsys="$(field syscalls_per_s "$loaded")" \
+        -v k="$((k1 - k0))" -v e="$((e1 - e0))" -v d="$((d1 - d0))" \
+        -v cpu="$((t1 - t0))" -v clk="$clk" -v w0="$w0" -v w1="$w1" -v alerts="$alerts" '
+    BEGIN {
+        wall = w1 - w0; cpu_s = cpu / clk
+        printf "\n[%s]\n", mode
+        printf "  workload alone:        %10.0f ops/s  %10.0f syscalls/s\n", bops, bsys
+        printf "  workload with monitor: %10.0f ops/s  %10.0f syscalls/s  (slowdown %.1f%%)\n", lops, lsys, 100 * (bops / (lops > 0 ? lops : 1) - 1)
+        printf "  kernel events:         %10.0f /s     (%d in %.2f s window, all processes)\n", k / wall, k, wall
+        printf "  evaluated events:      %10.0f /s     (%d), drops %d (%.2f%%), alerts %d\n", e / wall, e, d, 100 * d / (k > 0 ? k : 1), alerts
+        printf "  monitor cpu:           %.2f s over %.2f s = %.0f%% of a core, %.0f ns per evaluated event\n", cpu_s, wall, 100 * cpu_s / wall, (e > 0 ? 1e9 * cpu_s / e : 0)
+    }'
+done
