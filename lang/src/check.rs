@@ -929,6 +929,34 @@ pub fn check_condition_cached(expr: &Expr, cache: &mut CheckCache) -> Vec<CheckI
 #[derive(Default)]
 pub struct CheckCache {
     outcomes: std::collections::HashMap<CheckKey, CachedCheck, crate::fxhash::FxBuild>,
+    values: ValueCache,
+}
+
+/// What checking one constant reports, by what it depends on: the left side's type, the operator, whether
+/// the left side is `evt.type` / `evt.around`, and the constant's bytes. Lists substituted into many rules
+/// bring the same constants to the same fields again and again.
+#[derive(Default)]
+struct ValueCache {
+    #[allow(clippy::type_complexity, reason = "a private two-level map")]
+    by_ctx: std::collections::HashMap<
+        ValueCtx,
+        std::collections::HashMap<Vec<u8>, std::rc::Rc<[ValueIssue]>, crate::fxhash::FxBuild>,
+        crate::fxhash::FxBuild,
+    >,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct ValueCtx {
+    ty: FieldType,
+    op: CmpOp,
+    evt_type: bool,
+    around: bool,
+}
+
+/// An issue of one constant; `at_op` when it is located at the operator rather than the constant.
+struct ValueIssue {
+    issue: CheckIssue,
+    at_op: bool,
 }
 
 impl std::fmt::Debug for CheckCache {
@@ -967,8 +995,11 @@ struct CheckOutcome {
 }
 
 impl CheckOutcome {
-    fn of(check: &crate::ast::Check) -> Self {
-        let mut sub = Checker::default();
+    fn of(check: &crate::ast::Check, values: Option<&mut ValueCache>) -> Self {
+        let mut sub = Checker {
+            values,
+            ..Checker::default()
+        };
         let mut compiler = OperandCompiler::default();
         let lhs = compiler.operand(&check.lhs, false);
         let mut visited = Vec::new();
@@ -1010,6 +1041,8 @@ struct Checker<'c> {
     deprecated_seen: BTreeSet<String>,
     unsafe_na_seen: bool,
     cache: Option<&'c mut CheckCache>,
+    /// Set for the checker that computes a cached check's outcome.
+    values: Option<&'c mut ValueCache>,
 }
 
 const TRANSFORMER_WORDS: [&str; 9] = [
@@ -1047,13 +1080,13 @@ impl Checker<'_> {
                     // the spans find the entry; the whole node must be equal for the outcome to apply
                     Some((c, o)) if c == check => o.clone(),
                     _ => {
-                        let o = std::rc::Rc::new(CheckOutcome::of(check));
+                        let o = std::rc::Rc::new(CheckOutcome::of(check, Some(&mut cache.values)));
                         cache.outcomes.insert(key, (check.clone(), o.clone()));
                         o
                     }
                 }
             }
-            None => std::rc::Rc::new(CheckOutcome::of(check)),
+            None => std::rc::Rc::new(CheckOutcome::of(check, None)),
         };
         // The per-condition state: each deprecated field and the first unsafe `<NA>` comparison are
         // reported once per condition.
@@ -1222,6 +1255,49 @@ impl Checker<'_> {
             .base
             .as_ref()
             .is_some_and(|b| b.id.name() == "evt.around");
+        if let Some(cache) = self.values.take() {
+            let ctx = ValueCtx {
+                ty: lhs.ty,
+                op: check.op,
+                evt_type: is_evt_type,
+                around: is_around,
+            };
+            for lit in values {
+                let known = cache
+                    .by_ctx
+                    .get(&ctx)
+                    .and_then(|m| m.get(lit.bytes.as_slice()))
+                    .cloned();
+                let issues = match known {
+                    Some(i) => i,
+                    None => {
+                        let mut sub = Checker::default();
+                        sub.values(check, lhs, std::slice::from_ref(lit));
+                        let issues: std::rc::Rc<[ValueIssue]> = sub
+                            .issues
+                            .into_iter()
+                            .map(|issue| ValueIssue {
+                                at_op: issue.span != lit.span && issue.span == check.op_span,
+                                issue,
+                            })
+                            .collect();
+                        cache
+                            .by_ctx
+                            .entry(ctx)
+                            .or_default()
+                            .insert(lit.bytes.clone(), issues.clone());
+                        issues
+                    }
+                };
+                for v in issues.iter() {
+                    let mut issue = v.issue.clone();
+                    issue.span = if v.at_op { check.op_span } else { lit.span };
+                    self.issues.push(issue);
+                }
+            }
+            self.values = Some(cache);
+            return;
+        }
         for lit in values {
             self.value_warnings(check.op, lit);
             let constant = match parse_constant(lhs.ty, check.op, lit) {
@@ -1631,6 +1707,8 @@ mod tests {
             "proc.name = a and evt.dir = <",
             "proc.nmae = a or fd.num = x or evt.type in (open, nosuch)",
             "evt.latency exists and not evt.dir = < and ka.user.name in (<NA>, b)",
+            "evt.type in (open, nosuch, open) and fd.name in (x, proc.name, x) and proc.name regex '[a'",
+            "evt.around > 5 and fd.num in (1, x, 1, x) and proc.name = proc.name",
         ];
         let mut cache = CheckCache::default();
         for _ in 0..2 {

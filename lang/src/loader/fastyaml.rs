@@ -51,7 +51,12 @@ pub(crate) fn parse(src: &str) -> Option<Vec<Node>> {
 /// no carriage returns, no byte order mark, nothing YAML calls non-printable.
 fn printable(src: &str) -> bool {
     if src.is_ascii() {
-        return src.bytes().all(|b| b == b'\n' || (0x20..0x7f).contains(&b));
+        // in blocks without early exit, which the compiler turns into vector code
+        return src.as_bytes().chunks(64).all(|c| {
+            c.iter().fold(true, |ok, &b| {
+                ok & ((b == b'\n') | (0x20..0x7f).contains(&b))
+            })
+        });
     }
     src.chars().all(|c| {
         c == '\n'
@@ -65,12 +70,7 @@ fn printable(src: &str) -> bool {
 fn line_starts(src: &str) -> Vec<u32> {
     let mut v = Vec::with_capacity(src.len() / 24 + 1);
     v.push(0);
-    v.extend(
-        src.bytes()
-            .enumerate()
-            .filter(|&(_, b)| b == b'\n')
-            .map(|(i, _)| i as u32 + 1),
-    );
+    v.extend(src.match_indices('\n').map(|(i, _)| i as u32 + 1));
     v
 }
 
