@@ -1,9 +1,14 @@
-//! Per-event evaluation of the upstream Falco rules (stable + incubating + sandbox, all rules of one
-//! program, rule order kept) by the bytecode VM and by the Cranelift JIT, over a synthetic syscall mix
-//! whose fields are served by an array indexed by field id, so that the figures measure the engine and
-//! not the field provider. Also: an event whose type no rule wants (a program without rules: the
-//! per-event-type programs are not wired here yet, so this is the floor of one evaluation call), and
-//! compiling the whole ruleset to native code.
+//! Per-event evaluation of the upstream Falco rules (stable + incubating + sandbox) by the bytecode VM
+//! and by the Cranelift JIT, the way the engine runs them: one lookup by event code, then the fused
+//! program of the event's type. Fields are served by an array indexed by field id, so that the figures
+//! measure the engine and not the field provider.
+//!
+//! The event mix is weighted by real frequencies: every event type and direction of the 502Error
+//! capture (`perf-anchors.md` §4.1) appears about count/10 times ([`CAPTURE_COUNTS`], 959 events per
+//! iteration, enter and exit events both, as the capture has them), with fields of the capture's
+//! scenario (curl → haproxy → python on one host). Like the capture itself, the mix is benign: no
+//! rule is expected to match, which is the common case. Also measured: an event whose type no rule
+//! wants (`futex`), and, as a reference, every rule on every event without the event-type index.
 //!
 //! Run: `cargo bench -p frule-benches --bench eval` (reads `FRULE_CORPUS`).
 
@@ -61,84 +66,189 @@ impl FieldSource for ArrayEvent {
     }
 }
 
-/// A syscall mix shaped like the 502Error capture of `perf-anchors.md` §4.1 (futex, close, epoll,
-/// read, recvfrom, sendto, open, mmap, fstat, connect, socket, accept, clone, execve): frequent
-/// uninteresting events, occasional process and file events.
-fn mix() -> Vec<ArrayEvent> {
-    let common = |t: &'static str| {
-        vec![
-            ("evt.type", t),
-            ("evt.dir", "<"),
-            ("proc.name", "haproxy"),
-            ("proc.pname", "systemd"),
-            ("proc.exepath", "/usr/sbin/haproxy"),
-            ("user.uid", "99"),
-            ("user.name", "haproxy"),
-            ("container.id", "host"),
-            ("fd.num", "7"),
-        ]
+/// Event types and directions of the 502Error capture (draios/sysdig-inspect `capture-samples`, the
+/// capture of `perf-anchors.md` §4.1; `shared/corpus/scap/sysdig-inspect/502Error.scap`) with their
+/// counts, as `sysdig -r 502Error.scap -p '%evt.type %evt.dir' | sort | uniq -c` reports them (9,478
+/// events, PROCINFO blocks excluded). The benchmark mix weights event types by these counts.
+const CAPTURE_COUNTS: &[(&str, char, u32)] = &[
+    ("switch", '>', 706),
+    ("futex", '>', 477),
+    ("futex", '<', 477),
+    ("close", '>', 413),
+    ("close", '<', 413),
+    ("epoll_pwait", '>', 367),
+    ("epoll_pwait", '<', 367),
+    ("read", '>', 333),
+    ("read", '<', 333),
+    ("recvfrom", '>', 322),
+    ("recvfrom", '<', 322),
+    ("sendto", '>', 316),
+    ("sendto", '<', 316),
+    ("open", '>', 222),
+    ("open", '<', 222),
+    ("mmap", '>', 222),
+    ("mmap", '<', 222),
+    ("fstat", '>', 222),
+    ("fstat", '<', 222),
+    ("munmap", '>', 148),
+    ("munmap", '<', 148),
+    ("mprotect", '>', 148),
+    ("mprotect", '<', 148),
+    ("connect", '>', 123),
+    ("connect", '<', 123),
+    ("socket", '>', 117),
+    ("socket", '<', 117),
+    ("clone", '<', 111),
+    ("accept", '>', 111),
+    ("accept", '<', 111),
+    ("setsockopt", '>', 92),
+    ("setsockopt", '<', 92),
+    ("epoll_ctl", '>', 88),
+    ("epoll_ctl", '<', 88),
+    ("shutdown", '>', 74),
+    ("shutdown", '<', 74),
+    ("procexit", '>', 74),
+    ("exit", '>', 74),
+    ("fcntl", '>', 43),
+    ("fcntl", '<', 43),
+    ("getpid", '>', 40),
+    ("getpid", '<', 40),
+    ("writev", '>', 37),
+    ("writev", '<', 37),
+    ("uname", '>', 37),
+    ("uname", '<', 37),
+    ("set_tid_address", '>', 37),
+    ("set_tid_address", '<', 37),
+    ("set_robust_list", '>', 37),
+    ("set_robust_list", '<', 37),
+    ("sendmsg", '>', 37),
+    ("sendmsg", '<', 37),
+    ("select", '>', 37),
+    ("select", '<', 37),
+    ("rt_sigprocmask", '>', 37),
+    ("rt_sigprocmask", '<', 37),
+    ("madvise", '>', 37),
+    ("madvise", '<', 37),
+    ("clone", '>', 37),
+    ("access", '>', 37),
+    ("access", '<', 37),
+    ("wait4", '>', 12),
+    ("wait4", '<', 12),
+    ("rt_sigtimedwait", '>', 12),
+    ("rt_sigtimedwait", '<', 12),
+    ("kill", '>', 3),
+    ("kill", '<', 3),
+];
+
+/// The event code of `name` in direction `dir` (the newest version of the event).
+fn code_of(name: &str, dir: char) -> u16 {
+    let want_exit = dir == '<';
+    frule_lang::events::codes_for_name(name)
+        .iter()
+        .copied()
+        .filter(|c| (c % 2 == 1) == want_exit)
+        .rfind(|c| frule_lang::events::event(*c).is_some_and(|e| !e.is_old_version()))
+        .unwrap_or(0)
+}
+
+/// The fields an event of this type carries in the capture's scenario (haproxy in front of a
+/// python server, curl as the client; everything on the host).
+fn fields_for(t: &'static str, dir: char, proc_: usize) -> Vec<(&'static str, &'static str)> {
+    let (name, exe, cmdline, pname, user, uid) = match proc_ % 10 {
+        0..=3 => (
+            "curl",
+            "/usr/bin/curl",
+            "curl http://localhost:8080/",
+            "bash",
+            "root",
+            "0",
+        ),
+        4..=6 => (
+            "haproxy",
+            "/usr/sbin/haproxy",
+            "haproxy -f /etc/haproxy/haproxy.cfg",
+            "systemd",
+            "haproxy",
+            "99",
+        ),
+        _ => (
+            "python",
+            "/usr/bin/python2.7",
+            "python server.py",
+            "bash",
+            "root",
+            "0",
+        ),
     };
-    let mut out = Vec::new();
-    for t in [
-        "futex",
-        "futex",
-        "close",
-        "epoll_pwait",
-        "read",
-        "recvfrom",
-        "sendto",
-        "futex",
-        "close",
-        "read",
-        "mmap",
-        "fstat",
-    ] {
-        out.push(ArrayEvent::new(&common(t)));
+    let mut f = vec![
+        ("evt.type", t),
+        ("evt.dir", if dir == '<' { "<" } else { ">" }),
+        ("proc.name", name),
+        ("proc.exepath", exe),
+        ("proc.exe", exe),
+        ("proc.cmdline", cmdline),
+        ("proc.pname", pname),
+        ("user.name", user),
+        ("user.uid", uid),
+        ("container.id", "host"),
+        ("evt.failed", "false"),
+    ];
+    match t {
+        "open" | "close" | "read" | "fstat" | "mmap" | "munmap" | "fcntl" | "writev" | "access" => {
+            f.extend([
+                ("fd.num", "5"),
+                ("fd.typechar", "f"),
+                ("fd.name", "/usr/lib/python2.7/json/decoder.pyc"),
+                ("fd.directory", "/usr/lib/python2.7/json"),
+                ("fd.filename", "decoder.pyc"),
+                ("evt.is_open_read", "true"),
+                ("evt.is_open_write", "false"),
+            ]);
+        }
+        "connect" | "accept" | "socket" | "sendto" | "recvfrom" | "setsockopt" | "shutdown"
+        | "sendmsg" => {
+            f.extend([
+                ("fd.num", "6"),
+                ("fd.typechar", "4"),
+                ("fd.type", "ipv4"),
+                ("fd.name", "127.0.0.1:43562->127.0.0.1:8080"),
+                ("fd.sip", "127.0.0.1"),
+                ("fd.cip", "127.0.0.1"),
+                ("fd.sport", "8080"),
+                ("fd.cport", "43562"),
+                ("fd.l4proto", "tcp"),
+                ("fd.sockfamily", "ip"),
+            ]);
+        }
+        _ => {}
     }
-    out.push(ArrayEvent::new(&[
-        ("evt.type", "openat"),
-        ("evt.dir", "<"),
-        ("fd.name", "/etc/haproxy/haproxy.cfg"),
-        ("fd.directory", "/etc/haproxy"),
-        ("fd.filename", "haproxy.cfg"),
-        ("fd.typechar", "f"),
-        ("evt.is_open_read", "true"),
-        ("evt.is_open_write", "false"),
-        ("proc.name", "haproxy"),
-        ("proc.pname", "systemd"),
-        ("user.uid", "99"),
-        ("container.id", "host"),
-    ]));
-    out.push(ArrayEvent::new(&[
-        ("evt.type", "connect"),
-        ("evt.dir", "<"),
-        ("fd.sip", "10.0.0.1"),
-        ("fd.sport", "443"),
-        ("fd.typechar", "4"),
-        ("fd.l4proto", "tcp"),
-        ("proc.name", "curl"),
-        ("proc.pname", "bash"),
-        ("container.id", "abc123def456"),
-    ]));
-    out.push(ArrayEvent::new(&[
-        ("evt.type", "execve"),
-        ("evt.dir", "<"),
-        ("proc.name", "python3"),
-        ("proc.pname", "bash"),
-        ("proc.cmdline", "python3 app.py"),
-        ("proc.exepath", "/usr/bin/python3"),
-        ("proc.args", "app.py"),
-        ("user.uid", "1000"),
-        ("user.name", "app"),
-        ("container.id", "host"),
-    ]));
-    out.push(ArrayEvent::new(&[
-        ("evt.type", "clone"),
-        ("evt.dir", "<"),
-        ("proc.name", "python3"),
-        ("proc.pname", "bash"),
-        ("container.id", "host"),
-    ]));
+    f
+}
+
+/// The benchmark mix: every (type, direction) of [`CAPTURE_COUNTS`] about count/10 times (at least
+/// once), interleaved round-robin so that consecutive events differ as in a real stream — 959 events
+/// per iteration, each with its event code (for the per-event-type dispatch).
+fn mix() -> Vec<(u16, ArrayEvent)> {
+    let mut left: Vec<u32> = CAPTURE_COUNTS
+        .iter()
+        .map(|(_, _, n)| (n / 10).max(1))
+        .collect();
+    let mut out = Vec::new();
+    let mut proc_ = 0usize;
+    while left.iter().any(|n| *n > 0) {
+        for (i, (t, dir, _)) in CAPTURE_COUNTS.iter().enumerate() {
+            if let Some(n) = left.get_mut(i)
+                && *n > 0
+            {
+                *n -= 1;
+                proc_ += 3;
+                out.push((
+                    code_of(t, *dir),
+                    ArrayEvent::new(&fields_for(t, *dir, proc_)),
+                ));
+            }
+        }
+    }
     out
 }
 
@@ -166,25 +276,102 @@ fn eval(c: &mut Criterion) {
             return;
         }
     };
-    let vmp = vm::Program::compile(&p).expect("the upstream program compiles to bytecode");
-    let jp = match jit::Program::compile(&p) {
-        Ok(jp) => Some(jp),
-        Err(e) => {
-            eprintln!("jit unavailable, only the vm is measured: {e}");
-            None
-        }
-    };
     let mut events = mix();
     let n = events.len();
 
+    // The engine's shape: one table lookup by event code, then the fused program of the event's
+    // type (`opt::evttype_partition`), for the VM (`dispatch::Dispatch`) and the JIT (one native
+    // program per group).
+    let options = evttype_partition::PartitionOptions {
+        opt: opt::Options::default(),
+        specialize_evttype: true,
+    };
+    let mut g = c.benchmark_group("eval_upstream_by_evttype");
+    g.throughput(Throughput::Elements(n as u64));
+    let dispatch = Dispatch::build(&p, options).expect("the upstream groups compile to bytecode");
+    {
+        let mut m = dispatch.machines();
+        let mut out = Vec::new();
+        g.bench_function(format!("vm/502Error mix ({n} events)"), |b| {
+            b.iter(|| {
+                for (code, ev) in events.iter_mut() {
+                    out.clear();
+                    dispatch.matches(&mut m, *code, ev, &mut out);
+                    black_box(&out);
+                }
+            })
+        });
+    }
+    let part = &dispatch.partition;
+    let jits: Vec<jit::Program> = part
+        .groups
+        .iter()
+        .filter_map(|grp| jit::Program::compile_or_vm(&grp.program).ok())
+        .collect();
+    let mut jms: Vec<jit::Machine> = jits.iter().map(jit::Program::machine).collect();
+    let jit_matches = |jits: &[jit::Program],
+                       ms: &mut [jit::Machine],
+                       code: u16,
+                       ev: &mut ArrayEvent,
+                       out: &mut Vec<usize>| {
+        let gi = part.by_code.get(usize::from(code)).copied().unwrap_or(0) as usize;
+        if let (Some(jp), Some(m)) = (jits.get(gi), ms.get_mut(gi)) {
+            jp.matches(m, ev, out);
+        }
+    };
+    if jits.len() == part.groups.len() {
+        let mut out = Vec::new();
+        g.bench_function(format!("jit/502Error mix ({n} events)"), |b| {
+            b.iter(|| {
+                for (code, ev) in events.iter_mut() {
+                    out.clear();
+                    jit_matches(&jits, &mut jms, *code, ev, &mut out);
+                    black_box(&out);
+                }
+            })
+        });
+    }
+    g.finish();
+
+    // An event no rule wants (`futex` exit): the dispatch lookup reaches the empty group.
+    let futex = code_of("futex", '<');
+    let mut ev = ArrayEvent::new(&[("evt.type", "futex"), ("evt.dir", "<")]);
+    let mut g = c.benchmark_group("eval_unwanted_event_type");
+    g.throughput(Throughput::Elements(1));
+    {
+        let mut m = dispatch.machines();
+        let mut out = Vec::new();
+        g.bench_function("vm/dispatch futex", |b| {
+            b.iter(|| {
+                out.clear();
+                dispatch.matches(&mut m, black_box(futex), &mut ev, &mut out);
+                black_box(&out);
+            })
+        });
+    }
+    if jits.len() == part.groups.len() {
+        let mut out = Vec::new();
+        g.bench_function("jit/dispatch futex", |b| {
+            b.iter(|| {
+                out.clear();
+                jit_matches(&jits, &mut jms, black_box(futex), &mut ev, &mut out);
+                black_box(&out);
+            })
+        });
+    }
+    g.finish();
+
+    // Reference: every rule on every event (no event-type index), one program.
+    let vmp = vm::Program::compile(&p).expect("the upstream program compiles to bytecode");
     let mut g = c.benchmark_group("eval_upstream_all_rules");
+    g.sample_size(10);
     g.throughput(Throughput::Elements(n as u64));
     {
         let mut m = vmp.machine();
         let mut out = Vec::new();
-        g.bench_function(format!("vm/{n}-event mix"), |b| {
+        g.bench_function(format!("vm/502Error mix ({n} events)"), |b| {
             b.iter(|| {
-                for ev in events.iter_mut() {
+                for (_, ev) in events.iter_mut() {
                     out.clear();
                     vmp.matches(&mut m, ev, &mut out);
                     black_box(&out);
@@ -192,12 +379,12 @@ fn eval(c: &mut Criterion) {
             })
         });
     }
-    if let Some(jp) = &jp {
+    if let Ok(jp) = jit::Program::compile(&p) {
         let mut m = jp.machine();
         let mut out = Vec::new();
-        g.bench_function(format!("jit/{n}-event mix"), |b| {
+        g.bench_function(format!("jit/502Error mix ({n} events)"), |b| {
             b.iter(|| {
-                for ev in events.iter_mut() {
+                for (_, ev) in events.iter_mut() {
                     out.clear();
                     jp.matches(&mut m, ev, &mut out);
                     black_box(&out);
@@ -205,108 +392,6 @@ fn eval(c: &mut Criterion) {
             })
         });
     }
-    g.finish();
-
-    // With the per-event-type programs (`opt::evttype_partition`): one table lookup by event code,
-    // then the fused program of the event's type.
-    let options = || evttype_partition::PartitionOptions {
-        opt: opt::Options::default(),
-        specialize_evttype: true,
-    };
-    let codes: Vec<u16> = events
-        .iter()
-        .map(|ev| {
-            let t = match ev
-                .values
-                .get(fields::lookup("evt.type").map_or(0, |f| f.0 as usize))
-            {
-                Some(Some(OwnedValue::Bytes(b))) => String::from_utf8_lossy(b).into_owned(),
-                _ => String::new(),
-            };
-            // The exit event of the type (events carry `evt.dir = <`).
-            frule_lang::events::codes_for_name(&t)
-                .last()
-                .copied()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut g = c.benchmark_group("eval_upstream_by_evttype");
-    g.throughput(Throughput::Elements(n as u64));
-    if let Ok(d) = Dispatch::build(&p, options()) {
-        let mut m = d.machines();
-        let mut out = Vec::new();
-        g.bench_function(format!("vm/{n}-event mix"), |b| {
-            b.iter(|| {
-                for (ev, code) in events.iter_mut().zip(&codes) {
-                    out.clear();
-                    d.matches(&mut m, *code, ev, &mut out);
-                    black_box(&out);
-                }
-            })
-        });
-    }
-    let part = evttype_partition::partition(&p, options());
-    let jits: Vec<jit::Program> = part
-        .groups
-        .iter()
-        .filter_map(|grp| jit::Program::compile_or_vm(&grp.program).ok())
-        .collect();
-    if jits.len() == part.groups.len() {
-        let mut ms: Vec<jit::Machine> = jits.iter().map(jit::Program::machine).collect();
-        let mut out = Vec::new();
-        g.bench_function(format!("jit/{n}-event mix"), |b| {
-            b.iter(|| {
-                for (ev, code) in events.iter_mut().zip(&codes) {
-                    out.clear();
-                    let gi = part.by_code.get(usize::from(*code)).copied().unwrap_or(0) as usize;
-                    if let (Some(jp), Some(m)) = (jits.get(gi), ms.get_mut(gi)) {
-                        jp.matches(m, ev, &mut out);
-                    }
-                    black_box(&out);
-                }
-            })
-        });
-    }
-    g.finish();
-
-    // An event no rule wants: with an event-type index it reaches an empty program.
-    let empty = ir::Program::new();
-    let vme = vm::Program::compile(&empty).expect("an empty program compiles");
-    let mut ev = ArrayEvent::new(&[("evt.type", "futex"), ("evt.dir", "<")]);
-    let mut g = c.benchmark_group("eval_unwanted_event_type");
-    g.throughput(Throughput::Elements(1));
-    {
-        let mut m = vme.machine();
-        let mut out = Vec::new();
-        g.bench_function("vm/empty program", |b| {
-            b.iter(|| {
-                out.clear();
-                vme.matches(&mut m, &mut ev, &mut out);
-                black_box(&out);
-            })
-        });
-    }
-    if let Ok(jpe) = jit::Program::compile(&empty) {
-        let mut m = jpe.machine();
-        let mut out = Vec::new();
-        g.bench_function("jit/empty program", |b| {
-            b.iter(|| {
-                out.clear();
-                jpe.matches(&mut m, &mut ev, &mut out);
-                black_box(&out);
-            })
-        });
-    }
-    g.finish();
-
-    let mut g = c.benchmark_group("compile_upstream");
-    g.sample_size(10);
-    g.bench_function("jit/native code from IR", |b| {
-        b.iter(|| jit::Program::compile(black_box(&p)).is_ok())
-    });
-    g.bench_function("vm/bytecode from IR", |b| {
-        b.iter(|| vm::Program::compile(black_box(&p)).is_ok())
-    });
     g.finish();
 }
 

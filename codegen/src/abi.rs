@@ -9,6 +9,12 @@
 //! - `extract` returns `false` when the field is not available for this event (Falco's failed extraction,
 //!   spec B.3); the buffer contents are then ignored. Every check on a missing value is false.
 //! - on success a scalar field pushes exactly one item; a list field pushes zero or more items;
+//! - a *multi-valued* scalar field (the field's [`MultiValue`] is not `Single` and it has no argument)
+//!   pushes every value it stands for: `proc.aname` one item per ancestor, parent first;
+//!   `fd.ip`/`fd.port`/`fd.net`/`fd.proto` the client then the server end of a connected socket (one
+//!   item for a listening socket). Pushing no item means missing. Compiled code compares such a field
+//!   value by value (some value must satisfy the check; for `Endpoints`, `!=` must hold for every
+//!   value), and a transformer or output sees the first value;
 //! - every pushed item has the representation of the field's [`ScalarKind`]: numbers as `u64`/`i64`/`f64`
 //!   already widened to 64 bits, strings and buffers as raw bytes (never re-encoded, invalid UTF-8 kept;
 //!   trailing NUL terminators of strings are allowed and ignored, as libsinsp ignores them),
@@ -20,7 +26,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 
-pub use frule_lang::fields::FieldId;
+pub use frule_lang::fields::{FieldId, MultiValue};
 
 /// The argument of a field, as in `proc.aname[2]` or `proc.env[HOME]`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -27,8 +27,9 @@
 //! - [`jit`]: the Cranelift backend (feature `jit`, on by default), with the same contract as the VM and a
 //!   fallback to it where native code cannot be produced.
 //!
-//! Not here yet: the `getopt` transformer; scalar fields with several values (`proc.aname` without an index,
-//! `fd.ip`/`fd.net`/`fd.port`) are compared on their first value only.
+//! Scalar fields with several values (`proc.aname` without an index: every ancestor; `fd.ip`,
+//! `fd.port`, `fd.net`, `fd.proto`: both ends of the connection) are compared value by value as
+//! libsinsp does; the field slot carries the mode ([`abi::MultiValue`]).
 //!
 //! # Design
 //!

@@ -16,9 +16,8 @@
 //! - **hash-consing**: identical instructions get one value, also across rules lowered into the same
 //!   program, so a macro used by many rules is one subexpression (what fusion builds on).
 //!
-//! Not lowered yet: `getopt` (the IR has no list-producing transformer so far).
-
-use std::collections::HashMap;
+//! `getopt(args, optstring)[t]` lowers to a `getopt` transformer whose optional third argument is the
+//! selector `t` as a string constant.
 
 use frule_lang::ast::{
     self, CmpOp, Expr, ExprKind, FieldRef, Literal, Operand, Span, Transform, TransformArg,
@@ -27,7 +26,7 @@ use frule_lang::ast::{
 use frule_lang::check::{self, parse_constant};
 use frule_lang::fields::{self, FieldType};
 
-use crate::abi::{FieldArg, IpNet, ScalarKind};
+use crate::abi::{FieldArg, IpNet, MultiValue, ScalarKind};
 use crate::ir::{
     self, Cmp, Constant, FieldDecl, Inst, ListRhs, Modifier, SetDecl, TransformOp, Ty, ValueId,
 };
@@ -45,8 +44,7 @@ pub struct LowerError {
 #[derive(Debug, Default)]
 pub struct Lowerer {
     program: ir::Program,
-    interned: HashMap<String, ValueId>,
-    interned_sets: HashMap<String, ir::SetId>,
+    interner: ir::Interner,
     errors: Vec<LowerError>,
 }
 
@@ -203,24 +201,12 @@ impl Lowerer {
 
     /// Appends `inst`, or returns the value of an identical earlier instruction.
     fn inst(&mut self, inst: Inst) -> ValueId {
-        let key = format!("{inst:?}");
-        if let Some(v) = self.interned.get(&key) {
-            return *v;
-        }
-        let v = self.program.push(inst);
-        self.interned.insert(key, v);
-        v
+        self.interner.inst(&mut self.program, inst)
     }
 
     /// Adds a set, or returns an identical earlier one (so identical `in` checks share a value).
     fn intern_set(&mut self, decl: SetDecl) -> ir::SetId {
-        let key = format!("{decl:?}");
-        if let Some(s) = self.interned_sets.get(&key) {
-            return *s;
-        }
-        let s = self.program.set(decl);
-        self.interned_sets.insert(key, s);
-        s
+        self.interner.set(&mut self.program, decl)
     }
 
     fn expr(&mut self, e: &Expr) -> Option<ValueId> {
@@ -265,15 +251,25 @@ impl Lowerer {
             fields::FieldArg::Key(k) => Some(FieldArg::Key(k)),
         };
         let list = info.flags.list;
-        let slot = self.program.field(FieldDecl {
-            id: r.id,
-            name: f.name.clone(),
-            arg,
-            ty: Ty {
-                kind: scalar_kind(info.ty),
-                list,
+        // `proc.aname[2]` is one ancestor; only the argument-less form stands for several values.
+        let multi = if arg.is_none() && !list {
+            info.flags.multi
+        } else {
+            MultiValue::Single
+        };
+        let slot = self.interner.field(
+            &mut self.program,
+            FieldDecl {
+                id: r.id,
+                name: f.name.clone(),
+                arg,
+                ty: Ty {
+                    kind: scalar_kind(info.ty),
+                    list,
+                },
+                multi,
             },
-        });
+        );
         Some(Typed {
             value: self.inst(Inst::Load(slot)),
             ty: info.ty,
@@ -352,6 +348,27 @@ impl Lowerer {
         let mut args = Vec::new();
         for a in &t.args {
             args.extend(self.transform_arg(a)?);
+        }
+        if t.transformer == Transformer::Getopt {
+            // `getopt(args, optstring)[t]`: the selector becomes a third, constant argument.
+            let list = t.arg.is_none();
+            if let Some(sel) = &t.arg {
+                let v = self.inst(Inst::Const(Constant::Str(sel.as_bytes().to_vec())));
+                args.push(Typed {
+                    value: v,
+                    ty: FieldType::CharBuf,
+                    list: false,
+                });
+            }
+            let value = self.inst(Inst::Transform(
+                TransformOp::Getopt,
+                args.iter().map(|a| a.value).collect(),
+            ));
+            return Some(Typed {
+                value,
+                ty: FieldType::CharBuf,
+                list,
+            });
         }
         let op = match t.transformer {
             Transformer::Concat => TransformOp::Concat,

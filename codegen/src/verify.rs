@@ -19,11 +19,12 @@
 //!    - `pmatch`, `regex` and `<modifier>.regex`: scalar `str` left side; `pmatch` takes a `str` set;
 //!    - transformers: `tolower`/`toupper`/`basename` take one scalar `str`; `b64` one scalar `str` or
 //!      `bytes`; `len` one scalar `str`/`bytes` or any list; `concat` at least two scalar `str`;
-//!      `join` a scalar `str` separator and at least one more data value.
+//!      `join` a scalar `str` separator and at least one more data value; `getopt` a `str[]` argv, a
+//!      scalar `str` optstring and optionally a scalar `str` selector.
 //! 5. **Constants**: every set item has the set's kind; `net` constants appear only as the right side of
 //!    `cmp.eq`/`cmp.ne` (they have no runtime item representation).
-//! 6. **Field slots agree**: two slots naming the same field and argument have the same type (the VM
-//!    extracts them once).
+//! 6. **Field slots agree**: two slots naming the same field and argument have the same type and
+//!    multi-valued mode (the VM extracts them once); a multi-valued slot is a scalar (not a list).
 //! 7. **Regexes compile** with the `regex` crate once anchored as `^(?:…)$`.
 
 use std::fmt;
@@ -74,12 +75,18 @@ pub fn verify(p: &Program) -> Result<(), VerifierErrors> {
         if let Some((first, _)) = p
             .fields
             .iter()
-            .find(|(_, e)| e.id == d.id && e.arg == d.arg && e.ty != d.ty)
+            .find(|(_, e)| e.id == d.id && e.arg == d.arg && (e.ty != d.ty || e.multi != d.multi))
             && first.0 < slot.0
         {
             err(
                 slot.to_string(),
                 format!("same field and argument as {first} with another type"),
+            );
+        }
+        if d.ty.list && d.multi != crate::ir::MultiValue::Single {
+            err(
+                slot.to_string(),
+                "a list field cannot be multi-valued".to_string(),
             );
         }
     }
@@ -418,6 +425,16 @@ fn transform_type(op: TransformOp, args: &[Ty]) -> Option<Ty> {
             Some(str_)
         }
         (TransformOp::Join, [sep, rest @ ..]) if *sep == str_ && !rest.is_empty() => Some(str_),
+        (TransformOp::Getopt, [argv, opts])
+            if *argv == Ty::list(ScalarKind::Str) && *opts == str_ =>
+        {
+            Some(Ty::list(ScalarKind::Str))
+        }
+        (TransformOp::Getopt, [argv, opts, sel])
+            if *argv == Ty::list(ScalarKind::Str) && *opts == str_ && *sel == str_ =>
+        {
+            Some(str_)
+        }
         _ => None,
     }
 }
@@ -450,6 +467,7 @@ mod tests {
             name: "proc.name".into(),
             arg: None,
             ty: Ty::scalar(ScalarKind::Str),
+            multi: crate::ir::MultiValue::Single,
         });
         let set = p.set(SetDecl {
             kind: ScalarKind::Str,

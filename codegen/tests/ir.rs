@@ -13,7 +13,8 @@
 //!   into one program, which must verify and print as the file body (`FRULE_BLESS=1` rewrites it).
 //! - `; test run` — the program verifies and is evaluated on events written as
 //!   `; event: <field id>=<value>, ... => <matching rule indices>` (values: `"string"`, `u:<n>`,
-//!   `i:<n>`, `ip:<addr>`, `true`/`false`; fields not listed are missing).
+//!   `i:<n>`, `ip:<addr>`, `true`/`false`; fields not listed are missing; a field listed several times
+//!   has several values, in order — a list, or a multi-valued field).
 
 use std::path::Path;
 
@@ -82,6 +83,8 @@ fn parse_value(s: &str) -> Result<OwnedValue, String> {
 pub(crate) fn parse_event(spec: &str) -> Result<(MapEvent, Vec<usize>), String> {
     let (fields, expect) = spec.split_once("=>").ok_or("event needs '=> indices'")?;
     let mut ev = MapEvent::new();
+    // A field listed several times has several values (list and multi-valued fields), in order.
+    let mut values: Vec<(u32, Vec<OwnedValue>)> = Vec::new();
     for f in fields.split(',').map(str::trim).filter(|f| !f.is_empty()) {
         let (id, v) = f
             .split_once('=')
@@ -90,7 +93,14 @@ pub(crate) fn parse_event(spec: &str) -> Result<(MapEvent, Vec<usize>), String> 
             .trim()
             .parse()
             .map_err(|_| format!("bad field id {id:?}"))?;
-        ev.set(FieldId(id), None, parse_value(v)?);
+        let v = parse_value(v)?;
+        match values.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, vs)) => vs.push(v),
+            None => values.push((id, vec![v])),
+        }
+    }
+    for (id, vs) in values {
+        ev.set_list(FieldId(id), None, vs);
     }
     let expect = expect
         .split_whitespace()

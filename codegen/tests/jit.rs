@@ -32,8 +32,8 @@ use std::path::{Path, PathBuf};
 
 use frule_codegen::abi::{FieldArg, FieldId, IpNet, MapEvent, OwnedValue, ScalarKind};
 use frule_codegen::ir::{
-    self, Cmp, Constant, FieldDecl, Inst, ListRhs, Modifier, Program, SetDecl, TransformOp, Ty,
-    ValueId,
+    self, Cmp, Constant, FieldDecl, Inst, ListRhs, Modifier, MultiValue, Program, SetDecl,
+    TransformOp, Ty, ValueId,
 };
 use frule_codegen::lower::Lowerer;
 use frule_codegen::{jit, verify, vm};
@@ -269,17 +269,24 @@ rule "r" = v4
 // Random programs.
 
 /// The schema of generated programs: field id, type.
-const FIELDS: [(u32, ScalarKind, bool); 10] = [
-    (1, ScalarKind::Uint, false),
-    (2, ScalarKind::Int, false),
-    (3, ScalarKind::Str, false),
-    (4, ScalarKind::Str, false),
-    (5, ScalarKind::Ip, false),
-    (6, ScalarKind::Bool, false),
-    (7, ScalarKind::Str, true),
-    (8, ScalarKind::Net, false),
-    (9, ScalarKind::Double, false),
-    (10, ScalarKind::Bytes, false),
+/// The generated schema: id, kind, list, multi-valued mode. Fields 11–14 are the multi-valued twins
+/// of fields 1, 3, 5 and 8 (`fd.port`, `proc.aname`, `fd.ip`, `fd.net`), which [`Gen::load`] sometimes
+/// substitutes for them.
+const FIELDS: [(u32, ScalarKind, bool, MultiValue); 14] = [
+    (1, ScalarKind::Uint, false, MultiValue::Single),
+    (2, ScalarKind::Int, false, MultiValue::Single),
+    (3, ScalarKind::Str, false, MultiValue::Single),
+    (4, ScalarKind::Str, false, MultiValue::Single),
+    (5, ScalarKind::Ip, false, MultiValue::Single),
+    (6, ScalarKind::Bool, false, MultiValue::Single),
+    (7, ScalarKind::Str, true, MultiValue::Single),
+    (8, ScalarKind::Net, false, MultiValue::Single),
+    (9, ScalarKind::Double, false, MultiValue::Single),
+    (10, ScalarKind::Bytes, false, MultiValue::Single),
+    (11, ScalarKind::Uint, false, MultiValue::Endpoints),
+    (12, ScalarKind::Str, false, MultiValue::Ancestors),
+    (13, ScalarKind::Ip, false, MultiValue::Endpoints),
+    (14, ScalarKind::Net, false, MultiValue::Endpoints),
 ];
 
 const UINTS: [u64; 7] = [0, 1, 42, 1 << 31, 1 << 63, u64::MAX - 1, u64::MAX];
@@ -352,7 +359,17 @@ impl Gen<'_> {
     }
 
     fn load(&self, f: usize) -> ValueId {
-        self.loads[f]
+        let twin = match f {
+            0 => Some(10),
+            2 => Some(11),
+            4 => Some(12),
+            7 => Some(13),
+            _ => None,
+        };
+        match twin {
+            Some(t) if self.pick(3) == 0 => self.loads[t],
+            _ => self.loads[f],
+        }
     }
 
     fn konst(&mut self, c: Constant) -> ValueId {
@@ -549,7 +566,7 @@ fn generate(picks: &[u32], rules: usize) -> Program {
         loads: Vec::new(),
         conds: Vec::new(),
     };
-    for (id, kind, list) in FIELDS {
+    for (id, kind, list, multi) in FIELDS {
         let slot = g.p.field(FieldDecl {
             id: FieldId(id),
             name: format!("f{id}"),
@@ -559,6 +576,7 @@ fn generate(picks: &[u32], rules: usize) -> Program {
                 None
             },
             ty: Ty { kind, list },
+            multi,
         });
         let v = g.p.push(Inst::Load(slot));
         g.loads.push(v);
@@ -609,8 +627,8 @@ fn value_strategy(kind: ScalarKind) -> BoxedStrategy<OwnedValue> {
 fn event_strategy() -> impl Strategy<Value = MapEvent> {
     let per_field: Vec<_> = FIELDS
         .iter()
-        .map(|&(id, kind, list)| {
-            let values = if list {
+        .map(|&(id, kind, list, multi)| {
+            let values = if list || multi != MultiValue::Single {
                 proptest::collection::vec(value_strategy(kind), 0..4).boxed()
             } else {
                 value_strategy(kind).prop_map(|v| vec![v]).boxed()

@@ -11,16 +11,19 @@
 //!
 //! Case keys: `name`, `type` (`str`, `uint`, `ip`, `str[]`, …), `op` (`eq`…`iglob`, `in`, `intersects`,
 //! `pmatch`, `regex`, `exists`, `oneof.eq`…), optional `transform` (applied to the field: `tolower`,
-//! `toupper`, `b64`, `basename`, `len`), `value`, `rhs` (constant or list), `rhs_field` (compare with a
+//! `toupper`, `b64`, `basename`, `len`, `getopt`), `transform_args` (its further string arguments:
+//! `getopt`'s optstring and optional selector), `value`, `rhs` (constant or list), `rhs_field` (compare with a
 //! second field holding this value; `rhs_field_missing: true` for a missing one), `negate` (wrap in
-//! `not`), `expect`.
+//! `not`), `multi` (`ancestors` / `endpoints`: a multi-valued scalar field whose `value` is the list of
+//! its values, as `proc.aname` or `fd.ip` without an argument), `expect`.
 
 use std::fmt;
 use std::path::Path;
 
 use frule_codegen::abi::{FieldArg, FieldId, IpNet, MapEvent, OwnedValue, ScalarKind};
 use frule_codegen::ir::{
-    Cmp, Constant, FieldDecl, Inst, ListRhs, Modifier, Program, SetDecl, TransformOp, Ty, ValueId,
+    Cmp, Constant, FieldDecl, Inst, ListRhs, Modifier, MultiValue, Program, SetDecl, TransformOp,
+    Ty, ValueId,
 };
 use frule_codegen::{verify, vm};
 use serde::Deserialize;
@@ -141,6 +144,9 @@ pub(crate) struct Case {
     op: String,
     #[serde(default)]
     transform: Option<String>,
+    /// Further string-constant arguments of the transformer (`getopt`'s optstring and selector).
+    #[serde(default)]
+    transform_args: Vec<String>,
     #[serde(default)]
     value: Option<Val>,
     #[serde(default)]
@@ -151,6 +157,9 @@ pub(crate) struct Case {
     rhs_field_missing: bool,
     #[serde(default)]
     negate: bool,
+    /// `ancestors` or `endpoints`: the scalar field is multi-valued and `value` lists its values.
+    #[serde(default)]
+    multi: Option<String>,
     pub(crate) expect: bool,
 }
 
@@ -225,8 +234,8 @@ fn parse_ty(s: &str) -> Result<Ty, String> {
 const LHS: FieldId = FieldId(1);
 const RHS: FieldId = FieldId(2);
 
-fn set_field(ev: &mut MapEvent, id: FieldId, ty: Ty, v: &Val) -> Result<(), String> {
-    match (v, ty.list) {
+fn set_field(ev: &mut MapEvent, id: FieldId, ty: Ty, multi: bool, v: &Val) -> Result<(), String> {
+    match (v, ty.list || multi) {
         (Val::One(s), false) => {
             ev.set(id, None, owned(ty.kind, s)?);
         }
@@ -245,25 +254,36 @@ fn set_field(ev: &mut MapEvent, id: FieldId, ty: Ty, v: &Val) -> Result<(), Stri
 /// Builds the program and the event for a case.
 pub(crate) fn build(case: &Case) -> Result<(Program, MapEvent), String> {
     let ty = parse_ty(&case.ty)?;
+    let multi = match case.multi.as_deref() {
+        None => MultiValue::Single,
+        Some("ancestors") => MultiValue::Ancestors,
+        Some("endpoints") => MultiValue::Endpoints,
+        Some(other) => return Err(format!("unknown multi mode {other}")),
+    };
     let mut p = Program::new();
     let slot = p.field(FieldDecl {
         id: LHS,
         name: "test.lhs".into(),
         arg: None,
         ty,
+        multi,
     });
     let mut lhs = p.push(Inst::Load(slot));
     let mut kind = ty.kind;
     if let Some(t) = &case.transform {
         let op = TransformOp::from_name(t).ok_or_else(|| format!("unknown transform {t}"))?;
-        lhs = p.push(Inst::Transform(op, vec![lhs]));
+        let mut args = vec![lhs];
+        for a in &case.transform_args {
+            args.push(p.push(Inst::Const(Constant::Str(unescape(a)))));
+        }
+        lhs = p.push(Inst::Transform(op, args));
         if op == TransformOp::Len {
             kind = ScalarKind::Uint;
         }
     }
     let mut ev = MapEvent::new();
     if let Some(v) = &case.value {
-        set_field(&mut ev, LHS, ty, v)?;
+        set_field(&mut ev, LHS, ty, multi != MultiValue::Single, v)?;
     }
     // The right side: a second field, a constant, or a set.
     let rhs_value = |p: &mut Program, ev: &mut MapEvent| -> Result<Option<ValueId>, String> {
@@ -279,6 +299,7 @@ pub(crate) fn build(case: &Case) -> Result<(Program, MapEvent), String> {
             name: "test.rhs".into(),
             arg: Some(FieldArg::Index(0)),
             ty: rty,
+            multi: MultiValue::Single,
         });
         if let Some(v) = &case.rhs_field {
             // The MapEvent key includes the argument.

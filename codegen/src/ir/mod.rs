@@ -37,7 +37,7 @@ pub mod print;
 use std::fmt;
 use std::marker::PhantomData;
 
-pub use crate::abi::{FieldArg, FieldId, IpNet, ScalarKind};
+pub use crate::abi::{FieldArg, FieldId, IpNet, MultiValue, ScalarKind};
 pub use parse::{ParseError, parse};
 
 /// A `u32` id usable as an index into an [`EntityVec`].
@@ -190,7 +190,7 @@ pub enum ValueType {
 }
 
 /// A field load site.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FieldDecl {
     /// The schema field.
     pub id: FieldId,
@@ -200,6 +200,10 @@ pub struct FieldDecl {
     pub arg: Option<FieldArg>,
     /// The extracted type (before transformers).
     pub ty: Ty,
+    /// Whether the (scalar) field stands for several values and how they are compared; `Single` for
+    /// every field with an argument (`proc.aname[2]` is one ancestor). Printed after the type
+    /// (`: str ancestors`, `: ip endpoints`).
+    pub multi: MultiValue,
 }
 
 /// A typed constant, already parsed per field type (spec B.2).
@@ -223,7 +227,32 @@ pub enum Constant {
     Net(IpNet),
 }
 
+impl std::hash::Hash for Constant {
+    /// Doubles hash by their bits (consistent with [`Constant::identical`]).
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        std::mem::discriminant(self).hash(h);
+        match self {
+            Constant::Int(x) => x.hash(h),
+            Constant::Uint(x) => x.hash(h),
+            Constant::Double(x) => x.to_bits().hash(h),
+            Constant::Bool(x) => x.hash(h),
+            Constant::Str(x) | Constant::Bytes(x) => x.hash(h),
+            Constant::Ip(x) => x.hash(h),
+            Constant::Net(x) => x.hash(h),
+        }
+    }
+}
+
 impl Constant {
+    /// Whether two constants are the same value, doubles compared by their bits (so that `NaN` is
+    /// identical to itself and `0.0` differs from `-0.0`): the equality hash-consing needs.
+    pub fn identical(&self, other: &Constant) -> bool {
+        match (self, other) {
+            (Constant::Double(a), Constant::Double(b)) => a.to_bits() == b.to_bits(),
+            (a, b) => a == b,
+        }
+    }
+
     /// The kind of the constant.
     pub fn kind(&self) -> ScalarKind {
         match self {
@@ -241,7 +270,7 @@ impl Constant {
 
 /// A constant set (the right side of `in`/`intersects`/`pmatch` or of a modifier). Items keep their
 /// order and duplicates: modifiers count matches per item (spec A.7).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Hash)]
 pub struct SetDecl {
     /// The kind every item has.
     pub kind: ScalarKind,
@@ -382,7 +411,7 @@ impl Modifier {
     }
 }
 
-/// Transformers (spec A.6). `getopt` is not supported by the IR yet.
+/// Transformers (spec A.6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TransformOp {
     /// ASCII lower-casing of a string.
@@ -399,11 +428,15 @@ pub enum TransformOp {
     Concat,
     /// `join(sep, a, b, ...)`: the string forms of every item of `a, b, ...` joined by `sep`.
     Join,
+    /// `getopt(args, optstring)`: the options of an argv list, a `str[]`; with a third, one-character
+    /// argument `getopt(args, optstring, "t")` (Falco's `getopt(args, optstring)[t]`) the value of
+    /// option `t`, a scalar `str`, missing when the option is absent (see `vm::ops`).
+    Getopt,
 }
 
 impl TransformOp {
     /// Every transformer.
-    pub const ALL: [TransformOp; 7] = [
+    pub const ALL: [TransformOp; 8] = [
         TransformOp::ToLower,
         TransformOp::ToUpper,
         TransformOp::B64,
@@ -411,6 +444,7 @@ impl TransformOp {
         TransformOp::Len,
         TransformOp::Concat,
         TransformOp::Join,
+        TransformOp::Getopt,
     ];
 
     /// The name (as in conditions).
@@ -423,6 +457,7 @@ impl TransformOp {
             TransformOp::Len => "len",
             TransformOp::Concat => "concat",
             TransformOp::Join => "join",
+            TransformOp::Getopt => "getopt",
         }
     }
 
@@ -441,8 +476,9 @@ pub enum ListRhs {
     Value(ValueId),
 }
 
-/// One instruction of the DAG.
-#[derive(Clone, Debug, PartialEq)]
+/// One instruction of the DAG. `Hash` is consistent with [`Interner`]'s equality (doubles by their
+/// bits), which is what hash-consing uses.
+#[derive(Clone, Debug, PartialEq, Hash)]
 pub enum Inst {
     /// Data: the value(s) of a field; missing when the event lacks it.
     Load(FieldSlot),
@@ -496,6 +532,107 @@ impl Inst {
                 ListRhs::Value(b) => vec![*a, *b],
             },
         }
+    }
+}
+
+/// Hash-consing tables: each distinct instruction, set and field load site gets one id, looked up
+/// in constant time (hashes of the structures, equality with doubles by bits). Lowering and every
+/// optimizer pass build programs through one, so identical subexpressions are one value.
+#[derive(Debug, Default)]
+pub struct Interner {
+    insts: ahash::HashMap<InstKey, ValueId>,
+    sets: ahash::HashMap<SetKey, SetId>,
+    fields: ahash::HashMap<FieldDecl, FieldSlot>,
+}
+
+#[derive(Debug)]
+struct InstKey(Inst);
+
+impl PartialEq for InstKey {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Inst::Const(a), Inst::Const(b)) => a.identical(b),
+            (a, b) => a == b,
+        }
+    }
+}
+
+impl Eq for InstKey {}
+
+impl std::hash::Hash for InstKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.hash(h);
+    }
+}
+
+#[derive(Debug)]
+struct SetKey(SetDecl);
+
+impl PartialEq for SetKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.kind == other.0.kind
+            && self.0.items.len() == other.0.items.len()
+            && self
+                .0
+                .items
+                .iter()
+                .zip(&other.0.items)
+                .all(|(a, b)| a.identical(b))
+    }
+}
+
+impl Eq for SetKey {}
+
+impl std::hash::Hash for SetKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.hash(h);
+    }
+}
+
+impl Interner {
+    /// An interner that knows the sets and field slots already in `p` (its values are not indexed:
+    /// passes start a new value table).
+    pub fn with_tables(p: &Program) -> Interner {
+        let mut i = Interner::default();
+        for (k, d) in p.sets.iter() {
+            i.sets.entry(SetKey(d.clone())).or_insert(k);
+        }
+        for (k, d) in p.fields.iter() {
+            i.fields.entry(d.clone()).or_insert(k);
+        }
+        i
+    }
+
+    /// Appends `inst` to `p`, or returns the value of an identical instruction appended before.
+    pub fn inst(&mut self, p: &mut Program, inst: Inst) -> ValueId {
+        let key = InstKey(inst);
+        if let Some(v) = self.insts.get(&key) {
+            return *v;
+        }
+        let v = p.push(key.0.clone());
+        self.insts.insert(key, v);
+        v
+    }
+
+    /// Adds `decl` to `p`, or returns an identical set added before.
+    pub fn set(&mut self, p: &mut Program, decl: SetDecl) -> SetId {
+        let key = SetKey(decl);
+        if let Some(s) = self.sets.get(&key) {
+            return *s;
+        }
+        let s = p.set(key.0.clone());
+        self.sets.insert(key, s);
+        s
+    }
+
+    /// Adds a field load site to `p`, or returns an identical one added before.
+    pub fn field(&mut self, p: &mut Program, decl: FieldDecl) -> FieldSlot {
+        if let Some(s) = self.fields.get(&decl) {
+            return *s;
+        }
+        let s = p.fields.push(decl.clone());
+        self.fields.insert(decl, s);
+        s
     }
 }
 
@@ -578,6 +715,10 @@ impl Program {
                     TransformOp::Concat | TransformOp::Join => {
                         Some(ValueType::Data(Ty::scalar(ScalarKind::Str)))
                     }
+                    TransformOp::Getopt if args.len() == 2 => {
+                        Some(ValueType::Data(Ty::list(ScalarKind::Str)))
+                    }
+                    TransformOp::Getopt => Some(ValueType::Data(Ty::scalar(ScalarKind::Str))),
                     _ => Some(first),
                 }
             }

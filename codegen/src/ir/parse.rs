@@ -14,7 +14,7 @@ use lalrpop_util::{ParseError as LalrError, lalrpop_mod};
 use super::lexer::{self, LexError, Tok};
 use super::{
     Cmp, Constant, FieldArg, FieldDecl, FieldId, FieldSlot, Inst, IpNet, ListRhs, Modifier,
-    Program, RegexId, ScalarKind, SetDecl, SetId, TransformOp, Ty, ValueId,
+    MultiValue, Program, RegexId, ScalarKind, SetDecl, SetId, TransformOp, Ty, ValueId,
 };
 
 lalrpop_mod!(
@@ -91,6 +91,7 @@ pub enum RawItem {
         name: Vec<u8>,
         arg: Option<RawArg>,
         ty: RawType,
+        multi: Option<String>,
     },
     Set {
         set: u32,
@@ -239,8 +240,20 @@ impl Builder<'_> {
                 name,
                 arg,
                 ty,
+                multi,
             } => {
                 self.expect_next(offset, "$", slot, self.program.fields.len())?;
+                let multi = match multi.as_deref() {
+                    None => MultiValue::Single,
+                    Some("ancestors") => MultiValue::Ancestors,
+                    Some("endpoints") => MultiValue::Endpoints,
+                    Some(other) => {
+                        return Err(self.err(
+                            offset,
+                            format!("expected 'ancestors' or 'endpoints', found '{other}'"),
+                        ));
+                    }
+                };
                 if kw != "field" {
                     return Err(self.err(offset, format!("expected 'field', found '{kw}'")));
                 }
@@ -268,6 +281,7 @@ impl Builder<'_> {
                         kind,
                         list: ty.list,
                     },
+                    multi,
                 });
             }
             RawItem::Set {

@@ -5,6 +5,7 @@
 //! ```text
 //! $0 = field 12 "proc.name" : str
 //! $1 = field 40 "proc.aname" [2] : str
+//! $2 = field 40 "proc.aname" : str ancestors
 //! %0 = set str {"bash", "sh"}
 //! ^0 = regex "syscal.*"
 //! v0 = load $0  ; str
@@ -27,6 +28,15 @@ use std::fmt::Write;
 
 use super::{Constant, FieldArg, Inst, ListRhs, Program, ValueType};
 
+/// The textual name of a multi-valued mode (`None` for single-valued fields, which print nothing).
+pub fn multi_name(m: super::MultiValue) -> Option<&'static str> {
+    match m {
+        super::MultiValue::Single => None,
+        super::MultiValue::Ancestors => Some("ancestors"),
+        super::MultiValue::Endpoints => Some("endpoints"),
+    }
+}
+
 /// Prints `program` in the textual form.
 pub fn print(program: &Program) -> String {
     let mut out = String::new();
@@ -44,7 +54,11 @@ pub fn print(program: &Program) -> String {
             }
             None => {}
         }
-        let _ = writeln!(out, " : {}", d.ty);
+        let _ = write!(out, " : {}", d.ty);
+        if let Some(m) = multi_name(d.multi) {
+            let _ = write!(out, " {m}");
+        }
+        out.push('\n');
     }
     for (id, s) in program.sets.iter() {
         let _ = write!(out, "{id} = set {} {{", s.kind);

@@ -105,7 +105,8 @@ impl From<vm::CompileError> for JitError {
 pub struct Program {
     vm: vm::Program,
     #[cfg(feature = "jit")]
-    native: Option<native::Native>,
+    // Boxed: the Cranelift module is large, and programs are stored in enums beside VM programs.
+    native: Option<Box<native::Native>>,
     fallback: Option<JitError>,
 }
 
@@ -168,7 +169,7 @@ impl Program {
         let native = native::compile(&vm, native::Emit::default())?.native;
         Ok(Program {
             vm,
-            native: Some(native),
+            native: Some(Box::new(native)),
             fallback: None,
         })
     }

@@ -513,6 +513,10 @@ impl Translator<'_> {
         if self.vm.node_ty.get(lhs as usize)?.kind != kind {
             return None;
         }
+        // A multi-valued field compares value by value: the predicate helper does that.
+        if self.vm.is_multi(lhs) {
+            return None;
+        }
         let Some(Node::Const(buf)) = self.vm.nodes.get(rhs as usize) else {
             return None;
         };

@@ -58,7 +58,8 @@ fn in_set(set: &SetDecl, c: &Constant) -> Option<bool> {
     }))
 }
 
-fn fold(b: &mut Builder, inst: Inst) -> crate::ir::ValueId {
+/// Folds `inst` (its operands already rewritten) into a constant when its operands allow it.
+pub(crate) fn fold(b: &mut Builder, inst: Inst) -> crate::ir::ValueId {
     match &inst {
         Inst::Exists(a) if constant(b, *a).is_some() => return b.bool(true),
         Inst::Cmp(op, x, y) => {

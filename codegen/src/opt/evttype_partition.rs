@@ -20,8 +20,11 @@
 //!
 //! [`partition`] groups the event codes by their candidate rules (every rule whose set holds the
 //! code, in rule-file order) and builds one [`Group`] per distinct group: a program holding exactly
-//! those rules, sharing their subexpressions (one value per macro body, memoized by the VM per event),
-//! optimized with the pass pipeline. Codes no rule wants share one group with an empty program.
+//! those rules, sharing their subexpressions (one value per macro body, memoized by the VM per event).
+//! The whole program is optimized with the pass pipeline *once*, before the split; each group is then
+//! only cut out of it (`compact_rules`), specialized and folded (`const_fold`, `simplify`), which
+//! keeps compile time linear in the number of groups. Codes no rule wants share one group with an
+//! empty program.
 //!
 //! With [`PartitionOptions::specialize_evttype`], a group whose codes all have the same event name
 //! `N` (not the generic `syscall` pair, not the `NA` placeholders) also replaces loads of `evt.type`
@@ -35,7 +38,8 @@ use std::collections::HashMap;
 use frule_lang::events;
 use frule_lang::evttypes::EvtTypeSet;
 
-use super::{Options, compact_rules, optimize, rewrite};
+use super::simplify::Simplify;
+use super::{Options, Pass, compact_rules, optimize, rewrite};
 use crate::ir::{Cmp, Constant, Inst, ListRhs, Program, ValueId};
 
 /// The event-type set of every rule of `p`, in rule order.
@@ -243,6 +247,9 @@ pub fn partition_with_sets(
     options: PartitionOptions,
 ) -> Partition {
     sets.resize(p.rules.len(), EvtTypeSet::empty());
+    // Optimize once; the passes keep the rules and their order.
+    let (optimized, _) = optimize(p, options.opt);
+    let p = &optimized;
     let mut index: HashMap<(Option<&'static str>, Vec<usize>), u32> = HashMap::new();
     let mut groups = vec![Group {
         rules: Vec::new(),
@@ -268,11 +275,13 @@ pub fn partition_with_sets(
             Some(g) => *g,
             None => {
                 let sub = compact_rules(p, &key.1);
-                let sub = match name {
+                let program = match name {
+                    Some(n) if options.opt.level > 0 => {
+                        Simplify.run(&specialize_and_fold(&sub, n, true))
+                    }
                     Some(n) => specialize(&sub, n),
                     None => sub,
                 };
-                let (program, _) = optimize(&sub, options.opt);
                 let g = groups.len() as u32;
                 groups.push(Group {
                     rules: key.1.clone(),
@@ -294,6 +303,11 @@ pub fn partition_with_sets(
 
 /// `p` with every load of bare `evt.type` replaced by the constant `name`.
 pub fn specialize(p: &Program, name: &str) -> Program {
+    specialize_and_fold(p, name, false)
+}
+
+/// [`specialize`], folding constants on the way (`const_fold` in the same rewrite) when `fold`.
+fn specialize_and_fold(p: &Program, name: &str, fold: bool) -> Program {
     rewrite(p, |b, inst| {
         if let Inst::Load(s) = &inst
             && b.program
@@ -303,6 +317,10 @@ pub fn specialize(p: &Program, name: &str) -> Program {
         {
             return b.push(Inst::Const(Constant::Str(name.as_bytes().to_vec())));
         }
-        b.push(inst)
+        if fold {
+            super::const_fold::fold(b, inst)
+        } else {
+            b.push(inst)
+        }
     })
 }

@@ -137,7 +137,7 @@ pub fn run_passes(p: &Program, passes: &[Box<dyn Pass>], dump: bool) -> (Program
 pub struct Builder {
     /// The program built so far.
     pub program: Program,
-    interned: HashMap<String, ValueId>,
+    interner: ir::Interner,
 }
 
 impl Builder {
@@ -151,19 +151,13 @@ impl Builder {
                 values: Default::default(),
                 rules: Vec::new(),
             },
-            interned: HashMap::new(),
+            interner: ir::Interner::with_tables(p),
         }
     }
 
     /// Appends `inst` or returns an identical earlier value.
     pub fn push(&mut self, inst: Inst) -> ValueId {
-        let key = format!("{inst:?}");
-        if let Some(v) = self.interned.get(&key) {
-            return *v;
-        }
-        let v = self.program.push(inst);
-        self.interned.insert(key, v);
-        v
+        self.interner.inst(&mut self.program, inst)
     }
 
     /// The instruction of a value already built.
@@ -173,10 +167,7 @@ impl Builder {
 
     /// Adds a constant set, or returns an identical one already in the program.
     pub fn intern_set(&mut self, decl: ir::SetDecl) -> SetId {
-        if let Some((k, _)) = self.program.sets.iter().find(|(_, d)| **d == decl) {
-            return k;
-        }
-        self.program.set(decl)
+        self.interner.set(&mut self.program, decl)
     }
 
     /// A constant condition.

@@ -12,6 +12,10 @@
 //!   first evaluation in an event stores the answer, later ones reuse it. Evaluation has no side
 //!   effects, so this cannot change an answer.
 //!
+//! Multi-valued fields (`proc.aname`, `fd.ip`, … without an argument, see [`crate::abi`]): the node holds
+//! every value; a predicate holds when it holds for some value, except `!=` on connection endpoints,
+//! which must hold for every value; `in` needs some value in the set. Transformers see the first value.
+//!
 //! Missing values: a predicate whose operand node is missing sets the accumulator to `false` (spec B.3),
 //! and only `not` can turn that into `true`.
 //!
@@ -26,7 +30,9 @@ use std::net::IpAddr;
 
 use ahash::{HashMap, HashSet};
 
-use crate::abi::{FieldArg, FieldId, FieldSource, IpNet, ScalarKind, ValueBuf, ValueRef};
+use crate::abi::{
+    FieldArg, FieldId, FieldSource, IpNet, MultiValue, ScalarKind, ValueBuf, ValueRef,
+};
 use crate::ir::{self, Cmp, Constant, Inst, ListRhs, Modifier, TransformOp, Ty, ValueId};
 
 pub use glob::{fnmatch, pmatch_one};
@@ -216,8 +222,17 @@ impl VmSet {
         if patterns.len() != self.items.len() {
             return;
         }
+        // A DFA is fastest for the short pattern sets rules use, but its size (and build time) grows
+        // with the total pattern length: long patterns get the contiguous NFA instead.
+        let total: usize = patterns.iter().map(|p| p.len()).sum();
+        let kind = if total > 4096 {
+            aho_corasick::AhoCorasickKind::ContiguousNFA
+        } else {
+            aho_corasick::AhoCorasickKind::DFA
+        };
         let ac = aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(folded)
+            .kind(Some(kind))
             .build(patterns)
             .ok();
         if folded {
@@ -418,6 +433,8 @@ pub(crate) struct Rule {
 pub struct Program {
     pub(crate) nodes: Vec<Node>,
     pub(crate) node_ty: Vec<Ty>,
+    /// Per node: how a multi-valued field's values are compared (`Single` for every other node).
+    pub(crate) node_multi: Vec<MultiValue>,
     sets: Vec<VmSet>,
     regexes: Vec<regex::Regex>,
     pub(crate) code: Vec<Op>,
@@ -630,6 +647,7 @@ impl Program {
             prog: Program {
                 nodes: Vec::new(),
                 node_ty: Vec::new(),
+                node_multi: Vec::new(),
                 sets: p.sets.iter().map(|(_, s)| VmSet::build(s)).collect(),
                 regexes: Vec::new(),
                 code: Vec::new(),
@@ -674,6 +692,7 @@ impl Program {
                             let n = c.prog.nodes.len() as u32;
                             c.prog.nodes.push(Node::Load(decl.id, decl.arg.clone()));
                             c.prog.node_ty.push(decl.ty);
+                            c.prog.node_multi.push(decl.multi);
                             load_node.insert(key, n);
                             n
                         }
@@ -685,6 +704,7 @@ impl Program {
                     let n = c.prog.nodes.len() as u32;
                     c.prog.nodes.push(Node::Const(buf));
                     c.prog.node_ty.push(Ty::scalar(k.kind()));
+                    c.prog.node_multi.push(MultiValue::Single);
                     Some(n)
                 }
                 Inst::Transform(op, args) => {
@@ -698,6 +718,7 @@ impl Program {
                     let n = c.prog.nodes.len() as u32;
                     c.prog.nodes.push(Node::Transform(*op, args));
                     c.prog.node_ty.push(ty);
+                    c.prog.node_multi.push(MultiValue::Single);
                     Some(n)
                 }
                 _ => None,
@@ -839,21 +860,25 @@ impl Program {
             Op::Cmp { op, kind, lhs, rhs } => {
                 self.ensure(m, src, *lhs)
                     && self.ensure(m, src, *rhs)
-                    && match (self.buf(m, *lhs).get(0), self.buf(m, *rhs).get(0)) {
-                        (Some(a), Some(b)) => compare(*op, *kind, a, b),
-                        _ => false,
+                    && match self.buf(m, *rhs).get(0) {
+                        Some(b) => self.holds(m, *lhs, *op == Cmp::Ne, |a| compare(*op, *kind, a, b)),
+                        None => false,
                     }
             }
             Op::CmpNeedle { op, lhs, needle } => {
                 self.ensure(m, src, *lhs)
-                    && match (self.buf(m, *lhs).get(0), self.needles.get(*needle as usize)) {
-                        (Some(ValueRef::Bytes(v)), Some(n)) => n.compare(*op, v),
-                        _ => false,
+                    && match self.needles.get(*needle as usize) {
+                        Some(n) => self.holds(m, *lhs, *op == Cmp::Ne, |v| {
+                            matches!(v, ValueRef::Bytes(v) if n.compare(*op, v))
+                        }),
+                        None => false,
                     }
             }
             Op::CmpNet { eq, lhs, net } => {
                 self.ensure(m, src, *lhs)
-                    && matches!(self.buf(m, *lhs).get(0), Some(ValueRef::Ip(ip)) if net.contains(ip) == *eq)
+                    && self.holds(m, *lhs, !*eq, |v| {
+                        matches!(v, ValueRef::Ip(ip) if net.contains(ip) == *eq)
+                    })
             }
             Op::Modified {
                 m: modifier,
@@ -862,18 +887,18 @@ impl Program {
                 set,
             } => {
                 self.ensure(m, src, *lhs)
-                    && match (self.sets.get(*set as usize), self.buf(m, *lhs).get(0)) {
-                        (Some(s), Some(v)) if s.len() > 0 && *modifier == Modifier::AnyOf => {
-                            s.any(*op, v)
+                    && match self.sets.get(*set as usize) {
+                        Some(s) if s.len() > 0 && *modifier == Modifier::AnyOf => {
+                            self.holds(m, *lhs, false, |v| s.any(*op, v))
                         }
-                        (Some(s), Some(v)) if s.len() > 0 => {
+                        Some(s) if s.len() > 0 => self.holds(m, *lhs, false, |v| {
                             let n = s.count(*op, v);
                             match modifier {
                                 Modifier::OneOf => n == 1,
                                 Modifier::AnyOf => n >= 1,
                                 Modifier::AllOf => n == s.len(),
                             }
-                        }
+                        }),
                         _ => false,
                     }
             }
@@ -882,7 +907,9 @@ impl Program {
                     && match self.sets.get(*set as usize) {
                         Some(s) => {
                             let b = self.buf(m, *lhs);
-                            if *all {
+                            // A multi-valued scalar is in the set when some value is (libsinsp's
+                            // `CO_IN` on `fd.ip`, `proc.aname`); a list field needs every item.
+                            if *all && !self.is_multi(*lhs) {
                                 b.iter().all(|v| s.contains(v))
                             } else {
                                 b.iter().any(|v| s.contains(v))
@@ -900,7 +927,7 @@ impl Program {
                 self.ensure(m, src, *lhs) && self.ensure(m, src, *rhs) && {
                     let (a, b) = (self.buf(m, *lhs), self.buf(m, *rhs));
                     let member = |v| b.iter().any(|k| compare(Cmp::Eq, *kind, v, k));
-                    if *all {
+                    if *all && !self.is_multi(*lhs) {
                         a.iter().all(member)
                     } else {
                         a.iter().any(member)
@@ -909,11 +936,11 @@ impl Program {
             }
             Op::PMatch { lhs, set } => {
                 self.ensure(m, src, *lhs)
-                    && match (self.sets.get(*set as usize), self.buf(m, *lhs).get(0)) {
-                        (Some(s), Some(ValueRef::Bytes(v))) => {
-                            s.paths.iter().any(|p| pmatch_one(p, v))
-                        }
-                        _ => false,
+                    && match self.sets.get(*set as usize) {
+                        Some(s) => self.holds(m, *lhs, false, |v| {
+                            matches!(v, ValueRef::Bytes(v) if s.paths.iter().any(|p| pmatch_one(p, v)))
+                        }),
+                        None => false,
                     }
             }
             Op::RegexModified {
@@ -923,8 +950,8 @@ impl Program {
             } => {
                 self.ensure(m, src, *lhs)
                     && !res.is_empty()
-                    && match self.buf(m, *lhs).get(0) {
-                        Some(ValueRef::Bytes(v)) => {
+                    && self.holds(m, *lhs, false, |v| match v {
+                        ValueRef::Bytes(v) => {
                             let text = String::from_utf8_lossy(v);
                             let n = res
                                 .iter()
@@ -941,17 +968,36 @@ impl Program {
                             }
                         }
                         _ => false,
-                    }
+                    })
             }
             Op::Regex { lhs, re } => {
                 self.ensure(m, src, *lhs)
-                    && match (self.regexes.get(*re as usize), self.buf(m, *lhs).get(0)) {
-                        (Some(re), Some(ValueRef::Bytes(v))) => {
-                            re.is_match(&String::from_utf8_lossy(v))
-                        }
-                        _ => false,
+                    && match self.regexes.get(*re as usize) {
+                        Some(re) => self.holds(m, *lhs, false, |v| {
+                            matches!(v, ValueRef::Bytes(v) if re.is_match(&String::from_utf8_lossy(v)))
+                        }),
+                        None => false,
                     }
             }
+        }
+    }
+
+    /// Whether node `n` is a multi-valued field (several values compared one by one).
+    pub(crate) fn is_multi(&self, n: u32) -> bool {
+        self.node_multi
+            .get(n as usize)
+            .is_some_and(|m| *m != MultiValue::Single)
+    }
+
+    /// Whether the check `f` holds for the present node `n`: for a single value, that value; for a
+    /// multi-valued field, some value — except `!=` (`ne`) on connection endpoints, which must hold
+    /// for every end (libsinsp's `compare_ip`/`compare_port`/`compare_net`).
+    fn holds(&self, m: &Machine, n: u32, ne: bool, f: impl FnMut(ValueRef<'_>) -> bool) -> bool {
+        let b = self.buf(m, n);
+        match self.node_multi.get(n as usize) {
+            Some(MultiValue::Endpoints) if ne => !b.is_empty() && b.iter().all(f),
+            Some(MultiValue::Endpoints | MultiValue::Ancestors) => b.iter().any(f),
+            _ => b.get(0).is_some_and(f),
         }
     }
 
@@ -978,9 +1024,15 @@ impl Program {
                 match m.bufs.get_mut(i) {
                     Some(buf) => {
                         buf.clear();
-                        // A scalar field must yield exactly one item; anything else counts as missing
-                        // (libsinsp treats an empty extraction as a failed check).
-                        let ok = src.extract(*id, arg.as_ref(), buf) && (list || buf.len() == 1);
+                        // A scalar field must yield exactly one item, a multi-valued one at least one;
+                        // anything else counts as missing (libsinsp treats an empty extraction as a
+                        // failed check).
+                        let multi = self
+                            .node_multi
+                            .get(i)
+                            .is_some_and(|m| *m != MultiValue::Single);
+                        let ok = src.extract(*id, arg.as_ref(), buf)
+                            && (list || buf.len() == 1 || (multi && !buf.is_empty()));
                         if ok
                             && self
                                 .node_ty

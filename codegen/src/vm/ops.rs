@@ -240,12 +240,133 @@ pub fn transform(
             out.push_bytes(&v);
             true
         }
+        TransformOp::Getopt => {
+            let (Some(argv), Some(ValueRef::Bytes(optstring))) =
+                (args.first(), args.get(1).and_then(|b| b.get(0)))
+            else {
+                return false;
+            };
+            let selector = match args.get(2) {
+                None => None,
+                Some(b) => match b.get(0) {
+                    Some(ValueRef::Bytes([c])) => Some(*c),
+                    _ => return false,
+                },
+            };
+            getopt(argv, optstring, selector, out)
+        }
+    }
+}
+
+/// libsinsp's `getopt(args, optstring)[opt]` (POSIX getopt(3) rules over an argv list, short options
+/// only). Without a selector it pushes, in order, each recognised option character (followed by its
+/// value when the optstring gives it one), `?` for an unknown option character, and an empty string
+/// for an option whose value is missing. With a selector it pushes only the value (or, for an option
+/// without value, the character) of the *last* occurrence of that option, and is missing when the
+/// option does not occur. Scanning stops at `--`, at the first non-option word (or a bare `-`), and
+/// skips long options (`--exec`).
+fn getopt(argv: &ValueBuf, optstring: &[u8], selector: Option<u8>, out: &mut ValueBuf) -> bool {
+    let mut valid = [false; 256];
+    let mut with_arg = [false; 256];
+    let spec = optstring.strip_prefix(b":").unwrap_or(optstring);
+    let mut i = 0;
+    while let Some(&c) = spec.get(i) {
+        if c != b':' {
+            valid[usize::from(c)] = true;
+            if spec.get(i + 1) == Some(&b':') {
+                with_arg[usize::from(c)] = true;
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+    let word = |k: usize| match argv.get(k) {
+        Some(ValueRef::Bytes(b)) => Some(b),
+        _ => None,
+    };
+    let mut selected: Option<&[u8]> = None;
+    let mut k = 0;
+    while let Some(w) = word(k) {
+        if w == b"--" {
+            break;
+        }
+        if w.len() > 2 && w.starts_with(b"--") {
+            k += 1;
+            continue;
+        }
+        if w.len() < 2 || w[0] != b'-' {
+            break;
+        }
+        for (j, &c) in w.iter().enumerate().skip(1) {
+            if c == b':' || !valid[usize::from(c)] {
+                if selector.is_none() {
+                    out.push_bytes(b"?");
+                }
+                continue;
+            }
+            let matched = selector.is_none_or(|s| s == c);
+            let name = &w[j..=j];
+            if !with_arg[usize::from(c)] {
+                if matched {
+                    match selector {
+                        Some(_) => selected = Some(name),
+                        None => out.push_bytes(name),
+                    }
+                }
+                continue;
+            }
+            // The value is the rest of this word, or else the next word (consumed).
+            let value = if j + 1 < w.len() {
+                Some(&w[j + 1..])
+            } else if let Some(next) = word(k + 1) {
+                k += 1;
+                Some(next)
+            } else {
+                None
+            };
+            if matched {
+                match (selector, value) {
+                    (Some(_), v) => selected = Some(v.unwrap_or(b"")),
+                    (None, Some(v)) => {
+                        out.push_bytes(name);
+                        out.push_bytes(v);
+                    }
+                    (None, None) => out.push_bytes(b""),
+                }
+            }
+            break;
+        }
+        k += 1;
+    }
+    match (selector, selected) {
+        (Some(_), Some(v)) => {
+            out.push_bytes(v);
+            true
+        }
+        (Some(_), None) => false,
+        (None, _) => true,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn getopt_stream() {
+        let mut argv = ValueBuf::new();
+        for w in ["-n", "-x", "-t", "foo", "bar"] {
+            argv.push_bytes(w.as_bytes());
+        }
+        let mut out = ValueBuf::new();
+        assert!(getopt(&argv, b"nt:", None, &mut out));
+        let got: Vec<_> = out.iter().collect();
+        let want = [&b"n"[..], b"?", b"t", b"foo"].map(ValueRef::Bytes);
+        assert_eq!(got, want);
+        let mut out = ValueBuf::new();
+        assert!(getopt(&argv, b"nt:", Some(b'n'), &mut out));
+        assert_eq!(out.get(0), Some(ValueRef::Bytes(b"n")));
+    }
 
     #[test]
     fn b64() {

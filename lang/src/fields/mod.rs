@@ -417,6 +417,25 @@ pub struct FieldFlags {
     pub filter_only: bool,
     /// Hidden from listings (`EPF_TABLE_ONLY`): valid, but meant for sysdig's tables, not for rules.
     pub hidden: bool,
+    /// A scalar field that, without an argument, has several values compared specially (libsinsp's
+    /// `compare_full_aname`, `compare_ip`, …); see [`MultiValue`].
+    pub multi: MultiValue,
+}
+
+/// How libsinsp compares a scalar field that stands for several values at once. The type stays
+/// scalar (every scalar operator applies); only the comparison differs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum MultiValue {
+    /// One value (every field but the ones below).
+    #[default]
+    Single,
+    /// Without an argument, one value per ancestor (parent first): the check is true when it holds
+    /// for *some* ancestor, for every operator (`proc.aname`, `proc.apid`, `proc.aexe`, …).
+    Ancestors,
+    /// Both ends of a connection (client, server; one value for a listening socket): the check is true
+    /// when it holds for some end, except `!=`, which must hold for every end (`fd.ip`, `fd.port`,
+    /// `fd.net`, `fd.proto`).
+    Endpoints,
 }
 
 /// One field of the schema.
@@ -457,6 +476,7 @@ impl FieldInfo {
                 print_only: false,
                 filter_only: false,
                 hidden: false,
+                multi: MultiValue::Single,
             },
             desc,
         }
@@ -499,6 +519,11 @@ impl FieldInfo {
 
     const fn hidden(mut self) -> FieldInfo {
         self.flags.hidden = true;
+        self
+    }
+
+    const fn multi(mut self, m: MultiValue) -> FieldInfo {
+        self.flags.multi = m;
         self
     }
 }

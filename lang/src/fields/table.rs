@@ -15,6 +15,7 @@ use super::FieldClass::{
 };
 use super::FieldInfo as F;
 use super::FieldType::*;
+use super::MultiValue;
 
 /// Every field, grouped by class in `falco --list` order.
 pub static FIELDS: &[F] = &[
@@ -515,7 +516,8 @@ pub static FIELDS: &[F] = &[
     )
     .with_arg(IndexAllowed)
     .no_rhs()
-    .no_transformer(),
+    .no_transformer()
+    .multi(MultiValue::Ancestors),
     F::new(
         "proc.exepath",
         Process,
@@ -536,7 +538,8 @@ pub static FIELDS: &[F] = &[
     )
     .with_arg(IndexAllowed)
     .no_rhs()
-    .no_transformer(),
+    .no_transformer()
+    .multi(MultiValue::Ancestors),
     F::new(
         "proc.name",
         Process,
@@ -557,7 +560,8 @@ pub static FIELDS: &[F] = &[
     )
     .with_arg(IndexAllowed)
     .no_rhs()
-    .no_transformer(),
+    .no_transformer()
+    .multi(MultiValue::Ancestors),
     F::new(
         "proc.args",
         Process,
@@ -592,7 +596,8 @@ pub static FIELDS: &[F] = &[
     )
     .with_arg(IndexAllowed)
     .no_rhs()
-    .no_transformer(),
+    .no_transformer()
+    .multi(MultiValue::Ancestors),
     F::new(
         "proc.cmdnargs",
         Process,
@@ -626,7 +631,8 @@ pub static FIELDS: &[F] = &[
     )
     .with_arg(KeyAllowed)
     .no_rhs()
-    .no_transformer(),
+    .no_transformer()
+    .multi(MultiValue::Ancestors),
     F::new("proc.cwd", Process, CharBuf, "current working directory"),
     F::new(
         "proc.loginshellid",
@@ -650,7 +656,8 @@ pub static FIELDS: &[F] = &[
     )
     .with_arg(IndexAllowed)
     .no_rhs()
-    .no_transformer(),
+    .no_transformer()
+    .multi(MultiValue::Ancestors),
     F::new(
         "proc.vpid",
         Process,
@@ -1045,7 +1052,8 @@ pub static FIELDS: &[F] = &[
     )
     .filter_only()
     .no_rhs()
-    .no_transformer(),
+    .no_transformer()
+    .multi(MultiValue::Endpoints),
     F::new("fd.cip", Fd, IpAddr, "client IP address"),
     F::new("fd.sip", Fd, IpAddr, "server IP address"),
     F::new("fd.lip", Fd, IpAddr, "local IP address"),
@@ -1053,7 +1061,8 @@ pub static FIELDS: &[F] = &[
     F::new("fd.port", Fd, Port, "matches the client or the server port")
         .filter_only()
         .no_rhs()
-        .no_transformer(),
+        .no_transformer()
+        .multi(MultiValue::Endpoints),
     F::new("fd.cport", Fd, Port, "client port of TCP/UDP sockets"),
     F::new("fd.sport", Fd, Port, "server port of TCP/UDP sockets"),
     F::new("fd.lport", Fd, Port, "local port of TCP/UDP sockets"),
@@ -1097,7 +1106,8 @@ pub static FIELDS: &[F] = &[
     )
     .filter_only()
     .no_rhs()
-    .no_transformer(),
+    .no_transformer()
+    .multi(MultiValue::Endpoints),
     F::new(
         "fd.cproto",
         Fd,
@@ -1130,7 +1140,8 @@ pub static FIELDS: &[F] = &[
     )
     .filter_only()
     .no_rhs()
-    .no_transformer(),
+    .no_transformer()
+    .multi(MultiValue::Endpoints),
     F::new(
         "fd.cnet",
         Fd,

@@ -9,10 +9,12 @@
 //! Representation (see `frule_codegen::abi`): integers widened to 64 bits with the field type's
 //! sign, strings as raw bytes, addresses as `IpAddr`. Multi-valued forms:
 //! - `proc.aname`, `proc.aexe`, `proc.aexepath`, `proc.acmdline`, `proc.apid` without an index push
-//!   one item per ancestor (libsinsp compares them with "any ancestor"); rendered, they are joined
-//!   by spaces as libsinsp prints them;
-//! - `fd.ip`, `fd.net`, `fd.port` (filter-only) push both endpoints of a connected socket (client
-//!   first); libsinsp's `=`/`in` match either, `!=` neither.
+//!   one item per ancestor, parent first (libsinsp compares them with "any ancestor"; the schema flags
+//!   them `MultiValue::Ancestors`); rendered, they are joined by spaces;
+//! - `fd.ip`, `fd.net`, `fd.port`, `fd.proto` (filter-only, `MultiValue::Endpoints`) push both
+//!   endpoints of a connected socket (client first), one for a listening socket; libsinsp's
+//!   `=`/`in`/ordering match either end, `!=` neither. `fd.proto` carries the ports, as libsinsp's
+//!   `compare_port` compares them for it.
 //!
 //! `container.*` and `k8s.*` come from [`crate::container::tracker`] (what Falco's container plugin
 //! gives, through the state's container cache). Not implemented yet, so always missing:
@@ -162,6 +164,7 @@ enum K {
     FdLip,
     FdRip,
     FdPort,
+    FdProto,
     FdCport,
     FdSport,
     FdLport,
@@ -314,6 +317,7 @@ fn kind_of_name(name: &str) -> K {
         "fd.lip" => FdLip,
         "fd.rip" => FdRip,
         "fd.port" => FdPort,
+        "fd.proto" => FdProto,
         "fd.cport" => FdCport,
         "fd.sport" => FdSport,
         "fd.lport" => FdLport,
@@ -701,12 +705,6 @@ impl<'a> Extractor<'a> {
                         };
                         self.push_proc_value(k, a, out)
                     }
-                    None if k == K::ProcApid => {
-                        let Some(a) = st.ancestor(t, 0) else {
-                            return false;
-                        };
-                        self.push_proc_value(k, a, out)
-                    }
                     None => {
                         let mut any = false;
                         for a in st.ancestors(t) {
@@ -1050,7 +1048,8 @@ impl<'a> Extractor<'a> {
                     serv && push_ip(out, s.sip)
                 }
             }
-            K::FdPort => {
+            // libsinsp compares `fd.proto` exactly like `fd.port` (`compare_port` serves both).
+            K::FdPort | K::FdProto => {
                 if conn {
                     out.push_u64(u64::from(s.sport));
                     out.push_u64(u64::from(s.dport));
@@ -1431,7 +1430,7 @@ impl FieldSource for Extractor<'_> {
             | EvtIsIoRead | EvtIsIoWrite | EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec
             | EvtIsOpenCreate | EvtCount => self.evt_field(k, arg, out),
             FdNum | FdType | FdTypechar | FdName | FdDirectory | FdFilename | FdIp | FdCip
-            | FdSip | FdLip | FdRip | FdPort | FdCport | FdSport | FdLport | FdRport
+            | FdSip | FdLip | FdRip | FdPort | FdProto | FdCport | FdSport | FdLport | FdRport
             | FdL4proto | FdSockfamily | FdIsServer | FdUid | FdNet | FdCnet | FdSnet | FdLnet
             | FdRnet | FdConnected | FdNameChanged | FdDev | FdDevMajor | FdDevMinor | FdIno
             | FdNameraw | FdIsUpper | FdIsLower => self.fd_field(k, arg, out),
