@@ -2,9 +2,11 @@
 # Storm benchmark of the live monitor (perf-anchors.md §5, workloads W1/W3/W4).
 #
 # For each workload mode, a load generator pinned to one core (taskset) issues syscalls as fast
-# as it can for STORM_SECONDS, first alone (baseline), then while frule-monitor runs Falco's
-# upstream rules (stable + incubating + sandbox) pinned to the other core. Printed per mode:
-#   - the workload's rate alone and under the monitor, and its slowdown;
+# as it can for STORM_SECONDS, alone (baseline), then while frule-monitor runs Falco's upstream
+# rules (stable + incubating + sandbox) pinned to the other core, then alone again. Printed per
+# mode:
+#   - the workload's rate alone (mean of the runs before and after) and under the monitor, and
+#     its slowdown;
 #   - kernel events/s (events the capture tried to send, all processes), events/s evaluated by
 #     the monitor, and drops (from the monitor's /metrics, read before and after the load);
 #   - the monitor's CPU (utime+stime from /proc/<pid>/stat over the same window) per evaluated
@@ -97,16 +99,21 @@ for mode in $modes; do
     wait "$mon_pid" || true
     mon_pid=
 
+    # a second baseline after the monitor stopped: the host's other load drifts, and an A-B-A
+    # order shows how much
+    base2=$(taskset -c "$load_cpu" "$load" "$mode" "$secs")
     alerts=$(wc -l <"$work/alerts.$mode")
     awk -v mode="$mode" -v secs="$secs" \
-        -v bops="$(field ops_per_s "$base")" -v bsys="$(field syscalls_per_s "$base")" \
+        -v bops1="$(field ops_per_s "$base")" -v bsys1="$(field syscalls_per_s "$base")" \
+        -v bops2="$(field ops_per_s "$base2")" -v bsys2="$(field syscalls_per_s "$base2")" \
         -v lops="$(field ops_per_s "$loaded")" -v lsys="$(field syscalls_per_s "$loaded")" \
         -v k="$((k1 - k0))" -v e="$((e1 - e0))" -v d="$((d1 - d0))" \
         -v cpu="$((t1 - t0))" -v clk="$clk" -v w0="$w0" -v w1="$w1" -v alerts="$alerts" '
     BEGIN {
         wall = w1 - w0; cpu_s = cpu / clk
+        bops = (bops1 + bops2) / 2; bsys = (bsys1 + bsys2) / 2
         printf "\n[%s]\n", mode
-        printf "  workload alone:        %10.0f ops/s  %10.0f syscalls/s\n", bops, bsys
+        printf "  workload alone:        %10.0f ops/s  %10.0f syscalls/s  (mean of %.0f before and %.0f after)\n", bops, bsys, bops1, bops2
         printf "  workload with monitor: %10.0f ops/s  %10.0f syscalls/s  (slowdown %.1f%%)\n", lops, lsys, 100 * (bops / (lops > 0 ? lops : 1) - 1)
         printf "  kernel events:         %10.0f /s     (%d in %.2f s window, all processes)\n", k / wall, k, wall
         printf "  evaluated events:      %10.0f /s     (%d), drops %d (%.2f%%), alerts %d\n", e / wall, e, d, 100 * d / (k > 0 ? k : 1), alerts
