@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use frule_lang::loader::{Priority, RulesFile, load};
-use frule_runtime::engine::{Engine, Selection};
+use frule_runtime::engine::{Backend, Engine, Selection};
 use frule_runtime::output::{self, Alert, OutputOptions};
 use frule_runtime::scap::ScapReader;
 use serde_json::Value;
@@ -65,8 +65,9 @@ fn strings(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Replays a trace through an engine configured like the old harness; returns the engine and alerts.
-fn replay(dir: &Path, case: &Value) -> (Engine, Vec<Alert>) {
+/// Replays a trace through an engine configured like the old harness, conditions running on
+/// `backend`; returns the engine and alerts.
+fn replay(dir: &Path, case: &Value, backend: Backend) -> (Engine, Vec<Alert>) {
     let name = case["name"].as_str().unwrap_or("?");
     let loaded = load(&rules_files(dir, &strings(case.get("rules"))));
     assert!(
@@ -75,6 +76,7 @@ fn replay(dir: &Path, case: &Value) -> (Engine, Vec<Alert>) {
         loaded.diagnostics
     );
     let mut engine = Engine::new(&loaded);
+    engine.set_backend(backend);
     if let Some(p) = case.get("priority").and_then(Value::as_str) {
         let p = Priority::parse(p).unwrap_or_else(|| panic!("{name}: priority {p}"));
         engine.ruleset_mut().set_min_priority(p);
@@ -130,9 +132,12 @@ fn detection_tests() {
         ..OutputOptions::default()
     };
     let mut failures = Vec::new();
-    for case in &cases {
-        let name = case["name"].as_str().unwrap_or("?");
-        let (engine, alerts) = replay(&dir, case);
+    for (&backend, case) in Backend::ALL
+        .iter()
+        .flat_map(|b| cases.iter().map(move |c| (b, c)))
+    {
+        let name = &format!("{} [{backend}]", case["name"].as_str().unwrap_or("?"));
+        let (engine, alerts) = replay(&dir, case, backend);
         let detected = engine.stats().detected;
         let mut problems = Vec::new();
         match case["detect"].as_bool() {
@@ -212,28 +217,32 @@ fn exact_output_oracle() {
         let case: Value = serde_json::json!({
             "name": rules, "trace": "cat_write.scap", "rules": [rules]
         });
-        let (_, alerts) = replay(&dir, &case);
-        let Some(first) = alerts.first() else {
-            panic!("{rules}: no alerts");
-        };
-        if !local_is_utc(first.time) {
-            eprintln!("skipping the byte comparison: local time zone is not UTC (run with TZ=UTC)");
-            return;
+        for &backend in Backend::ALL {
+            let (_, alerts) = replay(&dir, &case, backend);
+            let Some(first) = alerts.first() else {
+                panic!("{rules} [{backend}]: no alerts");
+            };
+            if !local_is_utc(first.time) {
+                eprintln!(
+                    "skipping the byte comparison: local time zone is not UTC (run with TZ=UTC)"
+                );
+                return;
+            }
+            let opts = OutputOptions {
+                json_output: json,
+                time_format_iso_8601: true,
+                hostname: "test-falco-hostname".into(),
+                ..OutputOptions::default()
+            };
+            let got: Vec<String> = alerts
+                .iter()
+                .map(|a| output::format_alert(a, &opts))
+                .collect();
+            let path = suites.join(format!("expected_output_single_rule_with_cat_write.{ext}"));
+            let want = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let want: Vec<&str> = want.lines().collect();
+            assert_eq!(got, want, "{rules} [{backend}] vs {}", path.display());
         }
-        let opts = OutputOptions {
-            json_output: json,
-            time_format_iso_8601: true,
-            hostname: "test-falco-hostname".into(),
-            ..OutputOptions::default()
-        };
-        let got: Vec<String> = alerts
-            .iter()
-            .map(|a| output::format_alert(a, &opts))
-            .collect();
-        let path = suites.join(format!("expected_output_single_rule_with_cat_write.{ext}"));
-        let want =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let want: Vec<&str> = want.lines().collect();
-        assert_eq!(got, want, "{rules} vs {}", path.display());
     }
 }
