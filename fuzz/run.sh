@@ -9,7 +9,9 @@
 # minimize them (`cargo +nightly fuzz tmin TARGET FILE`) and add them as regression inputs under
 # fuzz/regressions/<target>/, which `cargo test -p frule --test fuzz_regressions` replays on stable.
 #
-# Set FUZZ_LOG_DIR to keep each target's libFuzzer log there (<target>.log).
+# Set FUZZ_LOG_DIR to keep each target's libFuzzer log there (<target>.log). Set FUZZ_BIN_DIR to run
+# already built target binaries from that directory instead of building (useful in a checkout others
+# keep editing, where every `cargo fuzz run` would rebuild).
 set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-30}"
@@ -73,7 +75,9 @@ PY
   esac
 }
 
-for t in "${targets[@]}"; do cargo +nightly fuzz build -O "$t" >/dev/null; done
+if [ -z "${FUZZ_BIN_DIR:-}" ]; then
+  for t in "${targets[@]}"; do cargo +nightly fuzz build -O "$t" >/dev/null; done
+fi
 printf '%-18s %10s %12s %8s %8s\n' target seconds execs exec/s cov
 for t in "${targets[@]}"; do
   seed "$t"
@@ -88,8 +92,13 @@ for t in "${targets[@]}"; do
   esac
   log="$(mktemp)"
   status=0
-  cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 \
-    -timeout=10 -print_final_stats=1 "${opts[@]}" >"$log" 2>&1 || status=$?
+  opts+=(-max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1)
+  if [ -n "${FUZZ_BIN_DIR:-}" ]; then
+    mkdir -p "artifacts/$t"
+    "$FUZZ_BIN_DIR/$t" -artifact_prefix="artifacts/$t/" "${opts[@]}" "corpus/$t" >"$log" 2>&1 || status=$?
+  else
+    cargo +nightly fuzz run -O "$t" "corpus/$t" -- "${opts[@]}" >"$log" 2>&1 || status=$?
+  fi
   [ -n "${FUZZ_LOG_DIR:-}" ] && cp "$log" "$FUZZ_LOG_DIR/$t.log"
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo 0)

@@ -20,8 +20,11 @@ pub mod scap_reader;
 #[path = "text.rs"]
 pub mod text;
 
+/// A target body: takes one fuzzer input, panics on a finding.
+pub type Body = fn(&[u8]);
+
 /// The targets, by name: the name of the fuzz binary and of its `fuzz/regressions/<name>/` directory.
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+pub const TARGETS: [(&str, Body); 7] = [
     ("lex", text::lex),
     ("parse_condition", text::parse_condition),
     ("check_condition", text::check_condition),
