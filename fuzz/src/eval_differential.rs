@@ -435,13 +435,10 @@ fn value(u: &mut Unstructured<'_>, kind: ScalarKind) -> Result<OwnedValue> {
     })
 }
 
-/// Whether a load site stands for several values (multi-valued scalars push every value they hold).
-///
-/// Read from the declaration's printed form: the `multi` marker of [`ir::FieldDecl`] is being added to
-/// codegen concurrently, and this keeps the target building with and without it.
+/// Whether a load site stands for several values (multi-valued scalars push every value they hold:
+/// `proc.aname` one per ancestor, `fd.ip` both ends of a connection).
 fn multi_valued(d: &ir::FieldDecl) -> bool {
-    let text = format!("{d:?}");
-    d.arg.is_none() && (text.contains("multi: Ancestors") || text.contains("multi: Endpoints"))
+    d.arg.is_none() && d.multi != ir::MultiValue::Single
 }
 
 /// An event over the fields `p` loads: each missing or present, lists (and multi-valued scalars) with
