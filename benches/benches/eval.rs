@@ -4,7 +4,7 @@
 //! measure the engine and not the field provider.
 //!
 //! The event mix is weighted by real frequencies: every event type and direction of the 502Error
-//! capture (`perf-anchors.md` §4.1) appears about count/10 times ([`CAPTURE_COUNTS`], 959 events per
+//! capture (`perf-anchors.md` §4.1) appears about count/10 times ([`CAPTURE_COUNTS`], 918 events per
 //! iteration, enter and exit events both, as the capture has them), with fields of the capture's
 //! scenario (curl → haproxy → python on one host). Like the capture itself, the mix is benign: no
 //! rule is expected to match, which is the common case. Also measured: an event whose type no rule
@@ -226,7 +226,7 @@ fn fields_for(t: &'static str, dir: char, proc_: usize) -> Vec<(&'static str, &'
 }
 
 /// The benchmark mix: every (type, direction) of [`CAPTURE_COUNTS`] about count/10 times (at least
-/// once), interleaved round-robin so that consecutive events differ as in a real stream — 959 events
+/// once), interleaved round-robin so that consecutive events differ as in a real stream — 918 events
 /// per iteration, each with its event code (for the per-event-type dispatch).
 fn mix() -> Vec<(u16, ArrayEvent)> {
     let mut left: Vec<u32> = CAPTURE_COUNTS

@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::mem::ManuallyDrop;
+use std::sync::OnceLock;
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
@@ -211,22 +212,50 @@ fn err(message: impl Into<String>) -> JitError {
 const PREDICATE: &str = "frule_jit_predicate";
 const NUMBER: &str = "frule_jit_number";
 
+/// The host ISA with frule's Cranelift settings, built once per process (looking up the host's
+/// features and building the flags costs more than compiling a small program).
+///
+/// `opt_level` is `none` and the register allocator the single-pass one: the generated code is
+/// branches, byte loads and stores and calls into the predicate helpers, which Cranelift's mid-end
+/// optimizations (e-graph rewriting, GVN, LICM) and the backtracking allocator barely improve (few
+/// values live across the calls), while they dominated the compile time of the large per-event-type
+/// functions.
+fn host_isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, JitError> {
+    static ISA: OnceLock<Result<cranelift_codegen::isa::OwnedTargetIsa, JitError>> =
+        OnceLock::new();
+    ISA.get_or_init(|| {
+        let mut flags = settings::builder();
+        for (k, v) in [
+            ("opt_level", "none"),
+            ("regalloc_algorithm", "single_pass"),
+            // Cranelift's IR verifier checks this module's output; debug builds (and so the tests)
+            // keep it, release builds skip its cost.
+            (
+                "enable_verifier",
+                if cfg!(debug_assertions) {
+                    "true"
+                } else {
+                    "false"
+                },
+            ),
+            ("use_colocated_libcalls", "false"),
+            ("is_pic", "false"),
+        ] {
+            flags
+                .set(k, v)
+                .map_err(|e| err(format!("cranelift setting {k}: {e}")))?;
+        }
+        cranelift_native::builder()
+            .map_err(|e| err(format!("cranelift does not support this host: {e}")))?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| err(format!("cranelift does not support this host: {e}")))
+    })
+    .clone()
+}
+
 /// Compiles a VM program to native code.
 pub(super) fn compile(vm: &vm::Program, emit: Emit) -> Result<Output, JitError> {
-    let mut flags = settings::builder();
-    for (k, v) in [
-        ("opt_level", "speed"),
-        ("use_colocated_libcalls", "false"),
-        ("is_pic", "false"),
-    ] {
-        flags
-            .set(k, v)
-            .map_err(|e| err(format!("cranelift setting {k}: {e}")))?;
-    }
-    let isa = cranelift_native::builder()
-        .map_err(|e| err(format!("cranelift does not support this host: {e}")))?
-        .finish(settings::Flags::new(flags))
-        .map_err(|e| err(format!("cranelift does not support this host: {e}")))?;
+    let isa = host_isa()?;
     let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
     let predicate: unsafe extern "C" fn(*mut Ctx<'_>, u64) -> u32 = frule_jit_predicate;
     let number: unsafe extern "C" fn(*mut Ctx<'_>, u64, u64) -> u32 = frule_jit_number;
