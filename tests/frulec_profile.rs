@@ -135,9 +135,9 @@ fn test_file(s: &Scenario, capture: &Path) -> String {
         "evt.type: openat, evt.rawres: 3, evt.is_open_read: false, evt.is_open_write: true, fd.typechar: f, fd.name: /etc/cron.d/x",
         "Unexpected file write in",
     ));
-    y.push_str(&format!(
-        "  - name: an unknown program outside the workload (near miss)\n    events:\n      - {{container.id: host, proc.name: frule-probe, evt.type: execve, evt.rawres: 0}}\n    expect: []\n"
-    ));
+    y.push_str(
+        "  - name: an unknown program outside the workload (near miss)\n    events:\n      - {container.id: host, proc.name: frule-probe, evt.type: execve, evt.rawres: 0}\n    expect: []\n",
+    );
     y
 }
 

@@ -6,7 +6,7 @@
 //! expectation: rule names with exact counts, optionally output substrings and the priority, or no alert at all.
 //! The expectation is exhaustive: a rule that fires without being listed fails the case.
 //!
-//! Every case runs on every [`Backend`] the library has ([`Backend::ALL`]), each on its own engine, and a
+//! Every case runs on every [`Backend`] the library has ([`Backend::ALL`]), on an engine of that backend, and a
 //! difference between backends is a failure like any other: backends that fail differently are named in
 //! `[…]` after the case.
 //!
@@ -182,6 +182,7 @@ fn run_file(display: &str, file: &TestFile, quiet: bool, totals: &mut Totals) {
     }
     let known: std::collections::BTreeSet<&str> =
         load.rules.iter().map(|r| r.name.as_str()).collect();
+    let mut engines: Vec<Option<Engine>> = Backend::ALL.iter().map(|_| None).collect();
     for case in &file.cases {
         // A misspelt rule name would make `count: 0` pass vacuously: it is a failure of the case.
         let unknown: Vec<String> = case
@@ -192,9 +193,9 @@ fn run_file(display: &str, file: &TestFile, quiet: bool, totals: &mut Totals) {
             .collect();
         // Backends with the same diff are reported together.
         let mut diffs: Vec<(Vec<&'static str>, Vec<String>)> = Vec::new();
-        for &backend in Backend::ALL {
+        for (&backend, cache) in Backend::ALL.iter().zip(engines.iter_mut()) {
             let mut diff = unknown.clone();
-            match run_case(file, case, backend) {
+            match run_case(file, case, backend, cache) {
                 Ok(got) => diff.extend(compare(&case.expect, &got)),
                 Err(e) => diff.push(format!("! {e}")),
             }
@@ -238,10 +239,31 @@ fn run_file(display: &str, file: &TestFile, quiet: bool, totals: &mut Totals) {
     }
 }
 
-/// Runs one case on a fresh engine with `backend` and returns its alerts in order.
-fn run_case(file: &TestFile, case: &Case, backend: Backend) -> Result<Vec<Got>, String> {
-    let mut engine = Engine::from_rules(&file.rules).map_err(|e| e.to_string())?;
-    engine.set_backend(backend);
+/// Runs one case with `backend` and returns its alerts in order.
+///
+/// Events given as field values do not involve the engine's state, so their cases share one engine per
+/// backend (`cache`, compiled once per file); a capture replay gets a fresh engine, whose state starts
+/// from the capture's.
+fn run_case(
+    file: &TestFile,
+    case: &Case,
+    backend: Backend,
+    cache: &mut Option<Engine>,
+) -> Result<Vec<Got>, String> {
+    let fresh = || -> Result<Engine, String> {
+        let mut e = Engine::from_rules(&file.rules).map_err(|e| e.to_string())?;
+        e.set_backend(backend);
+        Ok(e)
+    };
+    let mut own;
+    let engine = match (&case.input, cache) {
+        (Input::Events(_), Some(e)) => e,
+        (Input::Events(_), slot) => slot.insert(fresh()?),
+        (Input::Capture(_), _) => {
+            own = fresh()?;
+            &mut own
+        }
+    };
     engine.set_rule_matching(case.matching);
     let mut got = Vec::new();
     let mut push = |a: &frule::Alert| {
@@ -492,16 +514,16 @@ fn parse_file(path: &Path) -> Result<TestFile, Vec<Problem>> {
             }
         }
     }
-    if let Some(node) = root.get("inline_rules") {
-        if let Some(text) = scalar(node, "inline_rules", &mut problems) {
-            // Pad with newlines so that diagnostics in the inline rules name the test file's own lines.
-            let line0 = src
-                .get(..node.offset as usize)
-                .map_or(0, |s| s.bytes().filter(|&b| b == b'\n').count());
-            let mut content = "\n".repeat(line0);
-            content.push_str(text);
-            rules.push(RulesFile::new(path.display().to_string(), content));
-        }
+    if let Some(node) = root.get("inline_rules")
+        && let Some(text) = scalar(node, "inline_rules", &mut problems)
+    {
+        // Pad with newlines so that diagnostics in the inline rules name the test file's own lines.
+        let line0 = src
+            .get(..node.offset as usize)
+            .map_or(0, |s| s.bytes().filter(|&b| b == b'\n').count());
+        let mut content = "\n".repeat(line0);
+        content.push_str(text);
+        rules.push(RulesFile::new(path.display().to_string(), content));
     }
     if root.get("rules").is_none() && root.get("inline_rules").is_none() {
         problems.push(Problem::at(
