@@ -145,7 +145,8 @@ pub fn compile(col: &Collector, sm: &mut SourceMap, diags: &mut Vec<Diagnostic>)
     }
     // Resolve macros in order, each against the macros first defined before its latest definition.
     for (i, m) in col.macros.iter().enumerate() {
-        let Some(ast) = macros.get(i).and_then(|s| s.parsed.clone()) else {
+        // Only an unresolved macro needs its parsed tree (see `Resolver::inline`): this one is being resolved.
+        let Some(ast) = macros.get_mut(i).and_then(|s| s.parsed.take()) else {
             continue;
         };
         let mut r = Resolver {

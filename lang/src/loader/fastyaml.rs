@@ -788,10 +788,10 @@ impl P<'_> {
 
 /// Words YAML reads as booleans or null: such keys are left to serde-saphyr.
 fn is_special_word(w: &str) -> bool {
-    matches!(
-        w.to_ascii_lowercase().as_str(),
-        "y" | "n" | "yes" | "no" | "true" | "false" | "on" | "off" | "null"
-    )
+    w.len() <= 5
+        && ["y", "n", "yes", "no", "true", "false", "on", "off", "null"]
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(w))
 }
 
 /// Whether serde-saphyr reads this plain scalar as a string or as a number/boolean whose source text we
