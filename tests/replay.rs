@@ -34,6 +34,16 @@ fn monitor(args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run frule-monitor: {e}"))
 }
 
+/// The backends `--backend` accepts, each test that checks alerts runs on every one of them.
+const BACKENDS: &[&str] = &["jit", "vm", "vm-O0"];
+
+/// `frule-monitor --backend BACKEND ARGS...`.
+fn monitor_on(backend: &str, args: &[&str]) -> Output {
+    let mut all = vec!["--backend", backend];
+    all.extend_from_slice(args);
+    monitor(&all)
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -83,34 +93,56 @@ fn rule(p: &Paths, name: &str) -> String {
 fn exact_text_and_json_oracle() {
     let Some(dir) = corpus() else { return };
     let p = paths(&dir);
-    let out = monitor(&[
-        "-r",
-        &rule(&p, "single_rule.yaml"),
-        "--replay",
-        &p.cat_write,
-        "-o",
-        "time_format_iso_8601=true",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), p.oracle_txt);
+    for backend in BACKENDS {
+        exact_oracle_on(&p, backend);
+    }
+}
+
+fn exact_oracle_on(p: &Paths, backend: &str) {
+    let out = monitor_on(
+        backend,
+        &[
+            "-r",
+            &rule(p, "single_rule.yaml"),
+            "--replay",
+            &p.cat_write,
+            "-o",
+            "time_format_iso_8601=true",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{backend}: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout), p.oracle_txt, "{backend}");
     let err = text(&out.stderr);
     assert!(
         err.contains("Events detected: 8\nRule counts by severity:\n   WARNING: 8\nTriggered rules by rule name:\n   open_from_cat: 8\n"),
-        "{err}"
+        "{backend}: {err}"
     );
-    assert!(err.contains("Captured Events: "), "{err}");
+    assert!(err.contains("Captured Events: "), "{backend}: {err}");
 
-    let out = monitor(&[
-        "-r",
-        &rule(&p, "single_rule_with_tags.yaml"),
-        "--replay",
-        &p.cat_write,
-        "--json",
-        "-o",
-        "time_format_iso_8601=true",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), p.oracle_json);
+    let out = monitor_on(
+        backend,
+        &[
+            "-r",
+            &rule(p, "single_rule_with_tags.yaml"),
+            "--replay",
+            &p.cat_write,
+            "--json",
+            "-o",
+            "time_format_iso_8601=true",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{backend}: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout), p.oracle_json, "{backend}");
 }
 
 #[test]
@@ -297,51 +329,66 @@ fn exit_codes() {
 fn options_reach_the_engine() {
     let Some(dir) = corpus() else { return };
     let p = paths(&dir);
-    let r = |n: &str| rule(&p, n);
+    for backend in BACKENDS {
+        options_on(&p, backend);
+    }
+}
+
+fn options_on(p: &Paths, backend: &str) {
+    let r = |n: &str| rule(p, n);
     // priority threshold suppresses the INFO rule (multiple_rules_suppress_info).
-    let out = monitor(&[
-        "-r",
-        &r("single_rule.yaml"),
-        "-r",
-        &r("double_rule.yaml"),
-        "--replay",
-        &p.cat_write,
-        "-o",
-        "priority=WARNING",
-    ]);
+    let out = monitor_on(
+        backend,
+        &[
+            "-r",
+            &r("single_rule.yaml"),
+            "-r",
+            &r("double_rule.yaml"),
+            "--replay",
+            &p.cat_write,
+            "-o",
+            "priority=WARNING",
+        ],
+    );
     let err = text(&out.stderr);
     assert!(
         err.contains("   open_from_cat: 8\n") && err.contains("   exec_from_cat: 1\n"),
-        "{err}"
+        "{backend}: {err}"
     );
-    assert!(!err.contains("access_from_cat"), "{err}");
+    assert!(!err.contains("access_from_cat"), "{backend}: {err}");
     // -D substring.
-    let out = monitor(&[
-        "-r",
-        &r("single_rule.yaml"),
-        "--replay",
-        &p.cat_write,
-        "-D",
-        "open_from",
-    ]);
+    let out = monitor_on(
+        backend,
+        &[
+            "-r",
+            &r("single_rule.yaml"),
+            "--replay",
+            &p.cat_write,
+            "-D",
+            "open_from",
+        ],
+    );
     assert!(
         text(&out.stderr).contains("Events detected: 0\n"),
-        "{}",
+        "{backend}: {}",
         text(&out.stderr)
     );
     // rule_matching: all lets the catch-all rule see the event the first rule claimed.
-    let out = monitor(&[
-        "-r",
-        &r("catchall_order.yaml"),
-        "--replay",
-        &p.cat_write,
-        "-o",
-        "rule_matching=all",
-    ]);
+    let out = monitor_on(
+        backend,
+        &[
+            "-r",
+            &r("catchall_order.yaml"),
+            "--replay",
+            &p.cat_write,
+            "-o",
+            "rule_matching=all",
+        ],
+    );
     let err = text(&out.stderr);
     assert!(
         err.contains("   open_dev_null: 1\n   dev_null: 7\n"),
-        "{err}"
+        "{backend}: {err}"
     );
 }
 
@@ -363,4 +410,68 @@ fn falco_harness_config_files_work() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), p.oracle_txt);
+}
+
+#[test]
+fn backend_from_the_command_line_or_the_configuration() {
+    let Some(dir) = corpus() else { return };
+    let p = paths(&dir);
+    let single = rule(&p, "single_rule.yaml");
+    // `frule.backend` selects it; `-v` reports the build; `--backend` wins over the key.
+    for (args, want) in [
+        (vec!["-o", "frule.backend=vm-O0"], "vm-O0"),
+        (vec!["-o", "frule.backend=vm"], "vm"),
+        (vec!["-o", "frule.backend=vm", "--backend", "jit"], "jit"),
+        (vec![], "jit"),
+    ] {
+        let mut all = vec![
+            "-v",
+            "-r",
+            &single,
+            "--replay",
+            &p.cat_write,
+            "-o",
+            "time_format_iso_8601=true",
+        ];
+        all.extend(args.iter().copied());
+        let out = monitor(&all);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("Rules compiled for the {want} backend: 1 rules")),
+            "{args:?}: {err}"
+        );
+        assert_eq!(text(&out.stdout), p.oracle_txt, "{args:?}");
+    }
+    // An unknown backend: a usage error on the command line (exit 2), a located configuration error
+    // in the configuration (exit 1).
+    let out = monitor_on(
+        "fast",
+        &[
+            "-r",
+            &rule(&p, "single_rule.yaml"),
+            "--replay",
+            &p.cat_write,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("unknown backend \"fast\""),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = monitor(&[
+        "-r",
+        &rule(&p, "single_rule.yaml"),
+        "--replay",
+        &p.cat_write,
+        "-o",
+        "frule.backend=fast",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("-o: frule.backend: unknown backend \"fast\""),
+        "{}",
+        text(&out.stderr)
+    );
 }
