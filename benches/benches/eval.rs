@@ -16,7 +16,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use frule_codegen::abi::{FieldArg, FieldId, FieldSource, OwnedValue, ScalarKind, ValueBuf};
-use frule_codegen::dispatch::Dispatch;
+use frule_codegen::dispatch::{Dispatch, JitDispatch};
 use frule_codegen::lower::{Lowerer, scalar_kind};
 use frule_codegen::opt::{self, evttype_partition};
 use frule_codegen::{ir, jit, verify, vm};
@@ -280,8 +280,8 @@ fn eval(c: &mut Criterion) {
     let n = events.len();
 
     // The engine's shape: one table lookup by event code, then the fused program of the event's
-    // type (`opt::evttype_partition`), for the VM (`dispatch::Dispatch`) and the JIT (one native
-    // program per group).
+    // type (`opt::evttype_partition`), for the VM (`dispatch::Dispatch`) and the JIT
+    // (`dispatch::JitDispatch`, one native program per group).
     let options = evttype_partition::PartitionOptions {
         opt: opt::Options::default(),
         specialize_evttype: true,
@@ -302,30 +302,19 @@ fn eval(c: &mut Criterion) {
             })
         });
     }
-    let part = &dispatch.partition;
-    let jits: Vec<jit::Program> = part
-        .groups
-        .iter()
-        .filter_map(|grp| jit::Program::compile_or_vm(&grp.program).ok())
-        .collect();
-    let mut jms: Vec<jit::Machine> = jits.iter().map(jit::Program::machine).collect();
-    let jit_matches = |jits: &[jit::Program],
-                       ms: &mut [jit::Machine],
-                       code: u16,
-                       ev: &mut ArrayEvent,
-                       out: &mut Vec<usize>| {
-        let gi = part.by_code.get(usize::from(code)).copied().unwrap_or(0) as usize;
-        if let (Some(jp), Some(m)) = (jits.get(gi), ms.get_mut(gi)) {
-            jp.matches(m, ev, out);
-        }
-    };
-    if jits.len() == part.groups.len() {
+    let jd = JitDispatch::build(&p, options).expect("the upstream groups compile");
+    let all_native = jd.programs().iter().all(jit::Program::is_native);
+    if !all_native {
+        eprintln!("skipping jit figures: some group falls back to the vm");
+    }
+    if all_native {
+        let mut m = jd.machines();
         let mut out = Vec::new();
         g.bench_function(format!("jit/502Error mix ({n} events)"), |b| {
             b.iter(|| {
                 for (code, ev) in events.iter_mut() {
                     out.clear();
-                    jit_matches(&jits, &mut jms, *code, ev, &mut out);
+                    jd.matches(&mut m, *code, ev, &mut out);
                     black_box(&out);
                 }
             })
@@ -344,17 +333,18 @@ fn eval(c: &mut Criterion) {
         g.bench_function("vm/dispatch futex", |b| {
             b.iter(|| {
                 out.clear();
-                dispatch.matches(&mut m, black_box(futex), &mut ev, &mut out);
+                dispatch.matches(&mut m, black_box(futex), black_box(&mut ev), &mut out);
                 black_box(&out);
             })
         });
     }
-    if jits.len() == part.groups.len() {
+    if all_native {
+        let mut m = jd.machines();
         let mut out = Vec::new();
         g.bench_function("jit/dispatch futex", |b| {
             b.iter(|| {
                 out.clear();
-                jit_matches(&jits, &mut jms, black_box(futex), &mut ev, &mut out);
+                jd.matches(&mut m, black_box(futex), black_box(&mut ev), &mut out);
                 black_box(&out);
             })
         });

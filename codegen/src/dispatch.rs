@@ -1,23 +1,71 @@
-//! Per-event-type dispatch: a [`Partition`] compiled for the VM.
+//! Per-event-type dispatch: a [`Partition`] compiled for the VM ([`Dispatch`]) or the JIT
+//! ([`JitDispatch`]).
 //!
 //! An event is evaluated only against the fused program of its event code's group: one table lookup,
 //! then the group's rules in rule-file order sharing every extracted field and memoized subexpression.
-//! A code no rule wants maps to the empty group and costs the lookup alone. Answers are reported as
-//! indices into the *whole* program's rules, so callers never see groups.
+//! Answers are reported as indices into the *whole* program's rules, so callers never see groups.
+//!
+//! # The unwanted-event fast path
+//!
+//! Most events of a live stream (`futex`, `switch`, `epoll_pwait`, …) are of a type no rule wants.
+//! Their whole cost is one bounds-checked load from a [`CodeTable`] (`Option<NonZeroU32>` per code,
+//! `None` for "no rule"), done first and inlined into the caller: no dynamic call, no allocation, no
+//! look at the machines. Only a wanted code goes on to the (out-of-line) group evaluation.
+//!
+//! Invariant: a [`CodeTable`] maps a code to `Some(g)` only when group `g` exists and has at least one
+//! rule; every other code (beyond the table, in the empty group, in a group whose program has no
+//! rule) is `None`.
 //!
 //! Contract: when the partition was built with `specialize_evttype` (the default), the event's
 //! `evt.type` must be the name of its code (see [`crate::opt::evttype_partition`]).
 
-use crate::abi::FieldSource;
-use crate::ir;
-use crate::opt::evttype_partition::{Partition, PartitionOptions, partition};
-use crate::vm;
+use std::num::NonZeroU32;
 
-/// Compiled per-event-type programs.
+use crate::abi::FieldSource;
+use crate::opt::evttype_partition::{Partition, PartitionOptions, partition};
+use crate::{ir, jit, vm};
+
+/// Per event code, the group to run, or `None` when no rule wants the code: the first and, for an
+/// unwanted event, the only step of a dispatch (see the module docs).
+#[derive(Clone, Debug, Default)]
+pub struct CodeTable {
+    slots: Box<[Option<NonZeroU32>]>,
+}
+
+impl CodeTable {
+    /// The table of a partition's `by_code`, keeping only the groups for which `has_rules` says
+    /// that they hold a rule (group 0, the empty group, never does).
+    pub fn new(by_code: &[u32], has_rules: impl Fn(usize) -> bool) -> CodeTable {
+        CodeTable {
+            slots: by_code
+                .iter()
+                .map(|&g| NonZeroU32::new(g).filter(|g| has_rules(g.get() as usize)))
+                .collect(),
+        }
+    }
+
+    /// The group of an event of `code`, `None` when no rule wants it (one bounds-checked load).
+    #[inline(always)]
+    pub fn group(&self, code: u16) -> Option<usize> {
+        match self.slots.get(usize::from(code)) {
+            Some(Some(g)) => Some(g.get() as usize),
+            _ => None,
+        }
+    }
+
+    /// Whether some rule wants events of `code`.
+    #[inline]
+    pub fn wants(&self, code: u16) -> bool {
+        self.group(code).is_some()
+    }
+}
+
+/// Compiled per-event-type programs for the VM.
 #[derive(Clone, Debug)]
 pub struct Dispatch {
     /// The partition the programs come from (IR, rule maps, sets).
     pub partition: Partition,
+    table: CodeTable,
     programs: Vec<vm::Program>,
 }
 
@@ -36,8 +84,12 @@ impl Dispatch {
             .iter()
             .map(|g| vm::Program::compile(&g.program))
             .collect::<Result<Vec<_>, _>>()?;
+        let table = CodeTable::new(&partition.by_code, |g| {
+            programs.get(g).is_some_and(|p| p.rule_count() > 0)
+        });
         Ok(Dispatch {
             partition,
+            table,
             programs,
         })
     }
@@ -54,13 +106,14 @@ impl Dispatch {
         self.programs.len()
     }
 
-    fn group(&self, code: u16) -> Option<(usize, &vm::Program)> {
-        let g = *self.partition.by_code.get(usize::from(code))? as usize;
-        Some((g, self.programs.get(g)?))
+    /// The dispatch table (which codes some rule wants).
+    pub fn table(&self) -> &CodeTable {
+        &self.table
     }
 
     /// Appends the indices (into the whole program's rules, ascending) of every rule matching an event
     /// of `code`.
+    #[inline]
     pub fn matches(
         &self,
         m: &mut Machines,
@@ -68,43 +121,237 @@ impl Dispatch {
         src: &mut dyn FieldSource,
         out: &mut Vec<usize>,
     ) {
-        let Some((g, prog)) = self.group(code) else {
-            return;
-        };
-        if prog.rule_count() == 0 {
-            return;
+        if let Some(g) = self.table.group(code) {
+            self.matches_group(m, g, src, out);
         }
+    }
+
+    #[inline(never)]
+    fn matches_group(
+        &self,
+        m: &mut Machines,
+        g: usize,
+        src: &mut dyn FieldSource,
+        out: &mut Vec<usize>,
+    ) {
         if m.machines.len() != self.programs.len() {
             *m = self.machines();
         }
-        let (Some(machine), Some(group)) = (m.machines.get_mut(g), self.partition.groups.get(g))
-        else {
+        let (Some(prog), Some(machine), Some(group)) = (
+            self.programs.get(g),
+            m.machines.get_mut(g),
+            self.partition.groups.get(g),
+        ) else {
             return;
         };
         let start = out.len();
         prog.matches(machine, src, out);
-        for i in out.iter_mut().skip(start) {
-            *i = group.rules.get(*i).copied().unwrap_or(usize::MAX);
-        }
+        remap(&group.rules, out, start);
     }
 
     /// The first rule (in rule-file order) matching an event of `code`, as an index into the whole
     /// program's rules.
+    #[inline]
     pub fn first_match(
         &self,
         m: &mut Machines,
         code: u16,
         src: &mut dyn FieldSource,
     ) -> Option<usize> {
-        let (g, prog) = self.group(code)?;
-        if prog.rule_count() == 0 {
-            return None;
-        }
+        let g = self.table.group(code)?;
+        self.first_match_group(m, g, src)
+    }
+
+    #[inline(never)]
+    fn first_match_group(
+        &self,
+        m: &mut Machines,
+        g: usize,
+        src: &mut dyn FieldSource,
+    ) -> Option<usize> {
         if m.machines.len() != self.programs.len() {
             *m = self.machines();
         }
+        let prog = self.programs.get(g)?;
         let machine = m.machines.get_mut(g)?;
         let local = prog.first_match(machine, src)?;
         self.partition.groups.get(g)?.rules.get(local).copied()
+    }
+}
+
+/// Rewrites the group-local rule indices `out[start..]` to whole-program indices.
+fn remap(rules: &[usize], out: &mut [usize], start: usize) {
+    for i in out.iter_mut().skip(start) {
+        *i = rules.get(*i).copied().unwrap_or(usize::MAX);
+    }
+}
+
+/// Compiled per-event-type programs for the JIT: the same partition and [`CodeTable`] as
+/// [`Dispatch`], each group compiled to native code (or, where Cranelift cannot, run by the VM; see
+/// [`jit::Program::compile_or_vm`]).
+#[derive(Debug)]
+pub struct JitDispatch {
+    /// The partition the programs come from (IR, rule maps, sets).
+    pub partition: Partition,
+    table: CodeTable,
+    programs: Vec<jit::Program>,
+}
+
+/// Per-group JIT state for [`JitDispatch`], reusable across events.
+#[derive(Clone, Debug, Default)]
+pub struct JitMachines {
+    machines: Vec<jit::Machine>,
+}
+
+impl JitDispatch {
+    /// Partitions, optimizes and compiles `p` (which must verify) to native code, group by group.
+    pub fn build(
+        p: &ir::Program,
+        options: PartitionOptions,
+    ) -> Result<JitDispatch, vm::CompileError> {
+        let partition = partition(p, options);
+        let programs = partition
+            .groups
+            .iter()
+            .map(|g| jit::Program::compile_or_vm(&g.program))
+            .collect::<Result<Vec<_>, _>>()?;
+        let table = CodeTable::new(&partition.by_code, |g| {
+            programs.get(g).is_some_and(|p| p.rule_count() > 0)
+        });
+        Ok(JitDispatch {
+            partition,
+            table,
+            programs,
+        })
+    }
+
+    /// Fresh per-event state for every group.
+    pub fn machines(&self) -> JitMachines {
+        JitMachines {
+            machines: self.programs.iter().map(jit::Program::machine).collect(),
+        }
+    }
+
+    /// The compiled programs, one per group (group 0 is the empty one).
+    pub fn programs(&self) -> &[jit::Program] {
+        &self.programs
+    }
+
+    /// The dispatch table (which codes some rule wants).
+    pub fn table(&self) -> &CodeTable {
+        &self.table
+    }
+
+    /// Appends the indices (into the whole program's rules, ascending) of every rule matching an event
+    /// of `code`.
+    #[inline]
+    pub fn matches(
+        &self,
+        m: &mut JitMachines,
+        code: u16,
+        src: &mut dyn FieldSource,
+        out: &mut Vec<usize>,
+    ) {
+        if let Some(g) = self.table.group(code) {
+            self.matches_group(m, g, src, out);
+        }
+    }
+
+    #[inline(never)]
+    fn matches_group(
+        &self,
+        m: &mut JitMachines,
+        g: usize,
+        src: &mut dyn FieldSource,
+        out: &mut Vec<usize>,
+    ) {
+        if m.machines.len() != self.programs.len() {
+            *m = self.machines();
+        }
+        let (Some(prog), Some(machine), Some(group)) = (
+            self.programs.get(g),
+            m.machines.get_mut(g),
+            self.partition.groups.get(g),
+        ) else {
+            return;
+        };
+        let start = out.len();
+        prog.matches(machine, src, out);
+        remap(&group.rules, out, start);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::{FieldId, MapEvent, OwnedValue};
+    use frule_lang::events;
+
+    const RULES: &str = r#"
+        $0 = field 28 "evt.type" : str
+        $1 = field 7 "proc.name" : str
+        %0 = set str {"open", "openat"}
+        v0 = load $0
+        v1 = in v0, %0
+        v2 = load $1
+        v3 = const.str "bash"
+        v4 = cmp.eq v2, v3
+        v5 = and v1, v4
+        v6 = const.str "execve"
+        v7 = cmp.eq v0, v6
+        rule "open by bash" = v5
+        rule "exec" = v7
+    "#;
+
+    fn event(evttype: &str, proc_name: &str) -> MapEvent {
+        let mut ev = MapEvent::new();
+        ev.set(FieldId(28), None, OwnedValue::Bytes(evttype.into()));
+        ev.set(FieldId(7), None, OwnedValue::Bytes(proc_name.into()));
+        ev
+    }
+
+    /// Unwanted codes (and codes beyond the table) map to no group; wanted ones to a group with
+    /// rules; the VM and JIT dispatches share the table and agree on the answers, starting from
+    /// default (empty) machines.
+    #[test]
+    fn table_and_backends_agree() {
+        let p = ir::parse(RULES).expect("the test program parses");
+        let d = Dispatch::build(&p, PartitionOptions::default()).expect("builds for the vm");
+        let j = JitDispatch::build(&p, PartitionOptions::default()).expect("builds for the jit");
+        let (mut dm, mut jm) = (Machines::default(), JitMachines::default());
+        let mut seen = [false; 2];
+        for code in 0..=u16::try_from(events::EVENT_COUNT).unwrap_or(u16::MAX) {
+            let name = events::event(code).map_or("NA", |e| e.name);
+            let wanted = matches!(name, "open" | "openat" | "execve");
+            assert_eq!(d.table().wants(code), wanted, "code {code} ({name})");
+            assert_eq!(j.table().wants(code), wanted, "code {code} ({name})");
+            if let Some(g) = d.table().group(code) {
+                assert!(
+                    d.partition
+                        .groups
+                        .get(g)
+                        .is_some_and(|g| !g.rules.is_empty())
+                );
+            }
+            let (mut vo, mut jo) = (Vec::new(), Vec::new());
+            d.matches(&mut dm, code, &mut event(name, "bash"), &mut vo);
+            j.matches(&mut jm, code, &mut event(name, "bash"), &mut jo);
+            assert_eq!(vo, jo, "code {code} ({name})");
+            let first = d.first_match(&mut dm, code, &mut event(name, "bash"));
+            assert_eq!(first, vo.first().copied(), "code {code} ({name})");
+            let expected: &[usize] = match name {
+                "open" | "openat" => &[0],
+                "execve" => &[1],
+                _ => &[],
+            };
+            assert_eq!(vo, expected, "code {code} ({name})");
+            for &r in expected {
+                if let Some(s) = seen.get_mut(r) {
+                    *s = true;
+                }
+            }
+        }
+        assert_eq!(seen, [true, true], "both rules fire for some code");
+        assert!(!d.table().wants(u16::MAX));
     }
 }
