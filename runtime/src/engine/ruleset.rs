@@ -43,10 +43,11 @@
 //! `group.rules[i]`, and the rules of a group are in load order, which is what makes
 //! `rule_matching: first` pick the earliest rule.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use frule_codegen::abi::FieldSource;
+use frule_codegen::dispatch::CodeTable;
 use frule_codegen::lower::Lowerer;
 use frule_codegen::opt::{self, evttype_partition};
 use frule_codegen::{ir, jit, verify, vm};
@@ -236,14 +237,16 @@ type GroupFailure = (Vec<usize>, String);
 
 #[derive(Debug)]
 struct SourceTable {
-    /// Per event code: the group to run (0 is the empty group).
-    by_code: Vec<u32>,
+    /// Per event code: the group to run, `None` when no rule wants the code (checked first, so that
+    /// an unwanted event costs one table load).
+    table: CodeTable,
     groups: Vec<Group>,
 }
 
 #[derive(Debug, Default)]
 struct Compiled {
-    sources: HashMap<String, SourceTable>,
+    /// One table per source (a handful): a linear search is cheaper than hashing the name.
+    sources: Vec<(String, SourceTable)>,
     skipped: Vec<SkippedRule>,
     info: BuildInfo,
 }
@@ -410,7 +413,7 @@ impl Ruleset {
         sources.dedup();
         for source in sources {
             let table = self.compile_source(source, &mut out);
-            out.sources.insert(source.to_string(), table);
+            out.sources.push((source.to_string(), table));
         }
         out.info.elapsed = started.elapsed();
         out
@@ -505,10 +508,10 @@ impl Ruleset {
                         .filter(|g| matches!(&g.code, Code::Jit(p) if p.is_native()))
                         .count();
                     out.info.fallbacks.extend(fallbacks);
-                    return SourceTable {
-                        by_code: part.by_code,
-                        groups,
-                    };
+                    let table = CodeTable::new(&part.by_code, |g| {
+                        groups.get(g).is_some_and(|g| !g.rules.is_empty())
+                    });
+                    return SourceTable { table, groups };
                 }
                 Err((bad, reason)) => {
                     // A group the VM compiler rejects (an internal limit): drop its rules everywhere
@@ -621,18 +624,15 @@ impl Ruleset {
         let Some(compiled) = self.compiled.as_mut() else {
             return;
         };
-        let Some(table) = compiled.sources.get_mut(source) else {
+        let Some((_, table)) = compiled.sources.iter_mut().find(|(s, _)| s == source) else {
             return;
         };
-        let Some(&g) = table.by_code.get(usize::from(evttype)) else {
+        let Some(g) = table.table.group(evttype) else {
             return;
         };
-        let Some(group) = table.groups.get_mut(g as usize) else {
+        let Some(group) = table.groups.get_mut(g) else {
             return;
         };
-        if group.rules.is_empty() {
-            return;
-        }
         self.scratch.clear();
         match (&group.code, &mut group.machine, matching) {
             // Rules after the first match are not evaluated at all.
