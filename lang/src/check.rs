@@ -1378,7 +1378,10 @@ fn suggest_event(name: &str) -> Option<&'static str> {
     } else {
         1
     };
+    // the length difference bounds the distance from below: skipping names that differ by more keeps a
+    // long value (a 70 kB string) from costing a quadratic distance per event name
     crate::events::event_names()
+        .filter(|e| e.len().abs_diff(name.len()) <= limit)
         .map(|e| (levenshtein(name, e), e))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, e)| (*d, e.len()))
