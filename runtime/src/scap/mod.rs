@@ -124,11 +124,19 @@ pub struct ScapReader {
     state: CaptureState,
     /// A block header read ahead (the first event block, or the SHB of a concatenated capture).
     pending: Option<(u32, u32, u64)>,
+    /// Read-ahead of the (decompressed) stream: `inbuf[pos..end]` is not consumed yet. Event blocks
+    /// that fit are borrowed from here without a copy.
+    inbuf: Box<[u8]>,
+    pos: usize,
+    end: usize,
     buf: Vec<u8>,
     conv: Vec<u8>,
     events: u64,
     skipped: u64,
 }
+
+/// Size of the read-ahead buffer: several non-large event blocks, so that one `read` serves many events.
+const INBUF_LEN: usize = 1 << 20;
 
 impl std::fmt::Debug for ScapReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -183,6 +191,9 @@ impl ScapReader {
             },
             state: CaptureState::default(),
             pending: None,
+            inbuf: vec![0u8; INBUF_LEN].into_boxed_slice(),
+            pos: 0,
+            end: 0,
             buf: Vec::new(),
             conv: Vec::new(),
             events: 0,
@@ -223,11 +234,65 @@ impl ScapReader {
         self.skipped
     }
 
+    /// Copies up to `out.len()` bytes from the read-ahead buffer, refilling it from the source;
+    /// fewer only at the end of the stream.
+    fn read_buffered(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < out.len() {
+            if self.pos == self.end {
+                self.pos = 0;
+                self.end = 0;
+                let got = read_some(&mut self.src, &mut self.inbuf)?;
+                if got == 0 {
+                    break;
+                }
+                self.end = got;
+            }
+            let k = (self.end - self.pos).min(out.len() - n);
+            let (Some(dst), Some(src)) = (
+                out.get_mut(n..n + k),
+                self.inbuf.get(self.pos..self.pos + k),
+            ) else {
+                break;
+            };
+            dst.copy_from_slice(src);
+            n += k;
+            self.pos += k;
+        }
+        Ok(n)
+    }
+
+    /// Makes at least `need` (at most [`INBUF_LEN`]) bytes available in `inbuf[pos..end]`; false if
+    /// the stream ends first (what is there stays for the copying path).
+    fn ensure(&mut self, need: usize) -> std::io::Result<bool> {
+        if self.end - self.pos >= need {
+            return Ok(true);
+        }
+        if need > INBUF_LEN {
+            return Ok(false);
+        }
+        self.inbuf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        while self.end < need {
+            let got = read_some(
+                &mut self.src,
+                self.inbuf.get_mut(self.end..).unwrap_or(&mut []),
+            )?;
+            if got == 0 {
+                return Ok(false);
+            }
+            self.end += got;
+        }
+        Ok(true)
+    }
+
     /// Reads exactly `buf.len()` bytes, or reports what was missing.
     fn read_exact(&mut self, buf: &mut [u8], what: &'static str) -> Result<(), ScapError> {
         let at = self.offset;
-        let n =
-            read_full(&mut self.src, buf).map_err(|e| ScapError::new(at, ScapErrorKind::Io(e)))?;
+        let n = self
+            .read_buffered(buf)
+            .map_err(|e| ScapError::new(at, ScapErrorKind::Io(e)))?;
         self.offset += n as u64;
         if n < buf.len() {
             return Err(ScapError::truncated(at, what, buf.len() as u64, n as u64));
@@ -248,7 +313,8 @@ impl ScapReader {
         }
         let at = self.offset;
         let mut b = [0u8; 8];
-        let n = read_full(&mut self.src, &mut b)
+        let n = self
+            .read_buffered(&mut b)
             .map_err(|e| ScapError::new(at, ScapErrorKind::Io(e)))?;
         self.offset += n as u64;
         if n == 0 {
@@ -283,8 +349,10 @@ impl ScapReader {
             let chunk = remaining.min(CHUNK);
             let old = self.buf.len();
             self.buf.resize(old + chunk, 0);
-            let got = read_full(&mut self.src, self.buf.get_mut(old..).unwrap_or(&mut []))
-                .map_err(|e| ScapError::new(at, ScapErrorKind::Io(e)))?;
+            let mut tmp = std::mem::take(&mut self.buf);
+            let got = self.read_buffered(tmp.get_mut(old..).unwrap_or(&mut []));
+            self.buf = tmp;
+            let got = got.map_err(|e| ScapError::new(at, ScapErrorKind::Io(e)))?;
             self.buf.truncate(old + got);
             if got < chunk {
                 break;
@@ -446,11 +514,25 @@ impl ScapReader {
                 ));
             }
             let body_at = self.offset;
-            self.read_body(readlen, "event block")?;
+            let in_place = self
+                .ensure(readlen as usize)
+                .map_err(|e| ScapError::new(body_at, ScapErrorKind::Io(e)))?;
+            let start = self.pos;
+            if in_place {
+                self.pos += readlen as usize;
+                self.offset += u64::from(readlen);
+            } else {
+                self.read_body(readlen, "event block")?;
+            }
+            let body: &[u8] = if in_place {
+                self.inbuf.get(start..self.pos).unwrap_or(&[])
+            } else {
+                &self.buf
+            };
             let body_len = (readlen - 4) as usize; // without the trailer, which libscap ignores
-            let cpu = u16::from_le_bytes(le_array(&self.buf, 0));
+            let cpu = u16::from_le_bytes(le_array(body, 0));
             let (flags, evt_off) = if block::has_flags(t) {
-                (u32::from_le_bytes(le_array(&self.buf, 2)), 6usize)
+                (u32::from_le_bytes(le_array(body, 2)), 6usize)
             } else {
                 (0, 2usize)
             };
@@ -463,17 +545,23 @@ impl ScapReader {
                     ),
                 ));
             }
-            let event_type = u16::from_le_bytes(le_array(&self.buf, evt_off + 20));
+            let event_type = u16::from_le_bytes(le_array(body, evt_off + 20));
             if usize::from(event_type) >= events::EVENT_COUNT {
                 self.skipped += 1;
                 continue;
             }
+            // borrowed again: the returned event must not hold a borrow taken before `continue`
+            let body: &[u8] = if in_place {
+                self.inbuf.get(start..self.pos).unwrap_or(&[])
+            } else {
+                &self.buf
+            };
             let event_at = body_at + evt_off as u64;
             let bytes: &[u8] = if v2 {
-                self.buf.get(evt_off..evt_off + avail).unwrap_or(&[])
+                body.get(evt_off..evt_off + avail).unwrap_or(&[])
             } else {
                 convert_v1(
-                    self.buf.get(evt_off..evt_off + avail).unwrap_or(&[]),
+                    body.get(evt_off..evt_off + avail).unwrap_or(&[]),
                     &mut self.conv,
                 )
                 .map_err(|m| ScapError::corrupt(event_at, m))?;
@@ -499,6 +587,16 @@ fn le_array<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
         out.copy_from_slice(s);
     }
     out
+}
+
+/// One `read` that retries on interruption; 0 only at the end of the stream (or for an empty `buf`).
+fn read_some(src: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match src.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            r => return r,
+        }
+    }
 }
 
 /// Reads until `buf` is full or the stream ends; returns the bytes read.

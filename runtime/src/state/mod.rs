@@ -26,6 +26,7 @@ mod fd;
 mod users;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 use frule_lang::events::{Direction, EventFlags, flags as ppm_flags};
@@ -35,6 +36,65 @@ use crate::scap::{CaptureState, FdKind, InterfaceAddr, ProcInfo};
 
 pub use fd::{FdEntry, FdType, L4Proto, Role, SockInfo};
 pub use users::{CaptureUserDb, GroupEntry, HostUserDb, UserDb, UserEntry};
+
+/// A hash map keyed by integers (tids, fds, uids) with [`IntHasher`]: the tables are probed several
+/// times per event, and SipHash's flood resistance buys nothing for keys a capture or the kernel chose.
+pub(crate) type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
+
+/// A multiply-rotate hasher (FxHash's step) for integer keys; `finish` rotates so the bucket index
+/// (low bits) depends on the high bits of the product too.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IntHasher(u64);
+
+impl IntHasher {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+    #[inline]
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0 ^ x).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for IntHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b.get_mut(..c.len()).unwrap_or(&mut []).copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, x: u64) {
+        self.add(x);
+    }
+
+    #[inline]
+    fn write_i64(&mut self, x: i64) {
+        self.add(x as u64);
+    }
+
+    #[inline]
+    fn write_u32(&mut self, x: u32) {
+        self.add(u64::from(x));
+    }
+
+    #[inline]
+    fn write_u16(&mut self, x: u16) {
+        self.add(u64::from(x));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, x: usize) {
+        self.add(x as u64);
+    }
+}
 
 /// Size bounds of the tables.
 #[derive(Clone, Copy, Debug)]
@@ -293,8 +353,8 @@ pub struct EventContext {
 
 /// The whole state.
 pub struct State {
-    threads: HashMap<i64, ThreadInfo>,
-    fds: HashMap<i64, HashMap<i64, FdEntry>>,
+    threads: IntMap<i64, ThreadInfo>,
+    fds: IntMap<i64, IntMap<i64, FdEntry>>,
     users: Box<dyn UserDb>,
     limits: Limits,
     /// Deferred removals (libsinsp removes closed fds and exited threads on the next event).
@@ -331,8 +391,8 @@ impl State {
     /// An empty state reading users and groups from `users`.
     pub fn new(users: Box<dyn UserDb>) -> State {
         State {
-            threads: HashMap::new(),
-            fds: HashMap::new(),
+            threads: IntMap::default(),
+            fds: IntMap::default(),
             users,
             limits: Limits::default(),
             pending_fd_close: None,

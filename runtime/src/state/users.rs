@@ -4,8 +4,6 @@
 //! `group_added` metaevents) so that results never depend on the machine replaying the file. Live
 //! runs read `/etc/passwd` and `/etc/group` once through [`HostUserDb`].
 
-use std::collections::HashMap;
-
 use crate::event::Event;
 use crate::scap::CaptureState;
 
@@ -46,8 +44,8 @@ pub trait UserDb: Send {
 /// Users and groups recorded in a capture.
 #[derive(Clone, Debug, Default)]
 pub struct CaptureUserDb {
-    users: HashMap<u32, UserEntry>,
-    groups: HashMap<u32, GroupEntry>,
+    users: super::IntMap<u32, UserEntry>,
+    groups: super::IntMap<u32, GroupEntry>,
 }
 
 impl CaptureUserDb {
