@@ -304,9 +304,6 @@ fn eval(c: &mut Criterion) {
     }
     let jd = JitDispatch::build(&p, options).expect("the upstream groups compile");
     let all_native = jd.programs().iter().all(jit::Program::is_native);
-    if !all_native {
-        eprintln!("skipping jit figures: some group falls back to the vm");
-    }
     if all_native {
         let mut m = jd.machines();
         let mut out = Vec::new();
@@ -319,6 +316,8 @@ fn eval(c: &mut Criterion) {
                 }
             })
         });
+    } else {
+        eprintln!("skipping the jit figures: some group falls back to the vm");
     }
     g.finish();
 
