@@ -910,10 +910,9 @@ impl<'a> Extractor<'a> {
                 self.tmp.clear();
                 let fd = fd.filter(|_| !self.state.context().fd_hidden);
                 match fd {
-                    Some(f) => {
-                        let n = if raw { &f.name_raw } else { &f.name };
-                        self.tmp.extend_from_slice(n);
-                    }
+                    // the common case: the tracked name as is, without the scratch copy
+                    Some(f) if !raw => return Self::push_str(out, &f.name),
+                    Some(f) => self.tmp.extend_from_slice(&f.name_raw),
                     None => {
                         let mut v = Vec::new();
                         if !self.fdname_from_event(raw, &mut v) {

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
-use frule_lang::events::{Direction, EventFlags, flags as ppm_flags};
+use frule_lang::events::{self, Direction, EventFlags, flags as ppm_flags};
 
 use crate::event::{Event, Param, ParamValue, SockTuple};
 use crate::scap::{CaptureState, FdKind, InterfaceAddr, ProcInfo};
@@ -383,6 +383,25 @@ impl std::fmt::Debug for State {
     }
 }
 
+/// The event's `fd` parameter, found through a per-event-type index table built once (the state
+/// asks for it on every fd event; a name search per event showed in profiles).
+fn fd_param<'a>(evt: &Event<'a>) -> Option<Param<'a>> {
+    static FD_INDEX: std::sync::OnceLock<Vec<Option<u8>>> = std::sync::OnceLock::new();
+    let table = FD_INDEX.get_or_init(|| {
+        (0..events::EVENT_COUNT)
+            .map(|code| {
+                u16::try_from(code)
+                    .ok()
+                    .and_then(events::event)
+                    .and_then(|i| i.param_index("fd"))
+                    .and_then(|i| u8::try_from(i).ok())
+            })
+            .collect()
+    });
+    let index = (*table.get(usize::from(evt.event_type()))?)?;
+    evt.param(usize::from(index))
+}
+
 fn flag(name: &str) -> u32 {
     ppm_flags::CLONE_FLAGS.value_of(name).unwrap_or(0)
 }
@@ -727,7 +746,7 @@ impl State {
                         t.last_enter.clear();
                         t.last_enter.extend_from_slice(evt.as_bytes());
                     }
-                    if uses_fd && let Some(fd) = evt.param_by_name("fd").and_then(|p| p.as_i64()) {
+                    if uses_fd && let Some(fd) = fd_param(evt).and_then(|p| p.as_i64()) {
                         t.lastevent_fd = fd;
                     }
                 }
@@ -738,8 +757,7 @@ impl State {
             }
             Direction::Exit => {
                 if uses_fd {
-                    let fd = evt
-                        .param_by_name("fd")
+                    let fd = fd_param(evt)
                         .and_then(|p| p.as_i64())
                         .or_else(|| self.threads.get(&tid).map(|t| t.lastevent_fd));
                     if let (Some(fd), Some(t)) = (fd, self.threads.get_mut(&tid)) {
@@ -906,15 +924,14 @@ impl State {
             };
             (res, evt.tid() as i64, pid, ptid, vt, vp, true)
         };
-        let parent = self
-            .threads
-            .get(&if caller_side {
-                evt.tid() as i64
-            } else {
-                parent_tid
-            })
-            .cloned();
-        let mut t = parent.clone().unwrap_or_default();
+        let parent = self.threads.get(&if caller_side {
+            evt.tid() as i64
+        } else {
+            parent_tid
+        });
+        // only whether the parent is known and its pid are needed once the child is a copy
+        let parent_pid = parent.map(|p| p.pid);
+        let mut t = parent.cloned().unwrap_or_default();
         t.last_enter = Vec::new();
         t.exited = false;
         t.tid = child_tid;
@@ -957,7 +974,7 @@ impl State {
         {
             t.pidns_init_start_ts = ts;
         }
-        if parent.is_none() {
+        if parent_pid.is_none() {
             t.loginuid = u32::MAX;
         }
         t.clone_flags = flags;
@@ -966,7 +983,7 @@ impl State {
         t.lastevent_fd = -1;
         // fds: threads share their process's table; a new process gets a copy of the parent's
         if !is_thread {
-            let parent_pid = parent.as_ref().map_or(parent_tid, |p| p.pid);
+            let parent_pid = parent_pid.unwrap_or(parent_tid);
             if parent_pid != child_pid
                 && !self.fds.contains_key(&child_pid)
                 && let Some(table) = self.fds.get(&parent_pid).cloned()
