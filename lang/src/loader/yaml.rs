@@ -9,7 +9,7 @@
 //! strings keep the decoded value. The scalar *style* (plain, quoted, block) is read from the raw source at
 //! the span (see [`scalar_text`]), which is all we need to map condition bytes back to file bytes.
 //!
-//! Most rules files are read by a faster reader of the YAML subset they use ([`super::fastyaml`]), which
+//! Most rules files are read by a faster reader of the YAML subset they use (`loader::fastyaml`), which
 //! produces the same tree or declines; serde-saphyr reads the rest.
 //!
 //! Resource limits: serde-saphyr's [`serde_saphyr::Budget`] is enabled (nesting depth, node count, aliases,
