@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod container;
+pub mod dns;
 pub mod engine;
 pub mod event;
 pub mod fields;
