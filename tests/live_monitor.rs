@@ -23,216 +23,30 @@
 //! - `upstream_rules_run_live`: Falco's stable, incubating and sandbox rules (from the corpus) load
 //!   and raise their alert for `cat /etc/shadow`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use support::{ALERT_BOUND, Monitor, bundled_rules, live_unavailable, temp_dir};
+
 const SHADOW_RULE: &str = "Sensitive file read by an untrusted program";
-/// Upper bounds only: each test proceeds as soon as the awaited line arrives.
-const START_BOUND: Duration = Duration::from_secs(180);
-const ALERT_BOUND: Duration = Duration::from_secs(90);
-const EXIT_BOUND: Duration = Duration::from_secs(90);
 /// The most marker opens the reload test's load thread makes.
 const LOAD_OPENS: u64 = 40_000;
 
-fn bundled_rules() -> &'static str {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/rules/frule_rules.yaml")
-}
-
-/// Why this host cannot run the live tests, if it cannot.
-fn skip_reason() -> Option<String> {
-    let euid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
-    if euid != Some(0) {
-        return Some(format!("the live capture needs root (euid {euid:?})"));
-    }
-    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
-        return Some(
-            "no kernel BTF (/sys/kernel/btf/vmlinux), the eBPF capture cannot load".into(),
-        );
-    }
-    None
-}
-
 macro_rules! skip_unless_live {
     ($test:expr) => {
-        if let Some(reason) = skip_reason() {
+        if let Some(reason) = live_unavailable() {
             eprintln!("skipping {}: {reason}", $test);
             return;
         }
     };
-}
-
-fn lines_of(stream: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// A running monitor and everything it printed so far.
-struct Monitor {
-    child: Child,
-    out: Receiver<String>,
-    err: Receiver<String>,
-    out_seen: Vec<String>,
-    err_seen: Vec<String>,
-}
-
-impl Monitor {
-    /// Starts `frule-monitor ARGS` and waits until it says it is watching.
-    fn start(args: &[&str]) -> Monitor {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_frule-monitor"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("frule-monitor starts");
-        let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("frule-monitor's pipes are missing");
-        };
-        let mut m = Monitor {
-            child,
-            out: lines_of(out),
-            err: lines_of(err),
-            out_seen: Vec::new(),
-            err_seen: Vec::new(),
-        };
-        if m.wait_err(START_BOUND, |l| l.starts_with("frule-monitor: watching "))
-            .is_none()
-        {
-            m.fail("frule-monitor never said it was watching");
-        }
-        m
-    }
-
-    fn wait(
-        rx: &Receiver<String>,
-        seen: &mut Vec<String>,
-        bound: Duration,
-        want: impl Fn(&str) -> bool,
-    ) -> Option<String> {
-        let deadline = Instant::now() + bound;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    let hit = want(&line);
-                    seen.push(line.clone());
-                    if hit {
-                        return Some(line);
-                    }
-                }
-                Err(_) => return None,
-            }
-        }
-    }
-
-    /// The first new stdout line satisfying `want`, or `None` at the bound.
-    fn wait_out(&mut self, bound: Duration, want: impl Fn(&str) -> bool) -> Option<String> {
-        Self::wait(&self.out, &mut self.out_seen, bound, want)
-    }
-
-    /// The first new stderr line satisfying `want`, or `None` at the bound.
-    fn wait_err(&mut self, bound: Duration, want: impl Fn(&str) -> bool) -> Option<String> {
-        Self::wait(&self.err, &mut self.err_seen, bound, want)
-    }
-
-    /// The first new alert (JSON stdout line) satisfying `want`; fails the test at the bound.
-    fn expect_alert(
-        &mut self,
-        what: &str,
-        want: impl Fn(&serde_json::Value) -> bool,
-    ) -> serde_json::Value {
-        let line = self.wait_out(ALERT_BOUND, |l| {
-            serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| want(&v))
-        });
-        match line.and_then(|l| serde_json::from_str(&l).ok()) {
-            Some(v) => v,
-            None => self.fail(&format!("no alert: {what}")),
-        }
-    }
-
-    fn signal(&self, sig: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -{sig} failed: {status}");
-    }
-
-    /// Stops the monitor with SIGTERM; its exit status and whole stderr.
-    fn stop(self) -> (ExitStatus, String) {
-        let (status, stderr, _) = self.stop_with_stdout();
-        (status, stderr)
-    }
-
-    /// Stops the monitor with SIGTERM; its exit status, whole stderr and every stdout line.
-    fn stop_with_stdout(mut self) -> (ExitStatus, String, Vec<String>) {
-        self.signal("TERM");
-        let deadline = Instant::now() + EXIT_BOUND;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(s)) => break s,
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(50)),
-                _ => self.fail("frule-monitor did not stop on SIGTERM"),
-            }
-        };
-        // The process is gone: its pipes end, so these drains return promptly.
-        Self::wait(&self.err, &mut self.err_seen, EXIT_BOUND, |_| false);
-        Self::wait(&self.out, &mut self.out_seen, EXIT_BOUND, |_| false);
-        (
-            status,
-            self.err_seen.join("\n"),
-            std::mem::take(&mut self.out_seen),
-        )
-    }
-
-    fn fail(&mut self, what: &str) -> ! {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let out: Vec<&String> = self.out_seen.iter().rev().take(40).collect();
-        panic!(
-            "{what}\nlast stdout lines (newest first):\n{}\nstderr:\n{}",
-            out.iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            self.err_seen.join("\n")
-        );
-    }
-}
-
-impl Drop for Monitor {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// A fresh directory under the system temp dir for one test.
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("frule-live-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
 }
 
 fn is_shadow_alert(v: &serde_json::Value) -> bool {

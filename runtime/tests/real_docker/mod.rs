@@ -53,6 +53,9 @@ pub fn sh(cmd: &str) -> Result<String, String> {
     }
 }
 
+/// The OCI runtime `ensure_dockerd` registers for privileged containers in a narrowed sandbox.
+pub const BOUNDED_CAPS_RUNTIME: &str = "frule-bounded-caps";
+
 /// Starts dockerd when nothing answers on the default socket; `Err` says why it could not.
 pub fn ensure_dockerd() -> Result<(), String> {
     let client = DockerClient::default();
@@ -60,7 +63,22 @@ pub fn ensure_dockerd() -> Result<(), String> {
         return Ok(());
     }
     let log = std::env::temp_dir().join("frule-test-dockerd.log");
-    sh(&format!("(nohup dockerd >{} 2>&1 &)", log.display()))?;
+    // the runtime lets --privileged containers start where the sandbox's capability bounding set is
+    // narrower than docker's list (see runc-bounded-caps.sh); the tests use it only when plain runc fails
+    let runtime = std::env::temp_dir().join("frule-test-runc-bounded-caps");
+    std::fs::write(&runtime, include_str!("runc-bounded-caps.sh"))
+        .and_then(|()| {
+            std::fs::set_permissions(
+                &runtime,
+                std::os::unix::fs::PermissionsExt::from_mode(0o755),
+            )
+        })
+        .map_err(|e| format!("cannot write {}: {e}", runtime.display()))?;
+    sh(&format!(
+        "(nohup dockerd --add-runtime {BOUNDED_CAPS_RUNTIME}={} >{} 2>&1 &)",
+        runtime.display(),
+        log.display()
+    ))?;
     for _ in 0..120 {
         if client.is_available() {
             return Ok(());
