@@ -22,6 +22,8 @@
 //! - peers are generalized to networks: loopback and private addresses to their whole block (`127.0.0.0/8`,
 //!   `10.0.0.0/8`, `172.16.0.0/12`, `192.168.0.0/16`, `::1/128`, `fc00::/7`), other addresses stay exact
 //!   (`/32`, `/128`);
+//! - event names that a recording merges (`dup2` recorded as `dup`, `accept4` as `accept`, …) allow their whole
+//!   family, since the live capture names each variant;
 //! - the output is deterministic (sorted lists, no times, the capture's file name without its directory).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -167,6 +169,29 @@ pub const NON_SYSCALL_EVENTS: &[&str] = &[
     "signaldeliver",
     "tracer",
 ];
+
+/// Event names that one syscall family shares in some captures: frule's scap writer (like sysdig 0.29.3's
+/// libscap) records `dup2`/`dup3` as `dup`, `accept4` as `accept`, `pipe2` as `pipe` and `umount2` as
+/// `umount`, while the live capture and current Falco name each variant. Learning one name of a family allows
+/// the family, so a profile learned from a recording raises nothing for the same workload live.
+const SYSCALL_FAMILIES: &[&[&str]] = &[
+    &["dup", "dup2", "dup3"],
+    &["accept", "accept4"],
+    &["pipe", "pipe2"],
+    &["umount", "umount2"],
+];
+
+/// The allowed event types of a profile: the learned ones and the other names of their families (see
+/// [`SYSCALL_FAMILIES`]), sorted.
+pub fn allowed_syscalls(learned: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut out = learned.clone();
+    for name in learned {
+        if let Some(family) = SYSCALL_FAMILIES.iter().find(|f| f.contains(&name.as_str())) {
+            out.extend(family.iter().map(|s| (*s).to_string()));
+        }
+    }
+    out
+}
 
 /// The containers of a capture, in order of id.
 pub fn containers(capture: &Path) -> Result<Vec<ContainerSeen>, ProfileError> {
@@ -549,7 +574,7 @@ impl Learned {
         list(
             &mut y,
             &format!("{name}_allowed_syscalls"),
-            self.syscalls.iter().cloned(),
+            allowed_syscalls(&self.syscalls),
         );
         y.push_str("# Events that are not syscalls made by the workload (metadata, scheduler and fault activity).\n");
         inline_list(
@@ -793,6 +818,15 @@ mod tests {
                 "/usr/share/nginx/html",
             ])
         );
+    }
+
+    #[test]
+    fn syscall_families_are_allowed_together() {
+        assert_eq!(
+            allowed_syscalls(&set(&["dup", "read", "accept4"])),
+            set(&["accept", "accept4", "dup", "dup2", "dup3", "read"])
+        );
+        assert_eq!(allowed_syscalls(&set(&["openat"])), set(&["openat"]));
     }
 
     #[test]

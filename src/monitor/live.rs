@@ -108,11 +108,13 @@ fn install_signal_handlers() {
 }
 
 /// The interest set for the enabled rules, and one warning per rule needing events the
-/// capture cannot give.
-fn interest_for(engine: &Engine) -> (Interest, Vec<String>) {
+/// capture cannot give. A capture being recorded (`recording`) takes every supported syscall:
+/// a recording serves later rules and `frulec profile`, which learns the syscalls a workload used
+/// and must not see only those today's rules ask for.
+fn interest_for(engine: &Engine, recording: bool) -> (Interest, Vec<String>) {
     let needed = engine.ruleset().evttypes_needed(SYSCALL_SOURCE);
     let mut warnings = Vec::new();
-    let mut interest = if needed.is_all() {
+    let mut interest = if needed.is_all() || recording {
         Interest::all_supported()
     } else {
         let (interest, unsupported) = Interest::from_ppm_events(needed.codes());
@@ -956,7 +958,7 @@ pub fn run(
     outputs: &mut Outputs,
     options: LiveOptions,
 ) -> Result<bool, String> {
-    let (interest, warnings) = interest_for(engine);
+    let (interest, warnings) = interest_for(engine, options.write.is_some());
     for w in &warnings {
         eprintln!("Warning: {w}");
     }
@@ -1045,7 +1047,7 @@ pub fn run(
             match rx.try_recv() {
                 Ok(Ok(next)) => {
                     engine.replace_rules(next);
-                    let (interest, warnings) = interest_for(engine);
+                    let (interest, warnings) = interest_for(engine, options.write.is_some());
                     for w in &warnings {
                         eprintln!("Warning: {w}");
                     }
