@@ -2233,3 +2233,25 @@ int frule_toctou_connect(struct sys_enter_record *ctx)
 {
 	return toctou_store(NR_connect, (const void *)ctx->args[1], (__u32)ctx->args[2], 0);
 }
+
+/* The same copies from the raw sys_enter tracepoint, preferred where tp_btf loads: one
+ * program on the BTF tracepoint costs every syscall a switch on its id, while each classic
+ * syscalls:sys_enter_* tracepoint goes through perf's per-syscall event path (a perf buffer
+ * record built for every wanted call before the program runs), which costs several times the
+ * program itself. It also needs no tracefs. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(frule_sys_enter, struct pt_regs *regs, long id)
+{
+	switch (id) {
+	case NR_open:
+	case NR_creat:
+		return toctou_store(id, (const void *)regs->di, 0, 1);
+	case NR_openat:
+	case NR_openat2:
+		return toctou_store(id, (const void *)regs->si, 0, 1);
+	case NR_connect:
+		return toctou_store(id, (const void *)regs->si, (__u32)regs->dx, 0);
+	default:
+		return 0;
+	}
+}

@@ -3,10 +3,11 @@
 //! reader costs.
 //!
 //! Run as root:
-//! `cargo run --release -p frule-capture-bpf --example storm -- [PAIRS] [BUFFER_MIB] [no-toctou|filtered]`
+//! `cargo run --release -p frule-capture-bpf --example storm -- [PAIRS] [BUFFER_MIB] [MODE]`
 //! (defaults: 1 000 000 open/close pairs of `/etc/hostname`, 8 MiB per ring, TOCTOU
-//! copies on). `filtered` attaches the programs with nothing interesting: it measures the
-//! cost every syscall pays for the in-kernel filter alone. The loop runs once without the capture (baseline), then with it while the
+//! copies on). MODE is a comma-separated list: `filtered` attaches the programs with nothing
+//! interesting (the cost every syscall pays for the in-kernel filter alone), `no-toctou` leaves
+//! out the syscall-entry copies. The loop runs once without the capture (baseline), then with it while the
 //! main thread drains the rings. Every figure printed is measured.
 
 use std::sync::Arc;
@@ -29,12 +30,15 @@ fn thread_cpu_time() -> Duration {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
-fn load(pairs: u64) -> Duration {
+/// Wall time and this thread's CPU time (user + system, so including the kernel's work for each
+/// syscall and the eBPF programs it runs) of `pairs` open/close pairs.
+fn load(pairs: u64) -> (Duration, Duration) {
+    let cpu0 = thread_cpu_time();
     let start = Instant::now();
     for _ in 0..pairs {
         drop(std::fs::File::open("/etc/hostname"));
     }
-    start.elapsed()
+    (start.elapsed(), thread_cpu_time().saturating_sub(cpu0))
 }
 
 fn main() {
@@ -45,10 +49,13 @@ fn main() {
         .unwrap_or(1_000_000);
     let mib: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(8);
     let mode = args.next().unwrap_or_default();
-    let toctou = mode != "no-toctou";
-    let filtered = mode == "filtered";
+    let toctou = !mode.split(',').any(|m| m == "no-toctou");
+    let filtered = mode.split(',').any(|m| m == "filtered");
 
-    let baseline = load(pairs);
+    // The baseline runs on its own thread too, like the loaded run, so both are measured alike.
+    let baseline = std::thread::spawn(move || load(pairs))
+        .join()
+        .unwrap_or_default();
 
     let interest = if filtered {
         Interest::none()
@@ -94,26 +101,37 @@ fn main() {
         }
     }
     let wall = start.elapsed();
-    let loaded = worker.join().unwrap_or_default();
     let reader_cpu = thread_cpu_time().saturating_sub(cpu0);
+    let loaded = worker.join().unwrap_or_default();
     let c = cap.counters().map(|c| c.total()).unwrap_or_default();
+    let (rings, toctou_state) = (cap.ring_count(), format!("{:?}", cap.toctou()));
+    drop(cap);
+    // A-B-A: the baseline again once the programs are detached, to show the machine's drift.
+    let after = std::thread::spawn(move || load(pairs))
+        .join()
+        .unwrap_or_default();
     let syscalls = (2 * pairs) as f64;
+    let per_pair = |d: Duration| d.as_nanos() as f64 / pairs.max(1) as f64;
+    let base_cpu = (per_pair(baseline.1) + per_pair(after.1)) / 2.0;
 
+    println!("rings: {rings} x {mib} MiB, toctou {toctou_state}");
+    for (what, (wall, cpu)) in [
+        ("baseline (no capture)", baseline),
+        ("with capture         ", loaded),
+        ("baseline again       ", after),
+    ] {
+        println!(
+            "{what}: {pairs} pairs in {:.3} s = {:.0} syscalls/s, {:.0} ns CPU per pair",
+            wall.as_secs_f64(),
+            syscalls / wall.as_secs_f64(),
+            per_pair(cpu)
+        );
+    }
     println!(
-        "rings: {} x {mib} MiB, toctou {:?}",
-        cap.ring_count(),
-        cap.toctou()
-    );
-    println!(
-        "baseline (no capture): {pairs} pairs in {:.3} s = {:.0} syscalls/s",
-        baseline.as_secs_f64(),
-        syscalls / baseline.as_secs_f64()
-    );
-    println!(
-        "with capture:          {pairs} pairs in {:.3} s = {:.0} syscalls/s (slowdown {:.1}%)",
-        loaded.as_secs_f64(),
-        syscalls / loaded.as_secs_f64(),
-        100.0 * (loaded.as_secs_f64() / baseline.as_secs_f64() - 1.0)
+        "capture cost: {:.0} ns CPU per open/close pair ({:.0} ns per syscall), slowdown {:.1}% in CPU time",
+        per_pair(loaded.1) - base_cpu,
+        (per_pair(loaded.1) - base_cpu) / 2.0,
+        100.0 * (per_pair(loaded.1) / base_cpu - 1.0)
     );
     println!(
         "events (all processes): {} written by the kernel, {seen} read ({:.1} MiB), drops {} (ring full {})",

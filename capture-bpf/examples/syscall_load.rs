@@ -12,7 +12,11 @@
 //!   thread accepts and closes, not counted);
 //! - `mix`: 8 open/close pairs, 2 connects and 1 exec per round (one op = one round).
 //!
-//! Output, one line: `mode=M seconds=S ops=N ops_per_s=R syscalls=N syscalls_per_s=R`.
+//! Output, one line: `mode=M seconds=S ops=N ops_per_s=R syscalls=N syscalls_per_s=R cpu_s=C
+//! cpu_ns_per_op=P`. `cpu_s` is the CPU time (user + system) of this process and of its waited-for
+//! children over the loop: on a shared machine the wall-clock rate depends on what else runs on
+//! the core, while the CPU time per op (which includes the kernel's work for each syscall, and so
+//! the eBPF programs' cost) does not.
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
@@ -28,6 +32,22 @@ fn exec_true() {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+}
+
+/// User + system CPU time of `who` (`RUSAGE_SELF` or `RUSAGE_CHILDREN`), in seconds.
+fn cpu_seconds(who: libc::c_int) -> f64 {
+    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: ru points to writable memory of the right size for getrusage, which fills it.
+    let ru = unsafe {
+        libc::getrusage(who, ru.as_mut_ptr());
+        ru.assume_init()
+    };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+fn cpu_now() -> f64 {
+    cpu_seconds(libc::RUSAGE_SELF) + cpu_seconds(libc::RUSAGE_CHILDREN)
 }
 
 fn main() {
@@ -69,6 +89,7 @@ fn main() {
         }
     };
     let limit = Duration::from_secs_f64(seconds);
+    let cpu0 = cpu_now();
     let start = Instant::now();
     let mut ops: u64 = 0;
     while start.elapsed() < limit {
@@ -78,10 +99,12 @@ fn main() {
         ops += 16;
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_now() - cpu0;
     println!(
-        "mode={mode} seconds={secs:.3} ops={ops} ops_per_s={:.0} syscalls={} syscalls_per_s={:.0}",
+        "mode={mode} seconds={secs:.3} ops={ops} ops_per_s={:.0} syscalls={} syscalls_per_s={:.0} cpu_s={cpu:.3} cpu_ns_per_op={:.0}",
         ops as f64 / secs,
         ops * per_op,
-        (ops * per_op) as f64 / secs
+        (ops * per_op) as f64 / secs,
+        cpu * 1e9 / ops.max(1) as f64
     );
 }

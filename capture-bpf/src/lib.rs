@@ -54,17 +54,21 @@
 //!   108 B, 8 cgroup subsystems of at most 6 path components. execve's `trusted_exepath`
 //!   is rebuilt from the exe file's dentries (at most 32 components, crossing mounts),
 //!   since `bpf_d_path` is not allowed on these hooks.
-//! - **TOCTOU mitigation** (as Falco): classic `syscalls:sys_enter_{open,creat,openat,
-//!   openat2,connect}` tracepoints copy the path or sockaddr at entry into a per-thread
-//!   hash map that the exit event reads, so the event shows what the kernel used, not what
-//!   a racing thread wrote afterwards. They need tracefs (`mount -t tracefs nodev
-//!   /sys/kernel/tracing`); without it the capture reads at exit and [`Capture::toctou`]
-//!   says why ([`Toctou`]).
+//! - **TOCTOU mitigation** (as Falco): the path or sockaddr of open/creat/openat/openat2/
+//!   connect is copied at syscall entry into a per-thread hash map that the exit event reads,
+//!   so the event shows what the kernel used, not what a racing thread wrote afterwards. Where
+//!   BTF tracepoints load, one `tp_btf/sys_enter` program makes the copies; otherwise (raw
+//!   tracepoint mode) the classic `syscalls:sys_enter_*` tracepoints do, which need tracefs
+//!   (`mount -t tracefs nodev /sys/kernel/tracing`) and cost more per call (perf's syscall event
+//!   path runs before the program). Without either the capture reads at exit and
+//!   [`Capture::toctou`] says why ([`Toctou`]).
 //! - **Buffers**: one BPF ring buffer per `cpus_per_buffer` CPUs, created by the loader
 //!   with [`CaptureOptions::buffer_bytes`] and placed in an array-of-maps indexed by CPU.
-//! - **Reader**: [`Capture::poll`] sleeps with back-off (500 µs to 30 ms) while the rings
-//!   are empty, then drains every ring into one [`Batch`] ordered by timestamp; each
-//!   [`RawEvent`] carries the CPU of its ring.
+//! - **Reader**: [`Capture::poll`] paces itself: it sleeps before each drain, for a pace that
+//!   doubles while the rings stay nearly empty (up to 30 ms) and halves when a drain finds a
+//!   ring more than a quarter full (then the next drain does not sleep), so a steady load is
+//!   drained in large batches with few wake-ups; each drain takes every ring into one [`Batch`]
+//!   ordered by timestamp; each [`RawEvent`] carries the CPU of its ring.
 //! - **Counters**: per CPU, events written and drops by reason (ring full, with a
 //!   process/file/network/other split, event too large, no ring, no scratch area):
 //!   [`Counters`].
