@@ -36,6 +36,7 @@ pub mod print;
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 pub use crate::abi::{FieldArg, FieldId, IpNet, MultiValue, ScalarKind};
 pub use parse::{ParseError, parse};
@@ -93,29 +94,66 @@ entity!(
 );
 
 /// A vector indexed by a typed id (Cranelift's `PrimaryMap`).
-#[derive(Clone, Debug, PartialEq)]
+///
+/// The storage is shared copy-on-write: every optimizer pass rebuilds a program whose field slots,
+/// sets and regexes are those of its input, so cloning a table must not copy the (large) constant
+/// sets each time. Cloning is a reference-count increment; the first [`EntityVec::push`] into a
+/// shared table copies it once.
+#[derive(Debug)]
 pub struct EntityVec<K, V> {
-    items: Vec<V>,
+    items: Arc<Vec<V>>,
     _k: PhantomData<K>,
 }
 
-impl<K: EntityId, V> Default for EntityVec<K, V> {
-    fn default() -> Self {
+impl<K, V> Clone for EntityVec<K, V> {
+    fn clone(&self) -> Self {
         Self {
-            items: Vec::new(),
+            items: Arc::clone(&self.items),
             _k: PhantomData,
         }
     }
 }
 
-impl<K: EntityId, V> EntityVec<K, V> {
+impl<K, V: PartialEq> PartialEq for EntityVec<K, V> {
+    /// Shared storage is equal without looking at the items.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.items, &other.items) || self.items == other.items
+    }
+}
+
+impl<K: EntityId, V> Default for EntityVec<K, V> {
+    fn default() -> Self {
+        Self {
+            items: Arc::new(Vec::new()),
+            _k: PhantomData,
+        }
+    }
+}
+
+impl<K: EntityId, V: Clone> EntityVec<K, V> {
     /// Appends `v` and returns its id.
     pub fn push(&mut self, v: V) -> K {
-        let k = K::new(u32::try_from(self.items.len()).unwrap_or(u32::MAX));
-        self.items.push(v);
+        let items = Arc::make_mut(&mut self.items);
+        let k = K::new(u32::try_from(items.len()).unwrap_or(u32::MAX));
+        items.push(v);
         k
     }
 
+    /// A table holding `items` (ids `0..items.len()`).
+    pub fn from_vec(items: Vec<V>) -> Self {
+        Self {
+            items: Arc::new(items),
+            _k: PhantomData,
+        }
+    }
+
+    /// The items, moved out when this table is their only owner (copied otherwise).
+    pub fn into_vec(self) -> Vec<V> {
+        Arc::unwrap_or_clone(self.items)
+    }
+}
+
+impl<K: EntityId, V> EntityVec<K, V> {
     /// The item with id `k`, if in range.
     pub fn get(&self, k: K) -> Option<&V> {
         self.items.get(k.index())
@@ -142,6 +180,16 @@ impl<K: EntityId, V> EntityVec<K, V> {
     /// Every id in order.
     pub fn keys(&self) -> impl Iterator<Item = K> + use<K, V> {
         (0..self.items.len() as u32).map(K::new)
+    }
+
+    /// The items in id order.
+    pub fn as_slice(&self) -> &[V] {
+        &self.items
+    }
+
+    /// Whether both tables share one storage (then they are equal).
+    pub fn shares_storage(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.items, &other.items)
     }
 }
 
@@ -533,105 +581,163 @@ impl Inst {
             },
         }
     }
+    /// Calls `f` on every value this instruction reads, in order ([`Inst::operands`] without the
+    /// allocation, for the passes' liveness scans).
+    pub fn for_each_operand(&self, mut f: impl FnMut(ValueId)) {
+        match self {
+            Inst::Load(_) | Inst::Const(_) | Inst::Bool(_) => {}
+            Inst::Transform(_, args) | Inst::And(args) | Inst::Or(args) => {
+                args.iter().for_each(|a| f(*a))
+            }
+            Inst::Exists(v) | Inst::Not(v) => f(*v),
+            Inst::Cmp(_, a, b) => {
+                f(*a);
+                f(*b);
+            }
+            Inst::Modified(_, _, a, _)
+            | Inst::PMatch(a, _)
+            | Inst::Regex(a, _)
+            | Inst::RegexModified(_, a, _) => f(*a),
+            Inst::In(a, r) | Inst::Intersects(a, r) => {
+                f(*a);
+                if let ListRhs::Value(b) = r {
+                    f(*b);
+                }
+            }
+        }
+    }
 }
 
 /// Hash-consing tables: each distinct instruction, set and field load site gets one id, looked up
 /// in constant time (hashes of the structures, equality with doubles by bits). Lowering and every
 /// optimizer pass build programs through one, so identical subexpressions are one value.
+///
+/// The tables hold ids only: keys are compared against the program's own values, sets and field
+/// slots, so nothing is cloned into the index. An interner is therefore tied to the one program it
+/// is always called with. Sets and field slots already in that program (the side tables a pass
+/// starts from) are indexed on the first lookup of their kind, first id winning among duplicates;
+/// values are indexed only as they are interned.
 #[derive(Debug, Default)]
 pub struct Interner {
-    insts: ahash::HashMap<InstKey, ValueId>,
-    sets: ahash::HashMap<SetKey, SetId>,
-    fields: ahash::HashMap<FieldDecl, FieldSlot>,
+    hasher: ahash::RandomState,
+    insts: hashbrown::HashTable<ValueId>,
+    sets: hashbrown::HashTable<SetId>,
+    /// How many of the program's sets are in `sets`.
+    sets_seen: usize,
+    fields: hashbrown::HashTable<FieldSlot>,
+    /// How many of the program's field slots are in `fields`.
+    fields_seen: usize,
 }
 
-#[derive(Debug)]
-struct InstKey(Inst);
-
-impl PartialEq for InstKey {
-    fn eq(&self, other: &Self) -> bool {
-        match (&self.0, &other.0) {
-            (Inst::Const(a), Inst::Const(b)) => a.identical(b),
-            (a, b) => a == b,
-        }
+/// Instruction equality for hash-consing: constants compare with [`Constant::identical`].
+fn same_inst(a: &Inst, b: &Inst) -> bool {
+    match (a, b) {
+        (Inst::Const(a), Inst::Const(b)) => a.identical(b),
+        (a, b) => a == b,
     }
 }
 
-impl Eq for InstKey {}
-
-impl std::hash::Hash for InstKey {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.0.hash(h);
-    }
-}
-
-#[derive(Debug)]
-struct SetKey(SetDecl);
-
-impl PartialEq for SetKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.kind == other.0.kind
-            && self.0.items.len() == other.0.items.len()
-            && self
-                .0
-                .items
-                .iter()
-                .zip(&other.0.items)
-                .all(|(a, b)| a.identical(b))
-    }
-}
-
-impl Eq for SetKey {}
-
-impl std::hash::Hash for SetKey {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.0.hash(h);
-    }
+/// Set equality for hash-consing: same kind and items, each [`Constant::identical`].
+fn same_set(a: &SetDecl, b: &SetDecl) -> bool {
+    a.kind == b.kind
+        && a.items.len() == b.items.len()
+        && a.items.iter().zip(&b.items).all(|(x, y)| x.identical(y))
 }
 
 impl Interner {
-    /// An interner that knows the sets and field slots already in `p` (its values are not indexed:
-    /// passes start a new value table).
-    pub fn with_tables(p: &Program) -> Interner {
-        let mut i = Interner::default();
-        for (k, d) in p.sets.iter() {
-            i.sets.entry(SetKey(d.clone())).or_insert(k);
-        }
-        for (k, d) in p.fields.iter() {
-            i.fields.entry(d.clone()).or_insert(k);
-        }
-        i
+    /// An interner for `p` and programs built from its side tables (see the type docs: the sets and
+    /// field slots of the program it is used with are indexed lazily, so this costs nothing).
+    pub fn with_tables(_p: &Program) -> Interner {
+        Interner::default()
     }
 
     /// Appends `inst` to `p`, or returns the value of an identical instruction appended before.
     pub fn inst(&mut self, p: &mut Program, inst: Inst) -> ValueId {
-        let key = InstKey(inst);
-        if let Some(v) = self.insts.get(&key) {
+        let hash = self.hasher.hash_one(&inst);
+        let values = p.values.as_slice();
+        if let Some(v) = self.insts.find(hash, |v| {
+            values.get(v.index()).is_some_and(|x| same_inst(x, &inst))
+        }) {
             return *v;
         }
-        let v = p.push(key.0.clone());
-        self.insts.insert(key, v);
+        let v = p.push(inst);
+        let (hasher, values) = (&self.hasher, p.values.as_slice());
+        self.insts.insert_unique(hash, v, |v| {
+            values.get(v.index()).map_or(0, |x| hasher.hash_one(x))
+        });
         v
+    }
+
+    /// Indexes the sets of `p` not seen yet (the first of identical sets wins).
+    fn catch_up_sets(&mut self, p: &Program) {
+        let sets = p.sets.as_slice();
+        while let Some(d) = sets.get(self.sets_seen) {
+            let k = SetId::new(self.sets_seen as u32);
+            let hash = self.hasher.hash_one(d);
+            if self
+                .sets
+                .find(hash, |s| {
+                    sets.get(s.index()).is_some_and(|x| same_set(x, d))
+                })
+                .is_none()
+            {
+                let hasher = &self.hasher;
+                self.sets.insert_unique(hash, k, |s| {
+                    sets.get(s.index()).map_or(0, |x| hasher.hash_one(x))
+                });
+            }
+            self.sets_seen += 1;
+        }
     }
 
     /// Adds `decl` to `p`, or returns an identical set added before.
     pub fn set(&mut self, p: &mut Program, decl: SetDecl) -> SetId {
-        let key = SetKey(decl);
-        if let Some(s) = self.sets.get(&key) {
+        self.catch_up_sets(p);
+        let hash = self.hasher.hash_one(&decl);
+        let sets = p.sets.as_slice();
+        if let Some(s) = self.sets.find(hash, |s| {
+            sets.get(s.index()).is_some_and(|x| same_set(x, &decl))
+        }) {
             return *s;
         }
-        let s = p.set(key.0.clone());
-        self.sets.insert(key, s);
-        s
+        p.set(decl);
+        self.catch_up_sets(p);
+        SetId::new((p.sets.len() - 1) as u32)
+    }
+
+    /// Indexes the field slots of `p` not seen yet (the first of identical slots wins).
+    fn catch_up_fields(&mut self, p: &Program) {
+        let fields = p.fields.as_slice();
+        while let Some(d) = fields.get(self.fields_seen) {
+            let k = FieldSlot::new(self.fields_seen as u32);
+            let hash = self.hasher.hash_one(d);
+            if self
+                .fields
+                .find(hash, |s| fields.get(s.index()) == Some(d))
+                .is_none()
+            {
+                let hasher = &self.hasher;
+                self.fields.insert_unique(hash, k, |s| {
+                    fields.get(s.index()).map_or(0, |x| hasher.hash_one(x))
+                });
+            }
+            self.fields_seen += 1;
+        }
     }
 
     /// Adds a field load site to `p`, or returns an identical one added before.
     pub fn field(&mut self, p: &mut Program, decl: FieldDecl) -> FieldSlot {
-        if let Some(s) = self.fields.get(&decl) {
+        self.catch_up_fields(p);
+        let hash = self.hasher.hash_one(&decl);
+        let fields = p.fields.as_slice();
+        if let Some(s) = self
+            .fields
+            .find(hash, |s| fields.get(s.index()) == Some(&decl))
+        {
             return *s;
         }
-        let s = p.fields.push(decl.clone());
-        self.fields.insert(decl, s);
+        let s = p.fields.push(decl);
+        self.catch_up_fields(p);
         s
     }
 }

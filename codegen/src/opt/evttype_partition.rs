@@ -39,7 +39,7 @@ use frule_lang::events;
 use frule_lang::evttypes::EvtTypeSet;
 
 use super::simplify::Simplify;
-use super::{Options, Pass, compact_rules, optimize, rewrite};
+use super::{Options, Pass, compact_rules, optimize, rewrite_rules};
 use crate::ir::{Cmp, Constant, Inst, ListRhs, Program, ValueId};
 
 /// The event-type set of every rule of `p`, in rule order.
@@ -274,13 +274,13 @@ pub fn partition_with_sets(
         let g = match index.get(&key) {
             Some(g) => *g,
             None => {
-                let sub = compact_rules(p, &key.1);
+                // cut out, specialized and folded in one rewrite of the group's values
                 let program = match name {
                     Some(n) if options.opt.level > 0 => {
-                        Simplify.run(&specialize_and_fold(&sub, n, true))
+                        Simplify.run(&specialize_and_fold(p, &key.1, n, true))
                     }
-                    Some(n) => specialize(&sub, n),
-                    None => sub,
+                    Some(n) => specialize_and_fold(p, &key.1, n, false),
+                    None => compact_rules(p, &key.1),
                 };
                 let g = groups.len() as u32;
                 groups.push(Group {
@@ -303,12 +303,13 @@ pub fn partition_with_sets(
 
 /// `p` with every load of bare `evt.type` replaced by the constant `name`.
 pub fn specialize(p: &Program, name: &str) -> Program {
-    specialize_and_fold(p, name, false)
+    specialize_and_fold(p, &(0..p.rules.len()).collect::<Vec<_>>(), name, false)
 }
 
-/// [`specialize`], folding constants on the way (`const_fold` in the same rewrite) when `fold`.
-fn specialize_and_fold(p: &Program, name: &str, fold: bool) -> Program {
-    rewrite(p, |b, inst| {
+/// [`specialize`] of the program of rules `keep` (as [`compact_rules`] cuts it out), folding
+/// constants on the way (`const_fold` in the same rewrite) when `fold`.
+fn specialize_and_fold(p: &Program, keep: &[usize], name: &str, fold: bool) -> Program {
+    rewrite_rules(p, keep, |b, inst| {
         if let Inst::Load(s) = &inst
             && b.program
                 .fields

@@ -32,9 +32,7 @@ pub mod list_hash;
 pub mod reorder_by_cost;
 pub mod simplify;
 
-use std::collections::HashMap;
-
-use crate::ir::{self, EntityId, FieldSlot, Inst, ListRhs, Program, RegexId, SetId, ValueId};
+use crate::ir::{self, EntityId, Inst, ListRhs, Program, SetId, ValueId};
 
 /// One IR → IR pass.
 pub trait Pass {
@@ -205,19 +203,38 @@ fn map_rhs(r: ListRhs, f: &mut impl FnMut(ValueId) -> ValueId) -> ListRhs {
 /// Rebuilds `p` value by value: `f` gets the builder and the value's instruction with operands
 /// already mapped to the new program, and returns the new value standing for it (a fresh push, or
 /// any value built earlier). Rules follow their roots; the result is [`compact`]ed.
-pub fn rewrite(p: &Program, mut f: impl FnMut(&mut Builder, Inst) -> ValueId) -> Program {
+pub fn rewrite(p: &Program, f: impl FnMut(&mut Builder, Inst) -> ValueId) -> Program {
+    rewrite_rules(p, &(0..p.rules.len()).collect::<Vec<_>>(), f)
+}
+
+/// [`rewrite`] of the program of rules `keep` (indices into `p.rules`, in the order given): only the
+/// values those rules reach are rebuilt. The same as `rewrite(&compact_rules(p, keep), f)` — values
+/// are visited in the same relative order — without building the intermediate program.
+pub fn rewrite_rules(
+    p: &Program,
+    keep: &[usize],
+    mut f: impl FnMut(&mut Builder, Inst) -> ValueId,
+) -> Program {
+    let live = live_values(p, keep);
     let mut b = Builder::with_tables(p);
     let mut map: Vec<ValueId> = Vec::with_capacity(p.values.len());
-    for (_, inst) in p.values.iter() {
+    for (v, inst) in p.values.iter() {
+        if !live.get(v.index()).copied().unwrap_or(false) {
+            map.push(v);
+            continue;
+        }
         let mapped = map_operands(inst, |o| map.get(o.index()).copied().unwrap_or(o));
         let v = f(&mut b, mapped);
         map.push(v);
     }
-    for r in &p.rules {
-        let cond = map.get(r.cond.index()).copied().unwrap_or(r.cond);
-        b.program.add_rule(r.name.clone(), cond);
+    for &i in keep {
+        if let Some(r) = p.rules.get(i) {
+            let cond = map.get(r.cond.index()).copied().unwrap_or(r.cond);
+            b.program.add_rule(r.name.clone(), cond);
+        }
     }
-    compact(&b.program)
+    let all: Vec<usize> = (0..b.program.rules.len()).collect();
+    compact_owned(b.program, &all)
 }
 
 /// `p` with only the values, sets, regexes and field slots the rules reach, renumbered densely in the
@@ -229,8 +246,13 @@ pub fn compact(p: &Program) -> Program {
 /// The program of rules `keep` (indices into `p.rules`, kept in the order given) with only what they
 /// reach, renumbered densely.
 pub fn compact_rules(p: &Program, keep: &[usize]) -> Program {
-    let n = p.values.len();
-    let mut live = vec![false; n];
+    compact_owned(p.clone(), keep)
+}
+
+/// Which values of `p` the rules `keep` reach.
+fn live_values(p: &Program, keep: &[usize]) -> Vec<bool> {
+    let values = p.values.as_slice();
+    let mut live = vec![false; values.len()];
     for &i in keep {
         if let Some(r) = p.rules.get(i)
             && let Some(l) = live.get_mut(r.cond.index())
@@ -238,75 +260,193 @@ pub fn compact_rules(p: &Program, keep: &[usize]) -> Program {
             *l = true;
         }
     }
-    for (v, inst) in p.values.iter().collect::<Vec<_>>().into_iter().rev() {
-        if live.get(v.index()).copied().unwrap_or(false) {
-            for o in inst.operands() {
+    for (v, inst) in values.iter().enumerate().rev() {
+        if live.get(v).copied().unwrap_or(false) {
+            inst.for_each_operand(|o| {
                 if let Some(l) = live.get_mut(o.index()) {
                     *l = true;
                 }
+            });
+        }
+    }
+    live
+}
+
+/// How the ids of one side table are renumbered: old id → new id, in order of first use.
+struct TableMap {
+    /// The new id of every old id in range, `u32::MAX` while unused.
+    new_of: Vec<u32>,
+    /// The old ids in new-id order (ids out of range included: they become default entries).
+    order: Vec<u32>,
+}
+
+impl TableMap {
+    fn new(len: usize) -> TableMap {
+        TableMap {
+            new_of: vec![u32::MAX; len],
+            order: Vec::new(),
+        }
+    }
+
+    /// Records a use of `old`.
+    fn use_id(&mut self, old: u32) {
+        match self.new_of.get_mut(old as usize) {
+            Some(n) if *n == u32::MAX => {
+                *n = self.order.len() as u32;
+                self.order.push(old);
+            }
+            Some(_) => {}
+            None => {
+                if !self.order.contains(&old) {
+                    self.order.push(old);
+                }
             }
         }
     }
-    let mut out = Program::new();
-    let mut field_map: HashMap<u32, FieldSlot> = HashMap::new();
-    let mut set_map: HashMap<u32, SetId> = HashMap::new();
-    let mut regex_map: HashMap<u32, RegexId> = HashMap::new();
-    let mut value_map: Vec<ValueId> = Vec::with_capacity(n);
-    for (v, inst) in p.values.iter() {
-        if !live.get(v.index()).copied().unwrap_or(false) {
-            value_map.push(v);
-            continue;
+
+    fn get(&self, old: u32) -> u32 {
+        match self.new_of.get(old as usize) {
+            Some(n) => *n,
+            None => self
+                .order
+                .iter()
+                .position(|o| *o == old)
+                .map_or(old, |i| i as u32),
         }
-        let mut inst = map_operands(inst, |o| value_map.get(o.index()).copied().unwrap_or(o));
-        match &mut inst {
-            Inst::Load(slot) => {
-                let s = *slot;
-                *slot = *field_map
-                    .entry(s.0)
-                    .or_insert_with(|| p.fields.get(s).map_or(s, |d| out.fields.push(d.clone())));
-            }
+    }
+
+    /// Whether every id is used, in order (the table can be kept as it is).
+    fn is_identity(&self) -> bool {
+        self.order.len() == self.new_of.len()
+            && self.order.iter().enumerate().all(|(i, o)| *o as usize == i)
+    }
+
+    /// The renumbered table: `old` itself when nothing moves (shared storage), else the used items
+    /// in first-use order (`default` for ids out of range).
+    fn table<K: EntityId, V: Clone>(
+        &self,
+        old: &ir::EntityVec<K, V>,
+        default: impl Fn() -> V,
+    ) -> ir::EntityVec<K, V> {
+        if self.is_identity() {
+            return old.clone();
+        }
+        let items = old.as_slice();
+        ir::EntityVec::from_vec(
+            self.order
+                .iter()
+                .map(|o| items.get(*o as usize).cloned().unwrap_or_else(&default))
+                .collect(),
+        )
+    }
+}
+
+/// [`compact_rules`] consuming `p`: instructions are moved rather than cloned, and side tables
+/// that keep every item in place are shared with `p`'s.
+fn compact_owned(p: Program, keep: &[usize]) -> Program {
+    let live = live_values(&p, keep);
+    let mut fields = TableMap::new(p.fields.len());
+    let mut sets = TableMap::new(p.sets.len());
+    let mut regexes = TableMap::new(p.regexes.len());
+    for (inst, _) in p.values.as_slice().iter().zip(&live).filter(|(_, l)| **l) {
+        match inst {
+            Inst::Load(slot) => fields.use_id(slot.0),
             Inst::Modified(_, _, _, s)
             | Inst::PMatch(_, s)
             | Inst::In(_, ListRhs::Set(s))
-            | Inst::Intersects(_, ListRhs::Set(s)) => {
-                let old = *s;
-                *s = *set_map.entry(old.0).or_insert_with(|| {
-                    out.sets
-                        .push(p.sets.get(old).cloned().unwrap_or(ir::SetDecl {
-                            kind: ir::ScalarKind::Str,
-                            items: vec![],
-                        }))
-                });
-            }
-            Inst::Regex(_, r) => *r = map_regex(p, &mut out, &mut regex_map, *r),
-            Inst::RegexModified(_, _, rs) => {
-                for r in rs.iter_mut() {
-                    *r = map_regex(p, &mut out, &mut regex_map, *r);
-                }
-            }
+            | Inst::Intersects(_, ListRhs::Set(s)) => sets.use_id(s.0),
+            Inst::Regex(_, r) => regexes.use_id(r.0),
+            Inst::RegexModified(_, _, rs) => rs.iter().for_each(|r| regexes.use_id(r.0)),
             _ => {}
         }
-        value_map.push(out.push(inst));
+    }
+    let mut out = Program {
+        fields: fields.table(&p.fields, || ir::FieldDecl {
+            id: ir::FieldId(0),
+            name: String::new(),
+            arg: None,
+            ty: ir::Ty::scalar(ir::ScalarKind::Bytes),
+            multi: ir::MultiValue::Single,
+        }),
+        sets: sets.table(&p.sets, || ir::SetDecl {
+            kind: ir::ScalarKind::Str,
+            items: vec![],
+        }),
+        regexes: regexes.table(&p.regexes, || ir::RegexDecl {
+            pattern: String::new(),
+        }),
+        values: Default::default(),
+        rules: Vec::new(),
+    };
+    let all_live = live.iter().all(|l| *l);
+    let tables_kept = fields.is_identity() && sets.is_identity() && regexes.is_identity();
+    let n = p.values.len();
+    let Program { values, rules, .. } = p;
+    if all_live && tables_kept {
+        // nothing to drop or renumber
+        out.values = values;
+    } else {
+        let mut value_map: Vec<ValueId> = Vec::with_capacity(n);
+        let mut kept: Vec<Inst> = Vec::with_capacity(n);
+        for (i, mut inst) in values.into_vec().into_iter().enumerate() {
+            if !live.get(i).copied().unwrap_or(false) {
+                value_map.push(ValueId(i as u32));
+                continue;
+            }
+            map_operands_in_place(&mut inst, |o| {
+                value_map.get(o.index()).copied().unwrap_or(o)
+            });
+            match &mut inst {
+                Inst::Load(slot) => slot.0 = fields.get(slot.0),
+                Inst::Modified(_, _, _, s)
+                | Inst::PMatch(_, s)
+                | Inst::In(_, ListRhs::Set(s))
+                | Inst::Intersects(_, ListRhs::Set(s)) => s.0 = sets.get(s.0),
+                Inst::Regex(_, r) => r.0 = regexes.get(r.0),
+                Inst::RegexModified(_, _, rs) => rs.iter_mut().for_each(|r| r.0 = regexes.get(r.0)),
+                _ => {}
+            }
+            value_map.push(ValueId(kept.len() as u32));
+            kept.push(inst);
+        }
+        out.values = ir::EntityVec::from_vec(kept);
+        for &i in keep {
+            if let Some(r) = rules.get(i) {
+                let cond = value_map.get(r.cond.index()).copied().unwrap_or(r.cond);
+                out.add_rule(r.name.clone(), cond);
+            }
+        }
+        return out;
     }
     for &i in keep {
-        if let Some(r) = p.rules.get(i) {
-            let cond = value_map.get(r.cond.index()).copied().unwrap_or(r.cond);
-            out.add_rule(r.name.clone(), cond);
+        if let Some(r) = rules.get(i) {
+            out.add_rule(r.name.clone(), r.cond);
         }
     }
     out
 }
 
-fn map_regex(
-    p: &Program,
-    out: &mut Program,
-    map: &mut HashMap<u32, RegexId>,
-    r: RegexId,
-) -> RegexId {
-    *map.entry(r.0).or_insert_with(|| {
-        out.regexes
-            .push(p.regexes.get(r).cloned().unwrap_or(ir::RegexDecl {
-                pattern: String::new(),
-            }))
-    })
+/// Replaces every operand of `inst` by `f(operand)`, in place.
+fn map_operands_in_place(inst: &mut Inst, mut f: impl FnMut(ValueId) -> ValueId) {
+    match inst {
+        Inst::Load(_) | Inst::Const(_) | Inst::Bool(_) => {}
+        Inst::Transform(_, args) | Inst::And(args) | Inst::Or(args) => {
+            args.iter_mut().for_each(|a| *a = f(*a))
+        }
+        Inst::Exists(v) | Inst::Not(v) => *v = f(*v),
+        Inst::Cmp(_, a, b) => {
+            *a = f(*a);
+            *b = f(*b);
+        }
+        Inst::Modified(_, _, a, _)
+        | Inst::PMatch(a, _)
+        | Inst::Regex(a, _)
+        | Inst::RegexModified(_, a, _) => *a = f(*a),
+        Inst::In(a, r) | Inst::Intersects(a, r) => {
+            *a = f(*a);
+            if let ListRhs::Value(b) = r {
+                *b = f(*b);
+            }
+        }
+    }
 }
