@@ -20,8 +20,10 @@
 //! - the event type may be beyond the catalog (a newer driver): then [`Event::info`] is `None` and
 //!   parameters are still reachable by index with `u16` lengths.
 
+mod index;
 mod value;
 
+pub use index::{P, index_of};
 pub use value::{ParamValue, SockAddr, SockTuple};
 
 use frule_lang::events::{self, Direction, EventInfo, ParamInfo};
@@ -157,21 +159,37 @@ impl<'a> Event<'a> {
         if params_start > u64::from(len) {
             return Err(EventError::NparamsTooLarge { nparams, len });
         }
-        let mut end = params_start;
-        for i in 0..nparams {
-            let at = HEADER_LEN + (i as usize) * len_size;
-            let plen = if len_size == 4 {
-                u32_at(bytes, at).unwrap_or(u32::MAX)
-            } else {
-                u32::from(u16_at(bytes, at).unwrap_or(u16::MAX))
-            };
-            end += u64::from(plen);
-            if end > u64::from(len) {
-                return Err(EventError::ParamTooLong {
-                    index: i,
-                    param_len: plen,
-                    len,
-                });
+        // the common case in one pass without per-parameter checks; the failing parameter is
+        // searched for only when the lengths overflow the event
+        let lens = bytes
+            .get(HEADER_LEN..params_start as usize)
+            .unwrap_or_default();
+        let total: u64 = if len_size == 4 {
+            lens.chunks_exact(4)
+                .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .sum()
+        } else {
+            lens.chunks_exact(2)
+                .map(|c| u64::from(u16::from_le_bytes([c[0], c[1]])))
+                .sum()
+        };
+        if params_start + total > u64::from(len) {
+            let mut end = params_start;
+            for i in 0..nparams {
+                let at = HEADER_LEN + (i as usize) * len_size;
+                let plen = if len_size == 4 {
+                    u32_at(bytes, at).unwrap_or(u32::MAX)
+                } else {
+                    u32::from(u16_at(bytes, at).unwrap_or(u16::MAX))
+                };
+                end += u64::from(plen);
+                if end > u64::from(len) {
+                    return Err(EventError::ParamTooLong {
+                        index: i,
+                        param_len: plen,
+                        len,
+                    });
+                }
             }
         }
         Ok(Event {

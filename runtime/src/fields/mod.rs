@@ -26,6 +26,7 @@
 mod names;
 mod render;
 
+use std::cell::Cell;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
@@ -33,7 +34,7 @@ use frule_codegen::abi::{FieldArg, FieldId, FieldSource, ValueBuf, ValueRef};
 use frule_lang::events::{Direction, EventFlags, ParamType};
 use frule_lang::fields::{self, FieldType};
 
-use crate::event::{Event, ParamValue};
+use crate::event::{Event, P, ParamValue};
 use crate::state::{FdEntry, FdType, Role, State, ThreadInfo};
 
 pub use names::errno_name;
@@ -362,6 +363,10 @@ pub struct Extractor<'a> {
     evt: Event<'a>,
     cpu: Option<u16>,
     tmp: Vec<u8>,
+    /// The event's thread, looked up on first use (rules read many fields of one event).
+    thread: Cell<Option<Option<&'a ThreadInfo>>>,
+    /// The event's fd entry, looked up on first use.
+    event_fd: Cell<Option<Option<&'a FdEntry>>>,
 }
 
 impl<'a> Extractor<'a> {
@@ -372,6 +377,8 @@ impl<'a> Extractor<'a> {
             evt,
             cpu: None,
             tmp: Vec::new(),
+            thread: Cell::new(None),
+            event_fd: Cell::new(None),
         }
     }
 
@@ -387,7 +394,22 @@ impl<'a> Extractor<'a> {
     }
 
     fn thread(&self) -> Option<&'a ThreadInfo> {
-        self.state.thread(self.evt.tid() as i64)
+        if let Some(t) = self.thread.get() {
+            return t;
+        }
+        let t = self.state.thread(self.evt.tid() as i64);
+        self.thread.set(Some(t));
+        t
+    }
+
+    /// The fd the event is about ([`State::event_fd`]), looked up once per event.
+    fn event_fd(&self) -> Option<&'a FdEntry> {
+        if let Some(f) = self.event_fd.get() {
+            return f;
+        }
+        let f = self.state.event_fd();
+        self.event_fd.set(Some(f));
+        f
     }
 
     /// libsinsp's `extract_fd`: only events that create, use or destroy an fd have fd fields.
@@ -412,7 +434,7 @@ impl<'a> Extractor<'a> {
         }
         match Self::fd_num_arg(arg) {
             Some(n) => self.state.fd(self.evt.tid() as i64, n),
-            None => self.state.event_fd(),
+            None => self.event_fd(),
         }
     }
 
@@ -435,7 +457,7 @@ impl<'a> Extractor<'a> {
         const EXEC_BITS: u64 = 0o111;
         let mode = || {
             self.evt
-                .param_by_name("mode")
+                .param_of(P::mode)
                 .and_then(|p| p.as_u64())
                 .unwrap_or(0)
         };
@@ -467,7 +489,7 @@ impl<'a> Extractor<'a> {
             return None;
         }
         self.evt
-            .param_by_name("flags")
+            .param_of(P::flags)
             .and_then(|p| p.as_u64())
             .map(|f| f as u32)
     }
@@ -480,7 +502,7 @@ impl<'a> Extractor<'a> {
         }
         let tid = self.evt.tid() as i64;
         match self.evt.name() {
-            "open" | "creat" => match self.state.param(&self.evt, "name") {
+            "open" | "creat" => match self.state.param_p(&self.evt, P::name) {
                 Some(p) => {
                     out.extend_from_slice(p.as_str_bytes());
                     true
@@ -494,7 +516,7 @@ impl<'a> Extractor<'a> {
                 true
             }
             "openat" | "openat2" => {
-                let Some(name) = self.state.param(&self.evt, "name") else {
+                let Some(name) = self.state.param_p(&self.evt, P::name) else {
                     return false;
                 };
                 let name = name.as_str_bytes();
@@ -504,7 +526,7 @@ impl<'a> Extractor<'a> {
                 }
                 let Some(dirfd) = self
                     .state
-                    .param(&self.evt, "dirfd")
+                    .param_p(&self.evt, P::dirfd)
                     .and_then(|p| p.as_i64())
                 else {
                     return false;
@@ -995,7 +1017,7 @@ impl<'a> Extractor<'a> {
             }
             None => false,
         };
-        let is_local = s.sip.is_some_and(|ip| self.state.is_local_addr(ip));
+        let is_local = || s.sip.is_some_and(|ip| self.state.is_local_addr(ip));
         match k {
             K::FdCip | K::FdCnet => conn && !role_none && push_ip(out, s.sip),
             K::FdSip | K::FdSnet => {
@@ -1013,7 +1035,7 @@ impl<'a> Extractor<'a> {
                     return false;
                 }
                 let local = matches!(k, K::FdLip | K::FdLnet);
-                push_ip(out, if local == is_local { s.sip } else { s.dip })
+                push_ip(out, if local == is_local() { s.sip } else { s.dip })
             }
             K::FdCport => {
                 conn && !role_none && {
@@ -1037,7 +1059,11 @@ impl<'a> Extractor<'a> {
                     return false;
                 }
                 let local = k == K::FdLport;
-                out.push_u64(u64::from(if local == is_local { s.sport } else { s.dport }));
+                out.push_u64(u64::from(if local == is_local() {
+                    s.sport
+                } else {
+                    s.dport
+                }));
                 true
             }
             K::FdIp | K::FdNet => {

@@ -7,6 +7,7 @@
 //! `name=plain(resolved)` for every parameter, each followed by a space.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::net::IpAddr;
 
 use frule_codegen::abi::ValueRef;
@@ -121,7 +122,7 @@ fn push_printable(b: &[u8], out: &mut Vec<u8>) {
 }
 
 fn ip_port(ip: IpAddr, port: u16, out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("{ip}:{port}").as_bytes());
+    let _ = write!(out, "{ip}:{port}");
 }
 
 /// The plain and resolved forms of one parameter.
@@ -137,13 +138,13 @@ fn param_forms(
         return;
     };
     let tid = evt.tid() as i64;
+    // numbers are written straight into the output (no temporary strings)
     let num = |v: u64, out: &mut Vec<u8>| {
-        let s = match info.fmt {
-            PrintFormat::Hex => format!("{v:X}"),
-            PrintFormat::Oct if v != 0 => format!("0{v:o}"),
-            _ => v.to_string(),
+        let _ = match info.fmt {
+            PrintFormat::Hex => write!(out, "{v:X}"),
+            PrintFormat::Oct if v != 0 => write!(out, "0{v:o}"),
+            _ => write!(out, "{v}"),
         };
-        out.extend_from_slice(s.as_bytes());
     };
     match (info.ty, p.value()) {
         (ParamType::Sockaddr | ParamType::Socktuple, ParamValue::Empty) => {
@@ -151,7 +152,7 @@ fn param_forms(
         }
         (_, ParamValue::Empty) => {}
         (ParamType::Fd | ParamType::Fd32, ParamValue::Int(fd)) => {
-            plain.extend_from_slice(fd.to_string().as_bytes());
+            let _ = write!(plain, "{fd}");
             if fd < 0 {
                 if let Some(n) = errno_name(fd) {
                     res.extend_from_slice(n.as_bytes());
@@ -172,7 +173,7 @@ fn param_forms(
             if v >= 0 && matches!(info.fmt, PrintFormat::Hex) {
                 num(v as u64, plain);
             } else {
-                plain.extend_from_slice(v.to_string().as_bytes());
+                let _ = write!(plain, "{v}");
             }
             if v < 0
                 && let Some(n) = errno_name(v)
@@ -181,7 +182,7 @@ fn param_forms(
             }
         }
         (ParamType::Pid | ParamType::Pid32, ParamValue::Int(v)) => {
-            plain.extend_from_slice(v.to_string().as_bytes());
+            let _ = write!(plain, "{v}");
             if let Some(t) = state.thread(v) {
                 res.extend_from_slice(&t.comm);
             }
@@ -195,7 +196,7 @@ fn param_forms(
             | ParamType::Enumflags32,
             ParamValue::Uint(v),
         ) => {
-            plain.extend_from_slice(v.to_string().as_bytes());
+            let _ = write!(plain, "{v}");
             if let Some(t) = info.flag_table() {
                 let enumf = matches!(
                     info.ty,
@@ -216,7 +217,7 @@ fn param_forms(
             }
         }
         (ParamType::SyscallId, ParamValue::Uint(v)) => {
-            plain.extend_from_slice(v.to_string().as_bytes());
+            let _ = write!(plain, "{v}");
             match u16::try_from(v).ok().and_then(frule_lang::events::sc_name) {
                 Some("unknown") | None => res.extend_from_slice(b"<unknown>"),
                 Some(n) => res.extend_from_slice(n.as_bytes()),
@@ -226,7 +227,7 @@ fn param_forms(
             if matches!(info.fmt, PrintFormat::Hex) {
                 num(v as u64, plain)
             } else {
-                plain.extend_from_slice(v.to_string().as_bytes())
+                let _ = write!(plain, "{v}");
             }
         }
         (_, ParamValue::Uint(v)) => num(v, plain),
@@ -294,13 +295,13 @@ pub(crate) fn param_text(
     resolved: bool,
     out: &mut Vec<u8>,
 ) {
-    let mut plain = Vec::new();
+    // the plain form goes straight to `out`; the resolved one replaces it when wanted
+    let start = out.len();
     let mut res = Vec::new();
-    param_forms(state, evt, p, &mut plain, &mut res);
+    param_forms(state, evt, p, out, &mut res);
     if resolved && !res.is_empty() {
+        out.truncate(start);
         out.extend_from_slice(&res);
-    } else {
-        out.extend_from_slice(&plain);
     }
 }
 

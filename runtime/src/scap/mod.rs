@@ -313,6 +313,15 @@ impl ScapReader {
         }
         let at = self.offset;
         let mut b = [0u8; 8];
+        // the common case: the header is in the read-ahead buffer (no copy loop)
+        if let Some(h) = self.inbuf.get(self.pos..self.pos + 8)
+            && self.pos + 8 <= self.end
+        {
+            b.copy_from_slice(h);
+            self.pos += 8;
+            self.offset += 8;
+            return Self::block_header(b, at);
+        }
         let n = self
             .read_buffered(&mut b)
             .map_err(|e| ScapError::new(at, ScapErrorKind::Io(e)))?;
@@ -323,6 +332,12 @@ impl ScapReader {
         if n < 8 {
             return Err(ScapError::truncated(at, "block header", 8, n as u64));
         }
+        Self::block_header(b, at)
+    }
+
+    /// Decodes a block header read at stream offset `at`.
+    #[inline]
+    fn block_header(b: [u8; 8], at: u64) -> Result<Header, ScapError> {
         let t = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         let len = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
         if len > MAX_BLOCK_LEN {

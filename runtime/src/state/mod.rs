@@ -31,7 +31,7 @@ use std::net::IpAddr;
 
 use frule_lang::events::{self, Direction, EventFlags, flags as ppm_flags};
 
-use crate::event::{Event, Param, ParamValue, SockTuple};
+use crate::event::{Event, P, Param, ParamValue, SockTuple, index_of};
 use crate::scap::{CaptureState, FdKind, InterfaceAddr, ProcInfo};
 
 pub use fd::{FdEntry, FdType, L4Proto, Role, SockInfo};
@@ -232,6 +232,93 @@ impl ThreadInfo {
         }
     }
 
+    /// A copy for a new child thread: everything but the stored enter event (the child's
+    /// events pair with their own enters), which would only be copied to be dropped.
+    fn copy_for_child(&self) -> ThreadInfo {
+        let ThreadInfo {
+            tid,
+            pid,
+            ptid,
+            sid,
+            vpgid,
+            pgid,
+            vtid,
+            vpid,
+            comm,
+            exe,
+            exepath,
+            args,
+            env,
+            cwd,
+            uid,
+            gid,
+            loginuid,
+            tty,
+            cap_inheritable,
+            cap_permitted,
+            cap_effective,
+            cgroups,
+            container_id,
+            clone_flags,
+            clone_ts,
+            lastexec_ts,
+            exe_ino,
+            exe_ino_ctime,
+            exe_ino_mtime,
+            pidns_init_start_ts,
+            exe_writable,
+            exe_upper_layer,
+            exe_lower_layer,
+            exe_from_memfd,
+            fdlimit,
+            exited,
+            lastevent_fd,
+            last_seen,
+            last_enter: _,
+        } = self;
+        ThreadInfo {
+            tid: *tid,
+            pid: *pid,
+            ptid: *ptid,
+            sid: *sid,
+            vpgid: *vpgid,
+            pgid: *pgid,
+            vtid: *vtid,
+            vpid: *vpid,
+            comm: comm.clone(),
+            exe: exe.clone(),
+            exepath: exepath.clone(),
+            args: args.clone(),
+            env: env.clone(),
+            cwd: cwd.clone(),
+            uid: *uid,
+            gid: *gid,
+            loginuid: *loginuid,
+            tty: *tty,
+            cap_inheritable: *cap_inheritable,
+            cap_permitted: *cap_permitted,
+            cap_effective: *cap_effective,
+            cgroups: cgroups.clone(),
+            container_id: container_id.clone(),
+            clone_flags: *clone_flags,
+            clone_ts: *clone_ts,
+            lastexec_ts: *lastexec_ts,
+            exe_ino: *exe_ino,
+            exe_ino_ctime: *exe_ino_ctime,
+            exe_ino_mtime: *exe_ino_mtime,
+            pidns_init_start_ts: *pidns_init_start_ts,
+            exe_writable: *exe_writable,
+            exe_upper_layer: *exe_upper_layer,
+            exe_lower_layer: *exe_lower_layer,
+            exe_from_memfd: *exe_from_memfd,
+            fdlimit: *fdlimit,
+            exited: *exited,
+            lastevent_fd: *lastevent_fd,
+            last_seen: *last_seen,
+            last_enter: Vec::new(),
+        }
+    }
+
     fn from_proc(p: &ProcInfo) -> ThreadInfo {
         let mut t = ThreadInfo {
             tid: p.tid as i64,
@@ -289,6 +376,61 @@ fn with_slash(p: &[u8]) -> Vec<u8> {
         v.push(b'/');
     }
     v
+}
+
+/// `dst = src`, reusing `dst`'s allocation (and not touching it when equal).
+fn set_bytes(dst: &mut Vec<u8>, src: &[u8]) {
+    if dst.as_slice() != src {
+        dst.clear();
+        dst.extend_from_slice(src);
+    }
+}
+
+/// `dst = with_slash(src)` without a temporary.
+fn set_dir(dst: &mut Vec<u8>, src: &[u8]) {
+    let slash = !src.ends_with(b"/");
+    let same = dst.len() == src.len() + usize::from(slash)
+        && dst.starts_with(src)
+        && (!slash || dst.ends_with(b"/"));
+    if !same {
+        dst.clear();
+        dst.extend_from_slice(src);
+        if slash {
+            dst.push(b'/');
+        }
+    }
+}
+
+/// `dst = split_nul(raw)`, reusing the allocations of `dst`'s items; true if the list changed.
+fn set_nul_list(dst: &mut Vec<Vec<u8>>, raw: &[u8]) -> bool {
+    if raw.is_empty() {
+        let changed = !dst.is_empty();
+        dst.clear();
+        return changed;
+    }
+    let raw = raw.strip_suffix(b"\0").unwrap_or(raw);
+    let mut changed = false;
+    let mut n = 0;
+    for item in raw.split(|&c| c == 0) {
+        match dst.get_mut(n) {
+            Some(d) if d.as_slice() == item => {}
+            Some(d) => {
+                d.clear();
+                d.extend_from_slice(item);
+                changed = true;
+            }
+            None => {
+                dst.push(item.to_vec());
+                changed = true;
+            }
+        }
+        n += 1;
+    }
+    if dst.len() != n {
+        dst.truncate(n);
+        changed = true;
+    }
+    changed
 }
 
 /// libsinsp's path concatenation: an absolute `name` stands alone, a relative one is appended to
@@ -361,7 +503,7 @@ pub struct State {
     pending_fd_close: Option<(i64, i64)>,
     pending_thread_exit: Option<i64>,
     ctx: EventContext,
-    /// Network interfaces' addresses, for `fd.lip`/`fd.rip`.
+    /// Network interfaces' addresses, for `fd.lip`/`fd.rip`, sorted.
     local_addrs: Vec<IpAddr>,
     hostname: String,
     /// Container metadata (`container.*`, `k8s.*`), see [`crate::container::tracker`].
@@ -381,25 +523,6 @@ impl std::fmt::Debug for State {
             .field("fd_tables", &self.fds.len())
             .finish()
     }
-}
-
-/// The event's `fd` parameter, found through a per-event-type index table built once (the state
-/// asks for it on every fd event; a name search per event showed in profiles).
-fn fd_param<'a>(evt: &Event<'a>) -> Option<Param<'a>> {
-    static FD_INDEX: std::sync::OnceLock<Vec<Option<u8>>> = std::sync::OnceLock::new();
-    let table = FD_INDEX.get_or_init(|| {
-        (0..events::EVENT_COUNT)
-            .map(|code| {
-                u16::try_from(code)
-                    .ok()
-                    .and_then(events::event)
-                    .and_then(|i| i.param_index("fd"))
-                    .and_then(|i| u8::try_from(i).ok())
-            })
-            .collect()
-    });
-    let index = (*table.get(usize::from(evt.event_type()))?)?;
-    evt.param(usize::from(index))
 }
 
 fn flag(name: &str) -> u32 {
@@ -451,6 +574,9 @@ impl State {
                 InterfaceAddr::V6 { addr, .. } => IpAddr::from(addr),
             });
         }
+        // sorted for the binary search of `is_local_addr` (captures list many interfaces)
+        self.local_addrs.sort_unstable();
+        self.local_addrs.dedup();
         if let Some(m) = &cap.machine {
             self.hostname = m.hostname.clone();
         }
@@ -612,7 +738,7 @@ impl State {
 
     /// Whether an address belongs to one of the capture's network interfaces.
     pub fn is_local_addr(&self, ip: IpAddr) -> bool {
-        self.local_addrs.contains(&ip)
+        self.local_addrs.binary_search(&ip).is_ok()
     }
 
     /// The machine's hostname from the capture (empty when unknown).
@@ -637,6 +763,24 @@ impl State {
             return None;
         }
         enter.param_by_name(name).filter(|p| !p.raw.is_empty())
+    }
+
+    /// [`State::param`] for a parameter of [`P`] (no name search).
+    pub(crate) fn param_p<'e>(&'e self, evt: &Event<'e>, p: P) -> Option<Param<'e>> {
+        if let Some(v) = evt.param_of(p)
+            && !v.raw.is_empty()
+        {
+            return Some(v);
+        }
+        if evt.direction() != Direction::Exit {
+            return None;
+        }
+        let t = self.threads.get(&(evt.tid() as i64))?;
+        let enter = Event::new(&t.last_enter).ok()?;
+        if enter.event_type().wrapping_add(1) != evt.event_type() {
+            return None;
+        }
+        enter.param_of(p).filter(|v| !v.raw.is_empty())
     }
 
     /// The timestamp of the enter event paired with exit event `evt` (same thread, stored enter of
@@ -711,87 +855,97 @@ impl State {
     /// Applies one event. Call it for every event in order, before evaluating rules on it.
     pub fn update(&mut self, evt: &Event<'_>) {
         self.apply_pending();
+        let code = evt.event_type();
+        let ci = code_info(code);
         let tid = evt.tid() as i64;
+        let ts = evt.ts();
         // user and group metaevents are consumed by the user database, not numbered
-        if !matches!(evt.name(), "useradded" | "groupadded") {
+        if ci.op != Op::Users {
             self.ctx.num += 1;
         }
-        self.ctx.ts = evt.ts();
+        self.ctx.ts = ts;
         if self.ctx.first_ts == 0 {
-            self.ctx.first_ts = evt.ts();
+            self.ctx.first_ts = ts;
         }
         self.ctx.tid = tid;
         self.ctx.fd = None;
         self.ctx.name_changed = false;
         self.ctx.fd_hidden = false;
-        let Some(info) = evt.info() else {
+        if !ci.known {
             return;
-        };
-        if info.category.is_syscall() && !self.threads.contains_key(&tid) {
-            self.evict_if_full();
-            self.threads.insert(tid, ThreadInfo::unknown(tid));
         }
-        if let Some(t) = self.threads.get_mut(&tid) {
-            t.last_seen = evt.ts();
-        }
-        let flags = info.flags;
-        let uses_fd =
-            flags.contains(EventFlags::USES_FD) || flags.contains(EventFlags::DESTROYS_FD);
-        match evt.direction() {
-            Direction::Enter => {
-                if let Some(t) = self.threads.get_mut(&tid) {
-                    // only syscall enters pair with exits (a `switch` between them must not
-                    // replace the stored execve enter)
-                    if info.category.is_syscall() {
-                        t.last_enter.clear();
-                        t.last_enter.extend_from_slice(evt.as_bytes());
-                    }
-                    if uses_fd && let Some(fd) = fd_param(evt).and_then(|p| p.as_i64()) {
-                        t.lastevent_fd = fd;
-                    }
-                }
-                if uses_fd {
-                    self.ctx.fd = self.threads.get(&tid).map(|t| t.lastevent_fd);
-                }
-                self.parse_enter(evt);
+        // one table probe for the event's thread (created for syscalls, as libsinsp does)
+        let thread = if ci.syscall {
+            if self.threads.len() >= self.limits.max_threads && !self.threads.contains_key(&tid) {
+                self.evict_if_full();
             }
-            Direction::Exit => {
-                if uses_fd {
-                    let fd = fd_param(evt)
-                        .and_then(|p| p.as_i64())
-                        .or_else(|| self.threads.get(&tid).map(|t| t.lastevent_fd));
-                    if let (Some(fd), Some(t)) = (fd, self.threads.get_mut(&tid)) {
-                        t.lastevent_fd = fd;
-                    }
-                    self.ctx.fd = fd;
+            Some(
+                self.threads
+                    .entry(tid)
+                    .or_insert_with(|| ThreadInfo::unknown(tid)),
+            )
+        } else {
+            self.threads.get_mut(&tid)
+        };
+        let fd_param = if ci.uses_fd {
+            ci.fd_index
+                .and_then(|i| evt.param(usize::from(i)))
+                .and_then(|p| p.as_i64())
+        } else {
+            None
+        };
+        if let Some(t) = thread {
+            t.last_seen = ts;
+            if ci.enter {
+                // only syscall enters pair with exits (a `switch` between them must not replace
+                // the stored execve enter)
+                if ci.syscall {
+                    t.last_enter.clear();
+                    t.last_enter.extend_from_slice(evt.as_bytes());
                 }
-                // libsinsp's `m_oldname` check: did parsing rename the event's fd?
-                let renames = matches!(evt.name(), "connect" | "bind");
-                let before = if renames {
-                    self.event_fd().map(|f| f.name.clone())
-                } else {
-                    None
-                };
-                self.parse_exit(evt);
-                if let Some(before) = before {
-                    self.ctx.name_changed = self.event_fd().is_some_and(|f| f.name != before);
+                if let Some(fd) = fd_param {
+                    t.lastevent_fd = fd;
                 }
+                if ci.uses_fd {
+                    self.ctx.fd = Some(t.lastevent_fd);
+                }
+            } else if ci.uses_fd {
+                let fd = fd_param.unwrap_or(t.lastevent_fd);
+                t.lastevent_fd = fd;
+                self.ctx.fd = Some(fd);
+            }
+            if ci.op == Op::None || (ci.enter && ci.op != Op::Procexit) {
+                // nothing else changes the tables: the thread found above is the one to observe
+                self.containers.observe(evt, Some(t));
+                return;
+            }
+        } else if !ci.enter && ci.uses_fd {
+            self.ctx.fd = fd_param;
+        }
+        if ci.enter {
+            if ci.op == Op::Procexit {
+                self.procexit(evt);
+            }
+        } else {
+            // libsinsp's `m_oldname` check: did parsing rename the event's fd?
+            let before = if ci.renames {
+                self.event_fd().map(|f| f.name.clone())
+            } else {
+                None
+            };
+            self.parse_exit(evt, ci);
+            if let Some(before) = before {
+                self.ctx.name_changed = self.event_fd().is_some_and(|f| f.name != before);
             }
         }
         // container metadata: metaevents into the cache, lookups for containers seen first here
         self.containers.observe(evt, self.threads.get(&tid));
     }
 
-    fn parse_enter(&mut self, evt: &Event<'_>) {
-        if evt.name() == "procexit" {
-            self.procexit(evt);
-        }
-    }
-
     fn procexit(&mut self, evt: &Event<'_>) {
         let tid = evt.tid() as i64;
         let reaper = evt
-            .param_by_name("reaper_tid")
+            .param_of(P::reaper_tid)
             .and_then(|p| p.as_i64())
             .unwrap_or(0);
         if reaper > 0 {
@@ -808,37 +962,31 @@ impl State {
         evt.param(0).and_then(|p| p.as_i64())
     }
 
-    fn parse_exit(&mut self, evt: &Event<'_>) {
-        if !modifies_state(evt.event_type()) {
-            return;
-        }
-        let name = evt.name();
-        match name {
-            "clone" | "fork" | "vfork" | "clone3" => self.clone_exit(evt),
-            "execve" | "execveat" => self.execve_exit(evt),
-            "procexit" => self.procexit(evt),
-            "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => self.open_exit(evt),
-            "socket" => self.socket_exit(evt),
-            "connect" => self.connect_exit(evt),
-            "accept" | "accept4" => self.accept_exit(evt),
-            "bind" => self.bind_exit(evt),
-            "close" => self.close_exit(evt),
-            "dup" | "dup2" | "dup3" => self.dup_exit(evt),
-            "fcntl" => self.fcntl_exit(evt),
-            "pipe" | "pipe2" => self.pipe_exit(evt, FdType::Fifo),
-            "socketpair" => self.socketpair_exit(evt),
-            "eventfd" | "eventfd2" => self.simple_fd(evt, FdType::Event, b""),
-            "signalfd" | "signalfd4" => self.simple_fd(evt, FdType::Signalfd, b""),
-            "timerfd_create" => self.simple_fd(evt, FdType::Timerfd, b""),
-            "inotify_init" | "inotify_init1" => self.simple_fd(evt, FdType::Inotify, b""),
-            "epoll_create" | "epoll_create1" => self.simple_fd(evt, FdType::Eventpoll, b""),
-            "userfaultfd" => self.simple_fd(evt, FdType::Userfaultfd, b""),
-            "io_uring_setup" => self.simple_fd(evt, FdType::IoUring, b""),
-            "pidfd_open" => self.simple_fd(evt, FdType::Pidfd, b""),
-            "bpf" if evt.param_by_name("cmd").is_some() => self.simple_fd(evt, FdType::Bpf, b""),
-            "memfd_create" => {
+    fn parse_exit(&mut self, evt: &Event<'_>, ci: &CodeInfo) {
+        match ci.op {
+            Op::None => {}
+            Op::Clone => self.clone_exit(evt),
+            Op::Execve => self.execve_exit(evt),
+            Op::Procexit => self.procexit(evt),
+            Op::Open => self.open_exit(evt, ci),
+            Op::Socket => self.socket_exit(evt),
+            Op::Connect => self.connect_exit(evt),
+            Op::Accept => self.accept_exit(evt),
+            Op::Bind => self.bind_exit(evt),
+            Op::Close => self.close_exit(evt),
+            Op::Dup => self.dup_exit(evt),
+            Op::Fcntl => self.fcntl_exit(evt),
+            Op::Pipe => self.pipe_exit(evt, FdType::Fifo),
+            Op::Socketpair => self.socketpair_exit(evt),
+            Op::Simple(ty) => self.simple_fd(evt, ty, b""),
+            Op::Bpf => {
+                if evt.param_of(P::cmd).is_some() {
+                    self.simple_fd(evt, FdType::Bpf, b"");
+                }
+            }
+            Op::Memfd => {
                 let n = self
-                    .param(evt, "name")
+                    .param_p(evt, P::name)
                     .map(|p| {
                         let mut v = b"memfd:".to_vec();
                         v.extend_from_slice(p.as_str_bytes());
@@ -847,19 +995,17 @@ impl State {
                     .unwrap_or_default();
                 self.simple_fd(evt, FdType::Memfd, &n)
             }
-            "chdir" => self.chdir_exit(evt),
-            "fchdir" => self.fchdir_exit(evt),
-            "setuid" | "setresuid" | "setgid" | "setresgid" => self.setid_exit(evt, name),
-            "setsid" => {
+            Op::Chdir => self.chdir_exit(evt),
+            Op::Fchdir => self.fchdir_exit(evt),
+            Op::SetId { param, uid } => self.setid_exit(evt, param, uid),
+            Op::Setsid => {
                 if let Some(r) = self.res(evt).filter(|r| *r >= 0)
                     && let Some(t) = self.threads.get_mut(&(evt.tid() as i64))
                 {
                     t.sid = r;
                 }
             }
-            "rename" | "renameat" | "renameat2" => {}
-            "useradded" | "groupadded" => self.users.update(evt),
-            _ => {}
+            Op::Users => self.users.update(evt),
         }
     }
 
@@ -877,21 +1023,11 @@ impl State {
             return;
         }
         let ts = evt.ts();
-        let getb = |n: &str| {
-            evt.param_by_name(n)
-                .map(|p| p.as_str_bytes().to_vec())
-                .unwrap_or_default()
-        };
-        let getraw = |n: &str| {
-            evt.param_by_name(n)
-                .map(|p| p.raw.to_vec())
-                .unwrap_or_default()
-        };
-        let geti = |n: &str| evt.param_by_name(n).and_then(|p| p.as_i64());
-        let flags = geti("flags").unwrap_or(0) as u32;
-        let ev_tid = geti("tid").unwrap_or(evt.tid() as i64);
-        let ev_pid = geti("pid").unwrap_or(ev_tid);
-        let ev_ptid = geti("ptid").unwrap_or(0);
+        let geti = |n: P| evt.param_of(n).and_then(|p| p.as_i64());
+        let flags = geti(P::flags).unwrap_or(0) as u32;
+        let ev_tid = geti(P::tid).unwrap_or(evt.tid() as i64);
+        let ev_pid = geti(P::pid).unwrap_or(ev_tid);
+        let ev_ptid = geti(P::ptid).unwrap_or(0);
         let is_thread = flags & flag("CLONE_THREAD") != 0;
         let (child_tid, parent_tid, child_pid, child_ptid, vtid, vpid, caller_side) = if res == 0 {
             // the child's own event: the params describe the child
@@ -900,8 +1036,8 @@ impl State {
                 ev_ptid,
                 ev_pid,
                 ev_ptid,
-                geti("vtid"),
-                geti("vpid"),
+                geti(P::vtid),
+                geti(P::vpid),
                 false,
             )
         } else {
@@ -931,45 +1067,50 @@ impl State {
         });
         // only whether the parent is known and its pid are needed once the child is a copy
         let parent_pid = parent.map(|p| p.pid);
-        let mut t = parent.cloned().unwrap_or_default();
-        t.last_enter = Vec::new();
+        let mut t = parent.map_or_else(ThreadInfo::default, ThreadInfo::copy_for_child);
         t.exited = false;
         t.tid = child_tid;
         t.pid = child_pid;
         t.ptid = child_ptid;
         t.vtid = vtid.unwrap_or(child_tid);
         t.vpid = vpid.unwrap_or(child_pid);
-        let comm = getb("comm");
-        if !comm.is_empty() {
-            t.comm = comm;
+        // the child's strings mostly equal the parent's: overwrite in place, allocate only on change
+        if let Some(comm) = evt.param_of(P::comm).map(|p| p.as_str_bytes())
+            && !comm.is_empty()
+        {
+            set_bytes(&mut t.comm, comm);
         }
-        let exe = getb("exe");
-        if !exe.is_empty() {
-            t.exe = exe;
+        if let Some(exe) = evt.param_of(P::exe).map(|p| p.as_str_bytes())
+            && !exe.is_empty()
+        {
+            set_bytes(&mut t.exe, exe);
         }
-        let args = getraw("args");
-        if evt.param_by_name("args").is_some() {
-            t.args = split_nul(&args);
+        if let Some(args) = evt.param_of(P::args) {
+            set_nul_list(&mut t.args, args.raw);
         }
-        let cwd = getb("cwd");
-        if !cwd.is_empty() {
-            t.cwd = with_slash(&cwd);
+        if let Some(cwd) = evt.param_of(P::cwd).map(|p| p.as_str_bytes())
+            && !cwd.is_empty()
+        {
+            set_dir(&mut t.cwd, cwd);
         }
-        if let Some(cg) = evt.param_by_name("cgroups") {
-            t.cgroups = split_nul(cg.raw);
+        if let Some(cg) = evt.param_of(P::cgroups)
+            && (set_nul_list(&mut t.cgroups, cg.raw)
+                || parent_pid.is_none()
+                || t.container_id.is_none())
+        {
             t.container_id = container::container_id(t.cgroups.iter().map(Vec::as_slice));
         }
-        if let Some(u) = geti("uid") {
+        if let Some(u) = geti(P::uid) {
             t.uid = u as u32;
         }
-        if let Some(g) = geti("gid") {
+        if let Some(g) = geti(P::gid) {
             t.gid = g as u32;
         }
-        if let Some(l) = geti("fdlimit") {
+        if let Some(l) = geti(P::fdlimit) {
             t.fdlimit = l;
         }
         if let Some(ts) = evt
-            .param_by_name("pidns_init_start_ts")
+            .param_of(P::pidns_init_start_ts)
             .and_then(|p| p.as_u64())
         {
             t.pidns_init_start_ts = ts;
@@ -1001,12 +1142,12 @@ impl State {
             return;
         }
         let tid = Self::tid_of(evt);
-        let getb = |n: &str| evt.param_by_name(n).map(|p| p.as_str_bytes().to_vec());
-        let geti = |n: &str| evt.param_by_name(n).and_then(|p| p.as_i64());
+        let getb = |n: P| evt.param_of(n).map(|p| p.as_str_bytes().to_vec());
+        let geti = |n: P| evt.param_of(n).and_then(|p| p.as_i64());
         // exepath: the trusted path if the driver gives one, else the filename resolved on cwd
         let filename = self
-            .param(evt, "filename")
-            .or_else(|| self.param(evt, "pathname"))
+            .param_p(evt, P::filename)
+            .or_else(|| self.param_p(evt, P::pathname))
             .map(|p| p.as_str_bytes().to_vec());
         let ts = evt.ts();
         let fresh = self.threads.get(&tid).is_none_or(|t| t.ptid == -1);
@@ -1015,52 +1156,52 @@ impl State {
             .entry(tid)
             .or_insert_with(|| ThreadInfo::unknown(tid));
         if fresh {
-            if let Some(v) = geti("pid") {
+            if let Some(v) = geti(P::pid) {
                 t.pid = v;
             }
-            if let Some(v) = geti("ptid") {
+            if let Some(v) = geti(P::ptid) {
                 t.ptid = v;
             }
         }
-        if let Some(v) = getb("exe") {
+        if let Some(v) = getb(P::exe) {
             t.exe = v;
         }
-        if let Some(a) = evt.param_by_name("args") {
+        if let Some(a) = evt.param_of(P::args) {
             t.args = split_nul(a.raw);
         }
-        if let Some(v) = getb("comm") {
+        if let Some(v) = getb(P::comm) {
             t.comm = v;
         }
         // the cwd is not taken from execve (libsinsp keeps the one from clone or the process list)
-        if let Some(e) = evt.param_by_name("env") {
+        if let Some(e) = evt.param_of(P::env) {
             t.env = split_nul(e.raw);
         }
-        if let Some(cg) = evt.param_by_name("cgroups") {
+        if let Some(cg) = evt.param_of(P::cgroups) {
             t.cgroups = split_nul(cg.raw);
             t.container_id = container::container_id(t.cgroups.iter().map(Vec::as_slice));
         }
-        if let Some(v) = geti("tty") {
+        if let Some(v) = geti(P::tty) {
             t.tty = v as u32;
         }
-        if let Some(v) = geti("fdlimit") {
+        if let Some(v) = geti(P::fdlimit) {
             t.fdlimit = v;
         }
-        if let Some(v) = geti("vpgid") {
+        if let Some(v) = geti(P::vpgid) {
             t.vpgid = v;
         }
-        if let Some(v) = geti("pgid") {
+        if let Some(v) = geti(P::pgid) {
             t.pgid = v;
         }
-        if let Some(v) = geti("loginuid") {
+        if let Some(v) = geti(P::loginuid) {
             t.loginuid = v as u32;
         }
-        if let Some(v) = geti("uid") {
+        if let Some(v) = geti(P::uid) {
             t.uid = v as u32;
         }
-        if let Some(v) = geti("gid") {
+        if let Some(v) = geti(P::gid) {
             t.gid = v as u32;
         }
-        if let Some(f) = geti("flags") {
+        if let Some(f) = geti(P::flags) {
             let f = f as u32;
             t.exe_writable = f & 1 != 0;
             t.exe_upper_layer = f & 2 != 0;
@@ -1068,18 +1209,18 @@ impl State {
             t.exe_lower_layer = f & 8 != 0;
         }
         for (n, slot) in [
-            ("cap_inheritable", &mut t.cap_inheritable),
-            ("cap_permitted", &mut t.cap_permitted),
-            ("cap_effective", &mut t.cap_effective),
-            ("exe_ino", &mut t.exe_ino),
-            ("exe_ino_ctime", &mut t.exe_ino_ctime),
-            ("exe_ino_mtime", &mut t.exe_ino_mtime),
+            (P::cap_inheritable, &mut t.cap_inheritable),
+            (P::cap_permitted, &mut t.cap_permitted),
+            (P::cap_effective, &mut t.cap_effective),
+            (P::exe_ino, &mut t.exe_ino),
+            (P::exe_ino_ctime, &mut t.exe_ino_ctime),
+            (P::exe_ino_mtime, &mut t.exe_ino_mtime),
         ] {
-            if let Some(v) = evt.param_by_name(n).and_then(|p| p.as_u64()) {
+            if let Some(v) = evt.param_of(n).and_then(|p| p.as_u64()) {
                 *slot = v;
             }
         }
-        match getb("trusted_exepath").filter(|v| !v.is_empty()) {
+        match getb(P::trusted_exepath).filter(|v| !v.is_empty()) {
             Some(p) => t.exepath = p,
             None => {
                 if let Some(f) = filename.filter(|f| !f.is_empty()) {
@@ -1113,7 +1254,7 @@ impl State {
             .unwrap_or_default()
     }
 
-    fn open_exit(&mut self, evt: &Event<'_>) {
+    fn open_exit(&mut self, evt: &Event<'_>, ci: &CodeInfo) {
         let Some(fd) = self.res(evt) else { return };
         if fd < 0 {
             return;
@@ -1124,22 +1265,18 @@ impl State {
         if let Some(t) = self.threads.get_mut(&tid) {
             t.lastevent_fd = fd;
         }
-        let name_idx = if evt.name() == "open_by_handle_at" {
-            "path"
-        } else {
-            "name"
-        };
+        let name_idx = if ci.by_handle { P::path } else { P::name };
         let raw = self
-            .param(evt, name_idx)
+            .param_p(evt, name_idx)
             .map(|p| p.as_str_bytes().to_vec())
             .unwrap_or_default();
         let flags = self
-            .param(evt, "flags")
+            .param_p(evt, P::flags)
             .and_then(|p| p.as_u64())
             .unwrap_or(0) as u32;
-        let full = if evt.name().starts_with("openat") {
+        let full = if ci.at {
             let dirfd = self
-                .param(evt, "dirfd")
+                .param_p(evt, P::dirfd)
                 .and_then(|p| p.as_i64())
                 .unwrap_or(-100);
             let dir = self.dirfd_path(tid, &raw, dirfd);
@@ -1156,8 +1293,14 @@ impl State {
         e.name = full;
         e.name_raw = raw;
         e.open_flags = flags;
-        e.dev = self.param(evt, "dev").and_then(|p| p.as_u64()).unwrap_or(0) as u32;
-        e.ino = self.param(evt, "ino").and_then(|p| p.as_u64()).unwrap_or(0);
+        e.dev = self
+            .param_p(evt, P::dev)
+            .and_then(|p| p.as_u64())
+            .unwrap_or(0) as u32;
+        e.ino = self
+            .param_p(evt, P::ino)
+            .and_then(|p| p.as_u64())
+            .unwrap_or(0);
         self.insert_fd(pid, fd, e);
     }
 
@@ -1170,16 +1313,16 @@ impl State {
         let Some(pid) = self.pid_of(tid) else { return };
         self.ctx.fd = Some(fd);
         let domain = self
-            .param(evt, "domain")
+            .param_p(evt, P::domain)
             .and_then(|p| p.as_u64())
             .unwrap_or(0);
         let ty = self
-            .param(evt, "type")
+            .param_p(evt, P::type_)
             .and_then(|p| p.as_u64())
             .unwrap_or(0)
             & 0xff;
         let proto = self
-            .param(evt, "proto")
+            .param_p(evt, P::proto)
             .and_then(|p| p.as_u64())
             .unwrap_or(0);
         let mut e = FdEntry::new(match domain {
@@ -1224,8 +1367,8 @@ impl State {
         }
         let Some(pid) = self.pid_of(tid) else { return };
         let updated = {
-            let tuple = evt.param_by_name("tuple").map(|p| p.value());
-            let addr = self.param(evt, "addr").map(|p| p.value());
+            let tuple = evt.param_of(P::tuple).map(|p| p.value());
+            let addr = self.param_p(evt, P::addr).map(|p| p.value());
             let Some(mut e) = self.fd(tid, fd).cloned() else {
                 return;
             };
@@ -1252,7 +1395,7 @@ impl State {
         let Some(pid) = self.pid_of(tid) else { return };
         self.ctx.fd = Some(fd);
         let mut e = FdEntry::new(FdType::Unknown);
-        if let Some(ParamValue::SockTuple(t)) = evt.param_by_name("tuple").map(|p| p.value()) {
+        if let Some(ParamValue::SockTuple(t)) = evt.param_of(P::tuple).map(|p| p.value()) {
             e.ty = match t {
                 SockTuple::Inet(..) => FdType::Ipv4Sock,
                 SockTuple::Inet6(..) => FdType::Ipv6Sock,
@@ -1275,7 +1418,7 @@ impl State {
         let Some(fd) = self.ctx.fd else { return };
         let Some(pid) = self.pid_of(tid) else { return };
         let updated = {
-            let addr = self.param(evt, "addr").map(|p| p.value());
+            let addr = self.param_p(evt, P::addr).map(|p| p.value());
             let Some(mut e) = self.fd(tid, fd).cloned() else {
                 return;
             };
@@ -1305,8 +1448,8 @@ impl State {
         }
         let tid = Self::tid_of(evt);
         let old = self
-            .param(evt, "oldfd")
-            .or_else(|| self.param(evt, "fd"))
+            .param_p(evt, P::oldfd)
+            .or_else(|| self.param_p(evt, P::fd))
             .and_then(|p| p.as_i64());
         let Some(old) = old else { return };
         self.ctx.fd = Some(newfd);
@@ -1320,7 +1463,10 @@ impl State {
 
     fn fcntl_exit(&mut self, evt: &Event<'_>) {
         let Some(newfd) = self.res(evt) else { return };
-        let cmd = self.param(evt, "cmd").and_then(|p| p.as_u64()).unwrap_or(0);
+        let cmd = self
+            .param_p(evt, P::cmd)
+            .and_then(|p| p.as_u64())
+            .unwrap_or(0);
         // PPM_FCNTL_F_DUPFD = 1, F_DUPFD_CLOEXEC = 0x1a
         if newfd < 0 || (cmd != 1 && cmd != 0x1a) {
             return;
@@ -1339,12 +1485,9 @@ impl State {
         }
         let tid = Self::tid_of(evt);
         let Some(pid) = self.pid_of(tid) else { return };
-        let fd1 = evt.param_by_name("fd1").and_then(|p| p.as_i64());
-        let fd2 = evt.param_by_name("fd2").and_then(|p| p.as_i64());
-        let ino = evt
-            .param_by_name("ino")
-            .and_then(|p| p.as_u64())
-            .unwrap_or(0);
+        let fd1 = evt.param_of(P::fd1).and_then(|p| p.as_i64());
+        let fd2 = evt.param_of(P::fd2).and_then(|p| p.as_i64());
+        let ino = evt.param_of(P::ino).and_then(|p| p.as_u64()).unwrap_or(0);
         if fd2.is_some() {
             self.ctx.fd = fd2;
         }
@@ -1362,11 +1505,11 @@ impl State {
         let tid = Self::tid_of(evt);
         let Some(pid) = self.pid_of(tid) else { return };
         let domain = self
-            .param(evt, "domain")
+            .param_p(evt, P::domain)
             .and_then(|p| p.as_u64())
             .unwrap_or(1);
-        for n in ["fd1", "fd2"] {
-            if let Some(fd) = evt.param_by_name(n).and_then(|p| p.as_i64()) {
+        for n in [P::fd1, P::fd2] {
+            if let Some(fd) = evt.param_of(n).and_then(|p| p.as_i64()) {
                 let mut e = FdEntry::new(if domain == 1 {
                     FdType::Unix
                 } else {
@@ -1406,7 +1549,7 @@ impl State {
             return;
         }
         let tid = Self::tid_of(evt);
-        let Some(p) = self.param(evt, "path") else {
+        let Some(p) = self.param_p(evt, P::path) else {
             return;
         };
         let new = with_slash(&concat_path(&self.cwd_of(tid), p.as_str_bytes()));
@@ -1425,18 +1568,12 @@ impl State {
         self.set_cwd(tid, with_slash(&name));
     }
 
-    fn setid_exit(&mut self, evt: &Event<'_>, name: &str) {
+    fn setid_exit(&mut self, evt: &Event<'_>, param: P, uid: bool) {
         if self.res(evt).is_none_or(|r| r < 0) {
             return;
         }
         let tid = Self::tid_of(evt);
-        let param = match name {
-            "setuid" => "uid",
-            "setgid" => "gid",
-            "setresuid" => "euid",
-            _ => "egid",
-        };
-        let Some(v) = self.param(evt, param).and_then(|p| p.as_u64()) else {
+        let Some(v) = self.param_p(evt, param).and_then(|p| p.as_u64()) else {
             return;
         };
         let v = v as u32;
@@ -1446,7 +1583,7 @@ impl State {
         let Some(pid) = self.pid_of(tid) else { return };
         for t in self.threads.values_mut() {
             if t.pid == pid {
-                if name.contains("uid") {
+                if uid {
                     t.uid = v;
                 } else {
                     t.gid = v;
@@ -1462,69 +1599,147 @@ impl State {
     }
 }
 
-/// Names of the exit events [`State::update`] parses; everything else leaves the tables alone.
-const STATE_EVENTS: &[&str] = &[
-    "clone",
-    "fork",
-    "vfork",
-    "clone3",
-    "execve",
-    "execveat",
-    "procexit",
-    "open",
-    "openat",
-    "openat2",
-    "creat",
-    "open_by_handle_at",
-    "socket",
-    "connect",
-    "accept",
-    "accept4",
-    "bind",
-    "close",
-    "dup",
-    "dup2",
-    "dup3",
-    "fcntl",
-    "pipe",
-    "pipe2",
-    "socketpair",
-    "eventfd",
-    "eventfd2",
-    "signalfd",
-    "signalfd4",
-    "timerfd_create",
-    "inotify_init",
-    "inotify_init1",
-    "epoll_create",
-    "epoll_create1",
-    "userfaultfd",
-    "io_uring_setup",
-    "pidfd_open",
-    "bpf",
-    "memfd_create",
-    "chdir",
-    "fchdir",
-    "setuid",
-    "setresuid",
-    "setgid",
-    "setresgid",
-    "setsid",
-    "useradded",
-    "groupadded",
-];
+/// What [`State::update`] does with an event, by event code (a table built once from the catalog's
+/// names, so the hot path switches on the code instead of comparing names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    /// Leaves the tables alone.
+    None,
+    Clone,
+    Execve,
+    Procexit,
+    Open,
+    Socket,
+    Connect,
+    Accept,
+    Bind,
+    Close,
+    Dup,
+    Fcntl,
+    Pipe,
+    Socketpair,
+    /// An fd of this type without a name (eventfd, signalfd, timerfd, …).
+    Simple(FdType),
+    Bpf,
+    Memfd,
+    Chdir,
+    Fchdir,
+    /// setuid/setresuid (`uid`) or setgid/setresgid: the parameter holding the new id.
+    SetId {
+        param: P,
+        uid: bool,
+    },
+    Setsid,
+    /// `useradded`/`groupadded`: for the user database, not numbered.
+    Users,
+}
 
-/// Whether events of this code change the state (a table indexed by code, so the hot path of
-/// reads and writes costs one load instead of a chain of name comparisons).
-fn modifies_state(code: u16) -> bool {
-    static TABLE: std::sync::OnceLock<Vec<bool>> = std::sync::OnceLock::new();
+/// The per-code facts [`State::update`] needs.
+#[derive(Clone, Copy, Debug)]
+struct CodeInfo {
+    op: Op,
+    /// The code is in the catalog.
+    known: bool,
+    /// A syscall event (creates its thread when unknown; its enter is kept for its exit).
+    syscall: bool,
+    /// Enter direction.
+    enter: bool,
+    /// `EF_USES_FD` or `EF_DESTROYS_FD`.
+    uses_fd: bool,
+    /// Index of the `fd` parameter.
+    fd_index: Option<u8>,
+    /// connect/bind may rename the event's fd (`fd.name_changed`).
+    renames: bool,
+    /// `openat`/`openat2`: relative names start at `dirfd`.
+    at: bool,
+    /// `open_by_handle_at`: the name is in `path`.
+    by_handle: bool,
+}
+
+const UNKNOWN_CODE: CodeInfo = CodeInfo {
+    op: Op::None,
+    known: false,
+    syscall: false,
+    enter: false,
+    uses_fd: false,
+    fd_index: None,
+    renames: false,
+    at: false,
+    by_handle: false,
+};
+
+/// libsinsp's parsers, by event name (every direction of the name maps to the same operation).
+fn op_of_name(name: &str) -> Op {
+    match name {
+        "clone" | "fork" | "vfork" | "clone3" => Op::Clone,
+        "execve" | "execveat" => Op::Execve,
+        "procexit" => Op::Procexit,
+        "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => Op::Open,
+        "socket" => Op::Socket,
+        "connect" => Op::Connect,
+        "accept" | "accept4" => Op::Accept,
+        "bind" => Op::Bind,
+        "close" => Op::Close,
+        "dup" | "dup2" | "dup3" => Op::Dup,
+        "fcntl" => Op::Fcntl,
+        "pipe" | "pipe2" => Op::Pipe,
+        "socketpair" => Op::Socketpair,
+        "eventfd" | "eventfd2" => Op::Simple(FdType::Event),
+        "signalfd" | "signalfd4" => Op::Simple(FdType::Signalfd),
+        "timerfd_create" => Op::Simple(FdType::Timerfd),
+        "inotify_init" | "inotify_init1" => Op::Simple(FdType::Inotify),
+        "epoll_create" | "epoll_create1" => Op::Simple(FdType::Eventpoll),
+        "userfaultfd" => Op::Simple(FdType::Userfaultfd),
+        "io_uring_setup" => Op::Simple(FdType::IoUring),
+        "pidfd_open" => Op::Simple(FdType::Pidfd),
+        "bpf" => Op::Bpf,
+        "memfd_create" => Op::Memfd,
+        "chdir" => Op::Chdir,
+        "fchdir" => Op::Fchdir,
+        "setuid" => Op::SetId {
+            param: P::uid,
+            uid: true,
+        },
+        "setresuid" => Op::SetId {
+            param: P::euid,
+            uid: true,
+        },
+        "setgid" => Op::SetId {
+            param: P::gid,
+            uid: false,
+        },
+        "setresgid" => Op::SetId {
+            param: P::egid,
+            uid: false,
+        },
+        "setsid" => Op::Setsid,
+        "useradded" | "groupadded" => Op::Users,
+        _ => Op::None,
+    }
+}
+
+/// The [`CodeInfo`] of an event code ([`UNKNOWN_CODE`] beyond the catalog).
+#[inline]
+fn code_info(code: u16) -> &'static CodeInfo {
+    static TABLE: std::sync::OnceLock<Vec<CodeInfo>> = std::sync::OnceLock::new();
     let t = TABLE.get_or_init(|| {
-        frule_lang::events::events()
+        events::events()
             .iter()
-            .map(|e| STATE_EVENTS.contains(&e.name))
+            .map(|e| CodeInfo {
+                op: op_of_name(e.name),
+                known: true,
+                syscall: e.category.is_syscall(),
+                enter: e.direction() == Direction::Enter,
+                uses_fd: e.flags.contains(EventFlags::USES_FD)
+                    || e.flags.contains(EventFlags::DESTROYS_FD),
+                fd_index: index_of(e.code, P::fd).and_then(|i| u8::try_from(i).ok()),
+                renames: matches!(e.name, "connect" | "bind"),
+                at: e.name.starts_with("openat"),
+                by_handle: e.name == "open_by_handle_at",
+            })
             .collect()
     });
-    t.get(usize::from(code)).copied().unwrap_or(false)
+    t.get(usize::from(code)).unwrap_or(&UNKNOWN_CODE)
 }
 
 impl From<&FdKind> for FdType {
