@@ -10,7 +10,8 @@
 //!   memo slots of shared macros inline byte loads and stores, and every rule's end stores its answer
 //!   and falls through to the next rule (all rules, in rule order) or returns (one rule, reached
 //!   through a `br_table` on the rule index);
-//! - **numeric comparisons with a constant are inline**: `int`/`uint` fields are extracted once per
+//! - **numeric comparisons with a constant are inline**: `int`/`uint` fields (and `bool` fields under
+//!   `=`/`!=`, as 0/1) are extracted once per
 //!   event into a scalar cache (`nums[node]` plus a status byte); the code loads the status, calls the
 //!   extraction helper only the first time in an event, then loads the cached `u64` and compares it with
 //!   an immediate (`icmp` signed or unsigned as the field's type says);

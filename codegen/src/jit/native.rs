@@ -172,7 +172,16 @@ unsafe extern "C" fn frule_jit_number(ctx: *mut Ctx<'_>, node: u64, slot: u64) -
     let (vm, m, src) = unsafe { (&*c.vm, &mut *c.machine, &mut *c.src) };
     let n = node as u32;
     let value = if vm.ensure(m, src, n) {
-        vm.buf(m, n).get(0).and_then(number_bits)
+        let boolean = vm
+            .node_ty
+            .get(n as usize)
+            .is_some_and(|t| t.kind == ScalarKind::Bool);
+        match vm.buf(m, n).get(0) {
+            Some(ValueRef::Bool(b)) => Some(u64::from(b)),
+            Some(_) if boolean => None,
+            Some(v) => number_bits(v),
+            None => None,
+        }
     } else {
         None
     };
@@ -537,6 +546,9 @@ impl Translator<'_> {
         let signed = match kind {
             ScalarKind::Int => true,
             ScalarKind::Uint => false,
+            // Booleans compare as 0/1 (only `=`/`!=` apply to them); `frule_jit_number` caches a
+            // boolean node's value only when the item is a boolean, as the VM's `compare` requires.
+            ScalarKind::Bool if matches!(op, Cmp::Eq | Cmp::Ne) => false,
             _ => return None,
         };
         if self.vm.node_ty.get(lhs as usize)?.kind != kind {

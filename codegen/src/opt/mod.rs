@@ -16,6 +16,7 @@
 //! | `simplify` | [`simplify`] | flattening, duplicate operands, `not not x`, `x and not x`, empty sets |
 //! | `list_hash` | [`list_hash`] | `f = a or f = b …` → one hashed `in`; `f contains a or f contains b …` → one `anyof` automaton |
 //! | `reorder_by_cost` | [`reorder_by_cost`] | cheap operands first inside `and`/`or` |
+//! | `exceptions_last` | [`exceptions_last`] | negated operands (a rule's exceptions) last inside `and` |
 //!
 //! [`evttype_partition`] is not a program → program pass: it splits a program into one program per
 //! event type (cross-rule fusion), and [`crate::dispatch`] runs the result.
@@ -27,6 +28,7 @@
 
 pub mod const_fold;
 pub mod evttype_partition;
+pub mod exceptions_last;
 pub mod inline;
 pub mod list_hash;
 pub mod reorder_by_cost;
@@ -50,6 +52,7 @@ pub fn pass_by_name(name: &str) -> Option<Box<dyn Pass>> {
         "simplify" => Box::new(simplify::Simplify),
         "list_hash" => Box::new(list_hash::ListHash),
         "reorder_by_cost" => Box::new(reorder_by_cost::ReorderByCost),
+        "exceptions_last" => Box::new(exceptions_last::ExceptionsLast),
         _ => return None,
     })
 }
@@ -67,6 +70,7 @@ pub fn pipeline(level: u8) -> Vec<Box<dyn Pass>> {
             "list_hash",
             "simplify",
             "reorder_by_cost",
+            "exceptions_last",
         ],
     };
     names.iter().filter_map(|n| pass_by_name(n)).collect()

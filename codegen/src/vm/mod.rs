@@ -8,9 +8,9 @@
 //! - **linear code** per rule: predicate instructions set a boolean accumulator; `and`/`or` become
 //!   conditional forward jumps (short circuit, left to right, as Falco evaluates), `not` flips the
 //!   accumulator, `ret` ends the rule;
-//! - **memo slots** for compound conditions used more than once (a macro shared by several rules): the
-//!   first evaluation in an event stores the answer, later ones reuse it. Evaluation has no side
-//!   effects, so this cannot change an answer.
+//! - **memo slots** for conditions used more than once (a macro shared by several rules, a predicate
+//!   several rules of a fused program test): the first evaluation in an event stores the answer, later
+//!   ones reuse it. Evaluation has no side effects, so this cannot change an answer.
 //!
 //! Multi-valued fields (`proc.aname`, `fd.ip`, … without an argument, see [`crate::abi`]): the node holds
 //! every value; a predicate holds when it holds for some value, except `!=` on connection endpoints,
@@ -61,9 +61,47 @@ pub(crate) enum Node {
     Transform(TransformOp, Box<[u32]>),
 }
 
+/// A hashed set of byte strings with a prefilter: a 256-bit map of a cheap signature (length, first
+/// and last byte) of every item. Most lookups of rule exceptions miss (`proc.name in (…)` on a process
+/// that is none of them), and most misses are decided by one bit test instead of hashing the value.
+#[derive(Clone, Debug)]
+struct BytesSet {
+    items: HashSet<Box<[u8]>>,
+    signatures: [u64; 4],
+}
+
+impl BytesSet {
+    fn signature(v: &[u8]) -> usize {
+        let first = v.first().map_or(0, |b| usize::from(*b));
+        let last = v.last().map_or(0, |b| usize::from(*b));
+        (v.len().wrapping_mul(31) ^ first.wrapping_mul(7) ^ last.rotate_left(3)) & 255
+    }
+
+    fn new(items: HashSet<Box<[u8]>>) -> BytesSet {
+        let mut signatures = [0u64; 4];
+        for item in &items {
+            let s = Self::signature(item);
+            if let Some(word) = signatures.get_mut(s / 64) {
+                *word |= 1 << (s % 64);
+            }
+        }
+        BytesSet { items, signatures }
+    }
+
+    #[inline]
+    fn contains(&self, v: &[u8]) -> bool {
+        let s = Self::signature(v);
+        let maybe = self
+            .signatures
+            .get(s / 64)
+            .is_some_and(|w| w & (1 << (s % 64)) != 0);
+        maybe && self.items.contains(v)
+    }
+}
+
 #[derive(Clone, Debug)]
 enum SetIndex {
-    Bytes(HashSet<Box<[u8]>>),
+    Bytes(BytesSet),
     Int(HashSet<i64>),
     Uint(HashSet<u64>),
     Ip(HashSet<IpAddr>),
@@ -85,6 +123,25 @@ struct VmSet {
     /// `f contains a or f contains b …`).
     exact: Option<aho_corasick::AhoCorasick>,
     folded: Option<aho_corasick::AhoCorasick>,
+    /// The first and the last bytes of the byte-string items, as 256-bit maps, and whether some
+    /// item is empty: an `anyof.startswith` (`anyof.endswith`) check whose value starts (ends) with
+    /// a byte no item starts (ends) with is false without a comparison.
+    first_bytes: [u64; 4],
+    last_bytes: [u64; 4],
+    has_empty: bool,
+}
+
+fn byte_map_insert(map: &mut [u64; 4], b: u8) {
+    if let Some(w) = map.get_mut(usize::from(b / 64)) {
+        *w |= 1 << (b % 64);
+    }
+}
+
+fn byte_map_has(map: &[u64; 4], b: Option<&u8>) -> bool {
+    b.is_some_and(|b| {
+        map.get(usize::from(b / 64))
+            .is_some_and(|w| w & (1 << (b % 64)) != 0)
+    })
 }
 
 impl VmSet {
@@ -98,7 +155,7 @@ impl VmSet {
             }
         }
         let index = match decl.kind {
-            ScalarKind::Str | ScalarKind::Bytes => SetIndex::Bytes(
+            ScalarKind::Str | ScalarKind::Bytes => SetIndex::Bytes(BytesSet::new(
                 items
                     .iter()
                     .filter_map(|v| {
@@ -109,7 +166,7 @@ impl VmSet {
                         }
                     })
                     .collect(),
-            ),
+            )),
             ScalarKind::Int => SetIndex::Int(
                 decl.items
                     .iter()
@@ -164,6 +221,18 @@ impl VmSet {
         } else {
             Vec::new()
         };
+        let (mut first_bytes, mut last_bytes, mut has_empty) = ([0u64; 4], [0u64; 4], false);
+        for v in items.iter() {
+            if let ValueRef::Bytes(b) = v {
+                match (b.first(), b.last()) {
+                    (Some(f), Some(l)) => {
+                        byte_map_insert(&mut first_bytes, *f);
+                        byte_map_insert(&mut last_bytes, *l);
+                    }
+                    _ => has_empty = true,
+                }
+            }
+        }
         VmSet {
             kind: decl.kind,
             items,
@@ -172,6 +241,9 @@ impl VmSet {
             paths,
             exact: None,
             folded: None,
+            first_bytes,
+            last_bytes,
+            has_empty,
         }
     }
 
@@ -250,6 +322,16 @@ impl VmSet {
             (Cmp::Contains | Cmp::BContains, ValueRef::Bytes(b), Some(ac), _) => ac.is_match(b),
             (Cmp::IContains, ValueRef::Bytes(b), _, Some(ac)) => ac.is_match(b),
             _ if self.kind == ScalarKind::Net => self.count(op, v) >= 1,
+            (Cmp::StartsWith | Cmp::BStartsWith, ValueRef::Bytes(b), ..)
+                if !self.has_empty && !byte_map_has(&self.first_bytes, b.first()) =>
+            {
+                false
+            }
+            (Cmp::EndsWith, ValueRef::Bytes(b), ..)
+                if !self.has_empty && !byte_map_has(&self.last_bytes, b.last()) =>
+            {
+                false
+            }
             _ => self.items.iter().any(|k| compare(op, self.kind, v, k)),
         }
     }
@@ -280,9 +362,10 @@ fn glob_components(s: &[u8]) -> Box<[Box<[u8]>]> {
     glob::components(s).map(Box::from).collect()
 }
 
-/// Memo slots for the compound conditions (`and`/`or`/`not`) that are used more than once (as operands
-/// or rule roots): the shared macros. Single predicates are cheap enough to recompute (their fields are
-/// cached anyway).
+/// Memo slots for the conditions that are used more than once (as operands or rule roots): the shared
+/// macros, and the predicates several rules of a fused program test (`evt.is_open_read = true`,
+/// `fd.typechar = f`, `not proc.name in (…)`, … which flattening copies into every rule's `and`). A
+/// memo hit is one byte load, cheaper than even an inline comparison's cache check.
 fn memo_slots(p: &ir::Program) -> Vec<Option<u32>> {
     let mut uses = vec![0u32; p.values.len()];
     for (_, inst) in p.values.iter() {
@@ -302,7 +385,11 @@ fn memo_slots(p: &ir::Program) -> Vec<Option<u32>> {
         .iter()
         .map(|(v, inst)| {
             let shared = uses.get(v.0 as usize).is_some_and(|u| *u > 1);
-            (shared && matches!(inst, Inst::And(_) | Inst::Or(_) | Inst::Not(_))).then(|| {
+            let memoizable = !matches!(
+                inst,
+                Inst::Load(_) | Inst::Const(_) | Inst::Transform(..) | Inst::Bool(_)
+            );
+            (shared && memoizable).then(|| {
                 next += 1;
                 next - 1
             })
@@ -443,6 +530,10 @@ pub struct Program {
     needles: Vec<Needle>,
     /// How many memo slots the code uses.
     pub(crate) memos: usize,
+    /// The node statuses at the start of an event: constants present, everything else unknown
+    /// (copied over [`Machine`]'s statuses by a reset, so a constant operand never takes the slow
+    /// path of [`Program::ensure`]).
+    initial_status: Vec<u8>,
 }
 
 /// The per-event cache of data nodes, reusable across events and programs of the same shape. Create
@@ -654,6 +745,7 @@ impl Program {
                 rules: Vec::new(),
                 needles: Vec::new(),
                 memos: 0,
+                initial_status: Vec::new(),
             },
             node_of: Vec::with_capacity(p.values.len()),
             memo_of: if options.memoize {
@@ -725,6 +817,15 @@ impl Program {
             };
             c.node_of.push(node);
         }
+        c.prog.initial_status = c
+            .prog
+            .nodes
+            .iter()
+            .map(|n| match n {
+                Node::Const(_) => PRESENT,
+                _ => UNKNOWN,
+            })
+            .collect();
         for r in &p.rules {
             let entry = c.prog.code.len() as u32;
             c.emit(r.cond)?;
@@ -742,7 +843,7 @@ impl Program {
         Machine {
             bufs: vec![ValueBuf::new(); self.nodes.len()],
             memo: vec![0; self.memos],
-            status: vec![UNKNOWN; self.nodes.len()],
+            status: self.initial_status.clone(),
         }
     }
 
@@ -791,7 +892,7 @@ impl Program {
         if m.status.len() != self.nodes.len() || m.memo.len() != self.memos {
             *m = self.machine();
         } else {
-            m.status.fill(UNKNOWN);
+            m.status.copy_from_slice(&self.initial_status);
             m.memo.fill(0);
         }
     }
@@ -907,6 +1008,10 @@ impl Program {
                     && match self.sets.get(*set as usize) {
                         Some(s) => {
                             let b = self.buf(m, *lhs);
+                            if let (1, Some(v)) = (b.len(), b.get(0)) {
+                                // One item (every scalar field): `all` and `any` agree.
+                                return s.contains(v);
+                            }
                             // A multi-valued scalar is in the set when some value is (libsinsp's
                             // `CO_IN` on `fd.ip`, `proc.aname`); a list field needs every item.
                             if *all && !self.is_multi(*lhs) {
@@ -1008,14 +1113,22 @@ impl Program {
         }
     }
 
-    /// Makes node `n` available for this event; `false` when it is missing.
+    /// Makes node `n` available for this event; `false` when it is missing. The common case, a node
+    /// already decided in this event (or a constant), is one byte load; the first use of a field in
+    /// an event goes out of line to [`Program::ensure_slow`].
+    #[inline(always)]
     pub(crate) fn ensure(&self, m: &mut Machine, src: &mut dyn FieldSource, n: u32) -> bool {
-        let i = n as usize;
-        match m.status.get(i) {
-            Some(&PRESENT) => return true,
-            Some(&MISSING) | None => return false,
-            _ => {}
+        match m.status.get(n as usize) {
+            Some(&PRESENT) => true,
+            Some(&UNKNOWN) => self.ensure_slow(m, src, n),
+            _ => false,
         }
+    }
+
+    /// [`Program::ensure`] for a node not decided yet in this event: extracts or computes it.
+    #[inline(never)]
+    fn ensure_slow(&self, m: &mut Machine, src: &mut dyn FieldSource, n: u32) -> bool {
+        let i = n as usize;
         let ok = match self.nodes.get(i) {
             None => false,
             Some(Node::Const(_)) => true,
