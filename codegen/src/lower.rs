@@ -401,15 +401,15 @@ impl Lowerer {
     }
 
     fn set(&mut self, lhs: &Typed, op: CmpOp, v: &Value) -> Option<ir::SetId> {
-        let items: Vec<(Vec<u8>, Span)> = match v {
-            Value::List(items, _) => items.iter().map(|l| (l.bytes.clone(), l.span)).collect(),
-            Value::ListRef(name, s) => vec![(name.as_bytes().to_vec(), *s)],
-            Value::Literal(l) => vec![(l.bytes.clone(), l.span)],
+        let items: Vec<(&[u8], Span)> = match v {
+            Value::List(items, _) => items.iter().map(|l| (l.bytes.as_slice(), l.span)).collect(),
+            Value::ListRef(name, s) => vec![(name.as_bytes(), *s)],
+            Value::Literal(l) => vec![(l.bytes.as_slice(), l.span)],
             other => return self.fail("expected a list of constants", other.span()),
         };
         let mut out = Vec::with_capacity(items.len());
         for (bytes, span) in items {
-            match check::parse_constant_bytes(lhs.ty, op, &bytes) {
+            match check::parse_constant_bytes(lhs.ty, op, bytes) {
                 Ok(c) => out.push(constant(c)),
                 Err(m) => return self.fail(m, span),
             }

@@ -58,26 +58,31 @@ fn in_set(set: &SetDecl, c: &Constant) -> Option<bool> {
     }))
 }
 
-/// Folds `inst` (its operands already rewritten) into a constant when its operands allow it.
-pub(crate) fn fold(b: &mut Builder, inst: Inst) -> crate::ir::ValueId {
-    match &inst {
-        Inst::Exists(a) if constant(b, *a).is_some() => return b.bool(true),
+/// The answer of a predicate whose data operands are constants (`exists`, `cmp.*`, `in` and
+/// `intersects` of a constant set), if they decide it.
+pub(crate) fn decided(b: &Builder, inst: &Inst) -> Option<bool> {
+    match inst {
+        Inst::Exists(a) if constant(b, *a).is_some() => Some(true),
         Inst::Cmp(op, x, y) => {
-            if let (Some(cx), Some(cy)) = (constant(b, *x), constant(b, *y))
-                && cx.kind() != ScalarKind::Net
-                && let (Some(ix), Some(iy)) = (item(cx), item(cy))
-            {
-                let r = vm::compare(*op, cx.kind(), ix, iy);
-                return b.bool(r);
+            let (cx, cy) = (constant(b, *x)?, constant(b, *y)?);
+            if cx.kind() == ScalarKind::Net {
+                return None;
             }
+            Some(vm::compare(*op, cx.kind(), item(cx)?, item(cy)?))
         }
         Inst::In(x, ListRhs::Set(s)) | Inst::Intersects(x, ListRhs::Set(s)) => {
-            if let (Some(c), Some(set)) = (constant(b, *x), b.program.sets.get(*s))
-                && let Some(r) = in_set(set, c)
-            {
-                return b.bool(r);
-            }
+            in_set(b.program.sets.get(*s)?, constant(b, *x)?)
         }
+        _ => None,
+    }
+}
+
+/// Folds `inst` (its operands already rewritten) into a constant when its operands allow it.
+pub(crate) fn fold(b: &mut Builder, inst: Inst) -> crate::ir::ValueId {
+    if let Some(r) = decided(b, &inst) {
+        return b.bool(r);
+    }
+    match &inst {
         Inst::Not(x) => {
             if let Some(Inst::Bool(v)) = b.inst(*x) {
                 let r = !*v;

@@ -22,8 +22,9 @@
 //! code, in rule-file order) and builds one [`Group`] per distinct group: a program holding exactly
 //! those rules, sharing their subexpressions (one value per macro body, memoized by the VM per event).
 //! The whole program is optimized with the pass pipeline *once*, before the split; each group is then
-//! only cut out of it (`compact_rules`), specialized and folded (`const_fold`, `simplify`), which
-//! keeps compile time linear in the number of groups. Codes no rule wants share one group with an
+//! cut out of it, specialized and folded (`const_fold` and `simplify`) in a single rewrite of the
+//! values its rules reach ([`super::rewrite_rules`]), which keeps compile time linear in the number
+//! of groups. Codes no rule wants share one group with an
 //! empty program.
 //!
 //! With [`PartitionOptions::specialize_evttype`], a group whose codes all have the same event name
@@ -38,8 +39,7 @@ use std::collections::HashMap;
 use frule_lang::events;
 use frule_lang::evttypes::EvtTypeSet;
 
-use super::simplify::Simplify;
-use super::{Options, Pass, compact_rules, optimize, rewrite_rules};
+use super::{Options, compact_rules, optimize, rewrite_rules};
 use crate::ir::{Cmp, Constant, Inst, ListRhs, Program, ValueId};
 
 /// The event-type set of every rule of `p`, in rule order.
@@ -276,9 +276,7 @@ pub fn partition_with_sets(
             None => {
                 // cut out, specialized and folded in one rewrite of the group's values
                 let program = match name {
-                    Some(n) if options.opt.level > 0 => {
-                        Simplify.run(&specialize_and_fold(p, &key.1, n, true))
-                    }
+                    Some(n) if options.opt.level > 0 => specialize_and_fold(p, &key.1, n, true),
                     Some(n) => specialize_and_fold(p, &key.1, n, false),
                     None => compact_rules(p, &key.1),
                 };
@@ -306,8 +304,12 @@ pub fn specialize(p: &Program, name: &str) -> Program {
     specialize_and_fold(p, &(0..p.rules.len()).collect::<Vec<_>>(), name, false)
 }
 
-/// [`specialize`] of the program of rules `keep` (as [`compact_rules`] cuts it out), folding
-/// constants on the way (`const_fold` in the same rewrite) when `fold`.
+/// [`specialize`] of the program of rules `keep` (as [`compact_rules`] cuts it out); with `fold`,
+/// every value is also folded and simplified in the same rewrite — what `const_fold` followed by
+/// `simplify` would give, in one pass: a predicate its constants decide becomes `cond true/false`,
+/// anything else goes through `simplify`, which also does `const_fold`'s work on `and`/`or`/`not`
+/// (absorbing and neutral constants), and a predicate is never changed by a later `simplify` of its
+/// parents (those only drop, flatten or replace condition operands).
 fn specialize_and_fold(p: &Program, keep: &[usize], name: &str, fold: bool) -> Program {
     rewrite_rules(p, keep, |b, inst| {
         if let Inst::Load(s) = &inst
@@ -319,7 +321,10 @@ fn specialize_and_fold(p: &Program, keep: &[usize], name: &str, fold: bool) -> P
             return b.push(Inst::Const(Constant::Str(name.as_bytes().to_vec())));
         }
         if fold {
-            super::const_fold::fold(b, inst)
+            match super::const_fold::decided(b, &inst) {
+                Some(r) => b.bool(r),
+                None => super::simplify::simplify(b, inst),
+            }
         } else {
             b.push(inst)
         }

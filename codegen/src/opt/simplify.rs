@@ -41,7 +41,7 @@ fn is_list(b: &Builder, v: ValueId) -> bool {
     matches!(b.program.type_of(v), Some(ValueType::Data(t)) if t.list)
 }
 
-fn simplify(b: &mut Builder, inst: Inst) -> ValueId {
+pub(crate) fn simplify(b: &mut Builder, inst: Inst) -> ValueId {
     match &inst {
         Inst::Not(x) => match b.inst(*x) {
             Some(Inst::Not(y)) => return *y,
