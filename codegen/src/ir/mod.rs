@@ -139,6 +139,11 @@ impl<K: EntityId, V: Clone> EntityVec<K, V> {
         k
     }
 
+    /// Makes room for `n` more items (copying a shared table now rather than at the next push).
+    pub fn reserve(&mut self, n: usize) {
+        Arc::make_mut(&mut self.items).reserve(n);
+    }
+
     /// A table holding `items` (ids `0..items.len()`).
     pub fn from_vec(items: Vec<V>) -> Self {
         Self {
@@ -649,6 +654,15 @@ impl Interner {
     /// field slots of the program it is used with are indexed lazily, so this costs nothing).
     pub fn with_tables(_p: &Program) -> Interner {
         Interner::default()
+    }
+
+    /// An interner with room for `n` instructions (what a pass rebuilding an `n`-value program
+    /// needs, so the table does not grow and rehash on the way).
+    pub fn with_capacity(n: usize) -> Interner {
+        Interner {
+            insts: hashbrown::HashTable::with_capacity(n),
+            ..Interner::default()
+        }
     }
 
     /// Appends `inst` to `p`, or returns the value of an identical instruction appended before.

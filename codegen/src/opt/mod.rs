@@ -145,15 +145,22 @@ pub struct Builder {
 impl Builder {
     /// A builder with `p`'s field slots, sets and regexes and no values or rules.
     pub fn with_tables(p: &Program) -> Builder {
+        Builder::with_capacity(p, p.values.len())
+    }
+
+    /// [`Builder::with_tables`] with room for `n` values.
+    fn with_capacity(p: &Program, n: usize) -> Builder {
+        let mut values = ir::EntityVec::default();
+        values.reserve(n);
         Builder {
             program: Program {
                 fields: p.fields.clone(),
                 sets: p.sets.clone(),
                 regexes: p.regexes.clone(),
-                values: Default::default(),
+                values,
                 rules: Vec::new(),
             },
-            interner: ir::Interner::with_tables(p),
+            interner: ir::Interner::with_capacity(n),
         }
     }
 
@@ -220,7 +227,7 @@ pub fn rewrite_rules(
     mut f: impl FnMut(&mut Builder, Inst) -> ValueId,
 ) -> Program {
     let live = live_values(p, keep);
-    let mut b = Builder::with_tables(p);
+    let mut b = Builder::with_capacity(p, live.iter().filter(|l| **l).count());
     let mut map: Vec<ValueId> = Vec::with_capacity(p.values.len());
     for (v, inst) in p.values.iter() {
         if !live.get(v.index()).copied().unwrap_or(false) {
