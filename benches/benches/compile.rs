@@ -4,6 +4,14 @@
 //! path to native code is "partition + jit per group", measured with and without loading.
 //!
 //! Run: `cargo bench -p frule-benches --bench compile`.
+//!
+//! Stage breakdown in instructions (independent of the machine's load): build with
+//! `cargo bench -p frule-benches --bench compile --no-run`, then run the printed executable under
+//! `valgrind --tool=callgrind` with `--bench --profile-time 1 'end to end: load\+lower\+partition\+jit
+//! per group'` — profiling mode runs the routine once to warm up, so in
+//! `callgrind_annotate --inclusive=yes --tree=calling` the callees of `Bencher::iter` and of its
+//! closure (`loader::load`, `lower`, `evttype_partition::partition` with `opt::optimize` inside,
+//! `jit::Program::compile_or_vm`) are the stages of exactly one compile.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use frule_codegen::dispatch::Dispatch;
