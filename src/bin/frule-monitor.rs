@@ -137,18 +137,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// The configuration file in use: `-c`, else Falco's when it exists.
+fn config_path(cli: &Cli) -> Option<PathBuf> {
+    match &cli.config {
+        Some(p) => Some(p.clone()),
+        None => Path::new(FALCO_CONFIG)
+            .exists()
+            .then(|| PathBuf::from(FALCO_CONFIG)),
+    }
+}
+
 fn load_config(cli: &Cli) -> Result<Config, Failure> {
     let mut overrides = cli.options.clone();
     if cli.json {
         overrides.push("json_output=true".into());
     }
-    let path = match &cli.config {
-        Some(p) => Some(p.clone()),
-        None => Path::new(FALCO_CONFIG)
-            .exists()
-            .then(|| PathBuf::from(FALCO_CONFIG)),
-    };
-    let config = match &path {
+    let config = match &config_path(cli) {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| {
                 Failure::Unreadable(format!(
@@ -317,23 +321,43 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             })
             .to_string(),
         });
-        let (reload_cli, reload_config) = (cli.clone(), config.clone());
+        let (reload_cli, start_config) = (cli.clone(), config.clone());
+        let mut watch = if config.watch_config_files {
+            watched_paths(cli, &config)
+        } else {
+            Vec::new()
+        };
+        if config.watch_config_files
+            && let Some(p) = config_path(cli)
+        {
+            watch.push(p);
+        }
         let options = live::LiveOptions {
             write: cli.write.clone(),
             drops: config.syscall_event_drops.clone(),
             web,
             metrics: config.metrics_enabled,
-            watch: if config.watch_config_files {
-                watched_paths(cli, &config)
-            } else {
-                Vec::new()
-            },
+            watch,
+            // As Falco's restart on SIGHUP: the configuration is read again, and its rule-related
+            // keys apply to the new rules; the others need a restart and are named.
             reload: std::sync::Arc::new(move || {
-                build_engine(&reload_cli, &reload_config)
-                    .map(|(e, _)| e)
-                    .map_err(|f| match f {
-                        Failure::Invalid(m) | Failure::Unreadable(m) => m,
+                let text = |f: Failure| match f {
+                    Failure::Invalid(m) | Failure::Unreadable(m) => m,
+                };
+                let config = load_config(&reload_cli).map_err(text)?;
+                let keys = start_config.changes_needing_restart(&config);
+                let (engine, hashes) = build_engine(&reload_cli, &config).map_err(text)?;
+                let notes = keys
+                    .into_iter()
+                    .map(|k| {
+                        format!("configuration key {k} changed: it applies after a restart of frule-monitor")
                     })
+                    .collect();
+                Ok(live::Reloaded {
+                    engine,
+                    rules_files: hashes,
+                    notes,
+                })
             }),
             rules_files: hashes,
         };

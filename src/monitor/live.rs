@@ -403,13 +403,25 @@ pub struct LiveOptions {
     pub web: Option<WebOptions>,
     /// Whether per-event-type evaluation time is measured (`metrics.enabled`).
     pub metrics: bool,
-    /// Files and directories to watch for changes (`watch_config_files`); empty: no watching.
+    /// Files and directories to watch for changes (`watch_config_files`): the rules files and
+    /// the configuration file; empty: no watching.
     pub watch: Vec<PathBuf>,
-    /// Loads, selects and builds the rules again (SIGHUP and watched changes). Runs on a side
-    /// thread; `Err` is the message to log, and the running rules stay.
-    pub reload: Arc<dyn Fn() -> Result<Engine, String> + Send + Sync>,
+    /// Reads the configuration again, then loads, selects and builds the rules (SIGHUP and
+    /// watched changes). Runs on a side thread; `Err` is the message to log, and the running
+    /// rules stay.
+    pub reload: Arc<dyn Fn() -> Result<Reloaded, String> + Send + Sync>,
     /// The rules files of the current load, with their SHA-256 (for `/metrics`).
     pub rules_files: Vec<(String, String)>,
+}
+
+/// What a successful reload produced.
+pub struct Reloaded {
+    /// The engine with the new rules (its state is replaced by the running one's).
+    pub engine: Engine,
+    /// The rules files of the new load, with their SHA-256 (for `/metrics`).
+    pub rules_files: Vec<(String, String)>,
+    /// Remarks to log: configuration keys that changed but apply only after a restart.
+    pub notes: Vec<String>,
 }
 
 /// Set by SIGHUP: reload the rules.
@@ -946,8 +958,78 @@ fn metrics_text(m: &MetricsInput<'_>) -> String {
                 );
             }
         }
+        rule_costs(&mut out, m);
     }
     out
+}
+
+/// Per-rule figures derived from the per-event-type counts and sampled times.
+///
+/// The rules of one event type run as one fused compiled program (shared subexpressions are
+/// evaluated once for all of them), so a rule's own time is not measured; timing each rule on
+/// the side would evaluate shared work again and change what is measured. What is exact is how
+/// many events reached each rule's program (the events of its event types). The time is an
+/// attribution, stated as such in the help text: each event type's sampled time split equally
+/// among the active rules of that type.
+fn rule_costs(out: &mut String, m: &MetricsInput<'_>) {
+    use std::fmt::Write as _;
+    let ruleset = m.engine.ruleset();
+    let rules: Vec<(usize, &frule_runtime::engine::RuleEntry)> = ruleset
+        .rules()
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| ruleset.is_active(*i) && r.source == SYSCALL_SOURCE)
+        .collect();
+    let mut sharing = vec![0u64; m.times.count.len()];
+    for (_, r) in &rules {
+        for c in r.evttypes.codes() {
+            if let Some(n) = sharing.get_mut(usize::from(c)) {
+                *n += 1;
+            }
+        }
+    }
+    let mut lines = Vec::with_capacity(rules.len());
+    for (_, r) in &rules {
+        let (mut events, mut ns) = (0u64, 0f64);
+        for c in r.evttypes.codes() {
+            let c = usize::from(c);
+            events += m.times.count.get(c).copied().unwrap_or(0);
+            let share = sharing.get(c).copied().unwrap_or(0).max(1);
+            ns += m.times.ns.get(c).copied().unwrap_or(0) as f64 / share as f64;
+        }
+        if events > 0 {
+            lines.push((label(&r.name), events, ns));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP falcosecurity_frule_rule_evaluations_total events of the rule's event types, each of which ran the rule's condition (or the fused program of its event type)"
+    );
+    let _ = writeln!(
+        out,
+        "# TYPE falcosecurity_frule_rule_evaluations_total counter"
+    );
+    for (name, events, _) in &lines {
+        let _ = writeln!(
+            out,
+            "falcosecurity_frule_rule_evaluations_total{{rule_name=\"{name}\"}} {events}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP falcosecurity_frule_rule_evaluation_seconds_total estimated: the sampled evaluation time of each of the rule's event types split equally among the active rules of that type (rules of one event type run as one fused program, so a rule's own time is not measured)"
+    );
+    let _ = writeln!(
+        out,
+        "# TYPE falcosecurity_frule_rule_evaluation_seconds_total counter"
+    );
+    for (name, _, ns) in &lines {
+        let _ = writeln!(
+            out,
+            "falcosecurity_frule_rule_evaluation_seconds_total{{rule_name=\"{name}\"}} {:.9}",
+            ns / 1e9
+        );
+    }
 }
 
 /// Watches the host until SIGINT/SIGTERM (or a drop `exit` action), sending alerts to `outputs`,
@@ -1017,7 +1099,7 @@ pub fn run(
     let mut reloads = (0u64, 0u64);
     let mut rules_files = options.rules_files.clone();
     let mut watched = stamps(&options.watch);
-    let mut pending: Option<mpsc::Receiver<Result<Engine, String>>> = None;
+    let mut pending: Option<mpsc::Receiver<Result<Reloaded, String>>> = None;
     let mut write_failed = false;
     let publish = |engine: &Engine,
                    counters: &Counters,
@@ -1046,7 +1128,10 @@ pub fn run(
         if let Some(rx) = &pending {
             match rx.try_recv() {
                 Ok(Ok(next)) => {
-                    engine.replace_rules(next);
+                    for n in &next.notes {
+                        log(&format!("Warning: {n}"));
+                    }
+                    engine.replace_rules(next.engine);
                     let (interest, warnings) = interest_for(engine, options.write.is_some());
                     for w in &warnings {
                         eprintln!("Warning: {w}");
@@ -1054,7 +1139,7 @@ pub fn run(
                     if let Err(e) = capture.set_interest(&interest) {
                         log(&format!("Error: cannot update the captured syscalls: {e}"));
                     }
-                    rules_files = reload_hashes(&options.watch);
+                    rules_files = next.rules_files;
                     reloads.0 += 1;
                     log(&format!(
                         "Rules reloaded: {} rules enabled",
@@ -1142,7 +1227,7 @@ pub fn run(
                 let now = stamps(&options.watch);
                 if now != watched {
                     watched = now;
-                    log("A rules file changed, reloading...");
+                    log("A rules or configuration file changed, reloading...");
                     pending = Some(spawn_reload(&options.reload));
                 }
             }
@@ -1228,8 +1313,8 @@ fn container_events<W: std::io::Write>(
 
 /// Runs the reload closure on a side thread (its file reads are the monitor's own syscalls).
 fn spawn_reload(
-    reload: &Arc<dyn Fn() -> Result<Engine, String> + Send + Sync>,
-) -> mpsc::Receiver<Result<Engine, String>> {
+    reload: &Arc<dyn Fn() -> Result<Reloaded, String> + Send + Sync>,
+) -> mpsc::Receiver<Result<Reloaded, String>> {
     let (tx, rx) = mpsc::channel();
     let reload = Arc::clone(reload);
     let spawned = std::thread::Builder::new()
@@ -1256,17 +1341,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         let _ = write!(out, "{b:02x}");
     }
     out
-}
-
-/// The SHA-256 of each watched rules file (for `/metrics`), after a reload.
-fn reload_hashes(paths: &[PathBuf]) -> Vec<(String, String)> {
-    stamps(paths)
-        .into_iter()
-        .filter_map(|(p, _)| {
-            let bytes = std::fs::read(&p).ok()?;
-            Some((p.display().to_string(), sha256_hex(&bytes)))
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -1414,6 +1488,73 @@ mod tests {
         assert_eq!(
             m.check(DropCounts::default(), &mut outputs),
             DropVerdict::Exit
+        );
+    }
+
+    /// Per-rule evaluations are exact sums over the rule's event types; the time is each event
+    /// type's time split equally among the active rules of that type.
+    #[test]
+    fn rule_costs_sum_event_types_and_split_shared_time() {
+        let rules = "
+- rule: open a
+  desc: d
+  condition: evt.type = openat and fd.name = /a
+  output: a
+  priority: WARNING
+- rule: open or exec b
+  desc: d
+  condition: evt.type in (openat, execve) and proc.name = b
+  output: b
+  priority: WARNING
+- rule: never
+  desc: d
+  condition: evt.type = connect and fd.num = 1
+  output: c
+  priority: WARNING
+";
+        let loaded =
+            frule_lang::loader::load(&[frule_lang::loader::RulesFile::new("r.yaml", rules)]);
+        assert!(
+            loaded.is_ok(),
+            "{}",
+            frule_lang::render::text::render(&loaded)
+        );
+        let mut engine = Engine::new(&loaded);
+        engine.ruleset_mut().build();
+        let (openat, execve) = (307u16, 293u16);
+        let mut times = EvalTimes::default();
+        for _ in 0..10 {
+            times.count(openat);
+        }
+        for _ in 0..4 {
+            times.count(execve);
+        }
+        times.add_sampled(openat, 1024 / EvalTimes::SAMPLE); // 1024 ns for openat
+        times.add_sampled(execve, 512 / EvalTimes::SAMPLE); // 512 ns for execve
+        let counters = Counters::default();
+        let mut out = String::new();
+        rule_costs(
+            &mut out,
+            &MetricsInput {
+                engine: &engine,
+                counters: &counters,
+                events: 14,
+                malformed: 0,
+                times: &times,
+                reloads: (0, 0),
+                rules_files: &[],
+                written: None,
+            },
+        );
+        let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            lines,
+            [
+                "falcosecurity_frule_rule_evaluations_total{rule_name=\"open a\"} 10",
+                "falcosecurity_frule_rule_evaluations_total{rule_name=\"open or exec b\"} 14",
+                "falcosecurity_frule_rule_evaluation_seconds_total{rule_name=\"open a\"} 0.000000512",
+                "falcosecurity_frule_rule_evaluation_seconds_total{rule_name=\"open or exec b\"} 0.000001024",
+            ]
         );
     }
 

@@ -729,6 +729,55 @@ impl Config {
         Ok(c)
     }
 
+    /// The keys whose value differs in `newer` but which a rules reload does not apply.
+    ///
+    /// Falco restarts entirely on SIGHUP or a changed configuration file, losing its process
+    /// table and the events in between. The live monitor reloads in place instead: it re-reads
+    /// the configuration and rebuilds the rules with the rule-related keys (`rules_files`,
+    /// `priority`, `rule_matching`, `rules`, `frule.backend`), keeping the state and the ring
+    /// buffers. The keys listed here (outputs, web server, metrics, drop actions, watching) stay
+    /// as they were at start; the monitor names them so the user knows a restart is needed.
+    pub fn changes_needing_restart(&self, newer: &Config) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        let (a, b) = (self, newer);
+        let mut check = |same: bool, key: &'static str| {
+            if !same {
+                keys.push(key);
+            }
+        };
+        check(
+            a.json_output == b.json_output
+                && a.json_include_output_property == b.json_include_output_property
+                && a.json_include_output_fields_property == b.json_include_output_fields_property
+                && a.json_include_tags_property == b.json_include_tags_property
+                && a.json_include_message_property == b.json_include_message_property
+                && a.time_format_iso_8601 == b.time_format_iso_8601,
+            "json_output",
+        );
+        check(
+            self.buffered_outputs == newer.buffered_outputs,
+            "buffered_outputs",
+        );
+        check(self.stdout_output == newer.stdout_output, "stdout_output");
+        check(self.file_output == newer.file_output, "file_output");
+        check(
+            self.program_output == newer.program_output,
+            "program_output",
+        );
+        check(self.http_output == newer.http_output, "http_output");
+        check(self.webserver == newer.webserver, "webserver");
+        check(self.metrics_enabled == newer.metrics_enabled, "metrics");
+        check(
+            self.syscall_event_drops == newer.syscall_event_drops,
+            "syscall_event_drops",
+        );
+        check(
+            self.watch_config_files == newer.watch_config_files,
+            "watch_config_files",
+        );
+        keys
+    }
+
     /// The formatting options of this configuration.
     pub fn output_options(&self) -> OutputOptions {
         OutputOptions {
@@ -834,6 +883,42 @@ fn read_selectors(r: &Reader<'_>, v: &Value) -> Result<Vec<RuleSelector>, Config
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reload applies the rule-related keys and names every other changed key.
+    #[test]
+    fn reload_names_the_keys_needing_a_restart() {
+        let cases: [(&[&str], &[&str]); 5] = [
+            (&[], &[]),
+            (
+                &[
+                    "priority=error",
+                    "rule_matching=all",
+                    "rules_files[0]=/x.yaml",
+                    "frule.backend=vm",
+                ],
+                &[],
+            ),
+            (&["json_output=true"], &["json_output"]),
+            (
+                &["webserver.enabled=true", "metrics.enabled=true"],
+                &["webserver", "metrics"],
+            ),
+            (
+                &[
+                    "file_output.enabled=true",
+                    "syscall_event_drops.threshold=0.5",
+                    "watch_config_files=false",
+                ],
+                &["file_output", "syscall_event_drops", "watch_config_files"],
+            ),
+        ];
+        let base = Config::with_overrides(&[]).expect("defaults");
+        for (overrides, want) in cases {
+            let o: Vec<String> = overrides.iter().map(|s| (*s).to_string()).collect();
+            let newer = Config::with_overrides(&o).expect("valid overrides");
+            assert_eq!(base.changes_needing_restart(&newer), want, "{overrides:?}");
+        }
+    }
 
     #[test]
     fn paths() {
