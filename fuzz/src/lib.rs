@@ -19,12 +19,14 @@ pub mod load_rules;
 pub mod scap_reader;
 #[path = "text.rs"]
 pub mod text;
+#[path = "yaml_fastpath.rs"]
+pub mod yaml_fastpath;
 
 /// A target body: takes one fuzzer input, panics on a finding.
 pub type Body = fn(&[u8]);
 
 /// The targets, by name: the name of the fuzz binary and of its `fuzz/regressions/<name>/` directory.
-pub const TARGETS: [(&str, Body); 7] = [
+pub const TARGETS: [(&str, Body); 8] = [
     ("lex", text::lex),
     ("parse_condition", text::parse_condition),
     ("check_condition", text::check_condition),
@@ -32,4 +34,5 @@ pub const TARGETS: [(&str, Body); 7] = [
     ("load_rules", load_rules::run),
     ("scap_reader", scap_reader::run),
     ("eval_differential", eval_differential::run),
+    ("yaml_fastpath", yaml_fastpath::run),
 ];

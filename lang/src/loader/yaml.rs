@@ -213,8 +213,18 @@ pub fn parse(src: &str) -> Result<Vec<Node>, YamlError> {
     parse_with_serde_saphyr(src)
 }
 
-/// [`parse`] without the fast path (the reference the fast path is tested against).
-pub(crate) fn parse_with_serde_saphyr(src: &str) -> Result<Vec<Node>, YamlError> {
+/// The fast path alone: `Some` only where it accepts `src`. Not API — a hook for the differential fuzz
+/// target `yaml_fastpath` (`fuzz/src/yaml_fastpath.rs`), which checks the fast path's invariant (its tree
+/// equals [`parse_with_serde_saphyr`]'s whenever it answers) on arbitrary input.
+#[doc(hidden)]
+pub fn parse_fast_path_only(src: &str) -> Option<Vec<Node>> {
+    super::fastyaml::parse(src)
+}
+
+/// [`parse`] without the fast path (the reference the fast path is tested against). Public but hidden
+/// only for the `yaml_fastpath` fuzz target; [`parse`] is the API.
+#[doc(hidden)]
+pub fn parse_with_serde_saphyr(src: &str) -> Result<Vec<Node>, YamlError> {
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget());
     let docs: Vec<Spanned<Raw>> =
