@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-30}"
 shift || true
-all_targets=(lex parse_condition check_condition format_output load_rules scap_reader eval_differential)
+all_targets=(lex parse_condition check_condition format_output load_rules scap_reader eval_differential yaml_fastpath)
 targets=("${@:-${all_targets[@]}}")
 corpus_root="${FRULE_CORPUS:-$(pwd)/../../shared/corpus}"
 
@@ -72,13 +72,23 @@ PY
     eval_differential)
       for i in 1 2 3 4 5 6 7 8; do head -c 512 /dev/urandom >"$dir/random-$i"; done
       ;;
+    yaml_fastpath)
+      # rules files as people write them (the fast path's home ground), read in place
+      # (named by content: many corpus files share a name)
+      local roots=(../rules ../lang/tests/data)
+      [ -d "$corpus_root" ] && roots+=("$corpus_root")
+      find "${roots[@]}" \( -name '*.yaml' -o -name '*.yml' \) -size -64k -print0 |
+        while IFS= read -r -d '' f; do cp "$f" "$dir/$(sha1sum <"$f" | cut -c1-16).yaml"; done
+      ;;
   esac
 }
 
 if [ -z "${FUZZ_BIN_DIR:-}" ]; then
   for t in "${targets[@]}"; do cargo +nightly fuzz build -O "$t" >/dev/null; done
 fi
-printf '%-18s %10s %12s %8s %8s\n' target seconds execs exec/s cov
+# seconds: wall time of the run; exec/s: executions per wall second; cpu/s: per CPU second of the fuzzer
+# (on a shared machine the wall rate mostly measures the other load); rss: libFuzzer's peak RSS in MB
+printf '%-18s %8s %12s %8s %8s %8s %8s %6s\n' target seconds execs exec/s cpu/s cov ft rss
 for t in "${targets[@]}"; do
   seed "$t"
   opts=()
@@ -89,25 +99,34 @@ for t in "${targets[@]}"; do
     # must not turn into an allocation)
     scap_reader) opts=(-dict=dict/scap.dict -max_len=131072 -malloc_limit_mb=256);;
     eval_differential) opts=(-max_len=4096);;
+    yaml_fastpath) opts=(-dict=dict/yaml.dict -max_len=65536);;
   esac
   log="$(mktemp)"
+  times="$(mktemp)"
+  timed=()
+  [ -x /usr/bin/time ] && timed=(/usr/bin/time -o "$times" -f '%U %S')
   status=0
+  start=$SECONDS
   opts+=(-max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1)
   if [ -n "${FUZZ_BIN_DIR:-}" ]; then
     mkdir -p "artifacts/$t"
-    "$FUZZ_BIN_DIR/$t" -artifact_prefix="artifacts/$t/" "${opts[@]}" "corpus/$t" >"$log" 2>&1 || status=$?
+    "${timed[@]}" "$FUZZ_BIN_DIR/$t" -artifact_prefix="artifacts/$t/" "${opts[@]}" "corpus/$t" >"$log" 2>&1 || status=$?
   else
-    cargo +nightly fuzz run -O "$t" "corpus/$t" -- "${opts[@]}" >"$log" 2>&1 || status=$?
+    "${timed[@]}" cargo +nightly fuzz run -O "$t" "corpus/$t" -- "${opts[@]}" >"$log" 2>&1 || status=$?
   fi
+  wall=$(( SECONDS - start ))
   [ -n "${FUZZ_LOG_DIR:-}" ] && cp "$log" "$FUZZ_LOG_DIR/$t.log"
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo 0)
-  rate=$(( secs > 0 ? execs / secs : 0 ))
-  printf '%-18s %10s %12s %8s %8s\n' "$t" "$secs" "$execs" "$rate" "$cov"
+  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo 0)
+  rss=$(grep -o 'stat::peak_rss_mb: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+  cpurate=$(awk -v n="$execs" '/^[0-9.]+ [0-9.]+$/ && $1 + $2 > 0 { printf "%d", n / ($1 + $2) }' "$times" 2>/dev/null || true)
+  rate=$(( wall > 0 ? execs / wall : 0 ))
+  printf '%-18s %8s %12s %8s %8s %8s %8s %6s\n' "$t" "$wall" "$execs" "$rate" "${cpurate:-?}" "$cov" "$ft" "$rss"
   if [ "$status" -ne 0 ]; then
     echo "fuzz: $t failed (exit $status); last lines of its log:"
     tail -30 "$log"
     exit 1
   fi
-  rm -f "$log"
+  rm -f "$log" "$times"
 done

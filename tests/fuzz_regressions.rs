@@ -66,3 +66,27 @@ fn stored_inputs_replay_cleanly() {
     eprintln!("replayed {replayed} stored fuzz inputs");
     assert!(failures.is_empty(), "regressions:\n{}", failures.join("\n"));
 }
+
+/// The `load_rules` target loads its base ruleset before every input; were it to stop loading (a
+/// renamed field, a stricter check), every fuzz input would only exercise the error path. Warnings are
+/// expected (lists and macros that only fuzz inputs refer to, the deprecated `%container.info`).
+#[test]
+fn load_rules_base_ruleset_loads_cleanly() {
+    use frule_lang::loader::{RulesFile, load};
+    let load = load(&[RulesFile::new(
+        "base_rules.yaml",
+        fuzz_bodies::load_rules::BASE_RULES,
+    )]);
+    let errors: Vec<String> = load
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == frule_lang::diagnostic::Severity::Error)
+        .map(|d| format!("{d:?}"))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the base ruleset has errors:\n{}",
+        errors.join("\n")
+    );
+    assert_eq!(load.rules.len(), 2, "both base rules load");
+}

@@ -1,5 +1,6 @@
-//! Rules files through the loader, after frule's default ruleset so that appends, overrides and macro or
-//! list references have something to refer to. Two input forms:
+//! Rules files through the loader, after a small base ruleset (`load_rules_base.yaml`: the part of frule's
+//! default rules the generator names) so that appends, overrides and macro or list references have
+//! something to refer to. Two input forms:
 //!
 //! - raw bytes as the second file's YAML (any input whose first byte is not a control character);
 //! - a structured rules file (first byte a control character other than tab, newline or carriage
@@ -15,7 +16,8 @@ use frule_codegen::lower::Lowerer;
 use frule_codegen::{verify, vm};
 use frule_lang::loader::{self, RulesFile};
 
-const DEFAULT_RULES: &str = include_str!("../../rules/frule_rules.yaml");
+/// Loaded before every input; see the file's header for why it is not the whole default ruleset.
+pub const BASE_RULES: &str = include_str!("load_rules_base.yaml");
 
 const LISTS: [&str; 5] = [
     "shell_binaries",
@@ -310,7 +312,7 @@ pub fn run(data: &[u8]) {
         _ => data.to_vec(),
     };
     let files = [
-        RulesFile::new("frule_rules.yaml", DEFAULT_RULES),
+        RulesFile::new("base_rules.yaml", BASE_RULES),
         RulesFile::new("fuzz.yaml", content),
     ];
     let load = loader::load(&files);
