@@ -20,7 +20,7 @@
 # frule-test/busybox:1 is imported from /bin/busybox (busybox-static) when missing; nothing is pulled.
 # Environment: STORM_SECONDS (10), STORM_WINDOWS ("quiet churn nodocker"), STORM_CONTAINER_CMD (what each
 # container runs: "sleep 1", so that it lives long enough to be looked up), STORM_LOAD_CPU (0),
-# STORM_MONITOR_CPU (1), STORM_PORT (18767), STORM_NO_BUILD=1 (skip the release build), FRULE_CORPUS,
+# STORM_MONITOR_CPU (1), STORM_PORT (18768), STORM_NO_BUILD=1 (skip the release build), FRULE_CORPUS,
 # CARGO_TARGET_DIR.
 set -euo pipefail
 
@@ -30,7 +30,7 @@ secs=${STORM_SECONDS:-10}
 windows=${STORM_WINDOWS:-"quiet churn nodocker"}
 load_cpu=${STORM_LOAD_CPU:-0}
 mon_cpu=${STORM_MONITOR_CPU:-1}
-port=${STORM_PORT:-18767}
+port=${STORM_PORT:-18768}
 corpus=${FRULE_CORPUS:-$root/../shared/corpus}
 rules_dir=$corpus/rules/falcosecurity-rules
 image=frule-test/busybox:1
