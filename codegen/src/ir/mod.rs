@@ -152,6 +152,14 @@ impl<K: EntityId, V: Clone> EntityVec<K, V> {
         }
     }
 
+    /// The items when this table is their only owner, or the table back when it shares them.
+    pub fn try_into_vec(self) -> Result<Vec<V>, Self> {
+        Arc::try_unwrap(self.items).map_err(|items| Self {
+            items,
+            _k: PhantomData,
+        })
+    }
+
     /// The items, moved out when this table is their only owner (copied otherwise).
     pub fn into_vec(self) -> Vec<V> {
         Arc::unwrap_or_clone(self.items)
@@ -259,6 +267,19 @@ pub struct FieldDecl {
     pub multi: MultiValue,
 }
 
+impl Default for FieldDecl {
+    /// A placeholder (what compaction gives an out-of-range slot of an unverified program).
+    fn default() -> Self {
+        FieldDecl {
+            id: FieldId(0),
+            name: String::new(),
+            arg: None,
+            ty: Ty::scalar(ScalarKind::Bytes),
+            multi: MultiValue::Single,
+        }
+    }
+}
+
 /// A typed constant, already parsed per field type (spec B.2).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Constant {
@@ -331,8 +352,18 @@ pub struct SetDecl {
     pub items: Vec<Constant>,
 }
 
+impl Default for SetDecl {
+    /// An empty `str` set (what compaction gives an out-of-range set of an unverified program).
+    fn default() -> Self {
+        SetDecl {
+            kind: ScalarKind::Str,
+            items: Vec::new(),
+        }
+    }
+}
+
 /// A `regex` pattern (RE2 syntax, full match).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RegexDecl {
     /// The pattern as written, without anchoring.
     pub pattern: String,

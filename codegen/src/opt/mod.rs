@@ -333,22 +333,35 @@ impl TableMap {
     }
 
     /// The renumbered table: `old` itself when nothing moves (shared storage), else the used items
-    /// in first-use order (`default` for ids out of range).
-    fn table<K: EntityId, V: Clone>(
+    /// in first-use order (`default` for ids out of range), moved out of `old` when it is their only
+    /// owner and cloned otherwise.
+    fn table<K: EntityId, V: Clone + Default>(
         &self,
-        old: &ir::EntityVec<K, V>,
-        default: impl Fn() -> V,
+        old: ir::EntityVec<K, V>,
     ) -> ir::EntityVec<K, V> {
         if self.is_identity() {
-            return old.clone();
+            return old;
         }
-        let items = old.as_slice();
-        ir::EntityVec::from_vec(
-            self.order
+        let items = match old.try_into_vec() {
+            Ok(mut items) => self
+                .order
                 .iter()
-                .map(|o| items.get(*o as usize).cloned().unwrap_or_else(&default))
+                .map(|o| {
+                    items
+                        .get_mut(*o as usize)
+                        .map(std::mem::take)
+                        .unwrap_or_default()
+                })
                 .collect(),
-        )
+            Err(shared) => {
+                let items = shared.as_slice();
+                self.order
+                    .iter()
+                    .map(|o| items.get(*o as usize).cloned().unwrap_or_default())
+                    .collect()
+            }
+        };
+        ir::EntityVec::from_vec(items)
     }
 }
 
@@ -371,28 +384,23 @@ fn compact_owned(p: Program, keep: &[usize]) -> Program {
             _ => {}
         }
     }
-    let mut out = Program {
-        fields: fields.table(&p.fields, || ir::FieldDecl {
-            id: ir::FieldId(0),
-            name: String::new(),
-            arg: None,
-            ty: ir::Ty::scalar(ir::ScalarKind::Bytes),
-            multi: ir::MultiValue::Single,
-        }),
-        sets: sets.table(&p.sets, || ir::SetDecl {
-            kind: ir::ScalarKind::Str,
-            items: vec![],
-        }),
-        regexes: regexes.table(&p.regexes, || ir::RegexDecl {
-            pattern: String::new(),
-        }),
-        values: Default::default(),
-        rules: Vec::new(),
-    };
     let all_live = live.iter().all(|l| *l);
     let tables_kept = fields.is_identity() && sets.is_identity() && regexes.is_identity();
     let n = p.values.len();
-    let Program { values, rules, .. } = p;
+    let Program {
+        fields: old_fields,
+        sets: old_sets,
+        regexes: old_regexes,
+        values,
+        rules,
+    } = p;
+    let mut out = Program {
+        fields: fields.table(old_fields),
+        sets: sets.table(old_sets),
+        regexes: regexes.table(old_regexes),
+        values: Default::default(),
+        rules: Vec::new(),
+    };
     if all_live && tables_kept {
         // nothing to drop or renumber
         out.values = values;
