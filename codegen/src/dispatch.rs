@@ -1,5 +1,5 @@
 //! Per-event-type dispatch: a [`Partition`] compiled for the VM ([`Dispatch`]) or the JIT
-//! ([`JitDispatch`]).
+//! ([`JitDispatch`]), both one generic [`EvtTypeDispatch`] over the backend ([`GroupCode`]).
 //!
 //! An event is evaluated only against the fused program of its event code's group: one table lookup,
 //! then the group's rules in rule-file order sharing every extracted field and memoized subexpression.
@@ -60,50 +60,157 @@ impl CodeTable {
     }
 }
 
-/// Compiled per-event-type programs for the VM.
-#[derive(Clone, Debug)]
-pub struct Dispatch {
+/// What [`EvtTypeDispatch`] needs from a backend: compile one group's program, make its per-event
+/// state, and evaluate it. Implemented by the VM ([`vm::Program`]) and the JIT ([`jit::Program`]);
+/// the dispatch itself (table, group lookup, rule remapping) is the same code for both, and each
+/// backend's methods are called directly (monomorphized, no dynamic call).
+pub trait GroupCode: Sized {
+    /// The per-event state of one group's program.
+    type Machine: Clone + std::fmt::Debug;
+
+    /// Compiles a group's (verified) program.
+    fn compile_group(p: &ir::Program) -> Result<Self, vm::CompileError>;
+
+    /// Fresh per-event state for this program.
+    fn new_machine(&self) -> Self::Machine;
+
+    /// How many rules the program holds.
+    fn rule_count(&self) -> usize;
+
+    /// Appends the (group-local) indices of every matching rule, ascending.
+    fn all_matches(&self, m: &mut Self::Machine, src: &mut dyn FieldSource, out: &mut Vec<usize>);
+
+    /// The (group-local) index of the first matching rule.
+    fn first_match(&self, m: &mut Self::Machine, src: &mut dyn FieldSource) -> Option<usize>;
+}
+
+impl GroupCode for vm::Program {
+    type Machine = vm::Machine;
+
+    fn compile_group(p: &ir::Program) -> Result<Self, vm::CompileError> {
+        vm::Program::compile(p)
+    }
+
+    fn new_machine(&self) -> vm::Machine {
+        self.machine()
+    }
+
+    fn rule_count(&self) -> usize {
+        vm::Program::rule_count(self)
+    }
+
+    #[inline]
+    fn all_matches(&self, m: &mut vm::Machine, src: &mut dyn FieldSource, out: &mut Vec<usize>) {
+        self.matches(m, src, out);
+    }
+
+    /// Rules after the first match are not evaluated.
+    #[inline]
+    fn first_match(&self, m: &mut vm::Machine, src: &mut dyn FieldSource) -> Option<usize> {
+        vm::Program::first_match(self, m, src)
+    }
+}
+
+impl GroupCode for jit::Program {
+    type Machine = jit::Machine;
+
+    /// Native code, or the VM where Cranelift cannot compile (see [`jit::Program::compile_or_vm`]).
+    fn compile_group(p: &ir::Program) -> Result<Self, vm::CompileError> {
+        jit::Program::compile_or_vm(p)
+    }
+
+    fn new_machine(&self) -> jit::Machine {
+        self.machine()
+    }
+
+    fn rule_count(&self) -> usize {
+        jit::Program::rule_count(self)
+    }
+
+    #[inline]
+    fn all_matches(&self, m: &mut jit::Machine, src: &mut dyn FieldSource, out: &mut Vec<usize>) {
+        self.matches(m, src, out);
+    }
+
+    /// The native function evaluates every rule of the group in one call; the first answer is kept.
+    #[inline]
+    fn first_match(&self, m: &mut jit::Machine, src: &mut dyn FieldSource) -> Option<usize> {
+        jit::Program::first_match(self, m, src)
+    }
+}
+
+/// Compiled per-event-type programs of one backend: a [`Partition`], its [`CodeTable`] and one
+/// compiled program per group. Use it as [`Dispatch`] (VM) or [`JitDispatch`] (JIT).
+#[derive(Debug)]
+pub struct EvtTypeDispatch<P> {
     /// The partition the programs come from (IR, rule maps, sets).
     pub partition: Partition,
     table: CodeTable,
-    programs: Vec<vm::Program>,
+    programs: Vec<P>,
 }
 
-/// Per-group VM caches for [`Dispatch`], reusable across events.
-#[derive(Clone, Debug, Default)]
-pub struct Machines {
-    machines: Vec<vm::Machine>,
+/// Compiled per-event-type programs for the VM.
+pub type Dispatch = EvtTypeDispatch<vm::Program>;
+
+/// Compiled per-event-type programs for the JIT: the same partition and [`CodeTable`] as
+/// [`Dispatch`], each group compiled to native code (or, where Cranelift cannot, run by the VM; see
+/// [`jit::Program::compile_or_vm`]).
+pub type JitDispatch = EvtTypeDispatch<jit::Program>;
+
+/// Per-group per-event state of an [`EvtTypeDispatch`], reusable across events.
+#[derive(Clone, Debug)]
+pub struct GroupMachines<M> {
+    machines: Vec<M>,
 }
 
-impl Dispatch {
-    /// Partitions, optimizes and compiles `p` (which must verify).
-    pub fn build(p: &ir::Program, options: PartitionOptions) -> Result<Dispatch, vm::CompileError> {
+impl<M> Default for GroupMachines<M> {
+    fn default() -> Self {
+        GroupMachines {
+            machines: Vec::new(),
+        }
+    }
+}
+
+/// Per-group VM caches for [`Dispatch`].
+pub type Machines = GroupMachines<vm::Machine>;
+
+/// Per-group JIT state for [`JitDispatch`].
+pub type JitMachines = GroupMachines<jit::Machine>;
+
+impl<P: GroupCode> EvtTypeDispatch<P> {
+    /// Partitions, optimizes and compiles `p` (which must verify), group by group.
+    pub fn build(p: &ir::Program, options: PartitionOptions) -> Result<Self, vm::CompileError> {
         let partition = partition(p, options);
         let programs = partition
             .groups
             .iter()
-            .map(|g| vm::Program::compile(&g.program))
+            .map(|g| P::compile_group(&g.program))
             .collect::<Result<Vec<_>, _>>()?;
         let table = CodeTable::new(&partition.by_code, |g| {
             programs.get(g).is_some_and(|p| p.rule_count() > 0)
         });
-        Ok(Dispatch {
+        Ok(EvtTypeDispatch {
             partition,
             table,
             programs,
         })
     }
 
-    /// Fresh caches for every group.
-    pub fn machines(&self) -> Machines {
-        Machines {
-            machines: self.programs.iter().map(vm::Program::machine).collect(),
+    /// Fresh per-event state for every group.
+    pub fn machines(&self) -> GroupMachines<P::Machine> {
+        GroupMachines {
+            machines: self.programs.iter().map(P::new_machine).collect(),
         }
     }
 
     /// How many distinct fused programs there are (the empty one included).
     pub fn group_count(&self) -> usize {
         self.programs.len()
+    }
+
+    /// The compiled programs, one per group (group 0 is the empty one).
+    pub fn programs(&self) -> &[P] {
+        &self.programs
     }
 
     /// The dispatch table (which codes some rule wants).
@@ -116,7 +223,7 @@ impl Dispatch {
     #[inline]
     pub fn matches(
         &self,
-        m: &mut Machines,
+        m: &mut GroupMachines<P::Machine>,
         code: u16,
         src: &mut dyn FieldSource,
         out: &mut Vec<usize>,
@@ -129,7 +236,7 @@ impl Dispatch {
     #[inline(never)]
     fn matches_group(
         &self,
-        m: &mut Machines,
+        m: &mut GroupMachines<P::Machine>,
         g: usize,
         src: &mut dyn FieldSource,
         out: &mut Vec<usize>,
@@ -145,7 +252,7 @@ impl Dispatch {
             return;
         };
         let start = out.len();
-        prog.matches(machine, src, out);
+        prog.all_matches(machine, src, out);
         remap(&group.rules, out, start);
     }
 
@@ -154,7 +261,7 @@ impl Dispatch {
     #[inline]
     pub fn first_match(
         &self,
-        m: &mut Machines,
+        m: &mut GroupMachines<P::Machine>,
         code: u16,
         src: &mut dyn FieldSource,
     ) -> Option<usize> {
@@ -165,7 +272,7 @@ impl Dispatch {
     #[inline(never)]
     fn first_match_group(
         &self,
-        m: &mut Machines,
+        m: &mut GroupMachines<P::Machine>,
         g: usize,
         src: &mut dyn FieldSource,
     ) -> Option<usize> {
@@ -183,101 +290,6 @@ impl Dispatch {
 fn remap(rules: &[usize], out: &mut [usize], start: usize) {
     for i in out.iter_mut().skip(start) {
         *i = rules.get(*i).copied().unwrap_or(usize::MAX);
-    }
-}
-
-/// Compiled per-event-type programs for the JIT: the same partition and [`CodeTable`] as
-/// [`Dispatch`], each group compiled to native code (or, where Cranelift cannot, run by the VM; see
-/// [`jit::Program::compile_or_vm`]).
-#[derive(Debug)]
-pub struct JitDispatch {
-    /// The partition the programs come from (IR, rule maps, sets).
-    pub partition: Partition,
-    table: CodeTable,
-    programs: Vec<jit::Program>,
-}
-
-/// Per-group JIT state for [`JitDispatch`], reusable across events.
-#[derive(Clone, Debug, Default)]
-pub struct JitMachines {
-    machines: Vec<jit::Machine>,
-}
-
-impl JitDispatch {
-    /// Partitions, optimizes and compiles `p` (which must verify) to native code, group by group.
-    pub fn build(
-        p: &ir::Program,
-        options: PartitionOptions,
-    ) -> Result<JitDispatch, vm::CompileError> {
-        let partition = partition(p, options);
-        let programs = partition
-            .groups
-            .iter()
-            .map(|g| jit::Program::compile_or_vm(&g.program))
-            .collect::<Result<Vec<_>, _>>()?;
-        let table = CodeTable::new(&partition.by_code, |g| {
-            programs.get(g).is_some_and(|p| p.rule_count() > 0)
-        });
-        Ok(JitDispatch {
-            partition,
-            table,
-            programs,
-        })
-    }
-
-    /// Fresh per-event state for every group.
-    pub fn machines(&self) -> JitMachines {
-        JitMachines {
-            machines: self.programs.iter().map(jit::Program::machine).collect(),
-        }
-    }
-
-    /// The compiled programs, one per group (group 0 is the empty one).
-    pub fn programs(&self) -> &[jit::Program] {
-        &self.programs
-    }
-
-    /// The dispatch table (which codes some rule wants).
-    pub fn table(&self) -> &CodeTable {
-        &self.table
-    }
-
-    /// Appends the indices (into the whole program's rules, ascending) of every rule matching an event
-    /// of `code`.
-    #[inline]
-    pub fn matches(
-        &self,
-        m: &mut JitMachines,
-        code: u16,
-        src: &mut dyn FieldSource,
-        out: &mut Vec<usize>,
-    ) {
-        if let Some(g) = self.table.group(code) {
-            self.matches_group(m, g, src, out);
-        }
-    }
-
-    #[inline(never)]
-    fn matches_group(
-        &self,
-        m: &mut JitMachines,
-        g: usize,
-        src: &mut dyn FieldSource,
-        out: &mut Vec<usize>,
-    ) {
-        if m.machines.len() != self.programs.len() {
-            *m = self.machines();
-        }
-        let (Some(prog), Some(machine), Some(group)) = (
-            self.programs.get(g),
-            m.machines.get_mut(g),
-            self.partition.groups.get(g),
-        ) else {
-            return;
-        };
-        let start = out.len();
-        prog.matches(machine, src, out);
-        remap(&group.rules, out, start);
     }
 }
 
@@ -338,6 +350,8 @@ mod tests {
             j.matches(&mut jm, code, &mut event(name, "bash"), &mut jo);
             assert_eq!(vo, jo, "code {code} ({name})");
             let first = d.first_match(&mut dm, code, &mut event(name, "bash"));
+            assert_eq!(first, vo.first().copied(), "code {code} ({name})");
+            let first = j.first_match(&mut jm, code, &mut event(name, "bash"));
             assert_eq!(first, vo.first().copied(), "code {code} ({name})");
             let expected: &[usize] = match name {
                 "open" | "openat" => &[0],

@@ -153,11 +153,19 @@ impl Program {
     /// (a program the verifier rejects).
     pub fn compile_or_vm(p: &ir::Program) -> Result<Program, vm::CompileError> {
         let vm = vm::Program::compile(p)?;
-        let fallback_vm = vm.clone();
-        Ok(match Self::native_from_vm(vm) {
-            Ok(prog) => prog,
+        // The bytecode is borrowed by the code generator and kept either way: no copy of it (its
+        // sets and regexes) for the fallback.
+        Ok(match Self::native_code(&vm) {
+            #[cfg(feature = "jit")]
+            Ok(native) => Program {
+                vm,
+                native: Some(Box::new(native)),
+                fallback: None,
+            },
+            #[cfg(not(feature = "jit"))]
+            Ok(never) => match never {},
             Err(e) => Program {
-                vm: fallback_vm,
+                vm,
                 #[cfg(feature = "jit")]
                 native: None,
                 fallback: Some(e),
@@ -167,7 +175,7 @@ impl Program {
 
     #[cfg(feature = "jit")]
     fn native_from_vm(vm: vm::Program) -> Result<Program, JitError> {
-        let native = native::compile(&vm, native::Emit::default())?.native;
+        let native = Self::native_code(&vm)?;
         Ok(Program {
             vm,
             native: Some(Box::new(native)),
@@ -177,6 +185,16 @@ impl Program {
 
     #[cfg(not(feature = "jit"))]
     fn native_from_vm(_vm: vm::Program) -> Result<Program, JitError> {
+        Err(unavailable())
+    }
+
+    #[cfg(feature = "jit")]
+    fn native_code(vm: &vm::Program) -> Result<native::Native, JitError> {
+        Ok(native::compile(vm, native::Emit::default())?.native)
+    }
+
+    #[cfg(not(feature = "jit"))]
+    fn native_code(_vm: &vm::Program) -> Result<std::convert::Infallible, JitError> {
         Err(unavailable())
     }
 
@@ -275,6 +293,21 @@ impl Program {
             return;
         }
         self.vm.matches(&mut m.vm, src, out);
+    }
+
+    /// The first rule (in rule order) matching one event. The native function evaluates every rule
+    /// in one call (no early stop); the VM fallback stops at the first match.
+    pub fn first_match(&self, m: &mut Machine, src: &mut dyn FieldSource) -> Option<usize> {
+        if self.vm.rule_count() == 0 {
+            return None;
+        }
+        #[cfg(feature = "jit")]
+        if let Some(native) = &self.native {
+            self.reset(m);
+            native.run(&self.vm, m, src, None);
+            return m.results.iter().position(|r| *r != 0);
+        }
+        self.vm.first_match(&mut m.vm, src)
     }
 
     /// Evaluates rule `i` against a new event (clears the cache first); `false` when there is no such

@@ -452,15 +452,19 @@ impl Translator<'_> {
             .ok_or_else(|| err("rule code out of range"))?;
         let mut targets: BTreeMap<usize, cranelift_codegen::ir::Block> = BTreeMap::new();
         for op in code {
-            let t = match op {
-                Op::JumpIfFalse(t) | Op::JumpIfTrue(t) => *t as usize,
-                Op::MemoGet { skip, .. } => *skip as usize,
+            let ts = match op {
+                Op::JumpIfFalse(t) | Op::JumpIfTrue(t) => [*t as usize, *t as usize],
+                Op::MemoGet {
+                    if_false, if_true, ..
+                } => [*if_false as usize, *if_true as usize],
                 _ => continue,
             };
-            if !(start..end).contains(&t) {
-                return Err(err(format!("jump to {t} leaves the rule")));
+            for t in ts {
+                if !(start..end).contains(&t) {
+                    return Err(err(format!("jump to {t} leaves the rule")));
+                }
+                targets.entry(t).or_insert_with(|| b.create_block());
             }
-            targets.entry(t).or_insert_with(|| b.create_block());
         }
         let acc: Variable = b.declare_var(types::I8);
         let zero = b.ins().iconst(types::I8, 0);
@@ -494,7 +498,11 @@ impl Translator<'_> {
                     let v = b.ins().bxor_imm_u(a, 1);
                     b.def_var(acc, v);
                 }
-                Op::MemoGet { slot, skip } => {
+                Op::MemoGet {
+                    slot,
+                    if_false,
+                    if_true,
+                } => {
                     let v = b
                         .ins()
                         .load(types::I8, flags(), bases.memo, memo_offset(*slot)?);
@@ -504,7 +512,12 @@ impl Translator<'_> {
                     b.switch_to_block(hit);
                     let known = b.ins().icmp_imm_u(IntCC::Equal, v, 2);
                     b.def_var(acc, known);
-                    b.ins().jump(target(skip)?, &[]);
+                    let (f, t) = (target(if_false)?, target(if_true)?);
+                    if f == t {
+                        b.ins().jump(t, &[]);
+                    } else {
+                        b.ins().brif(known, t, &[], f, &[]);
+                    }
                     b.switch_to_block(cont);
                 }
                 Op::MemoPut(slot) => {

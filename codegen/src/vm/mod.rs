@@ -495,10 +495,12 @@ pub(crate) enum Op {
         res: Box<[u32]>,
     },
     Const(bool),
-    /// If the memo slot is known for this event, load it and jump to `skip`.
+    /// If the memo slot is known for this event, load it and jump to `if_false` or `if_true` as its
+    /// value says (both the end of the memoized code at first, threaded by [`thread_jumps`]).
     MemoGet {
         slot: u32,
-        skip: u32,
+        if_false: u32,
+        if_true: u32,
     },
     /// Store the accumulator in the memo slot.
     MemoPut(u32),
@@ -589,7 +591,11 @@ impl Compiler<'_> {
         self.prog.code.push(Op::MemoPut(slot));
         let end = self.prog.code.len() as u32;
         if let Some(op) = self.prog.code.get_mut(at) {
-            *op = Op::MemoGet { slot, skip: end };
+            *op = Op::MemoGet {
+                slot,
+                if_false: end,
+                if_true: end,
+            };
         }
         Ok(())
     }
@@ -707,6 +713,60 @@ impl Compiler<'_> {
         };
         self.prog.code.push(op);
         Ok(())
+    }
+}
+
+/// Where control arriving at `t` with the accumulator equal to `acc` really goes: past every jump
+/// that the known accumulator decides (a taken jump keeps the accumulator, an untaken one falls
+/// through). Stops at anything else — a predicate, `not`, a memo instruction or `ret` — so the
+/// accumulator is still `acc` wherever it stops. Bounded by the code length (jumps go forward).
+fn thread(code: &[Op], mut t: u32, acc: bool) -> u32 {
+    for _ in 0..code.len() {
+        t = match code.get(t as usize) {
+            Some(Op::JumpIfFalse(n)) => {
+                if acc {
+                    t + 1
+                } else {
+                    *n
+                }
+            }
+            Some(Op::JumpIfTrue(n)) => {
+                if acc {
+                    *n
+                } else {
+                    t + 1
+                }
+            }
+            _ => return t,
+        };
+    }
+    t
+}
+
+/// Jump threading: every jump (and every memo hit) goes straight to where the chain of short-circuit
+/// jumps it lands on would take it. `a and b and c` inside an `or` inside a rule compiles to jumps to
+/// jumps; a memoized operand known false skips the whole `and` at once. Exact: a jump only ever lands
+/// on a jump whose direction the accumulator it carries decides; jumps stay forward and inside their
+/// rule (every rule ends with `ret`, where threading stops).
+fn thread_jumps(code: &mut [Op]) {
+    for i in 0..code.len() {
+        let threaded = match code.get(i) {
+            Some(Op::JumpIfFalse(t)) => Op::JumpIfFalse(thread(code, *t, false)),
+            Some(Op::JumpIfTrue(t)) => Op::JumpIfTrue(thread(code, *t, true)),
+            Some(Op::MemoGet {
+                slot,
+                if_false,
+                if_true,
+            }) => Op::MemoGet {
+                slot: *slot,
+                if_false: thread(code, *if_false, false),
+                if_true: thread(code, *if_true, true),
+            },
+            _ => continue,
+        };
+        if let Some(op) = code.get_mut(i) {
+            *op = threaded;
+        }
     }
 }
 
@@ -835,6 +895,7 @@ impl Program {
                 entry,
             });
         }
+        thread_jumps(&mut c.prog.code);
         Ok(c.prog)
     }
 
@@ -920,15 +981,19 @@ impl Program {
                     continue;
                 }
                 Op::Not => !acc,
-                Op::MemoGet { slot, skip } => {
+                Op::MemoGet {
+                    slot,
+                    if_false,
+                    if_true,
+                } => {
                     match m.memo.get(*slot as usize) {
                         Some(1) => {
                             acc = false;
-                            pc = *skip as usize;
+                            pc = *if_false as usize;
                         }
                         Some(2) => {
                             acc = true;
-                            pc = *skip as usize;
+                            pc = *if_true as usize;
                         }
                         _ => {}
                     }
