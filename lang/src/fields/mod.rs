@@ -866,9 +866,18 @@ fn distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Whether two strings' lengths alone put them more than `limit` edits apart (the edit distance is at
+/// least the length difference): such pairs are skipped without computing the distance, which keeps a
+/// long misspelled name from costing `len x` every field name's length (a fuzzing finding: a 4 KiB
+/// `%proc.aaa…` output field took seconds).
+fn too_far(a: &str, b: &str, limit: usize) -> bool {
+    a.len().abs_diff(b.len()) > limit
+}
+
 fn suggest_from<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (name.len() / 3).max(2);
     candidates
+        .filter(|c| !too_far(name, c, limit))
         .map(|c| (distance(name, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, c.len()))
@@ -904,6 +913,7 @@ pub fn suggest(name: &str) -> Option<&'static str> {
         return Some(s);
     }
     if let Some((_, s)) = visible()
+        .filter(|f| !too_far(name, f, 2))
         .map(|f| (distance(name, f), f))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, f)| (*d, f.len()))
@@ -928,12 +938,14 @@ pub fn suggest(name: &str) -> Option<&'static str> {
         let Some((fhead, ftail)) = f.split_once('.') else {
             continue;
         };
-        let head_ok = alias == Some(fhead) || distance(head, fhead) <= 2;
-        if !head_ok {
+        let head_ok =
+            alias == Some(fhead) || (!too_far(head, fhead, 2) && distance(head, fhead) <= 2);
+        let limit = (tail.len() / 3).max(1);
+        if !head_ok || too_far(tail, ftail, limit) {
             continue;
         }
         let d = distance(tail, ftail);
-        if d <= (tail.len() / 3).max(1) && best.is_none_or(|(bd, _)| d < bd) {
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, f));
         }
     }
