@@ -647,8 +647,19 @@ impl Ruleset {
             (Code::Vm(p), Scratch::Vm(m), RuleMatching::All) => {
                 p.matches(m, src, &mut self.scratch)
             }
-            // The native function evaluates every rule of the program in one call.
-            (Code::Jit(p), Scratch::Jit(m), _) => p.matches(m, src, &mut self.scratch),
+            // The native function evaluates every rule of the program in one call; the first
+            // answer is read from its results.
+            (Code::Jit(p), Scratch::Jit(m), RuleMatching::First) => {
+                if let Some(i) = p.first_match(m, src)
+                    && let Some(&r) = group.rules.get(i)
+                {
+                    out.push(r);
+                }
+                return;
+            }
+            (Code::Jit(p), Scratch::Jit(m), RuleMatching::All) => {
+                p.matches(m, src, &mut self.scratch)
+            }
             // A group's machine is made from its own code.
             _ => return,
         }
