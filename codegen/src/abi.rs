@@ -12,7 +12,9 @@
 //! - a *multi-valued* scalar field (the field's [`MultiValue`] is not `Single` and it has no argument)
 //!   pushes every value it stands for: `proc.aname` one item per ancestor, parent first;
 //!   `fd.ip`/`fd.port`/`fd.net`/`fd.proto` the client then the server end of a connected socket (one
-//!   item for a listening socket). Pushing no item means missing. Compiled code compares such a field
+//!   item for a listening socket); `fd.*ip.name` the names whose addresses include the socket's. Pushing
+//!   no item means missing, except for DNS names ([`MultiValue::Names`]), where it means an address
+//!   no name resolves to. Compiled code compares such a field
 //!   value by value (some value must satisfy the check; for `Endpoints`, `!=` must hold for every
 //!   value), and a transformer or output sees the first value;
 //! - every pushed item has the representation of the field's [`ScalarKind`]: numbers as `u64`/`i64`/`f64`

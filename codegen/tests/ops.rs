@@ -258,6 +258,7 @@ pub(crate) fn build(case: &Case) -> Result<(Program, MapEvent), String> {
         None => MultiValue::Single,
         Some("ancestors") => MultiValue::Ancestors,
         Some("endpoints") => MultiValue::Endpoints,
+        Some("names") => MultiValue::Names,
         Some(other) => return Err(format!("unknown multi mode {other}")),
     };
     let mut p = Program::new();

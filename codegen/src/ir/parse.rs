@@ -247,6 +247,7 @@ impl Builder<'_> {
                     None => MultiValue::Single,
                     Some("ancestors") => MultiValue::Ancestors,
                     Some("endpoints") => MultiValue::Endpoints,
+                    Some("names") => MultiValue::Names,
                     Some(other) => {
                         return Err(self.err(
                             offset,

@@ -34,6 +34,7 @@ pub fn multi_name(m: super::MultiValue) -> Option<&'static str> {
         super::MultiValue::Single => None,
         super::MultiValue::Ancestors => Some("ancestors"),
         super::MultiValue::Endpoints => Some("endpoints"),
+        super::MultiValue::Names => Some("names"),
     }
 }
 

@@ -13,8 +13,9 @@
 //!   ones reuse it. Evaluation has no side effects, so this cannot change an answer.
 //!
 //! Multi-valued fields (`proc.aname`, `fd.ip`, … without an argument, see [`crate::abi`]): the node holds
-//! every value; a predicate holds when it holds for some value, except `!=` on connection endpoints,
-//! which must hold for every value; `in` needs some value in the set. Transformers see the first value.
+//! every value; a predicate holds when it holds for some value, except `!=` on connection endpoints and
+//! DNS names, which must hold for every value; `in` needs some value in the set. Transformers see the
+//! first value. A DNS-name field may be present with no value (an address no name resolves to).
 //!
 //! Missing values: a predicate whose operand node is missing sets the accumulator to `false` (spec B.3),
 //! and only `not` can turn that into `true`.
@@ -1166,7 +1167,10 @@ impl Program {
         let b = self.buf(m, n);
         match self.node_multi.get(n as usize) {
             Some(MultiValue::Endpoints) if ne => !b.is_empty() && b.iter().all(f),
-            Some(MultiValue::Endpoints | MultiValue::Ancestors) => b.iter().any(f),
+            Some(MultiValue::Names) if ne => b.iter().all(f),
+            Some(MultiValue::Endpoints | MultiValue::Ancestors | MultiValue::Names) => {
+                b.iter().any(f)
+            }
             _ => b.get(0).is_some_and(f),
         }
     }
@@ -1202,15 +1206,15 @@ impl Program {
                 match m.bufs.get_mut(i) {
                     Some(buf) => {
                         buf.clear();
-                        // A scalar field must yield exactly one item, a multi-valued one at least one;
-                        // anything else counts as missing (libsinsp treats an empty extraction as a
-                        // failed check).
-                        let multi = self
-                            .node_multi
-                            .get(i)
-                            .is_some_and(|m| *m != MultiValue::Single);
+                        // A scalar field must yield exactly one item, a multi-valued one at least one
+                        // (DNS names: any number); anything else counts as missing (libsinsp treats an
+                        // empty extraction as a failed check).
+                        let multi = self.node_multi.get(i).copied().unwrap_or_default();
                         let ok = src.extract(*id, arg.as_ref(), buf)
-                            && (list || buf.len() == 1 || (multi && !buf.is_empty()));
+                            && (list
+                                || buf.len() == 1
+                                || multi == MultiValue::Names
+                                || (multi != MultiValue::Single && !buf.is_empty()));
                         if ok
                             && self
                                 .node_ty

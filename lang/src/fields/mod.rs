@@ -436,6 +436,11 @@ pub enum MultiValue {
     /// when it holds for some end, except `!=`, which must hold for every end (`fd.ip`, `fd.port`,
     /// `fd.net`, `fd.proto`).
     Endpoints,
+    /// The domain names, among those the rules mention, whose addresses include the socket's address
+    /// (`fd.cip.name`, `fd.sip.name`, `fd.lip.name`, `fd.rip.name`; libsinsp's DNS manager). A socket
+    /// address that no such name resolves to is present with no name: every check on it is false
+    /// except `!=`, which must hold for every name and so holds (libsinsp's `compare_domain`).
+    Names,
 }
 
 /// One field of the schema.

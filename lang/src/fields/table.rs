@@ -1197,7 +1197,8 @@ pub static FIELDS: &[F] = &[
         "domain name of the client address",
     )
     .no_rhs()
-    .no_transformer(),
+    .no_transformer()
+    .multi(MultiValue::Names),
     F::new(
         "fd.sip.name",
         Fd,
@@ -1205,7 +1206,8 @@ pub static FIELDS: &[F] = &[
         "domain name of the server address",
     )
     .no_rhs()
-    .no_transformer(),
+    .no_transformer()
+    .multi(MultiValue::Names),
     F::new(
         "fd.lip.name",
         Fd,
@@ -1213,7 +1215,8 @@ pub static FIELDS: &[F] = &[
         "domain name of the local address",
     )
     .no_rhs()
-    .no_transformer(),
+    .no_transformer()
+    .multi(MultiValue::Names),
     F::new(
         "fd.rip.name",
         Fd,
@@ -1221,7 +1224,8 @@ pub static FIELDS: &[F] = &[
         "domain name of the remote address",
     )
     .no_rhs()
-    .no_transformer(),
+    .no_transformer()
+    .multi(MultiValue::Names),
     F::new("fd.dev", Fd, Int32, "device number of the file's device"),
     F::new(
         "fd.dev.major",

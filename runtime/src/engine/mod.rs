@@ -27,6 +27,7 @@ pub use ruleset::{
     SkippedRule, wildcard_match,
 };
 
+use crate::dns::{DnsNames, DnsView, names_in_conditions};
 use crate::event::Event;
 use crate::fields::Extractor;
 use crate::output::{Alert, FieldRender, OutputTemplate};
@@ -136,7 +137,23 @@ pub struct Engine {
     stats: Stats,
     hits: Vec<usize>,
     state: State,
+    dns: Dns,
 }
+
+/// The DNS names of `fd.*ip.name` checks (see [`crate::dns`]).
+#[derive(Debug, Default)]
+struct Dns {
+    /// Per rule with such checks, its index and the names it compares with.
+    by_rule: Vec<(usize, Vec<String>)>,
+    /// The resolver, started at the first event for the rules active then.
+    names: Option<DnsNames>,
+    view: DnsView,
+}
+
+/// How long the first event waits for the first answers of the resolver. libsinsp waits for each
+/// name's resolution on the event loop, unbounded; a name server that does not answer must not stall
+/// frule longer than this.
+pub const DNS_FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 const PRIORITIES: [Priority; 8] = [
     Priority::Emergency,
@@ -164,6 +181,15 @@ impl Engine {
             })
             .collect::<Vec<_>>();
         let n = meta.len();
+        let by_rule = load
+            .rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let names = names_in_conditions([&r.expr]);
+                (!names.is_empty()).then(|| (i, names.into_iter().collect()))
+            })
+            .collect();
         Engine {
             ruleset: Ruleset::new(&load.rules),
             meta,
@@ -174,7 +200,30 @@ impl Engine {
             },
             hits: Vec::new(),
             state: State::default(),
+            dns: Dns {
+                by_rule,
+                ..Dns::default()
+            },
         }
+    }
+
+    /// Starts resolving the names that the active rules' `fd.*ip.name` checks compare with, and
+    /// waits for the first answers at most [`DNS_FIRST_WAIT`]. Done by the first event; a monitor
+    /// calls it before it starts reading events so that no event waits.
+    pub fn start_dns(&mut self) {
+        if self.dns.names.is_some() {
+            return;
+        }
+        let names: std::collections::BTreeSet<String> = self
+            .dns
+            .by_rule
+            .iter()
+            .filter(|(i, _)| self.ruleset.is_active(*i))
+            .flat_map(|(_, n)| n.iter().cloned())
+            .collect();
+        let dns = DnsNames::start(names, DNS_FIRST_WAIT);
+        self.dns.view = dns.view();
+        self.dns.names = Some(dns);
     }
 
     /// Replaces the system state with the one recorded at the start of a capture (its process, fd,
@@ -222,7 +271,13 @@ impl Engine {
     /// rules of its event type and appends an [`Alert`] per fired rule. Returns how many fired.
     pub fn process(&mut self, evt: &Event<'_>, cpu: u16, alerts: &mut Vec<Alert>) -> usize {
         self.state.update(evt);
-        let mut ex = Extractor::new(&self.state, *evt).with_cpu(cpu);
+        if self.dns.names.is_none() {
+            self.start_dns();
+        }
+        self.dns.view.refresh();
+        let mut ex = Extractor::new(&self.state, *evt)
+            .with_cpu(cpu)
+            .with_dns(self.dns.view.table());
         let mut parts = Parts {
             ruleset: &mut self.ruleset,
             meta: &self.meta,

@@ -14,12 +14,17 @@
 //! - `fd.ip`, `fd.net`, `fd.port`, `fd.proto` (filter-only, `MultiValue::Endpoints`) push both
 //!   endpoints of a connected socket (client first), one for a listening socket; libsinsp's
 //!   `=`/`in`/ordering match either end, `!=` neither. `fd.proto` carries the ports, as libsinsp's
-//!   `compare_port` compares them for it.
+//!   `compare_port` compares them for it;
+//! - `fd.cip.name`, `fd.sip.name`, `fd.lip.name`, `fd.rip.name` (`MultiValue::Names`) push the
+//!   names, among those the rules mention, whose addresses include the socket's (see [`crate::dns`]):
+//!   present on a connected IPv4/IPv6 socket even with no name, so that `!=` holds there, as in
+//!   libsinsp's `compare_domain`; `fd.sip.name` of a listening socket is present only with a name.
+//!   Rendered, the first name.
 //!
 //! `container.*` and `k8s.*` come from [`crate::container::tracker`] (what Falco's container plugin
 //! gives, through the state's container cache). Not implemented yet, so always missing:
 //! `container.ip`, `container.host_*`, `k8s.pod.ip`, the deprecated `k8s.*`, `fs.path.*`,
-//! `fdlist.*`, DNS names (`fd.*ip.name`), `evt.around`, `evt.abspath`, `evt.deltatime`, `proc.nthreads`,
+//! `fdlist.*`, `evt.around`, `evt.abspath`, `evt.deltatime`, `proc.nthreads`,
 //! `proc.nchilds`, `proc.fdopencount`, `proc.vmsize`-style counters and `thread.cpu*`. See
 //! [`is_supported`].
 
@@ -188,6 +193,10 @@ enum K {
     FdNameraw,
     FdIsUpper,
     FdIsLower,
+    FdCipName,
+    FdSipName,
+    FdLipName,
+    FdRipName,
     /// Every field [`crate::container::tracker::serves`], `container.id` included.
     Container,
     Unsupported,
@@ -341,6 +350,10 @@ fn kind_of_name(name: &str) -> K {
         "fd.nameraw" => FdNameraw,
         "fd.is_upper_layer" => FdIsUpper,
         "fd.is_lower_layer" => FdIsLower,
+        "fd.cip.name" => FdCipName,
+        "fd.sip.name" => FdSipName,
+        "fd.lip.name" => FdLipName,
+        "fd.rip.name" => FdRipName,
         n if crate::container::tracker::serves(n) => Container,
         _ => Unsupported,
     }
@@ -367,6 +380,7 @@ pub struct Extractor<'a> {
     thread: Cell<Option<Option<&'a ThreadInfo>>>,
     /// The event's fd entry, looked up on first use.
     event_fd: Cell<Option<Option<&'a FdEntry>>>,
+    dns: Option<&'a crate::dns::Table>,
 }
 
 impl<'a> Extractor<'a> {
@@ -379,7 +393,14 @@ impl<'a> Extractor<'a> {
             tmp: Vec::new(),
             thread: Cell::new(None),
             event_fd: Cell::new(None),
+            dns: None,
         }
+    }
+
+    /// Sets the names `fd.*ip.name` know (without a table, an address has no name).
+    pub fn with_dns(mut self, table: &'a crate::dns::Table) -> Extractor<'a> {
+        self.dns = Some(table);
+        self
     }
 
     /// Sets the CPU the event was captured on (`evt.cpu`), known from the capture's block.
@@ -1020,6 +1041,26 @@ impl<'a> Extractor<'a> {
         let is_local = || s.sip.is_some_and(|ip| self.state.is_local_addr(ip));
         match k {
             K::FdCip | K::FdCnet => conn && !role_none && push_ip(out, s.sip),
+            K::FdCipName | K::FdSipName | K::FdLipName | K::FdRipName => {
+                let ip = match k {
+                    _ if role_none => None,
+                    K::FdCipName if conn => s.sip,
+                    K::FdSipName if conn => s.dip,
+                    K::FdSipName if serv => s.sip,
+                    K::FdLipName | K::FdRipName if conn => {
+                        let local = k == K::FdLipName;
+                        if local == is_local() { s.sip } else { s.dip }
+                    }
+                    _ => None,
+                };
+                let Some(ip) = ip else { return false };
+                if let Some(t) = self.dns {
+                    t.names_of(ip).for_each(|n| out.push_bytes(n.as_bytes()));
+                }
+                // libsinsp compares a connected socket's address with the names even when none
+                // resolves to it; a listening socket only through an extracted name.
+                conn || !out.is_empty()
+            }
             K::FdSip | K::FdSnet => {
                 if role_none && !serv {
                     return false;
@@ -1068,7 +1109,16 @@ impl<'a> Extractor<'a> {
             }
             K::FdIp | K::FdNet => {
                 if conn {
-                    push_ip(out, s.sip) | push_ip(out, s.dip)
+                    // libsinsp's `compare_ip`/`compare_net` read both ends of a connection socket even
+                    // before it is connected, when they are still all zeros.
+                    let zero = if f.ty == FdType::Ipv4Sock {
+                        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+                    } else {
+                        IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+                    };
+                    out.push_ip(s.sip.unwrap_or(zero));
+                    out.push_ip(s.dip.unwrap_or(zero));
+                    true
                 } else {
                     serv && push_ip(out, s.sip)
                 }
@@ -1354,8 +1404,13 @@ impl<'a> Extractor<'a> {
         } else {
             ty
         };
+        // An address known under several names renders as its first, as libsinsp extracts one.
+        let one = matches!(k, K::FdCipName | K::FdSipName | K::FdLipName | K::FdRipName);
         for (i, v) in buf.iter().enumerate() {
             if i > 0 {
+                if one {
+                    break;
+                }
                 out.push(' ');
             }
             render::value_text(ty, v, out);
@@ -1458,7 +1513,9 @@ impl FieldSource for Extractor<'_> {
             | FdSip | FdLip | FdRip | FdPort | FdProto | FdCport | FdSport | FdLport | FdRport
             | FdL4proto | FdSockfamily | FdIsServer | FdUid | FdNet | FdCnet | FdSnet | FdLnet
             | FdRnet | FdConnected | FdNameChanged | FdDev | FdDevMajor | FdDevMinor | FdIno
-            | FdNameraw | FdIsUpper | FdIsLower => self.fd_field(k, arg, out),
+            | FdNameraw | FdIsUpper | FdIsLower | FdCipName | FdSipName | FdLipName | FdRipName => {
+                self.fd_field(k, arg, out)
+            }
             Container => {
                 let ts = self.evt.ts();
                 let c = self.state.containers();
