@@ -249,6 +249,9 @@ fn build_engine(cli: &Cli, config: &Config) -> Result<(Engine, Vec<(String, Stri
         .map_err(|m| Failure::Invalid(format!("Error: {m}")))?;
     engine.set_backend(cli.backend.unwrap_or(config.backend));
     engine.ruleset_mut().build();
+    // Resolve the names of `fd.*ip.name` checks now (a reload builds here too, off the event loop),
+    // so that no event waits for them.
+    engine.start_dns();
     for s in engine.ruleset().skipped() {
         eprintln!("Warning: rule '{}' is skipped: {}", s.rule, s.reason);
     }
