@@ -183,6 +183,9 @@ fn sysdig_matches(capture: &Path, filter: &str) -> Result<BTreeSet<u64>, String>
         .collect()
 }
 
+/// sysdig's answer per (capture, filter) index pair.
+type Answers = BTreeMap<(usize, usize), Result<BTreeSet<u64>, String>>;
+
 /// The events compared: those sysdig prints at all, but for the ones whose fd semantics changed.
 const UNIVERSE: &str = "not evt.type in (mmap, munmap, setsockopt, getsockopt)";
 
@@ -211,8 +214,7 @@ fn filters_match_the_same_events_as_sysdig() {
         .flat_map(|c| (0..=everything).map(move |f| (c, f)))
         .collect();
     let next = Mutex::new(0usize);
-    let answers: Mutex<BTreeMap<(usize, usize), Result<BTreeSet<u64>, String>>> =
-        Mutex::new(BTreeMap::new());
+    let answers: Mutex<Answers> = Mutex::new(BTreeMap::new());
     std::thread::scope(|s| {
         for _ in 0..2 {
             s.spawn(|| {
