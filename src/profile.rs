@@ -181,8 +181,8 @@ const SYSCALL_FAMILIES: &[&[&str]] = &[
     &["umount", "umount2"],
 ];
 
-/// The allowed event types of a profile: the learned ones and the other names of their families (see
-/// [`SYSCALL_FAMILIES`]), sorted.
+/// The allowed event types of a profile: the learned ones and the other names of their families
+/// (`dup`/`dup2`/`dup3`, `accept`/`accept4`, … — a recording writes some of them under one name), sorted.
 pub fn allowed_syscalls(learned: &BTreeSet<String>) -> BTreeSet<String> {
     let mut out = learned.clone();
     for name in learned {
