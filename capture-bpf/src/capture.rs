@@ -395,7 +395,7 @@ impl Capture {
     /// Waits up to `timeout` for events, then hands out what was drained.
     ///
     /// The reader paces itself instead of waking per event: before each drain it sleeps for
-    /// the current pace (see [`Pacing`]), which doubles while the rings stay nearly empty (up
+    /// the current pace, which doubles while the rings stay nearly empty (up
     /// to 30 ms, libscap's longest back-off) and halves when a drain finds a ring more than a
     /// quarter full; after such a drain the next one follows without sleeping. Under a steady
     /// load each wake-up therefore drains many events, and the rings keep ample headroom.
