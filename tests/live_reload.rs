@@ -13,136 +13,35 @@
 //!   SIGHUP reloads: the warning-priority rule is no longer loaded (only `high` alerts), and the
 //!   monitor names the output key that needs a restart.
 
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::thread;
-use std::time::{Duration, Instant};
+mod support;
 
-/// Upper bounds only.
-const START_BOUND: Duration = Duration::from_secs(180);
-const LINE_BOUND: Duration = Duration::from_secs(90);
+use std::path::Path;
 
-fn skip_reason() -> Option<String> {
-    let euid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
-    if euid != Some(0) {
-        return Some(format!("the live capture needs root (euid {euid:?})"));
+use support::{ALERT_BOUND, Monitor, live_unavailable, temp_dir};
+
+/// The rule names of the alerts up to and including the first one of `last_rule`.
+fn alerts_until(m: &mut Monitor, last_rule: &str) -> Vec<String> {
+    let from = m.out_seen.len();
+    let rule_of = |line: &str| {
+        serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .and_then(|v| v["rule"].as_str().map(str::to_owned))
+    };
+    if m.wait_out(ALERT_BOUND, |l| rule_of(l).is_some_and(|r| r == last_rule))
+        .is_none()
+    {
+        m.fail(&format!("no alert of {last_rule:?}"));
     }
-    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
-        return Some("no kernel BTF (/sys/kernel/btf/vmlinux)".into());
-    }
-    None
+    m.out_seen[from..]
+        .iter()
+        .filter_map(|l| rule_of(l))
+        .collect()
 }
 
-fn lines_of(stream: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-struct Monitor {
-    child: Child,
-    out: Receiver<String>,
-    err: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Monitor {
-    fn start(args: &[&str]) -> Monitor {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_frule-monitor"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("frule-monitor starts");
-        let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
-            let _ = child.kill();
-            panic!("frule-monitor's pipes are missing");
-        };
-        let mut m = Monitor {
-            child,
-            out: lines_of(out),
-            err: lines_of(err),
-            seen: Vec::new(),
-        };
-        m.expect_err(START_BOUND, "frule-monitor: watching ");
-        m
-    }
-
-    fn wait(
-        &mut self,
-        stderr: bool,
-        bound: Duration,
-        want: &dyn Fn(&str) -> bool,
-    ) -> Option<String> {
-        let deadline = Instant::now() + bound;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let rx = if stderr { &self.err } else { &self.out };
-            let line = rx.recv_timeout(left).ok()?;
-            self.seen
-                .push(format!("{}{line}", if stderr { "E " } else { "O " }));
-            if want(&line) {
-                return Some(line);
-            }
-        }
-    }
-
-    fn expect_err(&mut self, bound: Duration, needle: &str) -> String {
-        match self.wait(true, bound, &|l| l.contains(needle)) {
-            Some(l) => l,
-            None => self.fail(&format!("no stderr line containing {needle:?}")),
-        }
-    }
-
-    /// The rule names of the alerts up to and including the first one of `last_rule`.
-    fn alerts_until(&mut self, last_rule: &str) -> Vec<String> {
-        let mut rules = Vec::new();
-        loop {
-            let Some(line) = self.wait(false, LINE_BOUND, &|_| true) else {
-                self.fail(&format!("no alert of {last_rule:?}"));
-            };
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
-                continue;
-            };
-            let rule = v["rule"].as_str().unwrap_or_default().to_string();
-            let done = rule == last_rule;
-            rules.push(rule);
-            if done {
-                return rules;
-            }
-        }
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "kill -{sig} failed");
-    }
-
-    fn fail(&mut self, what: &str) -> ! {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        panic!("{what}\nmonitor output:\n{}", self.seen.join("\n"));
-    }
-}
-
-impl Drop for Monitor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// Waits for a stderr line containing `needle`; fails the test at the bound.
+fn expect_err(m: &mut Monitor, needle: &str) {
+    if m.wait_err(ALERT_BOUND, |l| l.contains(needle)).is_none() {
+        m.fail(&format!("no stderr line containing {needle:?}"));
     }
 }
 
@@ -164,14 +63,11 @@ fn open_markers(dir: &Path) {
 
 #[test]
 fn sighup_rereads_the_configuration() {
-    if let Some(reason) = skip_reason() {
+    if let Some(reason) = live_unavailable() {
         eprintln!("skipping sighup_rereads_the_configuration: {reason}");
         return;
     }
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("frule-live-reload-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = temp_dir("reload-config");
     for name in ["low.marker", "high.marker"] {
         std::fs::write(dir.join(name), "x").expect("marker file");
     }
@@ -193,7 +89,7 @@ fn sighup_rereads_the_configuration() {
     let conf_arg = conf.display().to_string();
     let mut m = Monitor::start(&["-c", &conf_arg]);
     open_markers(&dir);
-    let before = m.alerts_until(HIGH_RULE);
+    let before = alerts_until(&mut m, HIGH_RULE);
     if !before.iter().any(|r| r == LOW_RULE) {
         m.fail(&format!(
             "with priority debug, {LOW_RULE:?} should alert: {before:?}"
@@ -202,15 +98,16 @@ fn sighup_rereads_the_configuration() {
 
     std::fs::write(&conf, config(&rules, "error", false)).expect("config file");
     m.signal("HUP");
-    m.expect_err(LINE_BOUND, "configuration key json_output changed");
-    m.expect_err(LINE_BOUND, "Rules reloaded");
+    expect_err(&mut m, "configuration key json_output changed");
+    expect_err(&mut m, "Rules reloaded");
     open_markers(&dir);
-    let after = m.alerts_until(HIGH_RULE);
+    let after = alerts_until(&mut m, HIGH_RULE);
     if after.iter().any(|r| r == LOW_RULE) {
         m.fail(&format!(
             "with priority error, {LOW_RULE:?} is not loaded: {after:?}"
         ));
     }
-    m.signal("TERM");
+    let stopped = m.stop_with("TERM");
+    assert!(stopped.status.success(), "{}", stopped.stderr_text());
     let _ = std::fs::remove_dir_all(&dir);
 }

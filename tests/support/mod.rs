@@ -1,6 +1,6 @@
 //! Helpers shared by the end-to-end tests of the live `frule-monitor` (`tests/live_monitor.rs`,
-//! `tests/containers.rs`, `tests/profile_learn.rs`): start the real binary, wait for its readiness and for
-//! the lines it prints, and stop it with a signal.
+//! `tests/containers.rs`, `tests/profile_learn.rs`, `tests/live_reload.rs`): start the real binary, wait
+//! for its readiness and for the lines it prints, and stop it with a signal.
 //!
 //! Invariants every test relies on:
 //! - no test waits for a live monitor to exit on its own: [`Monitor::stop_with`] signals it first, and only
