@@ -1,6 +1,8 @@
 //! Engine cases on synthetic events, from `tests/data/engine/cases.yaml`: rule matching (`first` /
 //! `all`), priority threshold, selection by name substring, wildcard, tags, and output rendering.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use frule_codegen::abi::{MapEvent, OwnedValue, ScalarKind};
@@ -383,26 +385,11 @@ fn backend_and_selection_changes_rebuild() {
     }
 }
 
-fn corpus() -> Option<std::path::PathBuf> {
-    let dir = std::env::var_os("FRULE_CORPUS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus").into());
-    if dir.join("rules").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: corpus not found at {} (set FRULE_CORPUS)",
-            dir.display()
-        );
-        None
-    }
-}
-
 /// The upstream rulesets build on every backend with nothing skipped, every program native with the
 /// JIT, and the optimizer's event-type sets equal to the loader's (Falco's index) for every rule.
 #[test]
 fn upstream_rules_build_on_every_backend() {
-    let Some(dir) = corpus() else {
+    let Some(dir) = common::corpus_with("rules") else {
         return;
     };
     let files: Vec<RulesFile> = [
@@ -446,7 +433,7 @@ fn upstream_rules_build_on_every_backend() {
 fn replay_speed_per_backend() {
     use frule_runtime::scap::ScapReader;
     use std::time::Instant;
-    let Some(dir) = corpus() else {
+    let Some(dir) = common::corpus_with("rules") else {
         return;
     };
     let files: Vec<RulesFile> = [

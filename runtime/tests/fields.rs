@@ -5,8 +5,10 @@
 //! through [`State`] and [`Extractor`] and renders the same fields; every recorded line must match.
 //! A second test runs sysdig itself when it is installed and compares every printed event.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use frule_codegen::abi::FieldArg;
@@ -14,13 +16,6 @@ use frule_lang::fields::{self, FieldArg as LangArg};
 use frule_runtime::fields::Extractor;
 use frule_runtime::scap::ScapReader;
 use frule_runtime::state::State;
-
-fn corpus() -> PathBuf {
-    std::env::var_os("FRULE_CORPUS").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus")),
-        PathBuf::from,
-    )
-}
 
 /// One `%field` of a format.
 fn parse_format(fmt: &str) -> Vec<(fields::FieldId, Option<FieldArg>)> {
@@ -144,7 +139,7 @@ fn compare(ours: &BTreeMap<u64, String>, fmt: &str, expected: &[String]) -> Vec<
 
 #[test]
 fn recorded_sysdig_outputs() {
-    let root = corpus();
+    let root = common::corpus_root();
     if !root.join("scap").is_dir() {
         eprintln!("skipping: corpus not found at {}", root.display());
         return;
@@ -184,7 +179,7 @@ fn recorded_sysdig_outputs() {
 /// Runs sysdig on the same captures with every case's format and compares every printed line.
 #[test]
 fn live_sysdig_comparison() {
-    let root = corpus();
+    let root = common::corpus_root();
     if !root.join("scap").is_dir() {
         eprintln!("skipping: corpus not found at {}", root.display());
         return;

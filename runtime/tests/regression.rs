@@ -6,6 +6,8 @@
 //! The corpus is read in place from `FRULE_CORPUS` (default `../shared/corpus` beside the workspace);
 //! without it the tests print why and pass.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -14,23 +16,6 @@ use frule_runtime::engine::{Backend, Engine, Selection};
 use frule_runtime::output::{self, Alert, OutputOptions};
 use frule_runtime::scap::ScapReader;
 use serde_json::Value;
-
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("FRULE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"))
-        });
-    if dir.join("falco-regression").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: corpus not found at {} (set FRULE_CORPUS)",
-            dir.display()
-        );
-        None
-    }
-}
 
 fn rules_files(dir: &Path, names: &[String]) -> Vec<RulesFile> {
     let mut out = Vec::new();
@@ -116,7 +101,7 @@ fn level_count(engine: &Engine, level: &str) -> u64 {
 
 #[test]
 fn detection_tests() {
-    let Some(dir) = corpus() else {
+    let Some(dir) = common::corpus_with("falco-regression") else {
         return;
     };
     let path = concat!(
@@ -206,7 +191,7 @@ fn local_is_utc(ts: u64) -> bool {
 
 #[test]
 fn exact_output_oracle() {
-    let Some(dir) = corpus() else {
+    let Some(dir) = common::corpus_with("falco-regression") else {
         return;
     };
     let suites = dir.join("falco-regression/suites");

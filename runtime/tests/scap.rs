@@ -3,25 +3,13 @@
 //! The corpus is read in place from `FRULE_CORPUS` (default `<workspace>/../shared/corpus`); the
 //! corpus tests print a reason and pass when it is absent.
 
+mod common;
+
 use std::io::Read;
 use std::path::PathBuf;
 
 use frule_lang::events::{self, ppme};
 use frule_runtime::scap::{ScapError, ScapErrorKind, ScapReader, block};
-
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("FRULE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"))
-        });
-    if dir.join("scap").is_dir() {
-        Some(dir.join("scap"))
-    } else {
-        eprintln!("capture corpus not found at {}; skipping", dir.display());
-        None
-    }
-}
 
 /// One capture of the corpus with its reference figures.
 ///
@@ -218,7 +206,9 @@ fn read_all(mut r: ScapReader) -> (u64, u64, Option<ScapError>) {
 
 #[test]
 fn corpus_captures_read_to_the_end() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = common::corpus_with("scap").map(|d| d.join("scap")) else {
+        return;
+    };
     let mut failures = Vec::new();
     for c in CAPTURES {
         let r = match ScapReader::open(dir.join(c.path)) {
@@ -258,7 +248,9 @@ fn corpus_captures_read_to_the_end() {
 
 #[test]
 fn corpus_state_and_params() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = common::corpus_with("scap").map(|d| d.join("scap")) else {
+        return;
+    };
     let mut r = ScapReader::open(dir.join("falco-test/cat_write.scap")).expect("readable");
     let st = r.state();
     assert!(st.machine.is_some());
@@ -330,7 +322,9 @@ fn event_offsets(bytes: &[u8]) -> Vec<u64> {
 
 #[test]
 fn truncation_gives_errors_not_panics() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = common::corpus_with("scap").map(|d| d.join("scap")) else {
+        return;
+    };
     for path in [
         "falco-test/cat_write.scap",
         "libs-e2e/test_ipv6_client.scap",
@@ -372,7 +366,9 @@ fn truncation_gives_errors_not_panics() {
 
 #[test]
 fn truncated_gzip_is_an_error() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = common::corpus_with("scap").map(|d| d.join("scap")) else {
+        return;
+    };
     let raw = std::fs::read(dir.join("falco-test/syscall.scap")).expect("readable");
     for cut in (10..raw.len()).step_by(997) {
         let (_, err) = read_bytes(raw[..cut].to_vec());
@@ -382,7 +378,9 @@ fn truncated_gzip_is_an_error() {
 
 #[test]
 fn corrupted_lengths_give_errors_not_panics() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = common::corpus_with("scap").map(|d| d.join("scap")) else {
+        return;
+    };
     let full = decompressed(&dir.join("falco-test/cat_write.scap"));
     let offsets = event_offsets(&full);
     let patterns: [u32; 6] = [0, 1, 11, 0xFFFF, 0x7FFF_FFFF, u32::MAX];

@@ -12,6 +12,8 @@
 //! The corpus is read in place from `FRULE_CORPUS` (default `<workspace>/../shared/corpus`); tests
 //! print a reason and pass when it or `sysdig` is absent.
 
+mod common;
+
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,38 +23,6 @@ use frule_runtime::scap::{
     CaptureState, FdInfo, FdKind, MachineInfo, ProcInfo, ProcLayout, ScapReader, ScapWriter,
     WriteError, WriterOptions,
 };
-
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("FRULE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"))
-        });
-    if dir.join("scap").is_dir() {
-        Some(dir.join("scap"))
-    } else {
-        eprintln!("capture corpus not found at {}; skipping", dir.display());
-        None
-    }
-}
-
-/// Every `.scap` file under `dir`, sorted.
-fn captures(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read corpus dir").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "scap") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// One event as the reader returned it, owned.
 #[derive(Debug, PartialEq, Eq)]
@@ -104,8 +74,10 @@ fn rewrite(path: &Path, options: WriterOptions) -> Vec<u8> {
 
 #[test]
 fn round_trip_corpus() {
-    let Some(dir) = corpus() else { return };
-    let files = captures(&dir);
+    let Some(dir) = common::corpus_with("scap").map(|d| d.join("scap")) else {
+        return;
+    };
+    let files = common::captures(&dir);
     assert!(files.len() >= 16, "corpus has {} captures", files.len());
     for path in &files {
         let (state, events) = read_all(ScapReader::open(path).expect("open"));
@@ -132,8 +104,10 @@ fn round_trip_corpus() {
 /// event it reads.
 #[test]
 fn compat_round_trip_keeps_what_sysdig_knows() {
-    let Some(dir) = corpus() else { return };
-    for path in &captures(&dir) {
+    let Some(dir) = common::corpus_with("scap").map(|d| d.join("scap")) else {
+        return;
+    };
+    for path in &common::captures(&dir) {
         let (state, events) = read_all(ScapReader::open(path).expect("open"));
         let bytes = rewrite(path, WriterOptions::sysdig_compat());
         let (state2, events2) = read_all(ScapReader::new(Cursor::new(bytes)).expect("reread"));
@@ -215,12 +189,14 @@ fn temp_path(name: &str) -> PathBuf {
 
 #[test]
 fn sysdig_reads_rewritten_corpus() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = common::corpus_with("scap").map(|d| d.join("scap")) else {
+        return;
+    };
     if sysdig().is_none() {
         return;
     }
     let mut compared = 0;
-    for path in &captures(&dir) {
+    for path in &common::captures(&dir) {
         let original = match sysdig_print(path, FORMAT) {
             Ok(s) => s,
             Err(e) => {
@@ -290,7 +266,9 @@ fn sysdig_reads_rewritten_corpus() {
 /// it from the original (in sample.scap, written by libs ≥ 0.10, sysdig misreads the original).
 #[test]
 fn loginuid_from_process_list() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = common::corpus_with("scap").map(|d| d.join("scap")) else {
+        return;
+    };
     if sysdig().is_none() {
         return;
     }
@@ -320,7 +298,7 @@ fn loginuid_from_process_list() {
 /// for how many of them its `user.loginuid` differs from the process list frule read.
 fn loginuid_mismatches(dir: &Path, options: WriterOptions) -> (usize, usize) {
     let (mut checked, mut wrong) = (0, 0);
-    for path in &captures(dir) {
+    for path in &common::captures(dir) {
         let r = ScapReader::open(path).expect("open");
         let loginuids: std::collections::HashMap<u64, u32> = r
             .state()

@@ -11,6 +11,8 @@
 //!
 //! Skipped, with the reason printed, without the corpus (`FRULE_CORPUS`) or without sysdig.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,23 +21,6 @@ use std::sync::Mutex;
 use frule_lang::loader::{RulesFile, load};
 use frule_runtime::engine::{Backend, Engine, RuleMatching};
 use frule_runtime::scap::ScapReader;
-
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("FRULE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"))
-        });
-    if dir.join("scap").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: corpus not found at {} (set FRULE_CORPUS)",
-            dir.display()
-        );
-        None
-    }
-}
 
 /// The data file: the filters, and the known differences per (capture file name, filter).
 struct Cases {
@@ -87,22 +72,7 @@ fn cases() -> Cases {
 }
 
 fn captures(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.join("scap")];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "scap") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
+    let mut out = common::captures(&dir.join("scap"));
     if let Ok(only) = std::env::var("FRULE_FILTER_CAPTURES") {
         let only: Vec<&str> = only.split(',').collect();
         out.retain(|p| {
@@ -201,7 +171,9 @@ fn sysdig_available() -> bool {
 
 #[test]
 fn filters_match_the_same_events_as_sysdig() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = common::corpus_with("scap") else {
+        return;
+    };
     if !sysdig_available() {
         return;
     }
