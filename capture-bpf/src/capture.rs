@@ -683,22 +683,33 @@ fn attach(ebpf: &mut Ebpf, btf: &Btf, mode: AttachMode) -> Result<AttachMode, Ca
 
 fn attach_btf(ebpf: &mut Ebpf, btf: &Btf) -> Result<(), CaptureError> {
     for (name, hook) in BTF_PROGRAMS {
-        let wrap = |e| CaptureError::Attach {
-            program: name,
-            hook,
-            source: Box::new(e),
-        };
-        let prog: &mut BtfTracePoint = ebpf
-            .program_mut(name)
-            .ok_or(CaptureError::Object {
-                kind: "program",
-                name,
-            })?
-            .try_into()
-            .map_err(wrap)?;
-        prog.load(hook, btf).map_err(wrap)?;
-        prog.attach().map_err(wrap)?;
+        attach_one_btf(ebpf, btf, name, hook)?;
     }
+    Ok(())
+}
+
+/// Loads program `name` of the object as a `tp_btf` program on `hook` and attaches it.
+fn attach_one_btf(
+    ebpf: &mut Ebpf,
+    btf: &Btf,
+    name: &'static str,
+    hook: &'static str,
+) -> Result<(), CaptureError> {
+    let wrap = |e| CaptureError::Attach {
+        program: name,
+        hook,
+        source: Box::new(e),
+    };
+    let prog: &mut BtfTracePoint = ebpf
+        .program_mut(name)
+        .ok_or(CaptureError::Object {
+            kind: "program",
+            name,
+        })?
+        .try_into()
+        .map_err(wrap)?;
+    prog.load(hook, btf).map_err(wrap)?;
+    prog.attach().map_err(wrap)?;
     Ok(())
 }
 
@@ -734,22 +745,7 @@ const TOCTOU_BTF: (&str, &str) = ("frule_sys_enter", "sys_enter");
 
 fn attach_toctou_btf(ebpf: &mut Ebpf, btf: &Btf) -> Result<(), CaptureError> {
     let (name, hook) = TOCTOU_BTF;
-    let wrap = |e| CaptureError::Attach {
-        program: name,
-        hook,
-        source: Box::new(e),
-    };
-    let prog: &mut BtfTracePoint = ebpf
-        .program_mut(name)
-        .ok_or(CaptureError::Object {
-            kind: "program",
-            name,
-        })?
-        .try_into()
-        .map_err(wrap)?;
-    prog.load(hook, btf).map_err(wrap)?;
-    prog.attach().map_err(wrap)?;
-    Ok(())
+    attach_one_btf(ebpf, btf, name, hook)
 }
 
 fn attach_toctou_classic(ebpf: &mut Ebpf) -> Result<(), CaptureError> {
