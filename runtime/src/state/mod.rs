@@ -754,15 +754,19 @@ impl State {
         {
             return Some(p);
         }
+        self.paired_enter(evt)?
+            .param_by_name(name)
+            .filter(|p| !p.raw.is_empty())
+    }
+
+    /// The thread's stored enter event of the syscall whose exit is `evt`, if it has one.
+    fn paired_enter<'e>(&'e self, evt: &Event<'_>) -> Option<Event<'e>> {
         if evt.direction() != Direction::Exit {
             return None;
         }
         let t = self.threads.get(&(evt.tid() as i64))?;
         let enter = Event::new(&t.last_enter).ok()?;
-        if enter.event_type().wrapping_add(1) != evt.event_type() {
-            return None;
-        }
-        enter.param_by_name(name).filter(|p| !p.raw.is_empty())
+        (enter.event_type().wrapping_add(1) == evt.event_type()).then_some(enter)
     }
 
     /// [`State::param`] for a parameter of [`P`] (no name search).
@@ -772,15 +776,9 @@ impl State {
         {
             return Some(v);
         }
-        if evt.direction() != Direction::Exit {
-            return None;
-        }
-        let t = self.threads.get(&(evt.tid() as i64))?;
-        let enter = Event::new(&t.last_enter).ok()?;
-        if enter.event_type().wrapping_add(1) != evt.event_type() {
-            return None;
-        }
-        enter.param_of(p).filter(|v| !v.raw.is_empty())
+        self.paired_enter(evt)?
+            .param_of(p)
+            .filter(|v| !v.raw.is_empty())
     }
 
     /// The timestamp of the enter event paired with exit event `evt` (same thread, stored enter of
