@@ -1,6 +1,6 @@
 //! The real Docker daemon in the end-to-end tests: the helpers of `runtime/tests/real_docker` (start dockerd,
-//! import busybox from a local tarball, run shell commands) plus what the root package's tests add on top —
-//! an image with a chosen set of busybox applets and a `--privileged` run that works in a narrowed sandbox.
+//! import busybox with the applets a test needs from a local tarball, run shell commands) plus a
+//! `--privileged` run that works in a narrowed sandbox.
 //! Nothing is ever pulled from a registry.
 
 #[path = "../../runtime/tests/real_docker/mod.rs"]
@@ -8,30 +8,9 @@ mod real_docker;
 
 #[allow(unused_imports, reason = "each including test uses a different subset")]
 pub use real_docker::{
-    BOUNDED_CAPS_RUNTIME, docker_unavailable, ensure_dockerd, import_busybox_image, sh,
+    BOUNDED_CAPS_RUNTIME, docker_unavailable, ensure_dockerd, import_busybox_image,
+    import_busybox_image_with, sh,
 };
-
-/// Imports an image `tag` from a local rootfs tarball holding the static busybox with `applets` linked in
-/// `/bin` (never from a registry); an image already present under `tag` is kept.
-pub fn import_busybox_image_with(tag: &str, applets: &[&str]) -> Result<(), String> {
-    if sh(&format!("docker image inspect {tag} >/dev/null 2>&1")).is_ok() {
-        return Ok(());
-    }
-    let root = std::env::temp_dir().join(format!(
-        "frule-busybox-rootfs-{}-{}",
-        std::process::id(),
-        tag.replace(['/', ':'], "_")
-    ));
-    let r = root.display();
-    let links = applets.join(" ");
-    sh(&format!(
-        "rm -rf {r} && mkdir -p {r}/bin {r}/tmp {r}/etc {r}/proc {r}/sys {r}/dev {r}/data {r}/www \
-         && cp /bin/busybox {r}/bin/busybox \
-         && for a in {links}; do ln -s busybox {r}/bin/$a; done \
-         && tar -C {r} -c . | docker import -c 'CMD [\"/bin/sh\"]' - {tag}; rc=$?; rm -rf {r}; exit $rc"
-    ))
-    .map(|_| ())
-}
 
 /// `docker run -d --privileged ARGS`: the container's id, and a note when it needed the
 /// [`BOUNDED_CAPS_RUNTIME`] runtime. `Err` says precisely why no privileged container can start here.

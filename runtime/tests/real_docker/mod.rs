@@ -90,17 +90,33 @@ pub fn ensure_dockerd() -> Result<(), String> {
     Err(format!("dockerd did not come up: {}", tail.join(" | ")))
 }
 
-/// Imports a busybox image from a local rootfs tarball (never from a registry).
+/// Imports a busybox image from a local rootfs tarball (never from a registry), with the applets the
+/// container tests use.
 pub fn import_busybox_image(tag: &str) -> Result<(), String> {
+    import_busybox_image_with(
+        tag,
+        &["sh", "ls", "cat", "echo", "sleep", "httpd", "wget", "id"],
+    )
+}
+
+/// Imports an image `tag` from a local rootfs tarball holding the static busybox with `applets` linked in
+/// `/bin` (never from a registry); an image already present under `tag` is kept.
+pub fn import_busybox_image_with(tag: &str, applets: &[&str]) -> Result<(), String> {
     if sh(&format!("docker image inspect {tag} >/dev/null 2>&1")).is_ok() {
         return Ok(());
     }
-    let root = std::env::temp_dir().join(format!("frule-busybox-rootfs-{}", std::process::id()));
+    let root = std::env::temp_dir().join(format!(
+        "frule-busybox-rootfs-{}-{}",
+        std::process::id(),
+        tag.replace(['/', ':'], "_")
+    ));
     let r = root.display();
+    let links = applets.join(" ");
     sh(&format!(
-        "rm -rf {r} && mkdir -p {r}/bin {r}/tmp {r}/etc {r}/proc {r}/sys {r}/dev {r}/data && cp /bin/busybox {r}/bin/busybox \
-         && for a in sh ls cat echo sleep httpd wget id; do ln -s busybox {r}/bin/$a; done \
-         && tar -C {r} -c . | docker import -c 'CMD [\"/bin/sh\"]' - {tag} && rm -rf {r}"
+        "rm -rf {r} && mkdir -p {r}/bin {r}/tmp {r}/etc {r}/proc {r}/sys {r}/dev {r}/data {r}/www \
+         && cp /bin/busybox {r}/bin/busybox \
+         && for a in {links}; do ln -s busybox {r}/bin/$a; done \
+         && tar -C {r} -c . | docker import -c 'CMD [\"/bin/sh\"]' - {tag}; rc=$?; rm -rf {r}; exit $rc"
     ))
     .map(|_| ())
 }
