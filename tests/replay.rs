@@ -48,6 +48,20 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Asserts the exit code and that stderr contains every needle; returns stderr for further checks.
+/// `what` names the case in the failure message (a backend, the arguments).
+fn expect_exit(out: &Output, code: i32, needles: &[&str], what: &str) -> String {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{what}: {err}");
+    for needle in needles {
+        assert!(
+            err.contains(needle),
+            "{what}: want {needle:?} in stderr:\n{err}"
+        );
+    }
+    err
+}
+
 fn tmpdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("frule-replay-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -110,19 +124,16 @@ fn exact_oracle_on(p: &Paths, backend: &str) {
             "time_format_iso_8601=true",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{backend}: {}",
-        text(&out.stderr)
+    expect_exit(
+        &out,
+        0,
+        &[
+            "Events detected: 8\nRule counts by severity:\n   WARNING: 8\nTriggered rules by rule name:\n   open_from_cat: 8\n",
+            "Captured Events: ",
+        ],
+        backend,
     );
     assert_eq!(text(&out.stdout), p.oracle_txt, "{backend}");
-    let err = text(&out.stderr);
-    assert!(
-        err.contains("Events detected: 8\nRule counts by severity:\n   WARNING: 8\nTriggered rules by rule name:\n   open_from_cat: 8\n"),
-        "{backend}: {err}"
-    );
-    assert!(err.contains("Captured Events: "), "{backend}: {err}");
 
     let out = monitor_on(
         backend,
@@ -136,12 +147,7 @@ fn exact_oracle_on(p: &Paths, backend: &str) {
             "time_format_iso_8601=true",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{backend}: {}",
-        text(&out.stderr)
-    );
+    expect_exit(&out, 0, &[], backend);
     assert_eq!(text(&out.stdout), p.oracle_json, "{backend}");
 }
 
@@ -256,72 +262,69 @@ fn http_output_posts_json_alerts() {
 fn exit_codes() {
     let Some(dir) = corpus() else { return };
     let p = paths(&dir);
-    // Invalid rules: exit 1 with frulec validate's diagnostics.
-    let out = monitor(&[
-        "-r",
-        &rule(&p, "invalid_rule_output.yaml"),
-        "--replay",
-        &p.cat_write,
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
-    assert!(
-        err.contains("Invalid") && err.contains("LOAD_ERR_COMPILE_OUTPUT"),
-        "{err}"
-    );
-    // -t with -T: Falco's error, exit 1.
-    let out = monitor(&[
-        "-r",
-        &rule(&p, "single_rule.yaml"),
-        "--replay",
-        &p.cat_write,
-        "-t",
-        "a",
-        "-T",
-        "a",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr)
-            .contains("Error: You can not specify both disabled (-D/-T) and enabled (-t) rules"),
-        "{}",
-        text(&out.stderr)
-    );
-    // A bad configuration value: exit 1, located.
-    let out = monitor(&[
-        "-r",
-        &rule(&p, "single_rule.yaml"),
-        "--replay",
-        &p.cat_write,
-        "-o",
-        "priority=loud",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("-o: priority: unknown priority \"loud\""),
-        "{}",
-        text(&out.stderr)
-    );
-    // Unreadable inputs: exit 2.
-    let out = monitor(&[
-        "-r",
-        &rule(&p, "single_rule.yaml"),
-        "--replay",
-        "/nonexistent/x.scap",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let out = monitor(&["-r", "/nonexistent/rules.yaml", "--replay", &p.cat_write]);
-    assert_eq!(out.status.code(), Some(2));
     let tmp = tmpdir("corrupt");
     let bad = tmp.join("bad.scap");
     std::fs::write(&bad, b"not a capture at all").unwrap_or_else(|e| panic!("{e}"));
-    let out = monitor(&[
-        "-r",
-        &rule(&p, "single_rule.yaml"),
-        "--replay",
-        &bad.display().to_string(),
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let bad = bad.display().to_string();
+    let single = rule(&p, "single_rule.yaml");
+    let invalid = rule(&p, "invalid_rule_output.yaml");
+    let cases: &[(&str, Vec<&str>, i32, &[&str])] = &[
+        (
+            "invalid rules: frulec validate's diagnostics",
+            vec!["-r", &invalid, "--replay", &p.cat_write],
+            1,
+            &["Invalid", "LOAD_ERR_COMPILE_OUTPUT"],
+        ),
+        (
+            "-t with -T: Falco's error",
+            vec![
+                "-r",
+                &single,
+                "--replay",
+                &p.cat_write,
+                "-t",
+                "a",
+                "-T",
+                "a",
+            ],
+            1,
+            &["Error: You can not specify both disabled (-D/-T) and enabled (-t) rules"],
+        ),
+        (
+            "a bad configuration value, located",
+            vec![
+                "-r",
+                &single,
+                "--replay",
+                &p.cat_write,
+                "-o",
+                "priority=loud",
+            ],
+            1,
+            &["-o: priority: unknown priority \"loud\""],
+        ),
+        (
+            "an unreadable capture",
+            vec!["-r", &single, "--replay", "/nonexistent/x.scap"],
+            2,
+            &[],
+        ),
+        (
+            "an unreadable rules file",
+            vec!["-r", "/nonexistent/rules.yaml", "--replay", &p.cat_write],
+            2,
+            &[],
+        ),
+        (
+            "a file that is not a capture",
+            vec!["-r", &single, "--replay", &bad],
+            2,
+            &[],
+        ),
+    ];
+    for (what, args, code, needles) in cases {
+        expect_exit(&monitor(args), *code, needles, what);
+    }
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
@@ -350,10 +353,11 @@ fn options_on(p: &Paths, backend: &str) {
             "priority=WARNING",
         ],
     );
-    let err = text(&out.stderr);
-    assert!(
-        err.contains("   open_from_cat: 8\n") && err.contains("   exec_from_cat: 1\n"),
-        "{backend}: {err}"
+    let err = expect_exit(
+        &out,
+        0,
+        &["   open_from_cat: 8\n", "   exec_from_cat: 1\n"],
+        backend,
     );
     assert!(!err.contains("access_from_cat"), "{backend}: {err}");
     // -D substring.
@@ -368,11 +372,7 @@ fn options_on(p: &Paths, backend: &str) {
             "open_from",
         ],
     );
-    assert!(
-        text(&out.stderr).contains("Events detected: 0\n"),
-        "{backend}: {}",
-        text(&out.stderr)
-    );
+    expect_exit(&out, 0, &["Events detected: 0\n"], backend);
     // rule_matching: all lets the catch-all rule see the event the first rule claimed.
     let out = monitor_on(
         backend,
@@ -385,11 +385,7 @@ fn options_on(p: &Paths, backend: &str) {
             "rule_matching=all",
         ],
     );
-    let err = text(&out.stderr);
-    assert!(
-        err.contains("   open_dev_null: 1\n   dev_null: 7\n"),
-        "{backend}: {err}"
-    );
+    expect_exit(&out, 0, &["   open_dev_null: 1\n   dev_null: 7\n"], backend);
 }
 
 #[test]
@@ -435,12 +431,8 @@ fn backend_from_the_command_line_or_the_configuration() {
         ];
         all.extend(args.iter().copied());
         let out = monitor(&all);
-        let err = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
-        assert!(
-            err.contains(&format!("Rules compiled for the {want} backend: 1 rules")),
-            "{args:?}: {err}"
-        );
+        let compiled = format!("Rules compiled for the {want} backend: 1 rules");
+        expect_exit(&out, 0, &[&compiled], &format!("{args:?}"));
         assert_eq!(text(&out.stdout), p.oracle_txt, "{args:?}");
     }
     // An unknown backend: a usage error on the command line (exit 2), a located configuration error
@@ -454,12 +446,7 @@ fn backend_from_the_command_line_or_the_configuration() {
             &p.cat_write,
         ],
     );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("unknown backend \"fast\""),
-        "{}",
-        text(&out.stderr)
-    );
+    expect_exit(&out, 2, &["unknown backend \"fast\""], "--backend fast");
     let out = monitor(&[
         "-r",
         &rule(&p, "single_rule.yaml"),
@@ -468,10 +455,10 @@ fn backend_from_the_command_line_or_the_configuration() {
         "-o",
         "frule.backend=fast",
     ]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("-o: frule.backend: unknown backend \"fast\""),
-        "{}",
-        text(&out.stderr)
+    expect_exit(
+        &out,
+        1,
+        &["-o: frule.backend: unknown backend \"fast\""],
+        "frule.backend=fast",
     );
 }
