@@ -28,13 +28,31 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::cgroup::{ContainerId, SHORT_ID_LEN};
+use super::cgroup::{ContainerId, Engine, SHORT_ID_LEN};
 use super::docker::{ContainerInfo, DockerClient, DockerError};
 
-/// Where container metadata comes from; the Docker client in production, a fake in tests.
+/// Where container metadata comes from; [`super::Runtimes`] (or one Docker client) in production, a fake in
+/// tests.
 pub trait MetadataSource: Send + Sync + 'static {
     /// Looks one container up by full id.
     fn lookup(&self, full_id: &str) -> Result<ContainerInfo, DockerError>;
+
+    /// Looks one container up by full id, knowing which engine its cgroup layout names (`None` when nothing
+    /// did, e.g. a lifecycle event). Sources that ask several runtimes ask that one first.
+    fn lookup_hinted(
+        &self,
+        full_id: &str,
+        engine: Option<Engine>,
+    ) -> Result<ContainerInfo, DockerError> {
+        let _ = engine;
+        self.lookup(full_id)
+    }
+
+    /// Hands the source the cache's counters before the lookup thread starts, so a source that tries
+    /// several runtimes can count the failures a fallback recovered from.
+    fn attach_metrics(&mut self, metrics: Arc<CacheMetrics>) {
+        let _ = metrics;
+    }
 }
 
 impl MetadataSource for DockerClient {
@@ -138,7 +156,7 @@ type Logger = Box<dyn FnMut(&str) + Send>;
 /// Container metadata for the event loop, filled asynchronously. See the module docs.
 pub struct ContainerCache {
     known: HashMap<String, Slot, BuildHasherDefault<IdHasher>>,
-    requests: Option<Sender<String>>,
+    requests: Option<Sender<(String, Option<Engine>)>>,
     results: Receiver<Outcome>,
     results_tx: Sender<Outcome>,
     /// Messages the workers sent; compared with `received` so `get` skips the channel when nothing is new.
@@ -166,10 +184,11 @@ fn short(id: &str) -> &str {
 
 impl ContainerCache {
     /// A cache whose lookups a worker thread does with `source`.
-    pub fn new(source: impl MetadataSource) -> Self {
+    pub fn new(mut source: impl MetadataSource) -> Self {
         let (results_tx, results) = mpsc::channel();
-        let (req_tx, req_rx) = mpsc::channel::<String>();
+        let (req_tx, req_rx) = mpsc::channel::<(String, Option<Engine>)>();
         let metrics = Arc::new(CacheMetrics::default());
+        source.attach_metrics(Arc::clone(&metrics));
         let tx = results_tx.clone();
         let sent = Arc::new(AtomicU64::new(0));
         let sent_by_worker = Arc::clone(&sent);
@@ -178,8 +197,8 @@ impl ContainerCache {
             .name("frule-container-lookup".into())
             .spawn(move || {
                 // ends when the cache (the only request sender) is dropped
-                for full_id in req_rx {
-                    let outcome = match source.lookup(&full_id) {
+                for (full_id, engine) in req_rx {
+                    let outcome = match source.lookup_hinted(&full_id, engine) {
                         Ok(info) => {
                             m.lookups_ok.fetch_add(1, Ordering::Relaxed);
                             Outcome::Found(Box::new(info))
@@ -320,10 +339,10 @@ impl ContainerCache {
         }
     }
 
-    fn queue(&mut self, full_id: &str) {
+    fn queue(&mut self, full_id: &str, engine: Option<Engine>) {
         let key = short(full_id).to_string();
         let sent = match &self.requests {
-            Some(tx) => tx.send(full_id.to_string()).is_ok(),
+            Some(tx) => tx.send((full_id.to_string(), engine)).is_ok(),
             None => false,
         };
         if sent {
@@ -364,7 +383,7 @@ impl ContainerCache {
                         self.known.get(short(&full_id)),
                         Some(Slot::Pending | Slot::Ready(_))
                     ) {
-                        self.queue(&full_id);
+                        self.queue(&full_id, Some(Engine::Docker));
                     }
                 }
                 Ok(Outcome::Destroyed(full_id)) => {
@@ -381,11 +400,11 @@ impl ContainerCache {
         if self.results_pending() {
             self.poll();
         }
-        let ContainerId::Container { full, .. } = id else {
+        let ContainerId::Container { full, engine } = id else {
             return Lookup::Host;
         };
         if !self.known.contains_key(short(full)) {
-            self.queue(full);
+            self.queue(full, Some(*engine));
         }
         match self.known.get(short(full)) {
             Some(Slot::Ready(info)) => Lookup::Ready(info),
@@ -402,10 +421,10 @@ impl ContainerCache {
     /// Queues a lookup for a container the cache has no entry for, without applying finished lookups: what the
     /// event stream sees changes only at [`ContainerCache::poll`], which the event loop controls. Never blocks.
     pub fn request(&mut self, id: &ContainerId) {
-        if let ContainerId::Container { full, .. } = id
+        if let ContainerId::Container { full, engine } = id
             && !self.known.contains_key(short(full))
         {
-            self.queue(full);
+            self.queue(full, Some(*engine));
         }
     }
 

@@ -10,6 +10,7 @@
 //! | CRI-O | `/kubepods/…/crio-<id>` | `/kubepods.slice/…/crio-<id>.scope` |
 //! | Podman | `/libpod_parent/libpod-<id>` | `/machine.slice/libpod-<id>.scope[/container]` |
 //! | nerdctl | | `/system.slice/nerdctl-<id>.scope` |
+//! | containerd (`ctr`, any client) | `/<namespace>/<id>` (`/default/<id>`, `/k8s.io/<id>`, ...) | |
 //!
 //! Invariants:
 //! - an id is exactly 64 hex digits (what runc-based engines generate); anything else is not a container, so a
@@ -19,8 +20,14 @@
 //!   a normal system);
 //! - a thread with cgroups of which none names a container is on the `host`, as Falco shows it.
 //!
-//! Not recognised, as in Falco without the matching engine socket: containerd containers started with arbitrary
-//! (non-hex) ids through `ctr`, LXC, libvirt-lxc and BPM. Inside a cgroup namespace (`/` as the only path) nothing can
+//! A bare id right under one top-level component other than `docker` is taken for containerd's layout (its
+//! namespace above the id); deeper bare ids outside Kubernetes (ECS's `/ecs/<task>/<id>`, custom
+//! `--cgroup-parent`s) stay Docker's. The engine is only the first runtime asked: lookups fall back to the
+//! others ([`super::runtimes`]).
+//!
+//! Not recognised, unlike Falco's container plugin: containerd containers started with arbitrary (non-hex)
+//! ids through `ctr` (the plugin takes any name up to 64 characters right under a top-level cgroup, which also
+//! turns host cgroups such as `/user-sessions/1234` into containers); nor LXC, libvirt-lxc and BPM. Inside a cgroup namespace (`/` as the only path) nothing can
 //! be recognised either; the thread looks like a host thread.
 
 use std::fmt;
@@ -188,12 +195,30 @@ fn id_of_component(comp: &[u8], parent: &[u8]) -> Option<(String, Engine)> {
             Engine::Cri
         } else if parent_name.starts_with(b"libpod") {
             Engine::Podman
+        } else if is_containerd_namespace(parent) {
+            Engine::Containerd
         } else {
             Engine::Docker
         };
         return Some((hex(comp), engine));
     }
     None
+}
+
+/// `/<name>` where the name could be a containerd namespace (letters, digits, `.`, `_`, `-`) and is neither
+/// Docker's cgroupfs parent nor a systemd unit.
+fn is_containerd_namespace(parent: &[u8]) -> bool {
+    let Some(name) = parent.strip_prefix(b"/") else {
+        return false;
+    };
+    !name.is_empty()
+        && name != b"docker"
+        && name
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && ![&b".slice"[..], b".scope", b".service"]
+            .iter()
+            .any(|s| name.ends_with(s))
 }
 
 fn is_full_id(s: &[u8]) -> bool {

@@ -54,6 +54,15 @@ pub enum DockerError {
     MalformedHttp(String),
     /// The body was not the JSON the API documents.
     MalformedJson(String),
+    /// Another container runtime (containerd, CRI-O, podman) failed. `kind` is the metrics label, prefixed
+    /// with the runtime (`containerd_not_found`, `crio_connect`, `podman_timeout`, ...); `message` says what
+    /// happened in full.
+    Runtime {
+        /// The metrics label.
+        kind: &'static str,
+        /// The whole message.
+        message: String,
+    },
 }
 
 impl DockerError {
@@ -74,6 +83,7 @@ impl DockerError {
             DockerError::Status { .. } => "status",
             DockerError::MalformedHttp(_) => "malformed_http",
             DockerError::MalformedJson(_) => "malformed_json",
+            DockerError::Runtime { kind, .. } => kind,
         }
     }
 }
@@ -101,6 +111,7 @@ impl fmt::Display for DockerError {
             DockerError::Status { code, message } => write!(f, "docker answered {code}: {message}"),
             DockerError::MalformedHttp(m) => write!(f, "malformed http answer from docker: {m}"),
             DockerError::MalformedJson(m) => write!(f, "malformed json from docker: {m}"),
+            DockerError::Runtime { message, .. } => f.write_str(message),
         }
     }
 }
@@ -191,6 +202,9 @@ pub struct ContainerInfo {
     pub start_ts: u64,
     /// Kubernetes metadata, when kubelet's labels are present.
     pub k8s: Option<K8sInfo>,
+    /// The runtime that described the container (`container.type`), when a lookup or a metaevent said so;
+    /// it wins over the guess from the cgroup layout.
+    pub engine: Option<super::cgroup::Engine>,
 }
 
 impl ContainerInfo {
@@ -728,6 +742,7 @@ pub fn parse_container_json(body: &[u8]) -> Result<ContainerInfo, DockerError> {
         start_ts,
         k8s: k8s_of_labels(&labels),
         labels,
+        engine: Some(super::cgroup::Engine::Docker),
         ..ContainerInfo::default()
     };
     fill_repo_tag_from_image_name(&mut info);

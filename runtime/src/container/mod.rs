@@ -3,7 +3,11 @@
 //! - [`cgroup`]: the container id from a thread's cgroup paths (docker, containerd/CRI, CRI-O, podman; cgroup
 //!   v1 and v2; systemd and cgroupfs drivers), `host` otherwise.
 //! - [`docker`]: a Docker Engine API client over `/var/run/docker.sock` and the mapping of its answers to
-//!   the `container.*` and `k8s.*` fields.
+//!   the `container.*` and `k8s.*` fields; podman's Docker-compatible API is served by the same client.
+//! - `containerd` (feature `containerd`, on by default): containerd's gRPC API on
+//!   `/run/containerd/containerd.sock`, every namespace (`k8s.io` for CRI, `moby`, `default`, ...).
+//! - [`crio`]: CRI-O's JSON inspect endpoint on `/var/run/crio/crio.sock`.
+//! - [`runtimes`]: the set of runtimes a lookup asks, the one the cgroup layout names first.
 //! - [`cache`]: asynchronous cached lookups, so the event loop never waits for the daemon.
 //! - [`fields`]: the values of `container.*` and `k8s.*` fields from what the cache knows.
 //! - [`tracker`]: the engine's view — which container an event belongs to, lookups on first sight,
@@ -13,8 +17,14 @@
 
 pub mod cache;
 pub mod cgroup;
+#[cfg(feature = "containerd")]
+pub mod containerd;
+pub mod crio;
 pub mod docker;
 pub mod fields;
+#[cfg(feature = "containerd")]
+mod grpc;
+pub mod runtimes;
 pub mod tracker;
 
 use std::collections::BTreeMap;
@@ -24,6 +34,7 @@ use serde_json::{Map, Value, json};
 pub use cache::{ContainerCache, Lookup};
 pub use cgroup::{ContainerId, Engine};
 pub use docker::{ContainerInfo, DockerClient, DockerError, K8sInfo, Mount};
+pub use runtimes::Runtimes;
 pub use tracker::Containers;
 
 /// libsinsp's `container_type` number for an engine (`type` in the metaevent JSON).
@@ -186,10 +197,11 @@ pub fn from_metaevent_json(payload: &[u8]) -> Result<(ContainerInfo, Option<Engi
             .saturating_mul(1_000_000_000),
         start_ts: c.get("start_ts").and_then(Value::as_u64).unwrap_or(0),
         k8s,
+        engine: None,
     };
     let engine = c
         .get("type")
         .and_then(Value::as_u64)
         .and_then(engine_of_type_number);
-    Ok((info, engine))
+    Ok((ContainerInfo { engine, ..info }, engine))
 }

@@ -101,6 +101,32 @@ impl Containers {
         Containers::with_cache(cache)
     }
 
+    /// Live lookups from every container runtime of `runtimes` whose socket exists — the one the cgroup layout
+    /// names first ([`super::runtimes`]) — following Docker's lifecycle events when its socket exists. Failed
+    /// lookups, and once per runtime an absent socket, are handed to `logger`.
+    pub fn runtimes(
+        runtimes: super::Runtimes,
+        logger: impl FnMut(&str) + Send + 'static,
+    ) -> Containers {
+        let logger = Arc::new(std::sync::Mutex::new(logger));
+        let for_runtimes = Arc::clone(&logger);
+        let runtimes = runtimes.with_logger(move |m| {
+            if let Ok(mut l) = for_runtimes.lock() {
+                l(m);
+            }
+        });
+        let docker = runtimes.docker_client();
+        let mut cache = ContainerCache::new(runtimes).with_logger(move |m| {
+            if let Ok(mut l) = logger.lock() {
+                l(m);
+            }
+        });
+        if let Some(client) = docker {
+            cache.track_lifecycle(client);
+        }
+        Containers::with_cache(cache)
+    }
+
     /// The cache's counters (lookups queued, succeeded, failed by reason; lifecycle events), shared with
     /// whoever reports metrics.
     pub fn metrics(&self) -> &Arc<CacheMetrics> {
@@ -172,6 +198,10 @@ impl Containers {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(info) = self.cache.peek(&id).info() {
+                // the runtime that answered wins over the cgroup layout's guess
+                if let Some(e) = info.engine {
+                    self.engines.insert(id.clone(), e);
+                }
                 out.push(metaevent_bytes(info, self.engine_of(&id), self.last_ts));
             }
         }
@@ -184,7 +214,10 @@ impl Containers {
         infos.sort_by(|a, b| a.id.cmp(&b.id));
         infos
             .into_iter()
-            .map(|info| metaevent_bytes(info, self.engine_of(info.short_id()), ts))
+            .map(|info| {
+                let engine = info.engine.or_else(|| self.engine_of(info.short_id()));
+                metaevent_bytes(info, engine, ts)
+            })
             .collect()
     }
 
