@@ -16,71 +16,37 @@
 #     steadier than the wall-clock rate;
 #   - one verdict line per target of issue 5: zero drops; the monitor at most a quarter of a core
 #     at 100 000 events/s (2.5 µs CPU per event); the workload slowed by less than Falco's
-#     published kernel-side cost per syscall (349 ns, the 15-syscall figure of perf-anchors.md).
+#     published kernel-side cost per syscall (349 ns, the 15-syscall figure of perf-anchors.md);
+#   - each frule eBPF program's runs and mean run time (`bpftool prog show` run_time_ns / run_cnt)
+#     over STORM_STATS_SECONDS more of the same load, measured after the slowdown window because
+#     kernel.bpf_stats_enabled adds a clock read to every program run (the flag is restored).
 #
-# Needs root (eBPF), 2 cores, curl and taskset. Environment:
-#   STORM_SECONDS (5), STORM_MODES ("open exec connect mix"), STORM_LOAD_CPU (0),
-#   STORM_MONITOR_CPU (1), STORM_PORT (18766), STORM_NO_BUILD=1 to skip the release build,
-#   FRULE_CORPUS (default ../shared/corpus next to the workspace), CARGO_TARGET_DIR.
+# Needs root (eBPF), 2 cores, curl, taskset and bpftool (for the run times only). Environment:
+#   STORM_SECONDS (5), STORM_MODES ("open exec connect mix"), STORM_STATS_SECONDS (2),
+#   STORM_LOAD_CPU (0), STORM_MONITOR_CPU (1), STORM_PORT (18766), STORM_NO_BUILD=1 to skip the
+#   release build, FRULE_CORPUS (default ../shared/corpus next to the workspace), CARGO_TARGET_DIR.
+# The preamble shared with storm_containers.sh is in storm_common.sh.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-target=${CARGO_TARGET_DIR:-$root/target}
+bench=storm.sh
 secs=${STORM_SECONDS:-5}
 modes=${STORM_MODES:-"open exec connect mix"}
-load_cpu=${STORM_LOAD_CPU:-0}
-mon_cpu=${STORM_MONITOR_CPU:-1}
 port=${STORM_PORT:-18766}
-corpus=${FRULE_CORPUS:-$root/../shared/corpus}
-rules_dir=$corpus/rules/falcosecurity-rules
-
-if [ "$(id -u)" != 0 ]; then
-    echo "storm.sh: the live capture needs root" >&2
-    exit 2
-fi
-for f in falco_rules.yaml falco-incubating_rules.yaml falco-sandbox_rules.yaml; do
-    if [ ! -f "$rules_dir/$f" ]; then
-        echo "storm.sh: $rules_dir/$f is missing (set FRULE_CORPUS)" >&2
-        exit 2
-    fi
-done
-if [ -z "${STORM_NO_BUILD:-}" ]; then
-    (cd "$root" && cargo build --release -q -p frule --bin frule-monitor &&
-        cargo build --release -q -p frule-capture-bpf --example syscall_load)
-fi
-mon=$target/release/frule-monitor
-load=$target/release/examples/syscall_load
-clk=$(getconf CLK_TCK)
-work=$(mktemp -d)
-mon_pid=
+stats_secs=${STORM_STATS_SECONDS:-2}
+# shellcheck source=benches/storm_common.sh
+source "$(dirname "$0")/storm_common.sh"
 cleanup() {
     if [ -n "$mon_pid" ]; then kill -INT "$mon_pid" 2>/dev/null || true; wait "$mon_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-metric() { # NAME: the value of an unlabelled metric (or the sum of a labelled family)
-    curl -sf "http://127.0.0.1:$port/metrics" | awk -v n="$1" '
-        $1 == n || index($1, n "{") == 1 { s += $2 } END { printf "%d\n", s }'
-}
-ticks() { # PID: utime + stime in clock ticks (fields after the parenthesised comm)
-    sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
-}
-field() { # KEY LINE: the value of key=value in a generator line
-    echo "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'
-}
-
 echo "storm: ${secs}s per run, load on cpu $load_cpu, monitor on cpu $mon_cpu, rules: falco stable+incubating+sandbox"
 echo "kernel $(uname -r), $(nproc) cpus"
 for mode in $modes; do
     base=$(taskset -c "$load_cpu" "$load" "$mode" "$secs")
 
-    taskset -c "$mon_cpu" "$mon" \
-        -r "$rules_dir/falco_rules.yaml" -r "$rules_dir/falco-incubating_rules.yaml" \
-        -r "$rules_dir/falco-sandbox_rules.yaml" \
-        -o webserver.enabled=true -o webserver.listen_address=127.0.0.1 \
-        -o "webserver.listen_port=$port" -o webserver.prometheus_metrics_enabled=true \
-        -o metrics.enabled=true -o watch_config_files=false \
+    taskset -c "$mon_cpu" "$mon" "${monitor_args[@]}" \
         >"$work/alerts.$mode" 2>"$work/stderr.$mode" &
     mon_pid=$!
     for _ in $(seq 1 600); do
@@ -110,6 +76,9 @@ for mode in $modes; do
         echo "storm.sh: no counters from http://127.0.0.1:$port/metrics (is the port free?)" >&2
         exit 1
     fi
+    # per-program eBPF run times, in a window of their own after the measured one: the
+    # statistics cost every program run a clock read, which must not weigh on the slowdown
+    stats=$(bpf_stats_window taskset -c "$load_cpu" "$load" "$mode" "$stats_secs")
     kill -INT "$mon_pid"
     wait "$mon_pid" || true
     mon_pid=
@@ -145,4 +114,6 @@ for mode in $modes; do
         printf "  verdict monitor cpu:   %s  %.0f ns per event = %.0f%% of a core at 100000 events/s (target <= 25%%)\n", verdict(ns_ev > 0 && ns_ev <= 2500), ns_ev, ns_ev / 100
         printf "  verdict slowdown:      %s  %+.0f ns CPU per syscall of the workload (target < 349 ns, Falco modern_bpf with 15 syscalls)\n", verdict(added < 349), added
     }'
+    echo "  eBPF programs, ${stats_secs}s more of the same load with kernel.bpf_stats_enabled=1 (all processes' syscalls):"
+    echo "$stats"
 done

@@ -21,36 +21,29 @@
 # Environment: STORM_SECONDS (10), STORM_WINDOWS ("quiet churn nodocker"), STORM_CONTAINER_CMD (what each
 # container runs: "sleep 1", so that it lives long enough to be looked up), STORM_LOAD_CPU (0),
 # STORM_MONITOR_CPU (1), STORM_PORT (18768), STORM_NO_BUILD=1 (skip the release build), FRULE_CORPUS,
-# CARGO_TARGET_DIR.
+# CARGO_TARGET_DIR. The preamble shared with storm.sh is in storm_common.sh.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-target=${CARGO_TARGET_DIR:-$root/target}
+bench=storm_containers.sh
 secs=${STORM_SECONDS:-10}
 windows=${STORM_WINDOWS:-"quiet churn nodocker"}
-load_cpu=${STORM_LOAD_CPU:-0}
-mon_cpu=${STORM_MONITOR_CPU:-1}
 port=${STORM_PORT:-18768}
-corpus=${FRULE_CORPUS:-$root/../shared/corpus}
-rules_dir=$corpus/rules/falcosecurity-rules
 image=frule-test/busybox:1
 life=${STORM_CONTAINER_CMD:-sleep 1}
 socket=/var/run/docker.sock
-
-if [ "$(id -u)" != 0 ]; then
-    echo "storm_containers.sh: the live capture needs root" >&2
-    exit 2
-fi
-for f in falco_rules.yaml falco-incubating_rules.yaml falco-sandbox_rules.yaml; do
-    if [ ! -f "$rules_dir/$f" ]; then
-        echo "storm_containers.sh: $rules_dir/$f is missing (set FRULE_CORPUS)" >&2
-        exit 2
-    fi
-done
-if ! docker info >/dev/null 2>&1; then
+if [ "$(id -u)" = 0 ] && ! docker info >/dev/null 2>&1; then
     echo "storm_containers.sh: no Docker daemon answers on $socket (start dockerd first)" >&2
     exit 2
 fi
+# shellcheck source=benches/storm_common.sh
+source "$(dirname "$0")/storm_common.sh"
+churn_pid=
+cleanup() {
+    if [ -n "$churn_pid" ]; then kill "$churn_pid" 2>/dev/null || true; wait "$churn_pid" 2>/dev/null || true; fi
+    if [ -n "$mon_pid" ]; then kill -INT "$mon_pid" 2>/dev/null || true; wait "$mon_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
 if ! docker image inspect "$image" >/dev/null 2>&1; then
     rootfs=$(mktemp -d)
     mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev"
@@ -59,34 +52,7 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
     tar -C "$rootfs" -c . | docker import -c 'CMD ["/bin/sh"]' - "$image" >/dev/null
     rm -rf "$rootfs"
 fi
-if [ -z "${STORM_NO_BUILD:-}" ]; then
-    (cd "$root" && cargo build --release -q -p frule --bin frule-monitor &&
-        cargo build --release -q -p frule-capture-bpf --example syscall_load)
-fi
-mon=$target/release/frule-monitor
-load=$target/release/examples/syscall_load
-clk=$(getconf CLK_TCK)
-work=$(mktemp -d)
-mon_pid=
-churn_pid=
-cleanup() {
-    if [ -n "$churn_pid" ]; then kill "$churn_pid" 2>/dev/null || true; wait "$churn_pid" 2>/dev/null || true; fi
-    if [ -n "$mon_pid" ]; then kill -INT "$mon_pid" 2>/dev/null || true; wait "$mon_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
-metric() { # NAME [LABEL]: the value of a metric (the sum of a family, or one labelled series)
-    curl -sf "http://127.0.0.1:$port/metrics" | awk -v n="$1" -v l="${2:-}" '
-        l == "" && ($1 == n || index($1, n "{") == 1) { s += $2 }
-        l != "" && $1 == n "{" l "}" { s += $2 }
-        END { printf "%d\n", s }'
-}
-ticks() { # PID [TID]: utime + stime in clock ticks of a process (or of one of its threads)
-    local f=/proc/$1/stat
-    [ -n "${2:-}" ] && f=/proc/$1/task/$2/stat
-    sed 's/^.*) //' "$f" | awk '{ print $12 + $13 }'
-}
 lookup_ticks() { # PID: ticks of the container lookup and lifecycle threads
     local s=0 t n
     for t in /proc/"$1"/task/*; do
@@ -96,9 +62,6 @@ lookup_ticks() { # PID: ticks of the container lookup and lifecycle threads
         fi
     done
     echo "$s"
-}
-field() { # KEY LINE: the value of key=value in a generator line
-    echo "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'
 }
 churn() { # start and stop containers one after the other until killed; one line per container
     while :; do
@@ -114,12 +77,7 @@ for win in $windows; do
         # the monitor in a private mount namespace where the socket is /dev/null: every lookup fails
         hide=(unshare -m --propagation private sh -c "mount --bind /dev/null $socket && exec \"\$0\" \"\$@\"")
     fi
-    taskset -c "$mon_cpu" "${hide[@]}" "$mon" \
-        -r "$rules_dir/falco_rules.yaml" -r "$rules_dir/falco-incubating_rules.yaml" \
-        -r "$rules_dir/falco-sandbox_rules.yaml" \
-        -o webserver.enabled=true -o webserver.listen_address=127.0.0.1 \
-        -o "webserver.listen_port=$port" -o webserver.prometheus_metrics_enabled=true \
-        -o metrics.enabled=true -o watch_config_files=false \
+    taskset -c "$mon_cpu" "${hide[@]}" "$mon" "${monitor_args[@]}" \
         >"$work/alerts.$win" 2>"$work/stderr.$win" &
     mon_pid=$!
     : >"$work/churn.$win"

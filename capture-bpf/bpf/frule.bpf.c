@@ -13,10 +13,12 @@
 //   1. the syscall id is read from pt_regs->orig_ax and looked up in the
 //      `interesting_syscalls` array; an uninteresting syscall costs one map
 //      lookup and nothing else;
-//   2. the event is assembled in this CPU's slot of `aux_maps` (a 128 KiB
-//      scratch area; events are capped at 64 KiB);
-//   3. it is copied once into the ring buffer chosen for this CPU with
-//      bpf_ringbuf_output(BPF_RB_NO_WAKEUP): user space polls in batches;
+//   2. a variable-size event is assembled in this CPU's slot of `aux_maps` (a
+//      128 KiB scratch area; events are capped at 64 KiB) and copied once into
+//      the ring buffer chosen for this CPU with bpf_ringbuf_output; a fixed-size
+//      one (close, procexit) is written in place into an exact-size
+//      bpf_ringbuf_reserve slot; neither wakes the reader (BPF_RB_NO_WAKEUP):
+//      user space polls in batches;
 //   4. every outcome is counted in the per-CPU `counters` map.
 //
 // Every read of user or kernel memory is bounded (see the *_MAX constants) and
@@ -392,6 +394,7 @@ struct ev {
 	__u64 pos;    /* next free byte of the parameter area */
 	__u32 n;      /* parameters written so far */
 	__u32 nparams;
+	__u32 cpu;    /* the CPU whose scratch area and ring buffer the event uses */
 };
 
 static __always_inline struct counters *get_counters(void)
@@ -411,6 +414,7 @@ static __always_inline int ev_begin(struct ev *e, __u16 type, __u32 nparams, __u
 		return 0;
 	}
 	e->a = a;
+	e->cpu = cpu;
 	e->n = 0;
 	e->nparams = nparams;
 	e->pos = HEADER_LEN + 2 * nparams;
@@ -484,6 +488,21 @@ static __always_inline void push_empty_str(struct ev *e)
 	set_len(e, 1);
 }
 
+static __always_inline void count_buffer_drop(struct counters *c, enum category cat)
+{
+	if (!c)
+		return;
+	c->n_drops_buffer++;
+	if (cat == CAT_PROC)
+		c->n_drops_buffer_proc++;
+	else if (cat == CAT_OPEN)
+		c->n_drops_buffer_open++;
+	else if (cat == CAT_NET)
+		c->n_drops_buffer_net++;
+	else
+		c->n_drops_buffer_other++;
+}
+
 static __always_inline void ev_submit(struct ev *e, enum category cat)
 {
 	struct counters *c = get_counters();
@@ -494,8 +513,7 @@ static __always_inline void ev_submit(struct ev *e, enum category cat)
 		return;
 	}
 	*(__u32 *)&e->a->data[16] = (__u32)len;
-	__u32 cpu = bpf_get_smp_processor_id();
-	void *rb = bpf_map_lookup_elem(&ringbuf_maps, &cpu);
+	void *rb = bpf_map_lookup_elem(&ringbuf_maps, &e->cpu);
 	if (!rb) {
 		if (c)
 			c->n_drops_no_ring++;
@@ -503,19 +521,45 @@ static __always_inline void ev_submit(struct ev *e, enum category cat)
 	}
 	/* len is bounded by MAX_EVENT_SIZE above; the mask keeps the verifier convinced. */
 	if (bpf_ringbuf_output(rb, e->a->data, len & (AUX_SIZE - 1), BPF_RB_NO_WAKEUP) != 0) {
-		if (c) {
-			c->n_drops_buffer++;
-			if (cat == CAT_PROC)
-				c->n_drops_buffer_proc++;
-			else if (cat == CAT_OPEN)
-				c->n_drops_buffer_open++;
-			else if (cat == CAT_NET)
-				c->n_drops_buffer_net++;
-			else
-				c->n_drops_buffer_other++;
-		}
+		count_buffer_drop(c, cat);
 		return;
 	}
+	if (c)
+		c->n_evts++;
+}
+
+/* Fixed-size events (close, procexit) skip the scratch area: the exact size is reserved in
+ * this CPU's ring and the event is written in place, so nothing is copied. `size` must be a
+ * compile-time constant (the verifier requires one for bpf_ringbuf_reserve). Returns NULL,
+ * with the drop counted, when there is no ring or it is full. */
+static __always_inline __u8 *fixed_begin(__u32 size, __u16 type, __u32 nparams, __u64 tid,
+					 enum category cat)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	void *rb = bpf_map_lookup_elem(&ringbuf_maps, &cpu);
+	if (!rb) {
+		struct counters *c = get_counters();
+		if (c)
+			c->n_drops_no_ring++;
+		return NULL;
+	}
+	__u8 *p = bpf_ringbuf_reserve(rb, size, 0);
+	if (!p) {
+		count_buffer_drop(get_counters(), cat);
+		return NULL;
+	}
+	*(__u64 *)&p[0] = boot_time + bpf_ktime_get_boot_ns();
+	*(__u64 *)&p[8] = tid;
+	*(__u32 *)&p[16] = size;
+	*(__u16 *)&p[20] = type;
+	*(__u32 *)&p[22] = nparams;
+	return p;
+}
+
+static __always_inline void fixed_submit(__u8 *p)
+{
+	bpf_ringbuf_submit(p, BPF_RB_NO_WAKEUP);
+	struct counters *c = get_counters();
 	if (c)
 		c->n_evts++;
 }
@@ -650,13 +694,16 @@ static __always_inline __u8 family_to_ppm(__u16 family)
 /* Process fields                                                            */
 
 /* exe (argv[0]) and args (the rest, NUL-separated) from the mm's argument area. */
+/* `task` is a BTF pointer (bpf_get_current_task_btf) in every caller of the process-field
+ * helpers: fields are plain loads, which the JIT turns into fault-tolerant moves, instead of
+ * one probe-read helper call each. */
 static __always_inline void push_exe_args(struct ev *e, struct task_struct *task)
 {
-	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	struct mm_struct *mm = task->mm;
 	unsigned long start = 0, end = 0;
 	if (mm) {
-		start = BPF_CORE_READ(mm, arg_start);
-		end = BPF_CORE_READ(mm, arg_end);
+		start = mm->arg_start;
+		end = mm->arg_end;
 	}
 	if (!mm || end <= start) {
 		push_empty_str(e);
@@ -690,11 +737,11 @@ static __always_inline void push_exe_args(struct ev *e, struct task_struct *task
 
 static __always_inline void push_env(struct ev *e, struct task_struct *task)
 {
-	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	struct mm_struct *mm = task->mm;
 	unsigned long start = 0, end = 0;
 	if (mm) {
-		start = BPF_CORE_READ(mm, env_start);
-		end = BPF_CORE_READ(mm, env_end);
+		start = mm->env_start;
+		end = mm->env_end;
 	}
 	if (!mm || end <= start) {
 		push_empty(e);
@@ -712,6 +759,27 @@ static __always_inline void push_env(struct ev *e, struct task_struct *task)
 	set_len(e, (__u16)total);
 }
 
+/* One probe read per kernel object instead of one per field: the first bytes of the object,
+ * up to the end of the last field needed, are copied into a window of the scratch area
+ * (past anything an event or the path walk uses) and the fields are taken from there at
+ * their CO-RE relocated offsets. The end offset is a relocated constant, so the verifier
+ * sees a constant size. */
+#define SPAN_SCRATCH (MAX_EVENT_SIZE + 16384)
+#define SPAN_MAX 512
+#define FIELD_END(type, field) (bpf_core_field_offset(type, field) + bpf_core_field_size(type, field))
+#define MAX2(x, y) ((x) > (y) ? (x) : (y))
+#define SPAN_GET(a, slot, ctype, type, field) \
+	(*(ctype *)&(a)->data[SPAN_SCRATCH + (slot) * SPAN_MAX + bpf_core_field_offset(type, field)])
+
+/* A failed read leaves zeros (bpf_probe_read_kernel clears the destination), so a field
+ * taken after a failure reads 0, as BPF_CORE_READ gives. */
+static __always_inline long read_span(struct aux *a, __u32 slot, const void *obj, __u32 end)
+{
+	if (end == 0 || end > SPAN_MAX)
+		return -1;
+	return bpf_probe_read_kernel(&a->data[SPAN_SCRATCH + slot * SPAN_MAX], end, obj);
+}
+
 /* One kernfs path: components collected leaf-first, written root-first. */
 /* Global (separately verified) so its loops are verified once, not per caller path. */
 __noinline int fr_kernfs_path(struct aux *a, __u64 at, __u64 kn_addr)
@@ -721,17 +789,19 @@ __noinline int fr_kernfs_path(struct aux *a, __u64 at, __u64 kn_addr)
 		return 0;
 	const char *names[CGROUP_DEPTH_MAX];
 	int depth = 0;
+	/* parent and name in one probe read per level (they are neighbours in kernfs_node) */
+	__u32 end = 0;
+	if (bpf_core_field_exists(kn->__parent))
+		end = MAX2(FIELD_END(struct kernfs_node, __parent), FIELD_END(struct kernfs_node, name));
 	for (int i = 0; i < CGROUP_DEPTH_MAX; i++) {
-		if (!kn)
+		if (!kn || end == 0)
 			break;
-		struct kernfs_node *parent;
-		if (bpf_core_field_exists(kn->__parent))
-			parent = BPF_CORE_READ(kn, __parent);
-		else
-			parent = NULL;
+		if (read_span(a, 3, kn, end) != 0)
+			break;
+		struct kernfs_node *parent = SPAN_GET(a, 3, struct kernfs_node *, struct kernfs_node, __parent);
 		if (!parent)
 			break; /* the root's name is "" */
-		names[i] = BPF_CORE_READ(kn, name);
+		names[i] = SPAN_GET(a, 3, const char *, struct kernfs_node, name);
 		depth = i + 1;
 		kn = parent;
 	}
@@ -787,21 +857,21 @@ static __always_inline void push_cgroups(struct ev *e, struct task_struct *task)
 
 static __always_inline __u64 mm_counter(struct mm_struct *mm, int member)
 {
-	struct percpu_counter *pc = &mm->rss_stat[member];
-	s64 v = BPF_CORE_READ(pc, count);
+	s64 v = mm->rss_stat[member].count;
 	return v > 0 ? (__u64)v : 0;
 }
 
 /* fdlimit, pgft_maj, pgft_min, vm_size, vm_rss, vm_swap */
 static __always_inline void push_mem(struct ev *e, struct task_struct *task)
 {
-	push_u64(e, BPF_CORE_READ(task, signal, rlim[K_RLIMIT_NOFILE].rlim_cur));
-	push_u64(e, BPF_CORE_READ(task, maj_flt));
-	push_u64(e, BPF_CORE_READ(task, min_flt));
-	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	struct signal_struct *sig = task->signal;
+	push_u64(e, sig ? sig->rlim[K_RLIMIT_NOFILE].rlim_cur : 0);
+	push_u64(e, task->maj_flt);
+	push_u64(e, task->min_flt);
+	struct mm_struct *mm = task->mm;
 	__u32 size = 0, rss = 0, swap = 0;
 	if (mm) {
-		size = BPF_CORE_READ(mm, total_vm) << (K_PAGE_SHIFT - 10);
+		size = mm->total_vm << (K_PAGE_SHIFT - 10);
 		rss = (mm_counter(mm, K_MM_FILEPAGES) + mm_counter(mm, K_MM_ANONPAGES) +
 		       mm_counter(mm, K_MM_SHMEMPAGES)) << (K_PAGE_SHIFT - 10);
 		swap = mm_counter(mm, K_MM_SWAPENTS) << (K_PAGE_SHIFT - 10);
@@ -834,12 +904,14 @@ static __always_inline __s64 task_ns_pid(struct pid *pid)
 
 static __always_inline __u32 task_tty(struct task_struct *task)
 {
-	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	struct signal_struct *sig = task->signal;
+	struct tty_struct *tty = sig ? sig->tty : NULL;
 	if (!tty)
 		return 0;
-	int index = BPF_CORE_READ(tty, index);
-	int major = BPF_CORE_READ(tty, driver, major);
-	int minor_start = BPF_CORE_READ(tty, driver, minor_start);
+	int index = tty->index;
+	struct tty_driver *drv = tty->driver;
+	int major = drv ? drv->major : 0;
+	int minor_start = drv ? drv->minor_start : 0;
 	return encode_dev(((__u32)major << 20) | (__u32)(minor_start + index));
 }
 
@@ -933,9 +1005,20 @@ __noinline int fr_file_path(struct aux *a, __u64 at, __u64 file_addr)
 	__u32 end = DPATH_WINDOW - 1;
 	a->data[DPATH_SCRATCH + DPATH_WINDOW - 1] = 0;
 	__u32 start = end;
+	/* d_parent, d_name.len and d_name.name come in one probe read per component (they are
+	 * neighbours in struct dentry); the mount's root is read again only after a crossing */
+	__u32 dend = MAX2(FIELD_END(struct dentry, d_parent),
+			  MAX2(FIELD_END(struct dentry, d_name.len), FIELD_END(struct dentry, d_name.name)));
+	struct dentry *mnt_root = BPF_CORE_READ(vmnt, mnt_root);
 	for (int i = 0; i < DPATH_COMPONENTS; i++) {
-		struct dentry *mnt_root = BPF_CORE_READ(vmnt, mnt_root);
-		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+		struct dentry *parent = NULL;
+		__u32 len = 0;
+		const unsigned char *name = NULL;
+		if (read_span(a, 4, d, dend) == 0) {
+			parent = SPAN_GET(a, 4, struct dentry *, struct dentry, d_parent);
+			len = SPAN_GET(a, 4, __u32, struct dentry, d_name.len);
+			name = SPAN_GET(a, 4, const unsigned char *, struct dentry, d_name.name);
+		}
 		if (d == mnt_root || d == parent) {
 			struct mount *mparent = BPF_CORE_READ(mnt, mnt_parent);
 			if (d != mnt_root || mnt == mparent)
@@ -943,10 +1026,9 @@ __noinline int fr_file_path(struct aux *a, __u64 at, __u64 file_addr)
 			d = BPF_CORE_READ(mnt, mnt_mountpoint);
 			mnt = mparent;
 			vmnt = (struct vfsmount *)((__u64)mnt + bpf_core_field_offset(struct mount, mnt));
+			mnt_root = BPF_CORE_READ(vmnt, mnt_root);
 			continue;
 		}
-		__u32 len = BPF_CORE_READ(d, d_name.len);
-		const unsigned char *name = BPF_CORE_READ(d, d_name.name);
 		len &= 0xff;
 		if (len + 1 >= start)
 			break;
@@ -974,16 +1056,17 @@ __noinline int fr_file_path(struct aux *a, __u64 at, __u64 file_addr)
 /* The 21 parameters of the clone family's exit events. */
 __noinline int fr_emit_clone(__u32 type, long ret, __u64 kflags)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct ev e;
-	__u64 tid = BPF_CORE_READ(task, pid);
+	__u64 tid = task->pid;
 	if (!ev_begin(&e, type, 21, tid))
 		return 0;
 	push_u64(&e, ret);                                     /* res */
 	push_exe_args(&e, task);                               /* exe, args */
 	push_u64(&e, tid);                                     /* tid */
-	push_u64(&e, BPF_CORE_READ(task, tgid));               /* pid */
-	push_u64(&e, BPF_CORE_READ(task, real_parent, pid));   /* ptid */
+	push_u64(&e, task->tgid);                              /* pid */
+	struct task_struct *parent = task->real_parent;
+	push_u64(&e, parent ? parent->pid : 0);                /* ptid */
 	push_empty_str(&e);                                    /* cwd: tracked in user space */
 	push_mem(&e, task);                                    /* fdlimit..vm_swap */
 	push_kernel_str(&e, &task->comm, COMM_LEN);            /* comm */
@@ -993,8 +1076,9 @@ __noinline int fr_emit_clone(__u32 type, long ret, __u64 kflags)
 	if (tp && BPF_CORE_READ(tp, level) > 0)
 		flags |= PPM_CL_CHILD_IN_PIDNS;
 	push_u32(&e, flags);                                   /* flags */
-	push_u32(&e, BPF_CORE_READ(task, cred, euid.val));     /* uid */
-	push_u32(&e, BPF_CORE_READ(task, cred, egid.val));     /* gid */
+	const struct cred *cred = task->cred;
+	push_u32(&e, cred ? cred->euid.val : 0);               /* uid */
+	push_u32(&e, cred ? cred->egid.val : 0);               /* gid */
 	push_u64(&e, task_ns_pid(tp));                         /* vtid */
 	push_u64(&e, task_ns_pid(BPF_CORE_READ(task, group_leader, thread_pid))); /* vpid */
 	push_u64(&e, 0);                                       /* pidns_init_start_ts: not yet */
@@ -1007,17 +1091,18 @@ __noinline int fr_emit_exec(__u32 type, long ret, __u64 kfilename_addr, __u64 uf
 {
 	const char *kfilename = (const char *)kfilename_addr;
 	const char *ufilename = (const char *)ufilename_addr;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct ev e;
-	__u64 tid = BPF_CORE_READ(task, pid);
+	__u64 tid = task->pid;
 	__u32 n = type == PPME_SYSCALL_EXECVE_19_X ? 31 : 30;
 	if (!ev_begin(&e, type, n, tid))
 		return 0;
 	push_u64(&e, ret);                                     /* 1 res */
 	push_exe_args(&e, task);                               /* 2 exe, 3 args */
 	push_u64(&e, tid);                                     /* 4 tid */
-	push_u64(&e, BPF_CORE_READ(task, tgid));               /* 5 pid */
-	push_u64(&e, BPF_CORE_READ(task, real_parent, pid));   /* 6 ptid */
+	push_u64(&e, task->tgid);                              /* 5 pid */
+	struct task_struct *parent = task->real_parent;
+	push_u64(&e, parent ? parent->pid : 0);                /* 6 ptid */
 	push_empty_str(&e);                                    /* 7 cwd: tracked in user space */
 	push_mem(&e, task);                                    /* 8..13 */
 	push_kernel_str(&e, &task->comm, COMM_LEN);            /* 14 comm */
@@ -1026,9 +1111,10 @@ __noinline int fr_emit_exec(__u32 type, long ret, __u64 kfilename_addr, __u64 uf
 	push_u32(&e, task_tty(task));                          /* 17 tty */
 	struct pid *pg = BPF_CORE_READ(task, signal, pids[PIDTYPE_PGID]);
 	push_u64(&e, task_ns_pid(pg));                         /* 18 vpgid */
-	push_u32(&e, BPF_CORE_READ(task, loginuid.val));       /* 19 loginuid */
-	const struct cred *cred = BPF_CORE_READ(task, cred);
-	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	push_u32(&e, task->loginuid.val);                      /* 19 loginuid */
+	const struct cred *cred = task->cred;
+	struct mm_struct *mm = task->mm;
+	/* a plain number, not a BTF pointer: fr_file_path (a global function) takes it */
 	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : NULL;
 	__u32 exe_flags = 0;
 	if (exe) {
@@ -1044,25 +1130,36 @@ __noinline int fr_emit_exec(__u32 type, long ret, __u64 kfilename_addr, __u64 uf
 			exe_flags |= PPM_EXE_WRITABLE;
 	}
 	push_u32(&e, exe_flags);                               /* 20 flags */
-	push_u64(&e, BPF_CORE_READ(cred, cap_inheritable.val)); /* 21 */
-	push_u64(&e, BPF_CORE_READ(cred, cap_permitted.val));   /* 22 */
-	push_u64(&e, BPF_CORE_READ(cred, cap_effective.val));   /* 23 */
+	push_u64(&e, cred ? cred->cap_inheritable.val : 0);    /* 21 */
+	push_u64(&e, cred ? cred->cap_permitted.val : 0);      /* 22 */
+	push_u64(&e, cred ? cred->cap_effective.val : 0);      /* 23 */
 	struct inode *ino = exe ? BPF_CORE_READ(exe, f_inode) : NULL;
-	if (ino) {
-		push_u64(&e, BPF_CORE_READ(ino, i_ino));        /* 24 exe_ino */
-		__u64 ct = BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ULL + BPF_CORE_READ(ino, i_ctime_nsec);
-		__u64 mt = BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ULL + BPF_CORE_READ(ino, i_mtime_nsec);
+	/* the inode's number and times in one probe read */
+	__u32 iend = MAX2(MAX2(FIELD_END(struct inode, i_ino), FIELD_END(struct inode, i_ctime_sec)),
+			  MAX2(MAX2(FIELD_END(struct inode, i_ctime_nsec), FIELD_END(struct inode, i_mtime_sec)),
+			       FIELD_END(struct inode, i_mtime_nsec)));
+	if (ino && read_span(e.a, 5, ino, iend) == 0) {
+		push_u64(&e, SPAN_GET(e.a, 5, __u64, struct inode, i_ino)); /* 24 exe_ino */
+		__u64 ct = SPAN_GET(e.a, 5, __s64, struct inode, i_ctime_sec) * 1000000000ULL +
+			   SPAN_GET(e.a, 5, __u32, struct inode, i_ctime_nsec);
+		__u64 mt = SPAN_GET(e.a, 5, __s64, struct inode, i_mtime_sec) * 1000000000ULL +
+			   SPAN_GET(e.a, 5, __u32, struct inode, i_mtime_nsec);
 		push_u64(&e, ct);                               /* 25 exe_ino_ctime */
 		push_u64(&e, mt);                               /* 26 exe_ino_mtime */
+	} else if (ino) {
+		/* the inode is there but unreadable: the old per-field reads gave zeros */
+		push_u64(&e, 0);
+		push_u64(&e, 0);
+		push_u64(&e, 0);
 	} else {
 		push_u64(&e, 0);
 		push_u64(&e, 0);
 		push_u64(&e, 0);
 	}
-	push_u32(&e, BPF_CORE_READ(cred, euid.val));           /* 27 uid */
+	push_u32(&e, cred ? cred->euid.val : 0);               /* 27 uid */
 	set_len(&e, (__u16)(fr_file_path(e.a, e.pos, (__u64)exe) & 0x1fff)); /* 28 trusted_exepath */
 	push_u64(&e, pid_nr_at(pg, 0));        /* 29 pgid */
-	push_u32(&e, BPF_CORE_READ(cred, egid.val));           /* 30 gid */
+	push_u32(&e, cred ? cred->egid.val : 0);               /* 30 gid */
 	if (type == PPME_SYSCALL_EXECVE_19_X) {
 		if (kfilename)
 			push_kernel_str(&e, kfilename, PATH_MAX_READ); /* 31 filename */
@@ -1076,10 +1173,45 @@ __noinline int fr_emit_exec(__u32 type, long ret, __u64 kfilename_addr, __u64 uf
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
 
-/* The TOCTOU copy of this thread's current syscall, if the enter hook made one. */
-static __always_inline struct toctou_entry *toctou_take(__u32 nr)
+/* dev and ino of a newly opened file, and its PPM "created" bits: 1 = the open created it
+ * (FMODE_CREATED), 2 = overlayfs upper layer, 4 = lower layer. Four probe reads (file,
+ * inode, super block, plus the fd slot read by the caller) instead of nine. The super block
+ * tested for overlayfs is the inode's: f_inode is d_inode(f_path.dentry) since overlayfs
+ * opens through its own file operations (Linux 4.19), so it is the dentry's d_sb. */
+static __always_inline __u32 open_file_props(struct aux *a, struct file *f, __u32 *dev, __u64 *ino)
 {
-	__u32 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	__u32 fend = MAX2(FIELD_END(struct file, f_mode),
+			  MAX2(FIELD_END(struct file, f_inode), FIELD_END(struct file, f_path.dentry)));
+	if (read_span(a, 0, f, fend) != 0)
+		return 0;
+	__u32 created = SPAN_GET(a, 0, __u32, struct file, f_mode) & K_FMODE_CREATED ? 1 : 0;
+	struct inode *i = SPAN_GET(a, 0, struct inode *, struct file, f_inode);
+	struct dentry *d = SPAN_GET(a, 0, struct dentry *, struct file, f_path.dentry);
+	__u32 iend = MAX2(FIELD_END(struct inode, i_sb), FIELD_END(struct inode, i_ino));
+	if (read_span(a, 1, i, iend) != 0)
+		return created;
+	*ino = SPAN_GET(a, 1, __u64, struct inode, i_ino);
+	struct super_block *sb = SPAN_GET(a, 1, struct super_block *, struct inode, i_sb);
+	__u32 send = MAX2(FIELD_END(struct super_block, s_dev), FIELD_END(struct super_block, s_magic));
+	if (read_span(a, 2, sb, send) != 0)
+		return created;
+	*dev = encode_dev(SPAN_GET(a, 2, __u32, struct super_block, s_dev));
+	if (!d || SPAN_GET(a, 2, __u64, struct super_block, s_magic) != OVERLAYFS_SUPER_MAGIC ||
+	    !bpf_core_type_exists(struct ovl_inode))
+		return created;
+	struct inode *vi = BPF_CORE_READ(d, d_inode);
+	if (!vi)
+		return created;
+	__u64 oi = (__u64)vi - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+	struct dentry *upper = NULL;
+	bpf_probe_read_kernel(&upper, sizeof(upper),
+			      (void *)(oi + bpf_core_field_offset(struct ovl_inode, __upperdentry)));
+	return created | (upper ? 2 : 4);
+}
+
+/* The TOCTOU copy of this thread's current syscall, if the enter hook made one. */
+static __always_inline struct toctou_entry *toctou_take(__u32 nr, __u32 tid)
+{
 	struct toctou_entry *t = bpf_map_lookup_elem(&toctou_args, &tid);
 	if (t && t->nr == nr) {
 		struct counters *c = get_counters();
@@ -1119,7 +1251,8 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 	case NR_openat2: type = PPME_SYSCALL_OPENAT2_X; n = 8; break;
 	default: type = PPME_SYSCALL_CREAT_X; n = 6; break;
 	}
-	if (!ev_begin(&e, type, n, bpf_get_current_pid_tgid() & 0xffffffff))
+	__u32 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	if (!ev_begin(&e, type, n, tid))
 		return 0;
 
 	__u32 created = 0;
@@ -1127,24 +1260,14 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 	__u64 ino = 0;
 	if (ret >= 0) {
 		struct file *f = file_from_fd((__s32)ret);
-		if (f) {
-			struct inode *i = BPF_CORE_READ(f, f_inode);
-			dev = encode_dev(BPF_CORE_READ(i, i_sb, s_dev));
-			ino = BPF_CORE_READ(i, i_ino);
-			if (BPF_CORE_READ(f, f_mode) & K_FMODE_CREATED)
-				created = 1;
-			int layer = file_overlay_layer(f);
-			if (layer == 1)
-				created |= 2;
-			else if (layer == 2)
-				created |= 4;
-		}
+		if (f)
+			created = open_file_props(e.a, f, &dev, &ino);
 	}
 	/* PPM flag bits from what the kernel file says: created, overlay layer */
 	__u32 fflags = (created & 1 ? PPM_O_F_CREATED : 0) | (created & 2 ? PPM_FD_UPPER_LAYER : 0) |
 		       (created & 4 ? PPM_FD_LOWER_LAYER : 0);
 
-	struct toctou_entry *t = toctou_take(nr);
+	struct toctou_entry *t = toctou_take(nr, tid);
 	push_u64(&e, ret); /* fd */
 	if (nr == NR_open || nr == NR_creat) {
 		const char *path = (const char *)sc_arg(regs, 0);
@@ -1369,7 +1492,7 @@ __noinline int fr_emit_net(__u32 nr, long ret, struct sc_args *regs)
 			return 0;
 		const void *uaddr = (const void *)sc_arg(regs, 1);
 		__u32 ulen = sc_arg(regs, 2);
-		struct toctou_entry *t = toctou_take(NR_connect);
+		struct toctou_entry *t = toctou_take(NR_connect, tid);
 		int kernel = 0;
 		if (t) {
 			uaddr = t->buf;
@@ -2004,13 +2127,15 @@ __noinline int fr_emit_misc(__u32 nr, long ret, struct sc_args *regs)
  * read only for interesting syscalls, through the current task's syscall registers
  * reached as a BTF pointer, which both the tp_btf and the raw_tp program can load from
  * directly. */
-static __always_inline int on_sys_exit(long id, long ret)
+static __always_inline int on_sys_exit(struct pt_regs *regs, long id, long ret)
 {
 	if (id < 0 || id >= SYSCALL_TABLE_SIZE)
 		return 0;
 	if (!interesting((__u32)id))
 		return 0;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	/* tp_btf hands over the syscall's own pt_regs as a BTF pointer; raw_tp passes NULL */
+	if (!regs)
+		regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	struct sc_args args;
 	read_args(&args, regs);
 	switch (id) {
@@ -2021,12 +2146,16 @@ static __always_inline int on_sys_exit(long id, long ret)
 		fr_emit_open(id, ret, &args);
 		break;
 	case NR_close: {
-		struct ev e;
-		if (!ev_begin(&e, PPME_SYSCALL_CLOSE_X, 2, bpf_get_current_pid_tgid() & 0xffffffff))
+		/* header, 2 lengths, res, fd */
+		__u8 *p = fixed_begin(HEADER_LEN + 2 * 2 + 8 + 8, PPME_SYSCALL_CLOSE_X, 2,
+				      bpf_get_current_pid_tgid() & 0xffffffff, CAT_OPEN);
+		if (!p)
 			return 0;
-		push_u64(&e, ret);
-		push_u64(&e, (__s32)sc_arg(&args, 0));
-		ev_submit(&e, CAT_OPEN);
+		*(__u16 *)&p[HEADER_LEN] = 8;
+		*(__u16 *)&p[HEADER_LEN + 2] = 8;
+		*(__u64 *)&p[HEADER_LEN + 4] = ret;
+		*(__u64 *)&p[HEADER_LEN + 12] = (__s64)(__s32)sc_arg(&args, 0);
+		fixed_submit(p);
 		break;
 	}
 	case NR_socket:
@@ -2099,24 +2228,33 @@ static __always_inline int on_exit(struct task_struct *task)
 {
 	if (!interesting(SLOT_PROCEXIT))
 		return 0;
-	struct ev e;
-	if (!ev_begin(&e, PPME_PROCEXIT_1_E, 5, BPF_CORE_READ(task, pid)))
+	/* header, 5 lengths, status u64, ret u64, sig u8, core u8, reaper_tid u64 */
+	__u8 *p = fixed_begin(HEADER_LEN + 5 * 2 + 8 + 8 + 1 + 1 + 8, PPME_PROCEXIT_1_E, 5,
+			      BPF_CORE_READ(task, pid), CAT_PROC);
+	if (!p)
 		return 0;
 	__s32 code = BPF_CORE_READ(task, exit_code);
-	push_u64(&e, (__s64)code);                   /* status */
-	push_u64(&e, (code >> 8) & 0xff);            /* ret */
 	__u8 sig = code & 0x7f;
-	push_u8(&e, (sig != 0 && sig != 0x7f) ? sig : 0); /* sig */
-	push_u8(&e, (code & 0x80) != 0);             /* core */
-	push_u64(&e, 0);                             /* reaper_tid: not yet */
-	ev_submit(&e, CAT_PROC);
+	__u32 at = HEADER_LEN;
+	*(__u16 *)&p[at] = 8;
+	*(__u16 *)&p[at + 2] = 8;
+	*(__u16 *)&p[at + 4] = 1;
+	*(__u16 *)&p[at + 6] = 1;
+	*(__u16 *)&p[at + 8] = 8;
+	at += 5 * 2;
+	*(__u64 *)&p[at] = (__s64)code;                              /* status */
+	*(__u64 *)&p[at + 8] = (code >> 8) & 0xff;                   /* ret */
+	p[at + 16] = (sig != 0 && sig != 0x7f) ? sig : 0;            /* sig */
+	p[at + 17] = (code & 0x80) != 0;                             /* core */
+	*(__u64 *)&p[at + 18] = 0;                                   /* reaper_tid: not yet */
+	fixed_submit(p);
 	return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(frule_sys_exit, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(regs->orig_ax, ret);
+	return on_sys_exit(regs, regs->orig_ax, ret);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -2136,7 +2274,7 @@ int BPF_PROG(frule_sched_exit, struct task_struct *p)
 SEC("raw_tp/sys_exit")
 int frule_sys_exit_raw(unsigned long long *ctx)
 {
-	return on_sys_exit(BPF_CORE_READ((struct pt_regs *)ctx[0], orig_ax), (long)ctx[1]);
+	return on_sys_exit(NULL, BPF_CORE_READ((struct pt_regs *)ctx[0], orig_ax), (long)ctx[1]);
 }
 
 SEC("raw_tp/sched_process_exec")

@@ -18,6 +18,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use aya::maps::{Array, ArrayOfMaps, Map, MapData, PerCpuArray, RingBuf};
+use aya::programs::tp_btf::BtfTracePointLinkId;
+use aya::programs::trace_point::TracePointLinkId;
 use aya::programs::{BtfTracePoint, RawTracePoint, TracePoint};
 use aya::{Btf, Ebpf, EbpfLoader};
 
@@ -72,6 +74,10 @@ pub struct CaptureOptions {
 pub enum Toctou {
     /// Paths and sockaddrs of open/openat/openat2/creat/connect are copied at entry.
     Active,
+    /// The entry hook is loaded but not attached: none of open/openat/openat2/creat/connect
+    /// is wanted, so no syscall pays for an entry program. It attaches as soon as
+    /// [`Capture::set_interest`] wants one of them.
+    NotNeeded,
     /// Turned off by [`CaptureOptions::toctou`].
     Disabled,
     /// Could not attach (in raw tracepoint mode, usually tracefs is not mounted); the reason is
@@ -237,13 +243,28 @@ pub struct Capture {
     counters: PerCpuArray<MapData, [u64; 10]>,
     attach_mode: AttachMode,
     toctou: Toctou,
+    toctou_hook: ToctouHook,
     data: Vec<u8>,
     order: Vec<Slot>,
     max_batch_events: usize,
     cpus_per_buffer: usize,
     events_read: u64,
     pacing: Pacing,
-    _ebpf: Ebpf,
+    ebpf: Ebpf,
+}
+
+/// The entry-time (TOCTOU) programs: which kind was loaded, and their links while attached.
+///
+/// Invariant: links are held exactly while some wanted syscall needs an entry-time copy
+/// ([`Interest::needs_entry_copy`]); otherwise no entry program runs at all.
+#[derive(Debug)]
+enum ToctouHook {
+    /// Not loaded (turned off, or neither kind loads).
+    None,
+    /// `tp_btf/sys_enter` loaded; attached when the link is present.
+    Btf(Option<BtfTracePointLinkId>),
+    /// The classic `syscalls:sys_enter_*` tracepoints loaded; attached when links are present.
+    Classic(Vec<TracePointLinkId>),
 }
 
 impl std::fmt::Debug for Capture {
@@ -341,29 +362,48 @@ impl Capture {
         let counters =
             PerCpuArray::try_from(counters_map).map_err(|e| CaptureError::map("counters", e))?;
 
-        let toctou = if options.toctou {
-            match attach_toctou(&mut ebpf, &btf, options.attach) {
-                Ok(()) => Toctou::Active,
-                Err(e) => Toctou::Unavailable(e.to_string()),
+        let (toctou, toctou_hook) = if options.toctou {
+            match load_toctou(&mut ebpf, &btf, options.attach) {
+                Ok(hook) => (Toctou::NotNeeded, hook),
+                Err(e) => (Toctou::Unavailable(e.to_string()), ToctouHook::None),
             }
         } else {
-            Toctou::Disabled
+            (Toctou::Disabled, ToctouHook::None)
         };
         let attach_mode = attach(&mut ebpf, &btf, options.attach)?;
-        Ok(Self {
+        let mut capture = Self {
             rings,
             interesting,
             counters,
             attach_mode,
             toctou,
+            toctou_hook,
             data: Vec::with_capacity(1 << 20),
             order: Vec::with_capacity(4096),
             max_batch_events: options.max_batch_events,
             cpus_per_buffer: options.cpus_per_buffer,
             events_read: 0,
             pacing: Pacing::new(options.buffer_bytes),
-            _ebpf: ebpf,
-        })
+            ebpf,
+        };
+        capture.sync_toctou(options.interest.needs_entry_copy());
+        Ok(capture)
+    }
+
+    /// Attaches the loaded entry-time programs when `needed` and detaches them otherwise, so
+    /// that a capture without open/openat/openat2/creat/connect costs no syscall an entry
+    /// program. A failure to attach leaves [`Toctou::Unavailable`] with the reason.
+    fn sync_toctou(&mut self, needed: bool) {
+        let result = match &mut self.toctou_hook {
+            ToctouHook::None => return,
+            ToctouHook::Btf(link) => sync_toctou_btf(&mut self.ebpf, link, needed),
+            ToctouHook::Classic(links) => sync_toctou_classic(&mut self.ebpf, links, needed),
+        };
+        self.toctou = match result {
+            Ok(()) if needed => Toctou::Active,
+            Ok(()) => Toctou::NotNeeded,
+            Err(e) => Toctou::Unavailable(e.to_string()),
+        };
     }
 
     /// The hooks actually in use (after a fallback from `tp_btf`, [`AttachMode::RawTracepoint`]).
@@ -383,7 +423,16 @@ impl Capture {
 
     /// Replaces the set of captured syscalls; takes effect for the next syscall exit.
     pub fn set_interest(&mut self, interest: &Interest) -> Result<(), CaptureError> {
-        write_interest(&mut self.interesting, interest)
+        // entry copies start before the exit side wants them and stop after it no longer does
+        let needed = interest.needs_entry_copy();
+        if needed {
+            self.sync_toctou(true);
+        }
+        write_interest(&mut self.interesting, interest)?;
+        if !needed {
+            self.sync_toctou(false);
+        }
+        Ok(())
     }
 
     /// Drains what the rings hold now, without waiting; the batch may be empty.
@@ -721,13 +770,14 @@ const TOCTOU_PROGRAMS: [(&str, &str); 5] = [
     ("frule_toctou_connect", "sys_enter_connect"),
 ];
 
-/// The syscall-entry copies: the `tp_btf/sys_enter` program where BTF tracepoints may be used
-/// (one program for all five syscalls, no tracefs, and far cheaper per call than perf's classic
-/// syscall tracepoints), else the classic `syscalls:sys_enter_*` tracepoints.
-fn attach_toctou(ebpf: &mut Ebpf, btf: &Btf, mode: AttachMode) -> Result<(), CaptureError> {
+/// Loads the syscall-entry copy programs without attaching them: the `tp_btf/sys_enter`
+/// program where BTF tracepoints may be used (one program for all five syscalls, no tracefs,
+/// and far cheaper per call than perf's classic syscall tracepoints), else the classic
+/// `syscalls:sys_enter_*` tracepoints (whose attach, later, needs tracefs).
+fn load_toctou(ebpf: &mut Ebpf, btf: &Btf, mode: AttachMode) -> Result<ToctouHook, CaptureError> {
     if mode != AttachMode::RawTracepoint {
-        match attach_toctou_btf(ebpf, btf) {
-            Ok(()) => return Ok(()),
+        match load_toctou_btf(ebpf, btf) {
+            Ok(()) => return Ok(ToctouHook::Btf(None)),
             Err(e) if mode == AttachMode::BtfTracepoint => return Err(e),
             Err(_) => {
                 if let Some(p) = ebpf.program_mut(TOCTOU_BTF.0)
@@ -738,33 +788,122 @@ fn attach_toctou(ebpf: &mut Ebpf, btf: &Btf, mode: AttachMode) -> Result<(), Cap
             }
         }
     }
-    attach_toctou_classic(ebpf)
+    load_toctou_classic(ebpf)?;
+    Ok(ToctouHook::Classic(Vec::new()))
 }
 
 const TOCTOU_BTF: (&str, &str) = ("frule_sys_enter", "sys_enter");
 
-fn attach_toctou_btf(ebpf: &mut Ebpf, btf: &Btf) -> Result<(), CaptureError> {
+fn toctou_btf_program(ebpf: &mut Ebpf) -> Result<&mut BtfTracePoint, CaptureError> {
     let (name, hook) = TOCTOU_BTF;
-    attach_one_btf(ebpf, btf, name, hook)
-}
-
-fn attach_toctou_classic(ebpf: &mut Ebpf) -> Result<(), CaptureError> {
-    for (name, hook) in TOCTOU_PROGRAMS {
-        let wrap = |e| CaptureError::Attach {
+    ebpf.program_mut(name)
+        .ok_or(CaptureError::Object {
+            kind: "program",
+            name,
+        })?
+        .try_into()
+        .map_err(|e| CaptureError::Attach {
             program: name,
             hook,
             source: Box::new(e),
-        };
-        let prog: &mut TracePoint = ebpf
-            .program_mut(name)
-            .ok_or(CaptureError::Object {
-                kind: "program",
-                name,
-            })?
-            .try_into()
-            .map_err(wrap)?;
-        prog.load().map_err(wrap)?;
-        prog.attach("syscalls", hook).map_err(wrap)?;
+        })
+}
+
+fn load_toctou_btf(ebpf: &mut Ebpf, btf: &Btf) -> Result<(), CaptureError> {
+    let (name, hook) = TOCTOU_BTF;
+    toctou_btf_program(ebpf)?
+        .load(hook, btf)
+        .map_err(|e| CaptureError::Attach {
+            program: name,
+            hook,
+            source: Box::new(e),
+        })
+}
+
+fn sync_toctou_btf(
+    ebpf: &mut Ebpf,
+    link: &mut Option<BtfTracePointLinkId>,
+    needed: bool,
+) -> Result<(), CaptureError> {
+    let (name, hook) = TOCTOU_BTF;
+    let wrap = |e| CaptureError::Attach {
+        program: name,
+        hook,
+        source: Box::new(e),
+    };
+    let prog = toctou_btf_program(ebpf)?;
+    match (needed, link.take()) {
+        (true, None) => *link = Some(prog.attach().map_err(wrap)?),
+        (false, Some(id)) => prog.detach(id).map_err(wrap)?,
+        (_, kept) => *link = kept,
+    }
+    Ok(())
+}
+
+fn toctou_classic_program<'a>(
+    ebpf: &'a mut Ebpf,
+    name: &'static str,
+    hook: &'static str,
+) -> Result<&'a mut TracePoint, CaptureError> {
+    ebpf.program_mut(name)
+        .ok_or(CaptureError::Object {
+            kind: "program",
+            name,
+        })?
+        .try_into()
+        .map_err(|e| CaptureError::Attach {
+            program: name,
+            hook,
+            source: Box::new(e),
+        })
+}
+
+fn load_toctou_classic(ebpf: &mut Ebpf) -> Result<(), CaptureError> {
+    for (name, hook) in TOCTOU_PROGRAMS {
+        toctou_classic_program(ebpf, name, hook)?
+            .load()
+            .map_err(|e| CaptureError::Attach {
+                program: name,
+                hook,
+                source: Box::new(e),
+            })?;
+    }
+    Ok(())
+}
+
+/// Attaches all five classic entry tracepoints or none: on a failure the ones attached so far
+/// are detached again.
+fn sync_toctou_classic(
+    ebpf: &mut Ebpf,
+    links: &mut Vec<TracePointLinkId>,
+    needed: bool,
+) -> Result<(), CaptureError> {
+    let attached = !links.is_empty();
+    if needed == attached {
+        return Ok(());
+    }
+    if !needed {
+        for ((name, hook), id) in TOCTOU_PROGRAMS.into_iter().zip(links.drain(..)) {
+            let _ = toctou_classic_program(ebpf, name, hook).map(|p| p.detach(id));
+        }
+        return Ok(());
+    }
+    for (name, hook) in TOCTOU_PROGRAMS {
+        let attached = toctou_classic_program(ebpf, name, hook).and_then(|p| {
+            p.attach("syscalls", hook)
+                .map_err(|e| CaptureError::Attach {
+                    program: name,
+                    hook,
+                    source: Box::new(e),
+                })
+        });
+        match attached {
+            Ok(id) => links.push(id),
+            Err(e) => {
+                sync_toctou_classic(ebpf, links, false)?;
+                return Err(e);
+            }
+        }
     }
     Ok(())
 }

@@ -482,6 +482,10 @@ pub const SUPPORTED: &[SupportedSyscall] = &[
     },
 ];
 
+/// The syscalls whose user-memory argument the kernel program copies at entry (open, creat,
+/// openat, openat2, connect), as the `tp_btf/sys_enter` program's switch lists them.
+pub const ENTRY_COPY_SYSCALLS: &[u32] = &[2, 85, 257, 437, 42];
+
 /// PPME codes of `procexit` (enter and the unused exit).
 pub const PROCEXIT_CODES: &[u16] = &[186, 187];
 
@@ -554,6 +558,15 @@ impl Interest {
         self.procexit
     }
 
+    /// Whether a wanted syscall has its path or sockaddr copied at syscall entry (the TOCTOU
+    /// mitigation: open, creat, openat, openat2, connect). Without one the entry hook stays
+    /// detached, and no syscall pays for it.
+    pub fn needs_entry_copy(&self) -> bool {
+        ENTRY_COPY_SYSCALLS
+            .iter()
+            .any(|nr| self.syscalls.contains(nr))
+    }
+
     /// The content of the kernel array: one byte per slot.
     pub(crate) fn slots(&self) -> Vec<u8> {
         let mut slots = vec![0u8; INTERESTING_SIZE as usize];
@@ -584,6 +597,23 @@ mod tests {
         let slots = i.slots();
         assert_eq!(slots.iter().filter(|&&b| b == 1).count(), 3);
         assert_eq!(slots.get(PROCEXIT_SLOT as usize), Some(&1));
+    }
+
+    #[test]
+    fn only_open_family_and_connect_need_the_entry_hook() {
+        let cases: [(&[u32], bool); 5] = [
+            (&[], false),
+            (&[3, 59, 41], false),
+            (&[3, 257], true),
+            (&[42], true),
+            (&[85, 2, 437], true),
+        ];
+        for (nrs, want) in cases {
+            let i = nrs
+                .iter()
+                .fold(Interest::none(), |i, &nr| i.with_syscall(nr));
+            assert_eq!(i.needs_entry_copy(), want, "{nrs:?}");
+        }
     }
 
     #[test]

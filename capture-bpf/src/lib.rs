@@ -48,9 +48,11 @@
 //!   numbering and the parameter lists of current falcosecurity/libs exit events (which
 //!   carry the enter parameters). Flags are translated to PPM values (`PPM_O_*`,
 //!   `PPM_CL_*`, `PPM_AF_*`), `AT_FDCWD` is -100, ports are in host order.
-//! - **Assembly**: events are built in a per-CPU 128 KiB scratch area and copied once into
-//!   the ring with `bpf_ringbuf_output(BPF_RB_NO_WAKEUP)`; events over 64 KiB are dropped
-//!   and counted. Every read is bounded: paths 4096 B, argv and env 4096 B each, unix paths
+//! - **Assembly**: variable-size events are built in a per-CPU 128 KiB scratch area and
+//!   copied once into the ring with `bpf_ringbuf_output(BPF_RB_NO_WAKEUP)`; events over 64 KiB
+//!   are dropped and counted. Fixed-size events (close, procexit) are written straight into
+//!   their exact-size `bpf_ringbuf_reserve` slot, and kernel objects are read one probe read per
+//!   object (the span up to the last field needed) rather than one per field. Every read is bounded: paths 4096 B, argv and env 4096 B each, unix paths
 //!   108 B, 8 cgroup subsystems of at most 6 path components. execve's `trusted_exepath`
 //!   is rebuilt from the exe file's dentries (at most 32 components, crossing mounts),
 //!   since `bpf_d_path` is not allowed on these hooks.
@@ -60,8 +62,10 @@
 //!   BTF tracepoints load, one `tp_btf/sys_enter` program makes the copies; otherwise (raw
 //!   tracepoint mode) the classic `syscalls:sys_enter_*` tracepoints do, which need tracefs
 //!   (`mount -t tracefs nodev /sys/kernel/tracing`) and cost more per call (perf's syscall event
-//!   path runs before the program). Without either the capture reads at exit and
-//!   [`Capture::toctou`] says why ([`Toctou`]).
+//!   path runs before the program). The entry hook is attached only while one of those five
+//!   syscalls is wanted ([`Interest::needs_entry_copy`], followed by [`Capture::set_interest`]),
+//!   so other interest sets cost no syscall an entry program. Without either hook the capture
+//!   reads at exit and [`Capture::toctou`] says why ([`Toctou`]).
 //! - **Buffers**: one BPF ring buffer per `cpus_per_buffer` CPUs, created by the loader
 //!   with [`CaptureOptions::buffer_bytes`] and placed in an array-of-maps indexed by CPU.
 //! - **Reader**: [`Capture::poll`] paces itself: it sleeps before each drain, for a pace that
@@ -119,5 +123,6 @@ pub use capture::{
 pub use error::CaptureError;
 pub use header::EventHeader;
 pub use interest::{
-    Interest, PROCEXIT_CODES, PROCEXIT_SLOT, SUPPORTED, SYSCALL_TABLE_SIZE, SupportedSyscall,
+    ENTRY_COPY_SYSCALLS, Interest, PROCEXIT_CODES, PROCEXIT_SLOT, SUPPORTED, SYSCALL_TABLE_SIZE,
+    SupportedSyscall,
 };

@@ -965,3 +965,39 @@ fn other_syscalls_give_generic_events() {
         "native id"
     );
 }
+
+/// The entry-time (TOCTOU) hook runs only while open/openat/openat2/creat/connect is wanted:
+/// detached with nothing wanted (so no syscall pays for it), attached by `set_interest` when
+/// openat becomes wanted (and the next openat event then uses the entry copy), detached again
+/// when only close is left.
+#[test]
+fn entry_hook_follows_the_interest() {
+    let test = "entry_hook_follows_the_interest";
+    let options = CaptureOptions {
+        interest: Interest::none(),
+        attach: AttachMode::BtfTracepoint,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip(test, options) else {
+        return;
+    };
+    assert_eq!(cap.toctou(), &Toctou::NotNeeded, "nothing wanted");
+    let openat = Interest::from_ppm_events([PPME_SYSCALL_OPENAT_2_X]).0;
+    cap.set_interest(&openat).expect("want openat");
+    assert_eq!(cap.toctou(), &Toctou::Active, "openat wanted");
+    let used_before = cap.counters().expect("counters").total().toctou_used;
+    let tid = gettid();
+    drop(std::fs::File::open("/etc/hostname"));
+    let found = collect_until(&mut cap, |ev| {
+        ev.ty == PPME_SYSCALL_OPENAT_2_X && ev.tid == tid && ev.str(2) == "/etc/hostname"
+    });
+    assert!(found, "{test}: no openat event of /etc/hostname");
+    let used_after = cap.counters().expect("counters").total().toctou_used;
+    assert!(
+        used_after > used_before,
+        "{test}: the openat event did not use the entry copy ({used_before} -> {used_after})"
+    );
+    let close_only = Interest::from_ppm_events([5]).0;
+    cap.set_interest(&close_only).expect("want close only");
+    assert_eq!(cap.toctou(), &Toctou::NotNeeded, "only close wanted");
+}

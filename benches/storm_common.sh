@@ -1,0 +1,95 @@
+# Shared preamble of the storm benchmarks (storm.sh, storm_containers.sh): sourced, not run.
+#
+# The caller sets `bench` (its name, for messages) and `port` (the monitor's web server port)
+# before sourcing; this file checks root and the rules corpus, builds the release binaries unless
+# STORM_NO_BUILD=1, and defines what both scripts use:
+#   root target load_cpu mon_cpu corpus rules_dir mon load clk work mon_pid
+#   monitor_args (the rules and web-server options both pass to frule-monitor)
+#   metric NAME [LABEL]   a metric from the monitor's /metrics (a family summed, or one series)
+#   ticks PID [TID]       utime + stime in clock ticks of a process (or one of its threads)
+#   field KEY LINE        the value of key=value in a generator line
+#   bpf_prog_times        "name run_time_ns run_cnt" for every loaded frule_* eBPF program
+#   bpf_stats_window CMD… runs CMD with kernel.bpf_stats_enabled=1 and prints each frule program's
+#                         mean run time and runs over that window (the flag is restored after)
+# Environment: STORM_LOAD_CPU (0), STORM_MONITOR_CPU (1), STORM_NO_BUILD, FRULE_CORPUS (default
+# ../shared/corpus next to the workspace), CARGO_TARGET_DIR.
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+load_cpu=${STORM_LOAD_CPU:-0}
+mon_cpu=${STORM_MONITOR_CPU:-1}
+corpus=${FRULE_CORPUS:-$root/../shared/corpus}
+rules_dir=$corpus/rules/falcosecurity-rules
+
+if [ "$(id -u)" != 0 ]; then
+    echo "$bench: the live capture needs root" >&2
+    exit 2
+fi
+for f in falco_rules.yaml falco-incubating_rules.yaml falco-sandbox_rules.yaml; do
+    if [ ! -f "$rules_dir/$f" ]; then
+        echo "$bench: $rules_dir/$f is missing (set FRULE_CORPUS)" >&2
+        exit 2
+    fi
+done
+if [ -z "${STORM_NO_BUILD:-}" ]; then
+    (cd "$root" && cargo build --release -q -p frule --bin frule-monitor &&
+        cargo build --release -q -p frule-capture-bpf --example syscall_load)
+fi
+mon=$target/release/frule-monitor
+load=$target/release/examples/syscall_load
+clk=$(getconf CLK_TCK)
+work=$(mktemp -d)
+mon_pid=
+monitor_args=(
+    -r "$rules_dir/falco_rules.yaml" -r "$rules_dir/falco-incubating_rules.yaml"
+    -r "$rules_dir/falco-sandbox_rules.yaml"
+    -o webserver.enabled=true -o webserver.listen_address=127.0.0.1
+    -o "webserver.listen_port=$port" -o webserver.prometheus_metrics_enabled=true
+    -o metrics.enabled=true -o watch_config_files=false
+)
+
+metric() { # NAME [LABEL]: the value of a metric (the sum of a family, or one labelled series)
+    curl -sf "http://127.0.0.1:$port/metrics" | awk -v n="$1" -v l="${2:-}" '
+        l == "" && ($1 == n || index($1, n "{") == 1) { s += $2 }
+        l != "" && $1 == n "{" l "}" { s += $2 }
+        END { printf "%d\n", s }'
+}
+ticks() { # PID [TID]: utime + stime in clock ticks of a process (or of one of its threads)
+    local f=/proc/$1/stat
+    [ -n "${2:-}" ] && f=/proc/$1/task/$2/stat
+    sed 's/^.*) //' "$f" | awk '{ print $12 + $13 }'
+}
+field() { # KEY LINE: the value of key=value in a generator line
+    echo "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'
+}
+bpf_prog_times() { # one line per loaded frule_* program: name run_time_ns run_cnt
+    bpftool prog show 2>/dev/null | awk '
+        / name frule_/ {
+            name = ""; t = 0; c = 0
+            for (i = 1; i < NF; i++) {
+                if ($i == "name") name = $(i + 1)
+                if ($i == "run_time_ns") t = $(i + 1)
+                if ($i == "run_cnt") c = $(i + 1)
+            }
+            print name, t, c
+        }'
+}
+bpf_stats_window() { # CMD...: per-program mean run time while CMD runs with BPF statistics on
+    if ! command -v bpftool >/dev/null 2>&1; then
+        echo "  bpf run times:         (bpftool not installed: apt-get install bpftool)"
+        "$@" >/dev/null
+        return
+    fi
+    local was before after
+    was=$(cat /proc/sys/kernel/bpf_stats_enabled 2>/dev/null || echo 0)
+    sysctl -q kernel.bpf_stats_enabled=1
+    before=$(bpf_prog_times)
+    "$@" >/dev/null
+    after=$(bpf_prog_times)
+    sysctl -q kernel.bpf_stats_enabled="$was"
+    printf '%s\n--\n%s\n' "$before" "$after" | awk '
+        $1 == "--" { second = 1; next }
+        !second { t0[$1] = $2; c0[$1] = $3; next }
+        { dt = $2 - t0[$1]; dc = $3 - c0[$1]
+          if (dc > 0) printf "  bpf %-18s %10d runs, %6.0f ns per run (statistics on: each run also pays ≈ one clock read)\n", $1 ":", dc, dt / dc }'
+}
