@@ -196,7 +196,7 @@ fn fd_kind(kind: &ProcFdKind, ino: u64) -> FdKind {
             dev: Some(*dev),
         },
         ProcFdKind::Inet { local, remote, tcp } => {
-            let l4proto = if *tcp { 1 } else { 2 };
+            let l4proto = if *tcp { 2 } else { 3 }; // libscap SCAP_L4_TCP, SCAP_L4_UDP
             let server = remote.0.is_unspecified() && remote.1 == 0;
             match (v4_code(&local.0), v4_code(&remote.0)) {
                 (Some(ip), _) if server => FdKind::Ipv4Server {
@@ -1362,7 +1362,7 @@ mod tests {
                 FdKind::Ipv4Server {
                     ip: u32::from_le_bytes([127, 0, 0, 1]),
                     port: 8080,
-                    l4proto: 1,
+                    l4proto: 2,
                 },
             ),
             (
@@ -1376,7 +1376,7 @@ mod tests {
                     dip: Ipv6Addr::LOCALHOST.octets(),
                     sport: 5353,
                     dport: 53,
-                    l4proto: 2,
+                    l4proto: 3,
                 },
             ),
             (

@@ -935,16 +935,9 @@ impl<'a> Extractor<'a> {
         }
         let ctx = self.state.context();
         if k == K::FdNum {
-            return match ctx.fd {
-                Some(fd) => {
-                    out.push_i64(fd);
-                    true
-                }
-                None => {
-                    out.push_i64(-1);
-                    true
-                }
-            };
+            // libsinsp reads the thread's `lastevent_fd`, -1 when the event names no fd
+            out.push_i64(ctx.lastevent_fd);
+            return true;
         }
         let fd = self.fdinfo(arg);
         match k {
@@ -1136,14 +1129,7 @@ impl<'a> Extractor<'a> {
                     }
                 }
             }
-            K::FdL4proto => {
-                let n = if f.ty.is_ip() {
-                    s.l4proto.name()
-                } else {
-                    "<NA>"
-                };
-                Self::push_str(out, n.as_bytes())
-            }
+            K::FdL4proto => Self::push_str(out, f.l4proto_shown().name().as_bytes()),
             K::FdSockfamily => {
                 if f.ty.is_ip() {
                     Self::push_str(out, b"ip")
@@ -1192,7 +1178,7 @@ impl<'a> Extractor<'a> {
             }
             K::FdUid => {
                 let tid = self.evt.tid();
-                let fd = self.state.context().fd.unwrap_or(-1);
+                let fd = self.state.context().lastevent_fd;
                 Self::push_str(out, format!("{tid}{fd}").as_bytes())
             }
             _ => false,

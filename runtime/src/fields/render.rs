@@ -74,16 +74,12 @@ pub(crate) fn category_name(c: Category) -> &'static str {
 
 /// libsinsp's `sinsp_evt::extract_typechar` for events whose fd is not in the table.
 pub(crate) fn event_typechar(evt: &Event<'_>) -> u8 {
+    // libsinsp's `sinsp_evt::extract_typechar`, by syscall (either direction): a guess from the
+    // event type alone, `4` for every socket-creating call whatever its domain. `open` and
+    // `open_by_handle_at` are not in its list (sysdig 0.29.3 had `open` and no `openat2`).
     match evt.name() {
-        "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => b'f',
-        "socket" | "accept" | "accept4" | "connect" | "bind" => {
-            match evt.param_by_name("domain").and_then(|p| p.as_u64()) {
-                Some(1) => b'u',
-                Some(10) => b'6',
-                Some(2) => b'4',
-                _ => b'o',
-            }
-        }
+        "openat" | "openat2" | "creat" => b'f',
+        "socket" | "accept" | "accept4" => b'4',
         "pipe" | "pipe2" => b'p',
         "eventfd" | "eventfd2" => b'e',
         "signalfd" | "signalfd4" => b's',
@@ -161,7 +157,7 @@ fn param_forms(
                 res.push(b'<');
                 res.push(f.ty.typechar());
                 if f.ty.is_ip()
-                    && let Some(c) = f.sock.l4proto.letter()
+                    && let Some(c) = f.l4proto_shown().letter()
                 {
                     res.push(c);
                 }

@@ -181,12 +181,13 @@ impl L4Proto {
         }
     }
 
+    /// libscap's `scap_l4_proto` codes of the capture's fd list (0 unknown, 1 not a socket).
     fn from_code(c: u8) -> L4Proto {
         match c {
-            1 => L4Proto::Tcp,
-            2 => L4Proto::Udp,
-            3 => L4Proto::Icmp,
-            4 => L4Proto::Raw,
+            2 => L4Proto::Tcp,
+            3 => L4Proto::Udp,
+            4 => L4Proto::Icmp,
+            5 => L4Proto::Raw,
             _ => L4Proto::Unknown,
         }
     }
@@ -401,6 +402,113 @@ impl FdEntry {
         self.name = server_name(self.sock.sip, port);
     }
 
+    /// libsinsp's `update_fd`: takes the tuple of a read or write when the fd has none (or a
+    /// different one); false when nothing changed. An IPv4 tuple (or an IPv4-mapped IPv6 one) makes
+    /// the fd an IPv4 socket, an IPv6 one keeps the fd's type; a socket whose protocol is still
+    /// unknown is taken for UDP (a TCP peer cannot change mid-connection); an unknown end is filled
+    /// in from the interfaces. The name is left to the caller, but for unix sockets.
+    pub(crate) fn update_tuple(&mut self, t: &SockTuple<'_>, ifaces: &Interfaces) -> bool {
+        match *t {
+            SockTuple::Inet(s, sp, d, dp) => {
+                self.ty = FdType::Ipv4Sock;
+                if !self.set_ends(Some(IpAddr::from(s)), sp, Some(IpAddr::from(d)), dp, true) {
+                    return false;
+                }
+            }
+            SockTuple::Inet6(s, sp, d, dp) => {
+                let (s, d) = (Ipv6Addr::from(s), Ipv6Addr::from(d));
+                let changed = match (s.to_ipv4_mapped(), d.to_ipv4_mapped()) {
+                    (Some(s4), Some(d4)) => {
+                        self.ty = FdType::Ipv4Sock;
+                        self.set_ends(Some(s4.into()), sp, Some(d4.into()), dp, true)
+                    }
+                    _ => {
+                        let check = self.ty == FdType::Ipv6Sock;
+                        self.set_ends(Some(s.into()), sp, Some(d.into()), dp, check)
+                    }
+                };
+                if !changed {
+                    return false;
+                }
+            }
+            SockTuple::Unix(src, dst, path) => {
+                self.ty = FdType::Unix;
+                self.name = unix_name(src, dst, path);
+                return true;
+            }
+            SockTuple::Other(..) => {}
+        }
+        if matches!(self.ty, FdType::Ipv4Sock | FdType::Ipv6Sock) {
+            if self.sock.l4proto == L4Proto::Unknown {
+                self.sock.l4proto = L4Proto::Udp;
+            }
+            ifaces.complete(self);
+        }
+        true
+    }
+
+    /// libsinsp's `set_ipv4_addresses_and_ports`/`set_ipv6_…`: an unchanged tuple (in either
+    /// direction, checked when `check`) changes nothing; a zero destination always counts as a
+    /// change.
+    fn set_ends(
+        &mut self,
+        sip: Option<IpAddr>,
+        sport: u16,
+        dip: Option<IpAddr>,
+        dport: u16,
+        check: bool,
+    ) -> bool {
+        let s = &mut self.sock;
+        let same = |a: Option<IpAddr>, b: Option<IpAddr>| unspecified(a) == unspecified(b);
+        if check
+            && ((same(sip, s.sip) && sport == s.sport && same(dip, s.dip) && dport == s.dport)
+                || (same(dip, s.sip) && dport == s.sport && same(sip, s.dip) && sport == s.dport))
+        {
+            return false;
+        }
+        let mut changed = false;
+        if !same(s.sip, sip) {
+            s.sip = sip;
+            changed = true;
+        }
+        if s.sport != sport {
+            s.sport = sport;
+            changed = true;
+        }
+        if is_zero(s.dip) || !same(s.dip, dip) {
+            s.dip = dip;
+            changed = true;
+        }
+        if s.dport == 0 || s.dport != dport {
+            s.dport = dport;
+            changed = true;
+        }
+        changed
+    }
+
+    /// The ports libsinsp's role guess reads through the IPv4 view of the socket union: an IPv4
+    /// socket's own ports; for an IPv6 one, bytes 8..10 and 10..12 of its client address (read
+    /// as native-endian `u16`s).
+    pub(crate) fn ipv4_view_ports(&self) -> (u16, u16) {
+        match (self.ty, self.sock.sip) {
+            (FdType::Ipv6Sock, Some(IpAddr::V6(a))) => {
+                let b = a.octets();
+                (
+                    u16::from_le_bytes([b[8], b[9]]),
+                    u16::from_le_bytes([b[10], b[11]]),
+                )
+            }
+            (FdType::Ipv6Sock, _) => (0, 0),
+            _ => (self.sock.sport, self.sock.dport),
+        }
+    }
+
+    /// Renames a connected IP socket after its tuple (`sockinfo_to_str`).
+    pub(crate) fn rename_tuple(&mut self) {
+        let s = &self.sock;
+        self.name = tuple_name(s.sip, s.sport, s.dip, s.dport);
+    }
+
     /// Swaps the two ends of a connected socket (client first, as libsinsp stores tuples).
     pub fn swap_ends(&mut self) {
         let s = &mut self.sock;
@@ -409,10 +517,98 @@ impl FdEntry {
         self.name = tuple_name(s.sip, s.sport, s.dip, s.dport);
     }
 
+    /// libsinsp's `get_l4proto`, what `fd.l4proto` and the `<4t>` of resolved fd parameters show:
+    /// a connection socket with no role yet (neither connected nor accepted nor given a tuple by
+    /// a transfer) shows none unless it is raw; a server socket its protocol; anything else none.
+    pub fn l4proto_shown(&self) -> L4Proto {
+        match self.ty {
+            FdType::Ipv4Sock | FdType::Ipv6Sock => {
+                if self.sock.l4proto == L4Proto::Raw || self.role != Role::None {
+                    self.sock.l4proto
+                } else {
+                    L4Proto::Unknown
+                }
+            }
+            FdType::Ipv4ServSock | FdType::Ipv6ServSock => self.sock.l4proto,
+            _ => L4Proto::Unknown,
+        }
+    }
+
     /// A regular file (libsinsp's `is_file`).
     pub fn is_file(&self) -> bool {
         self.ty == FdType::File
     }
+}
+
+/// The capture's network interfaces in their order (libsinsp's `sinsp_network_interfaces`), to
+/// complete a tuple one end of which is unknown.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Interfaces {
+    /// IPv4 address and netmask.
+    pub(crate) v4: Vec<(Ipv4Addr, Ipv4Addr)>,
+    /// IPv6 address.
+    pub(crate) v6: Vec<Ipv6Addr>,
+}
+
+impl Interfaces {
+    /// libsinsp's `sinsp_network_interfaces::update_fd`: an all-zero end of a connected socket is
+    /// replaced by the interface address the other end suggests.
+    fn complete(&self, e: &mut FdEntry) {
+        let s = &mut e.sock;
+        if !is_zero(s.sip) && !is_zero(s.dip) {
+            return;
+        }
+        let (known, fill_sip) = if is_zero(s.sip) {
+            (s.dip, true)
+        } else {
+            (s.sip, false)
+        };
+        let new = match unspecified(known) {
+            IpAddr::V4(a) if e.ty == FdType::Ipv4Sock => IpAddr::V4(self.infer_v4(a)),
+            IpAddr::V6(a) if e.ty == FdType::Ipv6Sock => IpAddr::V6(self.infer_v6(a)),
+            other => other,
+        };
+        if new == unspecified(known) && s.sport == s.dport {
+            return;
+        }
+        if fill_sip {
+            s.sip = Some(new);
+        } else {
+            s.dip = Some(new);
+        }
+    }
+
+    fn infer_v4(&self, dest: Ipv4Addr) -> Ipv4Addr {
+        let d = u32::from(dest);
+        let found = self.v4.iter().find(|(a, _)| *a == dest).or_else(|| {
+            self.v4
+                .iter()
+                .find(|(a, m)| u32::from(*a) & u32::from(*m) == d & u32::from(*m))
+                .or_else(|| self.v4.iter().find(|(a, _)| *a != Ipv4Addr::LOCALHOST))
+        });
+        found.map_or(Ipv4Addr::UNSPECIFIED, |(a, _)| *a)
+    }
+
+    fn infer_v6(&self, dest: Ipv6Addr) -> Ipv6Addr {
+        let prefix = |a: &Ipv6Addr| a.octets()[..8] == dest.octets()[..8];
+        self.v6
+            .iter()
+            .find(|a| **a == dest)
+            .or_else(|| self.v6.iter().find(|a| prefix(a)))
+            .or_else(|| self.v6.iter().find(|a| **a != Ipv6Addr::LOCALHOST))
+            .copied()
+            .unwrap_or(Ipv6Addr::UNSPECIFIED)
+    }
+}
+
+/// An address as libsinsp stores it: unknown is all zeros (of the family of the other end when
+/// it matters, v4 otherwise).
+fn unspecified(a: Option<IpAddr>) -> IpAddr {
+    a.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+fn is_zero(a: Option<IpAddr>) -> bool {
+    unspecified(a).is_unspecified()
 }
 
 pub(crate) fn type_of_kind(k: &FdKind) -> FdType {

@@ -31,9 +31,10 @@ use std::net::IpAddr;
 
 use frule_lang::events::{self, Direction, EventFlags, flags as ppm_flags};
 
-use crate::event::{Event, P, Param, ParamValue, SockTuple, index_of};
+use crate::event::{Event, P, Param, ParamValue, SockTuple};
 use crate::scap::{CaptureState, FdKind, InterfaceAddr, ProcInfo};
 
+use fd::Interfaces;
 pub use fd::{FdEntry, FdType, L4Proto, Role, SockInfo};
 pub use users::{CaptureUserDb, GroupEntry, HostUserDb, UserDb, UserEntry};
 
@@ -189,8 +190,14 @@ pub struct ThreadInfo {
     pub fdlimit: i64,
     /// The thread has exited but is kept because other threads of its process remain.
     pub exited: bool,
-    /// The fd the last fd-using event of this thread named (libsinsp's `m_lastevent_fd`).
+    /// The fd the thread's current syscall is about (libsinsp's `m_lastevent_fd`): set by every
+    /// enter event (-1, or the fd it uses), kept by the exit that pairs with it, reset to -1 by an
+    /// exit that does not (its enter was lost), then taken from the exit's own fd parameter, and
+    /// set to the fd a parser adds to the table. `fd.num` reads it, and fd fields fall back to it.
     pub lastevent_fd: i64,
+    /// The code of the thread's last enter event (libsinsp's `m_lastevent_type`; `u16::MAX` before
+    /// the first): an exit pairs with it when its code is this plus one.
+    pub lastevent_type: u16,
     /// Timestamp of the thread's last event (for eviction).
     pub last_seen: u64,
     /// The last enter event of this thread (raw bytes), for exit events that lack its params.
@@ -228,6 +235,7 @@ impl ThreadInfo {
             gid: u32::MAX,
             loginuid: u32::MAX,
             lastevent_fd: -1,
+            lastevent_type: u16::MAX,
             ..ThreadInfo::default()
         }
     }
@@ -273,6 +281,7 @@ impl ThreadInfo {
             fdlimit,
             exited,
             lastevent_fd,
+            lastevent_type,
             last_seen,
             last_enter: _,
         } = self;
@@ -314,6 +323,7 @@ impl ThreadInfo {
             fdlimit: *fdlimit,
             exited: *exited,
             lastevent_fd: *lastevent_fd,
+            lastevent_type: *lastevent_type,
             last_seen: *last_seen,
             last_enter: Vec::new(),
         }
@@ -354,6 +364,7 @@ impl ThreadInfo {
             exe_from_memfd: p.exe_from_memfd,
             fdlimit: p.fdlimit as i64,
             lastevent_fd: -1,
+            lastevent_type: u16::MAX,
             ..ThreadInfo::default()
         };
         t.container_id = container::container_id(t.cgroups.iter().map(Vec::as_slice));
@@ -485,8 +496,11 @@ pub struct EventContext {
     pub first_ts: u64,
     /// The thread the event belongs to.
     pub tid: i64,
-    /// The fd the event is about (`fd.num`), if any.
+    /// The fd whose table entry the event's fd fields read (libsinsp's event fdinfo, or its
+    /// fallback, the thread's `lastevent_fd`); `None` without a thread.
     pub fd: Option<i64>,
+    /// The thread's `lastevent_fd` after the event (`fd.num`, -1 when none).
+    pub lastevent_fd: i64,
     /// The event renamed its fd (`fd.name_changed`).
     pub name_changed: bool,
     /// A failed connect: `fd.name` shows the tuple the event carries, the fd keeps its old state.
@@ -505,6 +519,8 @@ pub struct State {
     ctx: EventContext,
     /// Network interfaces' addresses, for `fd.lip`/`fd.rip`, sorted.
     local_addrs: Vec<IpAddr>,
+    /// The capture's interfaces in its order, to complete half-known tuples.
+    ifaces: Interfaces,
     hostname: String,
     /// Container metadata (`container.*`, `k8s.*`), see [`crate::container::tracker`].
     containers: crate::container::Containers,
@@ -541,6 +557,7 @@ impl State {
             pending_thread_exit: None,
             ctx: EventContext::default(),
             local_addrs: Vec::new(),
+            ifaces: Interfaces::default(),
             hostname: String::new(),
             containers: crate::container::Containers::default(),
         }
@@ -569,6 +586,15 @@ impl State {
         }
         self.fix_sockets_from_capture();
         for i in &cap.interfaces {
+            match i.addr {
+                InterfaceAddr::V4 { addr, netmask, .. } => self.ifaces.v4.push((
+                    std::net::Ipv4Addr::from(addr.to_le_bytes()),
+                    std::net::Ipv4Addr::from(netmask.to_le_bytes()),
+                )),
+                InterfaceAddr::V6 { addr, .. } => {
+                    self.ifaces.v6.push(std::net::Ipv6Addr::from(addr))
+                }
+            }
             self.local_addrs.push(match i.addr {
                 InterfaceAddr::V4 { addr, .. } => IpAddr::from(addr.to_le_bytes()),
                 InterfaceAddr::V6 { addr, .. } => IpAddr::from(addr),
@@ -797,6 +823,16 @@ impl State {
         }
     }
 
+    /// libsinsp's `add_fd` on the event's thread: the new fd becomes the thread's `lastevent_fd`
+    /// and the event's fd (whether or not the table had room for it).
+    fn fd_added(&mut self, tid: i64, fd: i64) {
+        self.ctx.fd = Some(fd);
+        self.ctx.lastevent_fd = fd;
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.lastevent_fd = fd;
+        }
+    }
+
     fn apply_pending(&mut self) {
         if let Some((pid, fd)) = self.pending_fd_close.take()
             && let Some(t) = self.fds.get_mut(&pid)
@@ -867,6 +903,7 @@ impl State {
         }
         self.ctx.tid = tid;
         self.ctx.fd = None;
+        self.ctx.lastevent_fd = -1;
         self.ctx.name_changed = false;
         self.ctx.fd_hidden = false;
         if !ci.known {
@@ -885,40 +922,51 @@ impl State {
         } else {
             self.threads.get_mut(&tid)
         };
-        let fd_param = if ci.uses_fd {
-            ci.fd_index
-                .and_then(|i| evt.param(usize::from(i)))
-                .and_then(|p| p.as_i64())
-        } else {
-            None
-        };
         if let Some(t) = thread {
             t.last_seen = ts;
-            if ci.enter {
+            if ci.enter && ci.syscall {
                 // only syscall enters pair with exits (a `switch` between them must not replace
                 // the stored execve enter)
-                if ci.syscall {
-                    t.last_enter.clear();
-                    t.last_enter.extend_from_slice(evt.as_bytes());
-                }
-                if let Some(fd) = fd_param {
-                    t.lastevent_fd = fd;
-                }
-                if ci.uses_fd {
-                    self.ctx.fd = Some(t.lastevent_fd);
-                }
-            } else if ci.uses_fd {
-                let fd = fd_param.unwrap_or(t.lastevent_fd);
-                t.lastevent_fd = fd;
-                self.ctx.fd = Some(fd);
+                t.last_enter.clear();
+                t.last_enter.extend_from_slice(evt.as_bytes());
             }
+            if ci.resets {
+                // libsinsp's `sinsp_parser::reset`
+                let fd_param = || {
+                    ci.fd_index
+                        .and_then(|i| evt.param(usize::from(i)))
+                        .filter(|p| !p.raw.is_empty())
+                        .and_then(|p| p.as_i64())
+                };
+                if ci.enter {
+                    t.lastevent_type = code;
+                    t.lastevent_fd = if ci.uses_fd {
+                        fd_param().unwrap_or(-1)
+                    } else {
+                        -1
+                    };
+                } else {
+                    let paired = code == t.lastevent_type.wrapping_add(1)
+                        || ci.alt_enter == Some(t.lastevent_type);
+                    if !paired {
+                        // the enter was lost: whatever fd it named is not this syscall's
+                        t.lastevent_fd = -1;
+                    }
+                    if ci.uses_fd
+                        && t.lastevent_fd == -1
+                        && let Some(fd) = fd_param()
+                    {
+                        t.lastevent_fd = fd;
+                    }
+                }
+            }
+            self.ctx.fd = Some(t.lastevent_fd);
+            self.ctx.lastevent_fd = t.lastevent_fd;
             if ci.op == Op::None || (ci.enter && ci.op != Op::Procexit) {
                 // nothing else changes the tables: the thread found above is the one to observe
                 self.containers.observe(evt, Some(t));
                 return;
             }
-        } else if !ci.enter && ci.uses_fd {
-            self.ctx.fd = fd_param;
         }
         if ci.enter {
             if ci.op == Op::Procexit {
@@ -976,6 +1024,8 @@ impl State {
             Op::Fcntl => self.fcntl_exit(evt),
             Op::Pipe => self.pipe_exit(evt, FdType::Fifo),
             Op::Socketpair => self.socketpair_exit(evt),
+            Op::Read { tuple } => self.rw_exit(evt, tuple, true, false),
+            Op::Write { tuple, send } => self.rw_exit(evt, tuple, false, send),
             Op::Simple(ty) => self.simple_fd(evt, ty, b""),
             Op::Bpf => {
                 if evt.param_of(P::cmd).is_some() {
@@ -1120,6 +1170,7 @@ impl State {
         t.clone_ts = ts;
         t.last_seen = ts;
         t.lastevent_fd = -1;
+        t.lastevent_type = u16::MAX;
         // fds: threads share their process's table; a new process gets a copy of the parent's
         if !is_thread {
             let parent_pid = parent_pid.unwrap_or(parent_tid);
@@ -1259,10 +1310,7 @@ impl State {
         }
         let tid = Self::tid_of(evt);
         let Some(pid) = self.pid_of(tid) else { return };
-        self.ctx.fd = Some(fd);
-        if let Some(t) = self.threads.get_mut(&tid) {
-            t.lastevent_fd = fd;
-        }
+        self.fd_added(tid, fd);
         let name_idx = if ci.by_handle { P::path } else { P::name };
         let raw = self
             .param_p(evt, name_idx)
@@ -1309,7 +1357,7 @@ impl State {
         }
         let tid = Self::tid_of(evt);
         let Some(pid) = self.pid_of(tid) else { return };
-        self.ctx.fd = Some(fd);
+        self.fd_added(tid, fd);
         let domain = self
             .param_p(evt, P::domain)
             .and_then(|p| p.as_u64())
@@ -1391,7 +1439,7 @@ impl State {
         }
         let tid = Self::tid_of(evt);
         let Some(pid) = self.pid_of(tid) else { return };
-        self.ctx.fd = Some(fd);
+        self.fd_added(tid, fd);
         let mut e = FdEntry::new(FdType::Unknown);
         if let Some(ParamValue::SockTuple(t)) = evt.param_of(P::tuple).map(|p| p.value()) {
             e.ty = match t {
@@ -1450,8 +1498,8 @@ impl State {
             .or_else(|| self.param_p(evt, P::fd))
             .and_then(|p| p.as_i64());
         let Some(old) = old else { return };
-        self.ctx.fd = Some(newfd);
         let Some(pid) = self.pid_of(tid) else { return };
+        self.fd_added(tid, newfd);
         if let Some(e) = self.fd(tid, old).cloned() {
             self.insert_fd(pid, newfd, e);
         } else if let Some(t) = self.fds.get_mut(&pid) {
@@ -1473,6 +1521,7 @@ impl State {
         let Some(old) = self.ctx.fd else { return };
         let Some(pid) = self.pid_of(tid) else { return };
         if let Some(e) = self.fd(tid, old).cloned() {
+            self.fd_added(tid, newfd);
             self.insert_fd(pid, newfd, e);
         }
     }
@@ -1486,10 +1535,8 @@ impl State {
         let fd1 = evt.param_of(P::fd1).and_then(|p| p.as_i64());
         let fd2 = evt.param_of(P::fd2).and_then(|p| p.as_i64());
         let ino = evt.param_of(P::ino).and_then(|p| p.as_u64()).unwrap_or(0);
-        if fd2.is_some() {
-            self.ctx.fd = fd2;
-        }
         for fd in [fd1, fd2].into_iter().flatten() {
+            self.fd_added(tid, fd);
             let mut e = FdEntry::new(ty);
             e.ino = ino;
             self.insert_fd(pid, fd, e);
@@ -1506,8 +1553,17 @@ impl State {
             .param_p(evt, P::domain)
             .and_then(|p| p.as_u64())
             .unwrap_or(1);
-        for n in [P::fd1, P::fd2] {
+        for (i, n) in [P::fd1, P::fd2].into_iter().enumerate() {
             if let Some(fd) = evt.param_of(n).and_then(|p| p.as_i64()) {
+                if i == 0 {
+                    self.fd_added(tid, fd);
+                } else {
+                    // the second fd becomes the thread's last fd; the event keeps the first
+                    self.ctx.lastevent_fd = fd;
+                    if let Some(t) = self.threads.get_mut(&tid) {
+                        t.lastevent_fd = fd;
+                    }
+                }
                 let mut e = FdEntry::new(if domain == 1 {
                     FdType::Unix
                 } else {
@@ -1519,6 +1575,100 @@ impl State {
         }
     }
 
+    /// libsinsp's `parse_read_exit`/`parse_write_exit`: a successful read or write marks an IP
+    /// socket connected, and a datagram socket (or one whose connect was not seen) takes its tuple
+    /// from the call's peer address; send, sendto and sendmsg on an fd the table lacks add a UDP
+    /// socket first (`infer_send_sendto_sendmsg_fdinfo`).
+    fn rw_exit(&mut self, evt: &Event<'_>, tuple: bool, incoming: bool, send: bool) {
+        // old captures' recvmmsg/sendmmsg exits carry no parameters
+        let Some(res) = self.res(evt) else { return };
+        let tid = Self::tid_of(evt);
+        let Some(fd) = self.ctx.fd else { return };
+        let Some(pid) = self.pid_of(tid) else { return };
+        if send && res >= 0 && self.fd(tid, fd).is_none() {
+            let domain = match self
+                .param_p(evt, P::tuple)
+                .and_then(|p| p.raw.first().copied())
+            {
+                Some(2) => FdType::Ipv4Sock,
+                Some(10) => FdType::Ipv6Sock,
+                _ => return,
+            };
+            let Some(sfd) = self.param_p(evt, P::fd).and_then(|p| p.as_i64()) else {
+                return;
+            };
+            let mut e = FdEntry::new(domain);
+            e.sock.l4proto = L4Proto::Udp;
+            self.fd_added(tid, sfd);
+            self.insert_fd(pid, sfd, e);
+        }
+        let Some(fd) = self.ctx.fd else { return };
+        if res < 0 {
+            return;
+        }
+        let Some(e) = self.fds.get_mut(&pid).and_then(|t| t.get_mut(&fd)) else {
+            return;
+        };
+        if matches!(e.ty, FdType::Ipv4Sock | FdType::Ipv6Sock) {
+            e.connected = true;
+        }
+        let tcp = e.ty == FdType::Ipv4Sock && e.sock.l4proto == L4Proto::Tcp;
+        if !tuple || (!e.name.is_empty() && tcp) {
+            return;
+        }
+        let mut e = e.clone();
+        let Some(ParamValue::SockTuple(t)) = self.param_p(evt, P::tuple).map(|p| p.value()) else {
+            return;
+        };
+        if !e.update_tuple(&t, &self.ifaces) {
+            return;
+        }
+        if matches!(e.ty, FdType::Ipv4Sock | FdType::Ipv6Sock) {
+            if e.role == Role::None {
+                e.role = self.guess_role(pid, fd, &e, incoming);
+            }
+            // stored client first: a reader that is the client, a writer that is the server,
+            // has the peer on the source side
+            if (incoming && e.role == Role::Client) || (!incoming && e.role == Role::Server) {
+                e.swap_ends();
+            } else {
+                e.rename_tuple();
+            }
+        }
+        self.insert_fd(pid, fd, e);
+    }
+
+    /// libsinsp's `set_net_role_by_guessing`. Its port checks read the fd's tuple as an IPv4 one
+    /// (for an IPv6 socket that is bytes 8..12 of the client address), and they scan the whole fd
+    /// table, the fd itself included: an IPv4 socket always finds its own ports, so its role
+    /// follows the direction of the first transfer that gives it a tuple.
+    fn guess_role(&self, pid: i64, fd: i64, e: &FdEntry, incoming: bool) -> Role {
+        let (sport, dport) = e.ipv4_view_ports();
+        let table = self.fds.get(&pid);
+        let others = || {
+            table
+                .into_iter()
+                .flatten()
+                .filter(|(n, _)| **n != fd)
+                .map(|(_, f)| f)
+        };
+        let bound = std::iter::once(e).chain(others()).any(|f| match f.ty {
+            FdType::Ipv4Sock => f.sock.dport == dport,
+            FdType::Ipv4ServSock => f.sock.sport == dport,
+            _ => false,
+        });
+        if !bound {
+            return Role::Client;
+        }
+        let client_port = std::iter::once(e)
+            .chain(others())
+            .any(|f| f.ty == FdType::Ipv4Sock && f.sock.sport == sport);
+        if !client_port {
+            return Role::Server;
+        }
+        if incoming { Role::Server } else { Role::Client }
+    }
+
     fn simple_fd(&mut self, evt: &Event<'_>, ty: FdType, name: &[u8]) {
         let Some(fd) = self.res(evt) else { return };
         if fd < 0 {
@@ -1526,7 +1676,7 @@ impl State {
         }
         let tid = Self::tid_of(evt);
         let Some(pid) = self.pid_of(tid) else { return };
-        self.ctx.fd = Some(fd);
+        self.fd_added(tid, fd);
         let mut e = FdEntry::new(ty);
         e.name = name.to_vec();
         self.insert_fd(pid, fd, e);
@@ -1618,6 +1768,17 @@ enum Op {
     Socketpair,
     /// An fd of this type without a name (eventfd, signalfd, timerfd, …).
     Simple(FdType),
+    /// The read family (`parse_read_exit`): `tuple` is set for the calls whose exit carries the
+    /// peer's address (recv, recvfrom, recvmsg, recvmmsg).
+    Read {
+        tuple: bool,
+    },
+    /// The write family (`parse_write_exit`): `send` for send, sendto and sendmsg (which may
+    /// create the socket they write to), `tuple` for those and sendmmsg.
+    Write {
+        tuple: bool,
+        send: bool,
+    },
     Bpf,
     Memfd,
     Chdir,
@@ -1642,10 +1803,15 @@ struct CodeInfo {
     syscall: bool,
     /// Enter direction.
     enter: bool,
-    /// `EF_USES_FD` or `EF_DESTROYS_FD`.
+    /// `EF_USES_FD`: the event names the fd it is about.
     uses_fd: bool,
-    /// Index of the `fd` parameter.
+    /// Where that fd is (libscap's `get_enter_event_fd_location`/`get_exit_event_fd_location`).
     fd_index: Option<u8>,
+    /// Goes through libsinsp's per-event reset of the thread's `lastevent_*` (every event with a
+    /// thread but `EF_SKIPPARSERESET` ones, `switch` and the metaevents without a thread).
+    resets: bool,
+    /// Another enter this exit pairs with (`execve` exits after an `execveat` enter).
+    alt_enter: Option<u16>,
     /// connect/bind may rename the event's fd (`fd.name_changed`).
     renames: bool,
     /// `openat`/`openat2`: relative names start at `dirfd`.
@@ -1661,6 +1827,8 @@ const UNKNOWN_CODE: CodeInfo = CodeInfo {
     enter: false,
     uses_fd: false,
     fd_index: None,
+    resets: false,
+    alt_enter: None,
     renames: false,
     at: false,
     by_handle: false,
@@ -1682,6 +1850,20 @@ fn op_of_name(name: &str) -> Op {
         "fcntl" => Op::Fcntl,
         "pipe" | "pipe2" => Op::Pipe,
         "socketpair" => Op::Socketpair,
+        "read" | "readv" | "pread" | "preadv" => Op::Read { tuple: false },
+        "recv" | "recvfrom" | "recvmsg" | "recvmmsg" => Op::Read { tuple: true },
+        "write" | "writev" | "pwrite" | "pwritev" => Op::Write {
+            tuple: false,
+            send: false,
+        },
+        "send" | "sendto" | "sendmsg" => Op::Write {
+            tuple: true,
+            send: true,
+        },
+        "sendmmsg" => Op::Write {
+            tuple: true,
+            send: false,
+        },
         "eventfd" | "eventfd2" => Op::Simple(FdType::Event),
         "signalfd" | "signalfd4" => Op::Simple(FdType::Signalfd),
         "timerfd_create" => Op::Simple(FdType::Timerfd),
@@ -1721,23 +1903,80 @@ fn op_of_name(name: &str) -> Op {
 fn code_info(code: u16) -> &'static CodeInfo {
     static TABLE: std::sync::OnceLock<Vec<CodeInfo>> = std::sync::OnceLock::new();
     let t = TABLE.get_or_init(|| {
+        let execveat_enter = events::events()
+            .iter()
+            .find(|e| e.name == "execveat" && e.direction() == Direction::Enter)
+            .map(|e| e.code);
         events::events()
             .iter()
-            .map(|e| CodeInfo {
-                op: op_of_name(e.name),
-                known: true,
-                syscall: e.category.is_syscall(),
-                enter: e.direction() == Direction::Enter,
-                uses_fd: e.flags.contains(EventFlags::USES_FD)
-                    || e.flags.contains(EventFlags::DESTROYS_FD),
-                fd_index: index_of(e.code, P::fd).and_then(|i| u8::try_from(i).ok()),
-                renames: matches!(e.name, "connect" | "bind"),
-                at: e.name.starts_with("openat"),
-                by_handle: e.name == "open_by_handle_at",
+            .map(|e| {
+                let enter = e.direction() == Direction::Enter;
+                let uses_fd = e.flags.contains(EventFlags::USES_FD);
+                CodeInfo {
+                    op: op_of_name(e.name),
+                    known: true,
+                    syscall: e.category.is_syscall(),
+                    enter,
+                    uses_fd,
+                    fd_index: if uses_fd { fd_location(e) } else { None },
+                    resets: !e.flags.contains(EventFlags::SKIPPARSERESET)
+                        && !matches!(
+                            e.name,
+                            "switch"
+                                | "container"
+                                | "useradded"
+                                | "userdeleted"
+                                | "groupadded"
+                                | "groupdeleted"
+                                | "pluginevent"
+                                | "asyncevent"
+                        ),
+                    alt_enter: if !enter && e.name == "execve" {
+                        execveat_enter
+                    } else {
+                        None
+                    },
+                    renames: matches!(e.name, "connect" | "bind"),
+                    at: e.name.starts_with("openat"),
+                    by_handle: e.name == "open_by_handle_at",
+                }
             })
             .collect()
     });
     t.get(usize::from(code)).unwrap_or(&UNKNOWN_CODE)
+}
+
+/// libscap's fd parameter positions: enter events keep the fd first (but `mmap`/`mmap2` and
+/// `splice`); exit events list it where their layout has it, and some have none (-1 there).
+/// A position whose parameter is not an fd counts as none.
+fn fd_location(e: &events::EventInfo) -> Option<u8> {
+    let at: usize = if e.direction() == Direction::Enter {
+        match e.name {
+            "mmap" | "mmap2" => 4,
+            "splice" => 1,
+            _ => 0,
+        }
+    } else {
+        match e.name {
+            "setns" | "listen" | "shutdown" | "fchdir" | "lseek" | "llseek" | "ioctl" | "fstat"
+            | "close" | "getdents" | "getdents64" | "flock" | "copy_file_range" | "fcntl"
+            | "dup" | "dup2" | "dup3" | "newfstatat" | "fchownat" | "fchmodat" | "mkdirat"
+            | "unlinkat" | "mknodat" | "sendmmsg" | "recvmmsg" | "io_uring_register"
+            | "io_uring_enter" | "setsockopt" | "getsockopt" | "fsconfig" | "finit_module"
+            | "fchmod" | "fchown" => 1,
+            "read" | "pread" | "bind" | "write" | "pwrite" | "recv" | "send" | "sendto"
+            | "sendmsg" | "sendfile" | "splice" | "writev" | "pwritev" | "connect"
+            | "symlinkat" => 2,
+            "recvfrom" | "readv" | "preadv" => 3,
+            "recvmsg" => 5,
+            "mmap" | "mmap2" => 8,
+            _ => return None,
+        }
+    };
+    let p = e.params.get(at)?;
+    matches!(p.ty, events::ParamType::Fd | events::ParamType::Fd32)
+        .then(|| u8::try_from(at).ok())
+        .flatten()
 }
 
 impl From<&FdKind> for FdType {
