@@ -8,6 +8,9 @@
 //! - **linear code** per rule: predicate instructions set a boolean accumulator; `and`/`or` become
 //!   conditional forward jumps (short circuit, left to right, as Falco evaluates), `not` flips the
 //!   accumulator, `ret` ends the rule;
+//! - a **branch form** of that code, which the VM runs (the JIT translates the linear code): every
+//!   predicate names its successor for each answer, so the accumulator, `not`, the jumps and `ret`
+//!   are resolved at compile time and a rule's walk is one dispatch per predicate or memo access;
 //! - **memo slots** for conditions used more than once (a macro shared by several rules, a predicate
 //!   several rules of a fused program test): the first evaluation in an event stores the answer, later
 //!   ones reuse it. Evaluation has no side effects, so this cannot change an answer.
@@ -20,7 +23,8 @@
 //! Missing values: a predicate whose operand node is missing sets the accumulator to `false` (spec B.3),
 //! and only `not` can turn that into `true`.
 //!
-//! Invariants of compiled code: every jump goes forward to an instruction of the same rule; every node
+//! Invariants of compiled code: every jump goes forward to an instruction of the same rule (so every
+//! successor in the branch form is a later step, or the end of the rule); every node
 //! index an instruction names is in range; a transformer node's arguments are lower-numbered nodes.
 
 mod glob;
@@ -62,47 +66,88 @@ pub(crate) enum Node {
     Transform(TransformOp, Box<[u32]>),
 }
 
-/// A hashed set of byte strings with a prefilter: a 256-bit map of a cheap signature (length, first
-/// and last byte) of every item. Most lookups of rule exceptions miss (`proc.name in (…)` on a process
-/// that is none of them), and most misses are decided by one bit test instead of hashing the value.
+/// The hash index of a set of byte strings, with a prefilter: a 256-bit map of a cheap signature
+/// (length, first and last byte) of every item. Most lookups of rule exceptions miss (`proc.name in
+/// (…)` on a process that is none of them), and most misses are decided by one bit test instead of
+/// hashing the value. The table holds item indices into the set's own [`ValueBuf`] (one byte arena),
+/// so building it allocates nothing per item.
 #[derive(Clone, Debug)]
-struct BytesSet {
-    items: HashSet<Box<[u8]>>,
+struct BytesIndex {
+    hasher: ahash::RandomState,
+    /// The index of the first of every distinct byte-string item.
+    table: hashbrown::HashTable<u32>,
     signatures: [u64; 4],
 }
 
-impl BytesSet {
+/// Item `i` of `items` when it is a byte string.
+fn item_bytes(items: &ValueBuf, i: u32) -> Option<&[u8]> {
+    match items.get(i as usize) {
+        Some(ValueRef::Bytes(b)) => Some(b),
+        _ => None,
+    }
+}
+
+impl BytesIndex {
     fn signature(v: &[u8]) -> usize {
         let first = v.first().map_or(0, |b| usize::from(*b));
         let last = v.last().map_or(0, |b| usize::from(*b));
         (v.len().wrapping_mul(31) ^ first.wrapping_mul(7) ^ last.rotate_left(3)) & 255
     }
 
-    fn new(items: HashSet<Box<[u8]>>) -> BytesSet {
+    fn new(items: &ValueBuf) -> BytesIndex {
+        // Fixed seeds: the items come from the rules, lookups never insert.
+        let hasher = ahash::RandomState::with_seeds(
+            0x243f_6a88_85a3_08d3,
+            0x1319_8a2e_0370_7344,
+            0xa409_3822_299f_31d0,
+            0x082e_fa98_ec4e_6c89,
+        );
+        let mut table = hashbrown::HashTable::with_capacity(items.len());
         let mut signatures = [0u64; 4];
-        for item in &items {
-            let s = Self::signature(item);
+        for i in 0..items.len() as u32 {
+            let Some(b) = item_bytes(items, i) else {
+                continue;
+            };
+            let h = hasher.hash_one(b);
+            if table
+                .find(h, |j: &u32| item_bytes(items, *j) == Some(b))
+                .is_none()
+            {
+                table.insert_unique(h, i, |j: &u32| {
+                    item_bytes(items, *j).map_or(0, |x| hasher.hash_one(x))
+                });
+            }
+            let s = Self::signature(b);
             if let Some(word) = signatures.get_mut(s / 64) {
                 *word |= 1 << (s % 64);
             }
         }
-        BytesSet { items, signatures }
+        BytesIndex {
+            hasher,
+            table,
+            signatures,
+        }
     }
 
+    /// Whether `v` is an item of `items` (the buffer the index was built from).
     #[inline]
-    fn contains(&self, v: &[u8]) -> bool {
+    fn contains(&self, items: &ValueBuf, v: &[u8]) -> bool {
         let s = Self::signature(v);
         let maybe = self
             .signatures
             .get(s / 64)
             .is_some_and(|w| w & (1 << (s % 64)) != 0);
-        maybe && self.items.contains(v)
+        maybe
+            && self
+                .table
+                .find(self.hasher.hash_one(v), |j| item_bytes(items, *j) == Some(v))
+                .is_some()
     }
 }
 
 #[derive(Clone, Debug)]
 enum SetIndex {
-    Bytes(BytesSet),
+    Bytes(BytesIndex),
     Int(HashSet<i64>),
     Uint(HashSet<u64>),
     Ip(HashSet<IpAddr>),
@@ -156,18 +201,7 @@ impl VmSet {
             }
         }
         let index = match decl.kind {
-            ScalarKind::Str | ScalarKind::Bytes => SetIndex::Bytes(BytesSet::new(
-                items
-                    .iter()
-                    .filter_map(|v| {
-                        if let ValueRef::Bytes(b) = v {
-                            Some(b.into())
-                        } else {
-                            None
-                        }
-                    })
-                    .collect(),
-            )),
+            ScalarKind::Str | ScalarKind::Bytes => SetIndex::Bytes(BytesIndex::new(&items)),
             ScalarKind::Int => SetIndex::Int(
                 decl.items
                     .iter()
@@ -207,21 +241,6 @@ impl VmSet {
             ScalarKind::Net => SetIndex::Net(nets.clone()),
             ScalarKind::Bool | ScalarKind::Double => SetIndex::Linear,
         };
-        let paths = if decl.kind == ScalarKind::Str {
-            decl.items
-                .iter()
-                .filter_map(|c| {
-                    if let Constant::Str(s) = c {
-                        Some(s)
-                    } else {
-                        None
-                    }
-                })
-                .map(|s| glob_components(s))
-                .collect()
-        } else {
-            Vec::new()
-        };
         let (mut first_bytes, mut last_bytes, mut has_empty) = ([0u64; 4], [0u64; 4], false);
         for v in items.iter() {
             if let ValueRef::Bytes(b) = v {
@@ -239,7 +258,7 @@ impl VmSet {
             items,
             nets,
             index,
-            paths,
+            paths: Vec::new(),
             exact: None,
             folded: None,
             first_bytes,
@@ -251,7 +270,7 @@ impl VmSet {
     /// Whether `v` equals some item (CIDR membership for `net` sets).
     fn contains(&self, v: ValueRef<'_>) -> bool {
         match (&self.index, v) {
-            (SetIndex::Bytes(s), ValueRef::Bytes(b)) => s.contains(b),
+            (SetIndex::Bytes(s), ValueRef::Bytes(b)) => s.contains(&self.items, b),
             (SetIndex::Int(s), v) => compare_key_i64(v).is_some_and(|x| s.contains(&x)),
             (SetIndex::Uint(s), v) => compare_key_u64(v).is_some_and(|x| s.contains(&x)),
             (SetIndex::Ip(s), ValueRef::Ip(ip)) => s.contains(&ip),
@@ -275,6 +294,22 @@ impl VmSet {
             .iter()
             .filter(|k| compare(op, self.kind, v, *k))
             .count()
+    }
+
+    /// Splits the items into path components, for a `pmatch` check on the set (only `str` sets
+    /// have them; built once, when some instruction needs them).
+    fn prepare_paths(&mut self) {
+        if self.kind != ScalarKind::Str || !self.paths.is_empty() {
+            return;
+        }
+        self.paths = self
+            .items
+            .iter()
+            .filter_map(|v| match v {
+                ValueRef::Bytes(b) => Some(glob_components(b)),
+                _ => None,
+            })
+            .collect();
     }
 
     /// Builds the automaton an `anyof` check with `op` uses, if `op` has one.
@@ -399,31 +434,56 @@ fn memo_slots(p: &ir::Program) -> Vec<Option<u32>> {
 }
 
 /// A constant string operand prepared for repeated use: a substring searcher for `contains`, the
-/// lower-cased form for `icontains`.
+/// lower-cased form for `icontains` — each built only when an instruction with that operator uses
+/// the constant (most constants are compared with `=` or `startswith`, which need neither).
 #[derive(Clone, Debug)]
 struct Needle {
     bytes: Box<[u8]>,
-    lower: Box<[u8]>,
-    finder: memchr::memmem::Finder<'static>,
+    lower: Option<Box<[u8]>>,
+    finder: Option<memchr::memmem::Finder<'static>>,
 }
 
 impl Needle {
     fn new(k: &[u8]) -> Needle {
         Needle {
             bytes: k.into(),
-            lower: k.to_ascii_lowercase().into(),
-            finder: memchr::memmem::Finder::new(k).into_owned(),
+            lower: None,
+            finder: None,
+        }
+    }
+
+    /// Builds what `op` needs.
+    fn prepare(&mut self, op: Cmp) {
+        match op {
+            Cmp::Contains | Cmp::BContains if self.finder.is_none() => {
+                self.finder = Some(memchr::memmem::Finder::new(&self.bytes).into_owned());
+            }
+            Cmp::IContains if self.lower.is_none() => {
+                self.lower = Some(self.bytes.to_ascii_lowercase().into());
+            }
+            _ => {}
         }
     }
 
     fn compare(&self, op: Cmp, v: &[u8]) -> bool {
         match op {
-            Cmp::Contains | Cmp::BContains => self.finder.find(v).is_some(),
-            Cmp::IContains => {
-                self.lower.is_empty()
-                    || v.windows(self.lower.len())
-                        .any(|w| w.eq_ignore_ascii_case(&self.lower))
-            }
+            // the common operators first, without going through `compare_bytes`
+            Cmp::Eq => v == &*self.bytes,
+            Cmp::Ne => v != &*self.bytes,
+            Cmp::StartsWith | Cmp::BStartsWith => v.starts_with(&self.bytes),
+            Cmp::EndsWith => v.ends_with(&self.bytes),
+            Cmp::Contains | Cmp::BContains => match &self.finder {
+                Some(f) => f.find(v).is_some(),
+                None => compare_bytes(op, v, &self.bytes),
+            },
+            Cmp::IContains => match &self.lower {
+                Some(lower) => {
+                    lower.is_empty()
+                        || v.windows(lower.len())
+                            .any(|w| w.eq_ignore_ascii_case(lower))
+                }
+                None => compare_bytes(op, v, &self.bytes),
+            },
             _ => compare_bytes(op, v, &self.bytes),
         }
     }
@@ -516,6 +576,150 @@ pub(crate) enum Op {
 pub(crate) struct Rule {
     name: String,
     pub(crate) entry: u32,
+    /// The rule's first step in the branch form ([`Step`]), or [`RET_FALSE`]/[`RET_TRUE`] when the
+    /// rule is decided without evaluating anything.
+    step: u32,
+}
+
+/// Step targets past every step: control ends the rule with this answer.
+const RET_FALSE: u32 = u32::MAX - 1;
+const RET_TRUE: u32 = u32::MAX;
+
+/// The branch form of the bytecode, which [`Program::run_rule`] executes: every predicate names the
+/// step that follows each of its answers, so the accumulator, `not`, the short-circuit jumps and
+/// `ret` disappear (they are decided at compile time, when the answer that reaches them is known).
+/// Derived from [`Program::code`] by [`branch_form`], which the JIT still translates instruction by
+/// instruction; both forms give the same answer on every event.
+///
+/// Invariant: every successor of a step is a later step or [`RET_FALSE`]/[`RET_TRUE`] (jumps in the
+/// bytecode go forward), so a rule's walk ends.
+#[derive(Clone, Debug)]
+enum Step {
+    /// Evaluates the predicate; goes to `t` when it holds, to `f` otherwise.
+    Pred { op: Op, t: u32, f: u32 },
+    /// A memo slot: goes to `f` or `t` when the slot is decided for this event, else to `unknown`
+    /// (the memoized code, ending in a [`Step::Put`]).
+    Memo {
+        slot: u32,
+        t: u32,
+        f: u32,
+        unknown: u32,
+    },
+    /// Stores `val` (1 = false, 2 = true) in the memo slot and goes on to `next`.
+    Put { slot: u32, val: u8, next: u32 },
+}
+
+/// Builds [`Step`]s from accumulator bytecode: a step per predicate and memo check reached, a step
+/// per memo store and the answer stored; the jumps, `not` and `ret` between them are followed at
+/// compile time with the accumulator known.
+struct BranchForm<'a> {
+    code: &'a [Op],
+    steps: Vec<Step>,
+    /// Per instruction: its step (predicates and memo checks in `[0]`; memo stores with the
+    /// accumulator false in `[0]`, true in `[1]`), `u32::MAX` while none.
+    id_of: Vec<[u32; 2]>,
+    /// Steps allocated but not filled yet: (step, instruction, accumulator).
+    pending: Vec<(u32, usize, bool)>,
+}
+
+impl BranchForm<'_> {
+    /// The step reached when control arrives at instruction `pc` with the accumulator `acc`.
+    fn target(&mut self, mut pc: usize, mut acc: bool) -> u32 {
+        // Bounded by the code length: every instruction followed here moves forward.
+        loop {
+            match self.code.get(pc) {
+                None | Some(Op::Ret) => return if acc { RET_TRUE } else { RET_FALSE },
+                Some(Op::JumpIfFalse(t)) => pc = if acc { pc + 1 } else { *t as usize },
+                Some(Op::JumpIfTrue(t)) => pc = if acc { *t as usize } else { pc + 1 },
+                Some(Op::Not) => {
+                    acc = !acc;
+                    pc += 1;
+                }
+                Some(Op::Const(b)) => {
+                    acc = *b;
+                    pc += 1;
+                }
+                // A predicate or a memo check overwrites the accumulator before anything reads it
+                // (the code of a condition starts with one), so their step does not depend on it.
+                Some(Op::MemoPut(_)) => return self.step_at(pc, acc, usize::from(acc)),
+                Some(_) => return self.step_at(pc, false, 0),
+            }
+        }
+    }
+
+    fn step_at(&mut self, pc: usize, acc: bool, variant: usize) -> u32 {
+        if let Some(id) = self.id_of.get(pc).and_then(|ids| ids.get(variant))
+            && *id != u32::MAX
+        {
+            return *id;
+        }
+        let id = self.steps.len() as u32;
+        // placeholder, filled by `fill`
+        self.steps.push(Step::Put {
+            slot: 0,
+            val: 0,
+            next: RET_FALSE,
+        });
+        if let Some(slot) = self.id_of.get_mut(pc).and_then(|ids| ids.get_mut(variant)) {
+            *slot = id;
+        }
+        self.pending.push((id, pc, acc));
+        id
+    }
+
+    /// Fills every allocated step (and those their successors allocate).
+    fn fill(&mut self) {
+        while let Some((id, pc, acc)) = self.pending.pop() {
+            let step = match self.code.get(pc) {
+                Some(Op::MemoGet {
+                    slot,
+                    if_false,
+                    if_true,
+                }) => Step::Memo {
+                    slot: *slot,
+                    t: self.target(*if_true as usize, true),
+                    f: self.target(*if_false as usize, false),
+                    unknown: self.target(pc + 1, acc),
+                },
+                Some(Op::MemoPut(slot)) => Step::Put {
+                    slot: *slot,
+                    val: if acc { 2 } else { 1 },
+                    next: self.target(pc + 1, acc),
+                },
+                Some(op) => {
+                    let op = op.clone();
+                    Step::Pred {
+                        op,
+                        t: self.target(pc + 1, true),
+                        f: self.target(pc + 1, false),
+                    }
+                }
+                None => continue,
+            };
+            if let Some(s) = self.steps.get_mut(id as usize) {
+                *s = step;
+            }
+        }
+    }
+}
+
+/// The branch form of `code` and the first step of each rule entry in `entries`.
+fn branch_form(code: &[Op], entries: &[u32]) -> (Vec<Step>, Vec<u32>) {
+    let mut b = BranchForm {
+        code,
+        steps: Vec::new(),
+        id_of: vec![[u32::MAX; 2]; code.len()],
+        pending: Vec::new(),
+    };
+    let firsts = entries
+        .iter()
+        .map(|e| {
+            let s = b.target(*e as usize, false);
+            b.fill();
+            s
+        })
+        .collect();
+    (b.steps, firsts)
 }
 
 /// A compiled program: bytecode for every rule of an [`ir::Program`].
@@ -528,9 +732,13 @@ pub struct Program {
     sets: Vec<VmSet>,
     regexes: Vec<regex::Regex>,
     pub(crate) code: Vec<Op>,
+    /// The branch form of `code` that the VM runs.
+    steps: Vec<Step>,
     pub(crate) rules: Vec<Rule>,
     /// Constant right sides of string comparisons, with their prepared searchers.
     needles: Vec<Needle>,
+    /// Per node: how an extraction is checked ([`load_flags`]).
+    load_flags: Vec<u8>,
     /// How many memo slots the code uses.
     pub(crate) memos: usize,
     /// The node statuses at the start of an event: constants present, everything else unknown
@@ -551,6 +759,29 @@ pub struct Machine {
     status: Vec<u8>,
 }
 
+/// A present extraction may have no item (a list, or DNS names no address resolves to).
+const LOAD_ACCEPT_EMPTY: u8 = 1;
+/// A present extraction may have several items (a list, or a multi-valued field).
+const LOAD_ACCEPT_MANY: u8 = 2;
+/// Trailing NULs of extracted items are dropped (`str` fields, see [`ValueBuf::trim_trailing_nuls`]).
+const LOAD_TRIM_NULS: u8 = 4;
+
+/// The extraction checks of a load node of type `ty`: a scalar field must yield exactly one item, a
+/// multi-valued one at least one (DNS names: any number), a list any number.
+fn load_flags(ty: Ty, multi: MultiValue) -> u8 {
+    let mut f = 0;
+    if ty.list || multi == MultiValue::Names {
+        f |= LOAD_ACCEPT_EMPTY;
+    }
+    if ty.list || multi != MultiValue::Single {
+        f |= LOAD_ACCEPT_MANY;
+    }
+    if ty.kind == ScalarKind::Str {
+        f |= LOAD_TRIM_NULS;
+    }
+    f
+}
+
 const UNKNOWN: u8 = 0;
 const PRESENT: u8 = 1;
 const MISSING: u8 = 2;
@@ -562,6 +793,8 @@ struct Compiler<'a> {
     node_of: Vec<Option<u32>>,
     /// IR value → memo slot, for conditions with several users (shared macros across rules).
     memo_of: Vec<Option<u32>>,
+    /// Constant → its needle.
+    needle_of: HashMap<Vec<u8>, u32>,
 }
 
 fn err(message: impl Into<String>) -> CompileError {
@@ -626,8 +859,19 @@ impl Compiler<'_> {
                         net: *net,
                     },
                     Some(Inst::Const(Constant::Str(k) | Constant::Bytes(k))) => {
-                        let needle = self.prog.needles.len() as u32;
-                        self.prog.needles.push(Needle::new(k));
+                        // one needle per distinct constant
+                        let needle = match self.needle_of.get(&k[..]) {
+                            Some(i) => *i,
+                            None => {
+                                let i = self.prog.needles.len() as u32;
+                                self.prog.needles.push(Needle::new(k));
+                                self.needle_of.insert(k.clone(), i);
+                                i
+                            }
+                        };
+                        if let Some(n) = self.prog.needles.get_mut(needle as usize) {
+                            n.prepare(*op);
+                        }
                         Op::CmpNeedle {
                             op: *op,
                             lhs,
@@ -803,12 +1047,15 @@ impl Program {
                 sets: p.sets.iter().map(|(_, s)| VmSet::build(s)).collect(),
                 regexes: Vec::new(),
                 code: Vec::new(),
+                steps: Vec::new(),
                 rules: Vec::new(),
                 needles: Vec::new(),
+                load_flags: Vec::new(),
                 memos: 0,
                 initial_status: Vec::new(),
             },
             node_of: Vec::with_capacity(p.values.len()),
+            needle_of: HashMap::default(),
             memo_of: if options.memoize {
                 memo_slots(p)
             } else {
@@ -817,10 +1064,18 @@ impl Program {
         };
         c.prog.memos = c.memo_of.iter().flatten().count();
         for (_, inst) in p.values.iter() {
-            if let Inst::Modified(Modifier::AnyOf, op, _, s) = inst
-                && let Some(set) = c.prog.sets.get_mut(s.0 as usize)
-            {
-                set.prepare_any(*op);
+            match inst {
+                Inst::Modified(Modifier::AnyOf, op, _, s) => {
+                    if let Some(set) = c.prog.sets.get_mut(s.0 as usize) {
+                        set.prepare_any(*op);
+                    }
+                }
+                Inst::PMatch(_, s) => {
+                    if let Some(set) = c.prog.sets.get_mut(s.0 as usize) {
+                        set.prepare_paths();
+                    }
+                }
+                _ => {}
             }
         }
         for (id, r) in p.regexes.iter() {
@@ -878,6 +1133,13 @@ impl Program {
             };
             c.node_of.push(node);
         }
+        c.prog.load_flags = c
+            .prog
+            .node_ty
+            .iter()
+            .zip(&c.prog.node_multi)
+            .map(|(ty, multi)| load_flags(*ty, *multi))
+            .collect();
         c.prog.initial_status = c
             .prog
             .nodes
@@ -894,9 +1156,16 @@ impl Program {
             c.prog.rules.push(Rule {
                 name: r.name.clone(),
                 entry,
+                step: RET_FALSE,
             });
         }
         thread_jumps(&mut c.prog.code);
+        let entries: Vec<u32> = c.prog.rules.iter().map(|r| r.entry).collect();
+        let (steps, firsts) = branch_form(&c.prog.code, &entries);
+        c.prog.steps = steps;
+        for (r, s) in c.prog.rules.iter_mut().zip(firsts) {
+            r.step = s;
+        }
         Ok(c.prog)
     }
 
@@ -963,53 +1232,37 @@ impl Program {
         let Some(rule) = self.rules.get(i) else {
             return false;
         };
-        let mut pc = rule.entry as usize;
-        let mut acc = false;
-        while let Some(op) = self.code.get(pc) {
-            pc += 1;
-            acc = match op {
-                Op::Ret => return acc,
-                Op::JumpIfFalse(t) => {
-                    if !acc {
-                        pc = *t as usize;
+        let mut s = rule.step;
+        // The walk ends at a target past every step (`RET_FALSE`/`RET_TRUE`); successors are later
+        // steps, so it always does.
+        while let Some(step) = self.steps.get(s as usize) {
+            s = match step {
+                Step::Pred { op, t, f } => {
+                    if self.predicate(m, src, op) {
+                        *t
+                    } else {
+                        *f
                     }
-                    continue;
                 }
-                Op::JumpIfTrue(t) => {
-                    if acc {
-                        pc = *t as usize;
-                    }
-                    continue;
-                }
-                Op::Not => !acc,
-                Op::MemoGet {
+                Step::Memo {
                     slot,
-                    if_false,
-                    if_true,
-                } => {
-                    match m.memo.get(*slot as usize) {
-                        Some(1) => {
-                            acc = false;
-                            pc = *if_false as usize;
-                        }
-                        Some(2) => {
-                            acc = true;
-                            pc = *if_true as usize;
-                        }
-                        _ => {}
-                    }
-                    continue;
-                }
-                Op::MemoPut(slot) => {
+                    t,
+                    f,
+                    unknown,
+                } => match m.memo.get(*slot as usize) {
+                    Some(1) => *f,
+                    Some(2) => *t,
+                    _ => *unknown,
+                },
+                Step::Put { slot, val, next } => {
                     if let Some(x) = m.memo.get_mut(*slot as usize) {
-                        *x = if acc { 2 } else { 1 };
+                        *x = *val;
                     }
-                    continue;
+                    *next
                 }
-                _ => self.predicate(m, src, op),
             };
         }
-        acc
+        s == RET_TRUE
     }
 
     /// Evaluates one predicate instruction (anything but the control instructions, which answer
@@ -1202,25 +1455,20 @@ impl Program {
             None => false,
             Some(Node::Const(_)) => true,
             Some(Node::Load(id, arg)) => {
-                let list = self.node_ty.get(i).is_some_and(|t| t.list);
+                let flags = self.load_flags.get(i).copied().unwrap_or(0);
                 match m.bufs.get_mut(i) {
                     Some(buf) => {
                         buf.clear();
                         // A scalar field must yield exactly one item, a multi-valued one at least one
                         // (DNS names: any number); anything else counts as missing (libsinsp treats an
-                        // empty extraction as a failed check).
-                        let multi = self.node_multi.get(i).copied().unwrap_or_default();
+                        // empty extraction as a failed check). See `load_flags`.
                         let ok = src.extract(*id, arg.as_ref(), buf)
-                            && (list
-                                || buf.len() == 1
-                                || multi == MultiValue::Names
-                                || (multi != MultiValue::Single && !buf.is_empty()));
-                        if ok
-                            && self
-                                .node_ty
-                                .get(i)
-                                .is_some_and(|t| t.kind == ScalarKind::Str)
-                        {
+                            && match buf.len() {
+                                1 => true,
+                                0 => flags & LOAD_ACCEPT_EMPTY != 0,
+                                _ => flags & LOAD_ACCEPT_MANY != 0,
+                            };
+                        if ok && flags & LOAD_TRIM_NULS != 0 {
                             buf.trim_trailing_nuls();
                         }
                         ok
