@@ -1273,12 +1273,13 @@ pub fn run(
 
 // ---- container metadata (see `frule_runtime::container::tracker`) ----
 
-/// Switches the engine's container metadata to asynchronous lookups from the Docker daemon at its default
-/// socket, following its start/destroy events. Failed lookups are logged with their reason; without a
-/// daemon every lookup fails with `connect` and containers keep only `container.id`.
+/// Switches the engine's container metadata to asynchronous lookups from the container runtimes at their
+/// default sockets (Docker, containerd, CRI-O, podman; the one the cgroup layout names first), following
+/// Docker's start/destroy events. Failed lookups are logged with their reason; without any runtime every
+/// lookup fails with `no_runtime` and containers keep only `container.id`.
 fn start_containers(engine: &mut Engine) {
-    *engine.containers_mut() = frule_runtime::container::Containers::docker(
-        frule_runtime::container::DockerClient::default(),
+    *engine.containers_mut() = frule_runtime::container::Containers::runtimes(
+        frule_runtime::container::Runtimes::default(),
         log,
     );
 }

@@ -229,7 +229,13 @@ impl Runtimes {
                 continue;
             };
             let error = match result {
-                Ok(info) => return Ok(info),
+                Ok(info) => {
+                    // a failure this runtime recovered from is counted here, as the cache sees success
+                    if let Some(b) = &best {
+                        self.count(b);
+                    }
+                    return Ok(info);
+                }
                 Err(e) => e,
             };
             match &best {
@@ -322,6 +328,142 @@ pub(crate) fn rewrap(runtime: &'static str, what: &str, e: DockerError) -> Docke
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixListener;
+
+    const ID: &str = "4c1f0e2d3b5a69788796a5b4c3d2e1f0a9b8c7d6e5f40312a1b2c3d4e5f60718";
+
+    /// A podman `GET /containers/<id>/json` answer (its Docker-compatible API), trimmed to what matters.
+    const PODMAN_INSPECT: &str = r#"{"Id":"4c1f0e2d3b5a69788796a5b4c3d2e1f0a9b8c7d6e5f40312a1b2c3d4e5f60718",
+        "Created":"2026-11-29T10:01:02.123456789Z","Path":"sleep","Args":["600"],
+        "State":{"Status":"running","Running":true,"Pid":4242,"StartedAt":"2026-11-29T10:01:03.5Z"},
+        "Image":"sha256:8135583d97feb82398909c9c97607159e6db2c4ca2c885c0b8f590ee0f9fe90d",
+        "Name":"/web","Config":{"Image":"localhost/frule/busybox:1","Labels":{"app":"web"}},
+        "HostConfig":{"Privileged":true},
+        "Mounts":[{"Type":"bind","Source":"/srv","Destination":"/data","Mode":"","RW":false,"Propagation":"rprivate"}]}"#;
+    const PODMAN_IMAGE: &str = r#"{"Id":"sha256:8135583d97feb82398909c9c97607159e6db2c4ca2c885c0b8f590ee0f9fe90d",
+        "RepoTags":["localhost/frule/busybox:1"],"RepoDigests":["localhost/frule/busybox@sha256:77aa"]}"#;
+    const CRIO_INSPECT: &str = r#"{"name":"k8s_api_api-0_shop_0a1b_0","pid":77,"image":"quay.io/shop/api:2",
+        "image_ref":"sha256:9f8e","created_time":1700000000000000000,
+        "labels":{"io.kubernetes.container.name":"api","io.kubernetes.pod.name":"api-0",
+                  "io.kubernetes.pod.namespace":"shop"},
+        "annotations":{},"crio_annotations":{},"sandbox":"ab"}"#;
+
+    /// Serves `routes` (request-target prefix, status line, body) on a fresh unix socket, one request per
+    /// connection, until the test process ends.
+    fn fake(name: &str, routes: Vec<(String, &'static str, &'static str)>) -> PathBuf {
+        let socket = std::env::temp_dir().join(format!(
+            "frule-fake-{name}-{}-{}.sock",
+            std::process::id(),
+            routes.len()
+        ));
+        let _ = std::fs::remove_file(&socket);
+        let listener = UnixListener::bind(&socket).unwrap();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { break };
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut request = String::new();
+                let _ = reader.read_line(&mut request);
+                loop {
+                    let mut line = String::new();
+                    match reader.read_line(&mut line) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) if line == "\r\n" => break,
+                        Ok(_) => {}
+                    }
+                }
+                let target = request.split(' ').nth(1).unwrap_or_default();
+                let (status, body) = routes
+                    .iter()
+                    .find(|(p, _, _)| target.starts_with(p.as_str()))
+                    .map(|(_, s, b)| (*s, *b))
+                    .unwrap_or(("404 Not Found", r#"{"message":"no such container"}"#));
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        socket
+    }
+
+    fn podman() -> PathBuf {
+        fake(
+            "podman",
+            vec![
+                (format!("/containers/{ID}/json"), "200 OK", PODMAN_INSPECT),
+                ("/images/".to_string(), "200 OK", PODMAN_IMAGE),
+            ],
+        )
+    }
+
+    #[test]
+    fn podman_answers_through_the_docker_client() {
+        let r = Runtimes::none().with_socket(Runtime::Podman, podman());
+        let info = r.inspect(ID, Some(Engine::Podman)).unwrap();
+        assert_eq!(info.engine, Some(Engine::Podman));
+        assert_eq!(info.name, "web");
+        assert_eq!(info.image_repository, "localhost/frule/busybox");
+        assert_eq!(info.image_tag, "1");
+        assert_eq!(info.image_digest, "sha256:77aa");
+        assert!(info.privileged);
+        assert_eq!(info.mounts[0].dest, "/data");
+        let e = r
+            .inspect(&"0".repeat(64), Some(Engine::Podman))
+            .unwrap_err();
+        assert_eq!(e.kind(), "podman_not_found");
+        assert!(
+            e.to_string().starts_with("podman has no container 0000"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn crio_answers_and_failures_of_a_fallback_are_counted() {
+        let crio = fake(
+            "crio",
+            vec![(format!("/containers/{ID}"), "200 OK", CRIO_INSPECT)],
+        );
+        let r = Runtimes::none()
+            .with_socket(Runtime::CriO, &crio)
+            .with_socket(Runtime::Podman, podman());
+        let info = r.inspect(ID, Some(Engine::CriO)).unwrap();
+        assert_eq!(info.engine, Some(Engine::CriO));
+        assert_eq!(
+            info.k8s.as_ref().map(|k| k.pod_name.as_str()),
+            Some("api-0")
+        );
+
+        // CRI-O failing with a server error: podman (asked later) answers, the failure is counted
+        let broken = fake(
+            "crio-broken",
+            vec![(
+                "/containers/".to_string(),
+                "500 Internal Server Error",
+                r#"{"message":"boom"}"#,
+            )],
+        );
+        let mut r = Runtimes::none()
+            .with_socket(Runtime::CriO, &broken)
+            .with_socket(Runtime::Podman, podman());
+        let metrics = Arc::new(CacheMetrics::default());
+        r.attach_metrics(Arc::clone(&metrics));
+        let info = r.lookup_hinted(ID, Some(Engine::CriO)).unwrap();
+        assert_eq!(info.engine, Some(Engine::Podman));
+        assert_eq!(metrics.failures_of("crio_status"), 1);
+        // an id nobody knows: "not found" of every runtime is the error, and is not counted here
+        let e = r
+            .lookup_hinted(&"1".repeat(64), Some(Engine::Podman))
+            .unwrap_err();
+        assert_eq!(
+            e.kind(),
+            "crio_status",
+            "anything says more than not found: {e}"
+        );
+        assert_eq!(metrics.failures_of("podman_not_found"), 0);
+    }
 
     #[test]
     fn the_layouts_runtime_is_asked_first() {

@@ -120,3 +120,35 @@ pub fn import_busybox_image_with(tag: &str, applets: &[&str]) -> Result<(), Stri
     ))
     .map(|_| ())
 }
+
+/// Writes `archive`: an image tarball in `docker save`'s layout (`manifest.json`, the config, one layer)
+/// named `name` (for example `frule.test/busybox:ctr`), holding the static busybox with `applets` linked in
+/// `/bin`. `ctr images import` and `docker load` read it; nothing comes from a registry.
+pub fn write_busybox_image_archive(
+    archive: &Path,
+    name: &str,
+    applets: &[&str],
+) -> Result<(), String> {
+    // beside the archive, named after it: callers writing several archives at once do not collide
+    let work = archive.with_extension("work");
+    let w = work.display();
+    let links = applets.join(" ");
+    // the config names the layer by the sha256 of its uncompressed tar, which containerd checks on unpack
+    let result = sh(&format!(
+        "rm -rf {w} && mkdir -p {w}/root/bin {w}/root/tmp {w}/root/etc {w}/root/proc {w}/root/sys \
+         {w}/root/dev {w}/out \
+         && cp /bin/busybox {w}/root/bin/busybox \
+         && for a in {links}; do ln -s busybox {w}/root/bin/$a; done \
+         && tar -C {w}/root -cf {w}/out/layer.tar . \
+         && d=$(sha256sum {w}/out/layer.tar | cut -d' ' -f1) \
+         && printf '{{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{{\"Cmd\":[\"/bin/sh\"]}},\
+\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\"]}}}}' \"$d\" > {w}/out/config.json \
+         && printf '[{{\"Config\":\"config.json\",\"RepoTags\":[\"{name}\"],\"Layers\":[\"layer.tar\"]}}]' \
+            > {w}/out/manifest.json \
+         && tar -C {w}/out -cf {a} manifest.json config.json layer.tar",
+        a = archive.display()
+    ))
+    .map(|_| ());
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
