@@ -1406,6 +1406,38 @@ impl Program {
         }
     }
 
+    /// The constant of needle `i` (the JIT compares short constants inline).
+    pub(crate) fn needle_bytes(&self, i: u32) -> Option<&[u8]> {
+        self.needles.get(i as usize).map(|n| &*n.bytes)
+    }
+
+    /// `v op needle i`, as [`Op::CmpNeedle`] checks one value (the JIT's typed string helper).
+    pub(crate) fn needle_compare(&self, i: u32, op: Cmp, v: &[u8]) -> bool {
+        self.needles
+            .get(i as usize)
+            .is_some_and(|n| n.compare(op, v))
+    }
+
+    /// The item kind of set `set` (the JIT picks a typed helper by it).
+    pub(crate) fn set_kind(&self, set: u32) -> Option<ScalarKind> {
+        self.sets.get(set as usize).map(|s| s.kind)
+    }
+
+    /// Whether set `set` holds the byte string `v`, as [`Op::InSet`] checks one value.
+    pub(crate) fn set_contains_bytes(&self, set: u32, v: &[u8]) -> bool {
+        self.sets
+            .get(set as usize)
+            .is_some_and(|s| s.contains(ValueRef::Bytes(v)))
+    }
+
+    /// Whether some item of set `set` satisfies `v op item`, as [`Op::Modified`] with `anyof` checks
+    /// one value.
+    pub(crate) fn set_any_bytes(&self, set: u32, op: Cmp, v: &[u8]) -> bool {
+        self.sets
+            .get(set as usize)
+            .is_some_and(|s| s.len() > 0 && s.any(op, ValueRef::Bytes(v)))
+    }
+
     /// Whether node `n` is a multi-valued field (several values compared one by one).
     pub(crate) fn is_multi(&self, n: u32) -> bool {
         self.node_multi
