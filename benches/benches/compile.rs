@@ -49,6 +49,27 @@ fn compile(c: &mut Criterion) {
     let program = lower(&loaded);
     let (optimized, _) = opt::optimize(&program, opt::Options::default());
 
+    if std::env::var_os("FRULE_COMPILE_STATS").is_some() {
+        // The groups the engine compiles: rules, values and how many are textually identical.
+        let part = opt::evttype_partition::partition(&program, PartitionOptions::default());
+        let mut seen = std::collections::HashMap::new();
+        for (i, grp) in part.groups.iter().enumerate() {
+            let text = grp.program.to_string();
+            let first = *seen.entry(text).or_insert(i);
+            println!(
+                "group {i:3} {:16} {:3} rules {:5} values{}",
+                grp.evttype.unwrap_or("-"),
+                grp.rules.len(),
+                grp.program.values.len(),
+                if first != i {
+                    format!(" = group {first}")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        return;
+    }
     let mut g = c.benchmark_group("compile/falco+incubating+sandbox");
     g.sample_size(20);
     g.bench_function("lower", |b| b.iter(|| lower(std::hint::black_box(&loaded))));
@@ -72,12 +93,13 @@ fn compile(c: &mut Criterion) {
         })
     });
     // What the engine does (`frule_runtime`'s ruleset): partition by event type (optimizing once) and
-    // compile every group to native code.
+    // compile every group to native code, identical groups once (`jit::Program::compile_all`).
     let native_groups = |p: &ir::Program| {
         let part = opt::evttype_partition::partition(p, PartitionOptions::default());
-        part.groups
-            .iter()
-            .filter_map(|grp| frule_codegen::jit::Program::compile_or_vm(&grp.program).ok())
+        let sources: Vec<&ir::Program> = part.groups.iter().map(|g| &g.program).collect();
+        frule_codegen::jit::Program::compile_all(&sources)
+            .into_iter()
+            .filter_map(Result::ok)
             .count()
     };
     g.bench_function("lower+partition+jit per group (load excluded)", |b| {

@@ -71,6 +71,11 @@ pub trait GroupCode: Sized {
     /// Compiles a group's (verified) program.
     fn compile_group(p: &ir::Program) -> Result<Self, vm::CompileError>;
 
+    /// Compiles every group's program, in order (a backend may share work between them).
+    fn compile_groups(ps: &[&ir::Program]) -> Vec<Result<Self, vm::CompileError>> {
+        ps.iter().map(|p| Self::compile_group(p)).collect()
+    }
+
     /// Fresh per-event state for this program.
     fn new_machine(&self) -> Self::Machine;
 
@@ -117,6 +122,12 @@ impl GroupCode for jit::Program {
     /// Native code, or the VM where Cranelift cannot compile (see [`jit::Program::compile_or_vm`]).
     fn compile_group(p: &ir::Program) -> Result<Self, vm::CompileError> {
         jit::Program::compile_or_vm(p)
+    }
+
+    /// Identical group programs (`open`/`openat`/`openat2`, …) are compiled once and share their
+    /// code (see [`jit::Program::compile_all`]).
+    fn compile_groups(ps: &[&ir::Program]) -> Vec<Result<Self, vm::CompileError>> {
+        jit::Program::compile_all(ps)
     }
 
     fn new_machine(&self) -> jit::Machine {
@@ -181,10 +192,9 @@ impl<P: GroupCode> EvtTypeDispatch<P> {
     /// Partitions, optimizes and compiles `p` (which must verify), group by group.
     pub fn build(p: &ir::Program, options: PartitionOptions) -> Result<Self, vm::CompileError> {
         let partition = partition(p, options);
-        let programs = partition
-            .groups
-            .iter()
-            .map(|g| P::compile_group(&g.program))
+        let sources: Vec<&ir::Program> = partition.groups.iter().map(|g| &g.program).collect();
+        let programs = P::compile_groups(&sources)
+            .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
         let table = CodeTable::new(&partition.by_code, |g| {
             programs.get(g).is_some_and(|p| p.rule_count() > 0)

@@ -75,6 +75,7 @@
 mod native;
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::abi::FieldSource;
 use crate::{ir, vm};
@@ -103,11 +104,14 @@ impl From<vm::CompileError> for JitError {
 }
 
 /// A program compiled to native code, or (after a fallback) evaluated by the VM.
+///
+/// Cloning is cheap and shares the code: [`Program::compile_all`] hands the same compiled program to
+/// every group whose IR is identical.
+#[derive(Clone)]
 pub struct Program {
-    vm: vm::Program,
+    vm: Arc<vm::Program>,
     #[cfg(feature = "jit")]
-    // Boxed: the Cranelift module is large, and programs are stored in enums beside VM programs.
-    native: Option<Box<native::Native>>,
+    native: Option<Arc<native::Native>>,
     fallback: Option<JitError>,
 }
 
@@ -136,6 +140,7 @@ pub struct Machine {
     vm: vm::Machine,
     memo: Vec<u8>,
     nums: Vec<u64>,
+    lens: Vec<u64>,
     numstat: Vec<u8>,
     results: Vec<u8>,
 }
@@ -158,14 +163,14 @@ impl Program {
         Ok(match Self::native_code(&vm) {
             #[cfg(feature = "jit")]
             Ok(native) => Program {
-                vm,
-                native: Some(Box::new(native)),
+                vm: Arc::new(vm),
+                native: Some(Arc::new(native)),
                 fallback: None,
             },
             #[cfg(not(feature = "jit"))]
             Ok(never) => match never {},
             Err(e) => Program {
-                vm,
+                vm: Arc::new(vm),
                 #[cfg(feature = "jit")]
                 native: None,
                 fallback: Some(e),
@@ -173,12 +178,31 @@ impl Program {
         })
     }
 
+    /// [`Program::compile_or_vm`] for several programs at once (the groups of a partition), in
+    /// order. Programs equal to an earlier one (the groups of `open`, `openat` and `openat2` fold to
+    /// the same code) are compiled once and share it ([`Program`] clones are cheap), so the cost is
+    /// that of the distinct programs.
+    pub fn compile_all(ps: &[&ir::Program]) -> Vec<Result<Program, vm::CompileError>> {
+        let mut out: Vec<Result<Program, vm::CompileError>> = Vec::with_capacity(ps.len());
+        for (i, p) in ps.iter().enumerate() {
+            let earlier = ps.iter().take(i).position(|q| {
+                q.values.len() == p.values.len() && q.rules.len() == p.rules.len() && *q == *p
+            });
+            let compiled = match earlier.and_then(|j| out.get(j)) {
+                Some(done) => done.clone(),
+                None => Program::compile_or_vm(p),
+            };
+            out.push(compiled);
+        }
+        out
+    }
+
     #[cfg(feature = "jit")]
     fn native_from_vm(vm: vm::Program) -> Result<Program, JitError> {
         let native = Self::native_code(&vm)?;
         Ok(Program {
-            vm,
-            native: Some(Box::new(native)),
+            vm: Arc::new(vm),
+            native: Some(Arc::new(native)),
             fallback: None,
         })
     }
@@ -246,6 +270,7 @@ impl Program {
             vm: self.vm.machine(),
             memo: vec![0; self.vm.memos],
             nums: vec![0; nodes],
+            lens: vec![0; nodes],
             numstat: vec![0; nodes],
             results: vec![0; self.vm.rule_count()],
         }
@@ -261,6 +286,7 @@ impl Program {
         if m.memo.len() != self.vm.memos
             || m.numstat.len() != nodes
             || m.nums.len() != nodes
+            || m.lens.len() != nodes
             || m.results.len() != self.vm.rule_count()
         {
             *m = self.machine();
@@ -282,7 +308,9 @@ impl Program {
         #[cfg(feature = "jit")]
         if let Some(native) = &self.native {
             self.reset(m);
-            native.run(&self.vm, m, src, None);
+            if !native.run(&self.vm, m, src, None) {
+                return;
+            }
             out.extend(
                 m.results
                     .iter()
@@ -304,7 +332,9 @@ impl Program {
         #[cfg(feature = "jit")]
         if let Some(native) = &self.native {
             self.reset(m);
-            native.run(&self.vm, m, src, None);
+            if !native.run(&self.vm, m, src, None) {
+                return None;
+            }
             return m.results.iter().position(|r| *r != 0);
         }
         self.vm.first_match(&mut m.vm, src)

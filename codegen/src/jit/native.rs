@@ -30,7 +30,7 @@ use cranelift_module::{Linkage, Module};
 
 use super::{JitError, Machine};
 use crate::abi::{FieldSource, ScalarKind, ValueRef};
-use crate::ir::Cmp;
+use crate::ir::{Cmp, Modifier};
 use crate::vm::{self, Node, Op};
 
 /// What to keep besides the code.
@@ -60,6 +60,9 @@ struct Ctx<'a> {
     nums: *mut u64,
     /// Per memo slot: 0 = unknown, 1 = false, 2 = true.
     memo: *mut u8,
+    /// Per string slot (slots share one index space with the numeric ones): the byte length of the
+    /// value whose address is in `nums`.
+    lens: *mut u64,
     /// Reserved for the fixed-offset numeric fields (see the module docs of `jit`); null today.
     fixed: *const u64,
     vm: *const vm::Program,
@@ -73,8 +76,15 @@ type EntryFn = unsafe extern "C" fn(*mut Ctx<'_>, i64, *mut u8) -> i8;
 pub(super) struct Native {
     module: ManuallyDrop<JITModule>,
     entry: Option<EntryFn>,
-    /// How many numeric cache slots the code uses.
+    /// How many numeric and string cache slots the code uses.
     num_slots: usize,
+    /// The long constants the code compares with (by address; boxed, so moving `Native` keeps
+    /// them in place).
+    #[allow(
+        dead_code,
+        reason = "only read by the native code, through raw addresses"
+    )]
+    consts: Vec<Box<[u8]>>,
 }
 
 // SAFETY: after `finalize_definitions` the module's memory is only read (executed) through `entry`;
@@ -103,7 +113,7 @@ impl Native {
     }
 
     /// Runs the native code on one event whose caches were reset; returns rule `only`'s answer, or
-    /// fills `m.results` for every rule when `only` is `None`.
+    /// fills `m.results` for every rule when `only` is `None` and returns whether some rule matched.
     pub(super) fn run(
         &self,
         vm: &vm::Program,
@@ -117,6 +127,7 @@ impl Native {
         let slots = self.num_slots;
         if m.numstat.len() != slots
             || m.nums.len() != slots
+            || m.lens.len() != slots
             || m.memo.len() != vm.memos
             || m.results.len() != vm.rule_count()
             || only.is_some_and(|i| i >= vm.rule_count())
@@ -128,6 +139,7 @@ impl Native {
             numstat: m.numstat.as_mut_ptr(),
             nums: m.nums.as_mut_ptr(),
             memo: m.memo.as_mut_ptr(),
+            lens: m.lens.as_mut_ptr(),
             fixed: std::ptr::null(),
             vm,
             machine: &mut m.vm,
@@ -200,6 +212,149 @@ unsafe extern "C" fn frule_jit_number(ctx: *mut Ctx<'_>, node: u64, slot: u64) -
     u32::from(status)
 }
 
+/// Extracts data node `node` (through the VM's cache) and stores the address and length of its first
+/// item in string slot `slot` (`nums` and `lens`) when that item is a byte string; returns the new
+/// status (1 = present as a byte string, 2 = missing, empty or another kind of item). Called by the
+/// native code the first time a string node is compared in an event.
+///
+/// The address stays valid for the rest of the call: a present node's buffer in the VM's cache (or a
+/// constant's, in the program) is not touched again until the next reset.
+///
+/// # Safety
+/// As [`frule_jit_number`].
+unsafe extern "C" fn frule_jit_string(ctx: *mut Ctx<'_>, node: u64, slot: u64) -> u32 {
+    // SAFETY: as in `frule_jit_predicate`.
+    let c = unsafe { &mut *ctx };
+    // SAFETY: as in `frule_jit_predicate`.
+    let (vm, m, src) = unsafe { (&*c.vm, &mut *c.machine, &mut *c.src) };
+    let n = node as u32;
+    let item = if vm.ensure(m, src, n) {
+        match vm.buf(m, n).get(0) {
+            Some(ValueRef::Bytes(b)) => Some((b.as_ptr() as u64, b.len() as u64)),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let i = slot as usize;
+    let status = match item {
+        Some((ptr, len)) => {
+            // SAFETY: the code passes slots below its slot count, the length of `nums` and `lens`
+            // (checked by `run`).
+            unsafe {
+                *c.nums.add(i) = ptr;
+                *c.lens.add(i) = len;
+            }
+            1
+        }
+        None => 2,
+    };
+    // SAFETY: as above.
+    unsafe { *c.numstat.add(i) = status };
+    u32::from(status)
+}
+
+/// The comparison operators in the order of their codes in helper calls.
+const CMPS: [Cmp; 14] = [
+    Cmp::Eq,
+    Cmp::Ne,
+    Cmp::Lt,
+    Cmp::Le,
+    Cmp::Gt,
+    Cmp::Ge,
+    Cmp::Contains,
+    Cmp::IContains,
+    Cmp::BContains,
+    Cmp::StartsWith,
+    Cmp::BStartsWith,
+    Cmp::EndsWith,
+    Cmp::Glob,
+    Cmp::IGlob,
+];
+
+fn cmp_code(op: Cmp) -> i64 {
+    CMPS.iter().position(|c| *c == op).unwrap_or(0) as i64
+}
+
+/// Rebuilds a byte slice from an address and a length the native code took from a string slot (or
+/// from the program's constants).
+///
+/// # Safety
+/// `ptr`/`len` must describe live bytes (a string slot filled in this call, or a constant).
+unsafe fn bytes<'a>(ptr: *const u8, len: u64) -> &'a [u8] {
+    if len == 0 {
+        return &[];
+    }
+    // SAFETY: the caller's contract.
+    unsafe { std::slice::from_raw_parts(ptr, len as usize) }
+}
+
+/// `v op needle` for one string value (`contains`, `icontains`, `glob`, …: the operators not
+/// compared inline).
+///
+/// # Safety
+/// `ctx` as in [`frule_jit_predicate`]; `ptr`/`len` from a string slot of this call.
+unsafe extern "C" fn frule_jit_needle(
+    ctx: *mut Ctx<'_>,
+    needle: u64,
+    op: u64,
+    ptr: *const u8,
+    len: u64,
+) -> u32 {
+    // SAFETY: the context is valid for the call; only the program is read.
+    let vm = unsafe { &*(*ctx).vm };
+    let op = CMPS.get(op as usize).copied().unwrap_or(Cmp::Eq);
+    // SAFETY: the caller's contract.
+    let v = unsafe { bytes(ptr, len) };
+    u32::from(vm.needle_compare(needle as u32, op, v))
+}
+
+/// Whether the string value is an item of a byte-string set (`in`, one value).
+///
+/// # Safety
+/// As [`frule_jit_needle`].
+unsafe extern "C" fn frule_jit_in_bytes(
+    ctx: *mut Ctx<'_>,
+    set: u64,
+    ptr: *const u8,
+    len: u64,
+) -> u32 {
+    // SAFETY: as in `frule_jit_needle`.
+    let vm = unsafe { &*(*ctx).vm };
+    // SAFETY: as in `frule_jit_needle`.
+    let v = unsafe { bytes(ptr, len) };
+    u32::from(vm.set_contains_bytes(set as u32, v))
+}
+
+/// Whether some item of a byte-string set satisfies `v op item` (`anyof`, one value).
+///
+/// # Safety
+/// As [`frule_jit_needle`].
+unsafe extern "C" fn frule_jit_any_bytes(
+    ctx: *mut Ctx<'_>,
+    set: u64,
+    op: u64,
+    ptr: *const u8,
+    len: u64,
+) -> u32 {
+    // SAFETY: as in `frule_jit_needle`.
+    let vm = unsafe { &*(*ctx).vm };
+    let op = CMPS.get(op as usize).copied().unwrap_or(Cmp::Eq);
+    // SAFETY: as in `frule_jit_needle`.
+    let v = unsafe { bytes(ptr, len) };
+    u32::from(vm.set_any_bytes(set as u32, op, v))
+}
+
+/// Whether `len` bytes at `a` and at `b` are equal (the constants too long to compare inline).
+///
+/// # Safety
+/// Both ranges must be live bytes (a string slot of this call and a constant the code owns).
+unsafe extern "C" fn frule_jit_bytes_eq(a: *const u8, b: *const u8, len: u64) -> u32 {
+    // SAFETY: the caller's contract.
+    let (x, y) = unsafe { (bytes(a, len), bytes(b, len)) };
+    u32::from(x == y)
+}
+
 /// The 64 bits an `int`/`uint` comparison sees for an item: the VM's `compare` converts signed,
 /// unsigned and boolean items by a plain cast to the field's width and sign, which on 64 bits is the
 /// same bit pattern either way; other items make the comparison false.
@@ -218,8 +373,38 @@ fn err(message: impl Into<String>) -> JitError {
     }
 }
 
-const PREDICATE: &str = "frule_jit_predicate";
-const NUMBER: &str = "frule_jit_number";
+/// The helpers the native code calls, by symbol name, with their addresses and parameter counts
+/// (every parameter is pointer-sized, every result an `i32`).
+fn helpers() -> [(&'static str, *const u8, usize); 7] {
+    let predicate: unsafe extern "C" fn(*mut Ctx<'_>, u64) -> u32 = frule_jit_predicate;
+    let number: unsafe extern "C" fn(*mut Ctx<'_>, u64, u64) -> u32 = frule_jit_number;
+    let string: unsafe extern "C" fn(*mut Ctx<'_>, u64, u64) -> u32 = frule_jit_string;
+    let needle: unsafe extern "C" fn(*mut Ctx<'_>, u64, u64, *const u8, u64) -> u32 =
+        frule_jit_needle;
+    let in_bytes: unsafe extern "C" fn(*mut Ctx<'_>, u64, *const u8, u64) -> u32 =
+        frule_jit_in_bytes;
+    let any_bytes: unsafe extern "C" fn(*mut Ctx<'_>, u64, u64, *const u8, u64) -> u32 =
+        frule_jit_any_bytes;
+    let bytes_eq: unsafe extern "C" fn(*const u8, *const u8, u64) -> u32 = frule_jit_bytes_eq;
+    [
+        ("frule_jit_predicate", predicate as *const u8, 2),
+        ("frule_jit_number", number as *const u8, 3),
+        ("frule_jit_string", string as *const u8, 3),
+        ("frule_jit_needle", needle as *const u8, 5),
+        ("frule_jit_in_bytes", in_bytes as *const u8, 4),
+        ("frule_jit_any_bytes", any_bytes as *const u8, 5),
+        ("frule_jit_bytes_eq", bytes_eq as *const u8, 3),
+    ]
+}
+
+/// Indices into [`helpers`].
+const PREDICATE: usize = 0;
+const NUMBER: usize = 1;
+const STRING: usize = 2;
+const NEEDLE: usize = 3;
+const IN_BYTES: usize = 4;
+const ANY_BYTES: usize = 5;
+const BYTES_EQ: usize = 6;
 
 /// The host ISA with frule's Cranelift settings, built once per process (looking up the host's
 /// features and building the flags costs more than compiling a small program).
@@ -266,31 +451,33 @@ fn host_isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, JitError> {
 pub(super) fn compile(vm: &vm::Program, emit: Emit) -> Result<Output, JitError> {
     let isa = host_isa()?;
     let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
-    let predicate: unsafe extern "C" fn(*mut Ctx<'_>, u64) -> u32 = frule_jit_predicate;
-    let number: unsafe extern "C" fn(*mut Ctx<'_>, u64, u64) -> u32 = frule_jit_number;
-    jb.symbol(PREDICATE, predicate as *const u8);
-    jb.symbol(NUMBER, number as *const u8);
+    let helpers = helpers();
+    for (name, addr, _) in helpers {
+        jb.symbol(name, addr);
+    }
     // From here on the module is owned by `native`, so every early return frees it.
     let mut native = Native {
         module: ManuallyDrop::new(JITModule::new(jb)),
         entry: None,
         num_slots: 0,
+        consts: Vec::new(),
     };
     let module = &mut *native.module;
     let ptr = module.target_config().pointer_type();
 
-    let mut helper_sig = module.make_signature();
-    helper_sig.params.push(AbiParam::new(ptr));
-    helper_sig.params.push(AbiParam::new(types::I64));
-    helper_sig.returns.push(AbiParam::new(types::I32));
-    let pred_id = module
-        .declare_function(PREDICATE, Linkage::Import, &helper_sig)
-        .map_err(|e| err(e.to_string()))?;
-    let mut number_sig = helper_sig.clone();
-    number_sig.params.push(AbiParam::new(types::I64));
-    let num_id = module
-        .declare_function(NUMBER, Linkage::Import, &number_sig)
-        .map_err(|e| err(e.to_string()))?;
+    let mut helper_ids = Vec::with_capacity(helpers.len());
+    for (name, _, params) in helpers {
+        let mut sig = module.make_signature();
+        for _ in 0..params {
+            sig.params.push(AbiParam::new(types::I64));
+        }
+        sig.returns.push(AbiParam::new(types::I32));
+        helper_ids.push(
+            module
+                .declare_function(name, Linkage::Import, &sig)
+                .map_err(|e| err(e.to_string()))?,
+        );
+    }
 
     let mut sig: Signature = module.make_signature();
     sig.params.push(AbiParam::new(ptr));
@@ -307,17 +494,21 @@ pub(super) fn compile(vm: &vm::Program, emit: Emit) -> Result<Output, JitError> 
     let mut fbc = FunctionBuilderContext::new();
     {
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fbc);
-        let pred = module.declare_func_in_func(pred_id, b.func);
-        let num = module.declare_func_in_func(num_id, b.func);
+        let funcs = helper_ids
+            .iter()
+            .map(|id| module.declare_func_in_func(*id, b.func))
+            .collect();
         let mut t = Translator {
             vm,
-            pred,
-            num,
+            funcs,
             ptr,
             slots: HashMap::new(),
+            str_slots: HashMap::new(),
+            consts: Vec::new(),
         };
         t.function(&mut b)?;
-        native.num_slots = t.slots.len();
+        native.num_slots = t.slots.len() + t.str_slots.len();
+        native.consts = t.consts;
         b.seal_all_blocks();
         b.finalize(module.isa().frontend_config());
     }
@@ -339,11 +530,16 @@ pub(super) fn compile(vm: &vm::Program, emit: Emit) -> Result<Output, JitError> 
 
 struct Translator<'a> {
     vm: &'a vm::Program,
-    pred: FuncRef,
-    num: FuncRef,
+    /// The helpers, in the order of [`helpers`].
+    funcs: Vec<FuncRef>,
     ptr: types::Type,
-    /// Data node → numeric slot, for the nodes compared inline.
+    /// Data node → numeric slot, for the nodes compared inline as numbers.
     slots: HashMap<u32, u32>,
+    /// Data node → string slot (same index space as `slots`), for the nodes compared by the typed
+    /// string code.
+    str_slots: HashMap<u32, u32>,
+    /// Constants too long to compare inline, owned by the code that points to them.
+    consts: Vec<Box<[u8]>>,
 }
 
 /// The base addresses loaded once at function entry.
@@ -352,6 +548,7 @@ struct Bases {
     numstat: Value,
     nums: Value,
     memo: Value,
+    lens: Value,
 }
 
 fn flags() -> MemFlagsData {
@@ -389,6 +586,12 @@ impl Translator<'_> {
                 ctx,
                 off(std::mem::offset_of!(Ctx<'_>, memo)),
             ),
+            lens: b.ins().load(
+                self.ptr,
+                flags(),
+                ctx,
+                off(std::mem::offset_of!(Ctx<'_>, lens)),
+            ),
         };
         let ret = b.create_block();
         let result = b.append_block_param(ret, types::I8);
@@ -398,6 +601,11 @@ impl Translator<'_> {
             b.ins().jump(ret, &[BlockArg::Value(zero)]);
         } else {
             let blocks: Vec<_> = rules.iter().map(|_| b.create_block()).collect();
+            // In the all-rules mode the function answers whether some rule matched, so that the
+            // caller scans the answers only then (most events match nothing).
+            let any: Variable = b.declare_var(types::I8);
+            let none = b.ins().iconst(types::I8, 0);
+            b.def_var(any, none);
             let single = b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, only, 0);
             let dispatch = b.create_block();
             b.ins().brif(single, dispatch, &[], blocks[0], &[]);
@@ -420,13 +628,17 @@ impl Translator<'_> {
                 let acc = self.rule(b, &bases, start, end)?;
                 let at = i32::try_from(r).map_err(|_| err("too many rules"))?;
                 b.ins().store(flags(), acc, out, at);
+                let seen = b.use_var(any);
+                let seen = b.ins().bor(seen, acc);
+                b.def_var(any, seen);
                 match blocks.get(r + 1) {
                     Some(next) => {
                         b.ins()
                             .brif(single, ret, &[BlockArg::Value(acc)], *next, &[]);
                     }
                     None => {
-                        b.ins().jump(ret, &[BlockArg::Value(acc)]);
+                        let answer = b.ins().select(single, acc, seen);
+                        b.ins().jump(ret, &[BlockArg::Value(answer)]);
                     }
                 }
             }
@@ -532,6 +744,36 @@ impl Translator<'_> {
                     };
                     b.def_var(acc, v);
                 }
+                Op::CmpNeedle { op, lhs, needle } if self.string_node(*lhs) => {
+                    let v = self.needle_cmp(b, bases, *op, *lhs, *needle)?;
+                    b.def_var(acc, v);
+                }
+                Op::InSet { lhs, set, .. }
+                    if self.string_node(*lhs)
+                        && !self.vm.node_ty.get(*lhs as usize).is_some_and(|t| t.list)
+                        && self.bytes_set(*set) =>
+                {
+                    let (lhs, set) = (*lhs, i64::from(*set));
+                    let v = self.string_call(b, bases, lhs, |t, b, ptr, len| {
+                        let set = b.ins().iconst(types::I64, set);
+                        t.call(b, IN_BYTES, &[bases.ctx, set, ptr, len])
+                    })?;
+                    b.def_var(acc, v);
+                }
+                Op::Modified {
+                    m: Modifier::AnyOf,
+                    op,
+                    lhs,
+                    set,
+                } if self.string_node(*lhs) && self.bytes_set(*set) => {
+                    let (lhs, set, code) = (*lhs, i64::from(*set), cmp_code(*op));
+                    let v = self.string_call(b, bases, lhs, |t, b, ptr, len| {
+                        let set = b.ins().iconst(types::I64, set);
+                        let code = b.ins().iconst(types::I64, code);
+                        t.call(b, ANY_BYTES, &[bases.ctx, set, code, ptr, len])
+                    })?;
+                    b.def_var(acc, v);
+                }
                 Op::Exists(_)
                 | Op::CmpNeedle { .. }
                 | Op::CmpNet { .. }
@@ -601,7 +843,7 @@ impl Translator<'_> {
         cc: IntCC,
         k: u64,
     ) -> Result<Value, JitError> {
-        let next = self.slots.len() as u32;
+        let next = (self.slots.len() + self.str_slots.len()) as u32;
         let slot = *self.slots.entry(node).or_insert(next);
         let stat_off = i32::try_from(slot).map_err(|_| err("too many numeric slots"))?;
         let num_off =
@@ -614,9 +856,7 @@ impl Translator<'_> {
         b.switch_to_block(extract);
         let idx = b.ins().iconst(types::I64, i64::from(node));
         let sl = b.ins().iconst(types::I64, i64::from(slot));
-        let call = b.ins().call(self.num, &[bases.ctx, idx, sl]);
-        let r = b.inst_results(call)[0];
-        let r8 = b.ins().ireduce(types::I8, r);
+        let r8 = self.call(b, NUMBER, &[bases.ctx, idx, sl]);
         b.ins().jump(have, &[BlockArg::Value(r8)]);
         b.switch_to_block(have);
         let present = b.ins().icmp_imm_u(IntCC::Equal, status, 1);
@@ -628,9 +868,220 @@ impl Translator<'_> {
 
     fn call_predicate(&self, b: &mut FunctionBuilder<'_>, bases: &Bases, pc: usize) -> Value {
         let idx = b.ins().iconst(types::I64, pc as i64);
-        let call = b.ins().call(self.pred, &[bases.ctx, idx]);
+        self.call(b, PREDICATE, &[bases.ctx, idx])
+    }
+
+    /// Calls helper `h` (an index into [`helpers`]); its `i32` answer as an `i8` boolean.
+    fn call(&self, b: &mut FunctionBuilder<'_>, h: usize, args: &[Value]) -> Value {
+        let call = b.ins().call(self.funcs[h], args);
         let r = b.inst_results(call)[0];
         b.ins().ireduce(types::I8, r)
+    }
+
+    /// Whether node `n` can go through a string slot: a single-valued `str`/`bytes` node (a
+    /// multi-valued one is compared value by value by the predicate helper).
+    fn string_node(&self, n: u32) -> bool {
+        self.vm
+            .node_ty
+            .get(n as usize)
+            .is_some_and(|t| t.kind.is_bytes_like())
+            && !self.vm.is_multi(n)
+    }
+
+    /// Whether set `s` holds byte strings (so that a non-string value is in none of its checks).
+    fn bytes_set(&self, s: u32) -> bool {
+        self.vm.set_kind(s).is_some_and(ScalarKind::is_bytes_like)
+    }
+
+    /// Emits the fetch of string node `node` through its slot and `f(ptr, len)` when it is present
+    /// as a byte string; the answer is `false` when it is not (spec B.3: a check on a missing field
+    /// is false). `status = numstat[s]; if status == 0 { status = string(ctx, node, s) }; status ==
+    /// 1 && f(nums[s], lens[s])`.
+    fn string_call(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        bases: &Bases,
+        node: u32,
+        f: impl FnOnce(&mut Self, &mut FunctionBuilder<'_>, Value, Value) -> Value,
+    ) -> Result<Value, JitError> {
+        let done = b.create_block();
+        let result = b.append_block_param(done, types::I8);
+        let (ptr, len) = self.string_operand(b, bases, node, done)?;
+        let v = f(self, b, ptr, len);
+        b.ins().jump(done, &[BlockArg::Value(v)]);
+        b.switch_to_block(done);
+        Ok(result)
+    }
+
+    /// The slot fetch of [`Translator::string_call`]: jumps to `done` with `false` when the node is
+    /// not present as a byte string, and leaves the builder in a block where it is, returning its
+    /// address and length.
+    fn string_operand(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        bases: &Bases,
+        node: u32,
+        done: cranelift_codegen::ir::Block,
+    ) -> Result<(Value, Value), JitError> {
+        let next = (self.slots.len() + self.str_slots.len()) as u32;
+        let slot = *self.str_slots.entry(node).or_insert(next);
+        let stat_off = i32::try_from(slot).map_err(|_| err("too many string slots"))?;
+        let word_off =
+            i32::try_from(u64::from(slot) * 8).map_err(|_| err("too many string slots"))?;
+        let st = b.ins().load(types::I8, flags(), bases.numstat, stat_off);
+        let extract = b.create_block();
+        let have = b.create_block();
+        let status = b.append_block_param(have, types::I8);
+        b.ins().brif(st, have, &[BlockArg::Value(st)], extract, &[]);
+        b.switch_to_block(extract);
+        let idx = b.ins().iconst(types::I64, i64::from(node));
+        let sl = b.ins().iconst(types::I64, i64::from(slot));
+        let r8 = self.call(b, STRING, &[bases.ctx, idx, sl]);
+        b.ins().jump(have, &[BlockArg::Value(r8)]);
+        b.switch_to_block(have);
+        let present = b.ins().icmp_imm_u(IntCC::Equal, status, 1);
+        let test = b.create_block();
+        let no = b.ins().iconst(types::I8, 0);
+        b.ins()
+            .brif(present, test, &[], done, &[BlockArg::Value(no)]);
+        b.switch_to_block(test);
+        let ptr = b.ins().load(types::I64, flags(), bases.nums, word_off);
+        let len = b.ins().load(types::I64, flags(), bases.lens, word_off);
+        Ok((ptr, len))
+    }
+
+    /// `lhs op needle` for a single-valued string node: `=`, `!=`, `startswith` and `endswith`
+    /// compare lengths and bytes inline (short constants as a few word loads, long ones through
+    /// `frule_jit_bytes_eq`); the other operators call `frule_jit_needle` with the value.
+    fn needle_cmp(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        bases: &Bases,
+        op: Cmp,
+        lhs: u32,
+        needle: u32,
+    ) -> Result<Value, JitError> {
+        let k: Box<[u8]> = self
+            .vm
+            .needle_bytes(needle)
+            .ok_or_else(|| err("needle out of range"))?
+            .into();
+        let klen = k.len() as i64;
+        match op {
+            Cmp::Eq | Cmp::Ne | Cmp::StartsWith | Cmp::BStartsWith | Cmp::EndsWith => {
+                let done = b.create_block();
+                let result = b.append_block_param(done, types::I8);
+                let (ptr, len) = self.string_operand(b, bases, lhs, done)?;
+                let (cc, differ) = match op {
+                    Cmp::Eq => (IntCC::Equal, 0),
+                    Cmp::Ne => (IntCC::Equal, 1),
+                    _ => (IntCC::UnsignedGreaterThanOrEqual, 0),
+                };
+                let fits = b.ins().icmp_imm_u(cc, len, klen);
+                let bytes = b.create_block();
+                let other = b.ins().iconst(types::I8, differ);
+                b.ins()
+                    .brif(fits, bytes, &[], done, &[BlockArg::Value(other)]);
+                b.switch_to_block(bytes);
+                let base = if op == Cmp::EndsWith && klen > 0 {
+                    let start = b.ins().iadd(ptr, len);
+                    b.ins().iadd_imm_s(start, -klen)
+                } else {
+                    ptr
+                };
+                let same = self.bytes_equal(b, base, k);
+                let v = if op == Cmp::Ne {
+                    b.ins().bxor_imm_u(same, 1)
+                } else {
+                    same
+                };
+                b.ins().jump(done, &[BlockArg::Value(v)]);
+                b.switch_to_block(done);
+                Ok(result)
+            }
+            _ => {
+                let code = cmp_code(op);
+                self.string_call(b, bases, lhs, |t, b, ptr, len| {
+                    let n = b.ins().iconst(types::I64, i64::from(needle));
+                    let code = b.ins().iconst(types::I64, code);
+                    t.call(b, NEEDLE, &[bases.ctx, n, code, ptr, len])
+                })
+            }
+        }
+    }
+
+    /// Whether the `k.len()` bytes at `base` equal `k`: up to [`INLINE_BYTES`] bytes as word loads
+    /// compared with immediates (overlapping where the length is not a sum of word sizes), longer
+    /// constants through `frule_jit_bytes_eq` with the address of a copy the code owns. The caller
+    /// has checked that the bytes are in bounds.
+    fn bytes_equal(&mut self, b: &mut FunctionBuilder<'_>, base: Value, k: Box<[u8]>) -> Value {
+        if k.len() > INLINE_BYTES {
+            let addr = b.ins().iconst(types::I64, k.as_ptr() as i64);
+            let len = b.ins().iconst(types::I64, k.len() as i64);
+            self.consts.push(k);
+            return self.call(b, BYTES_EQ, &[base, addr, len]);
+        }
+        let mut acc: Option<Value> = None;
+        for (at, width) in chunks(k.len()) {
+            let Some(piece) = k.get(at..at + width) else {
+                continue;
+            };
+            let ty = match width {
+                1 => types::I8,
+                2 => types::I16,
+                4 => types::I32,
+                _ => types::I64,
+            };
+            // In bounds (checked by the caller) but of any alignment.
+            let x = b
+                .ins()
+                .load(ty, MemFlagsData::new().with_notrap(), base, at as i32);
+            let c = b.ins().iconst(ty, chunk_bits(piece) as i64);
+            let eq = b.ins().icmp(IntCC::Equal, x, c);
+            acc = Some(match acc {
+                Some(a) => b.ins().band(a, eq),
+                None => eq,
+            });
+        }
+        acc.unwrap_or_else(|| b.ins().iconst(types::I8, 1))
+    }
+}
+
+/// The longest constant compared inline by [`Translator::bytes_equal`].
+const INLINE_BYTES: usize = 24;
+
+/// The (offset, width) word loads covering `n` bytes: 8-byte words (the last one overlapping its
+/// predecessor when `n` is not a multiple of 8), or for fewer than 8 bytes one or two loads of 1, 2
+/// or 4 bytes (overlapping for 3, 5, 6 and 7).
+fn chunks(n: usize) -> Vec<(usize, usize)> {
+    match n {
+        0 => Vec::new(),
+        1 | 2 | 4 => vec![(0, n)],
+        3 => vec![(0, 2), (1, 2)],
+        5..=7 => vec![(0, 4), (n - 4, 4)],
+        _ => {
+            let mut out: Vec<(usize, usize)> = (0..n / 8).map(|i| (i * 8, 8)).collect();
+            if !n.is_multiple_of(8) {
+                out.push((n - 8, 8));
+            }
+            out
+        }
+    }
+}
+
+/// The value a native-endian load of `piece` (1, 2, 4 or 8 bytes) yields, zero-extended.
+fn chunk_bits(piece: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    if cfg!(target_endian = "little") {
+        for (w, p) in word.iter_mut().zip(piece) {
+            *w = *p;
+        }
+        u64::from_le_bytes(word)
+    } else {
+        for (w, p) in word.iter_mut().rev().zip(piece.iter().rev()) {
+            *w = *p;
+        }
+        u64::from_be_bytes(word)
     }
 }
 
