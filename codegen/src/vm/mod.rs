@@ -32,6 +32,7 @@ mod ops;
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, Weak};
 
 use ahash::{HashMap, HashSet};
 
@@ -140,7 +141,9 @@ impl BytesIndex {
         maybe
             && self
                 .table
-                .find(self.hasher.hash_one(v), |j| item_bytes(items, *j) == Some(v))
+                .find(self.hasher.hash_one(v), |j| {
+                    item_bytes(items, *j) == Some(v)
+                })
                 .is_some()
     }
 }
@@ -167,8 +170,8 @@ struct VmSet {
     /// Aho-Corasick automata over the items, built at compile time when an `anyof.contains`
     /// (`exact`) or `anyof.icontains` (`folded`) check uses the set (what `opt::list_hash` makes of
     /// `f contains a or f contains b …`).
-    exact: Option<aho_corasick::AhoCorasick>,
-    folded: Option<aho_corasick::AhoCorasick>,
+    exact: Option<Arc<aho_corasick::AhoCorasick>>,
+    folded: Option<Arc<aho_corasick::AhoCorasick>>,
     /// The first and the last bytes of the byte-string items, as 256-bit maps, and whether some
     /// item is empty: an `anyof.startswith` (`anyof.endswith`) check whose value starts (ends) with
     /// a byte no item starts (ends) with is false without a comparison.
@@ -338,11 +341,7 @@ impl VmSet {
         } else {
             aho_corasick::AhoCorasickKind::DFA
         };
-        let ac = aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(folded)
-            .kind(Some(kind))
-            .build(patterns)
-            .ok();
+        let ac = automaton(folded, kind, &patterns);
         if folded {
             self.folded = ac;
         } else {
@@ -375,6 +374,56 @@ impl VmSet {
     fn len(&self) -> usize {
         self.items.len() + self.nets.len()
     }
+}
+
+/// The automata that compiled programs hold, by pattern list: the per-event-type programs of one
+/// ruleset share most of their `contains` lists, and building a DFA costs far more than comparing
+/// the patterns. Entries are weak, so an automaton is shared only while some program holds it (a
+/// ruleset's groups, a reload while the old ruleset is alive) and nothing outlives its programs.
+type AutomatonKey = (bool, aho_corasick::AhoCorasickKind, Vec<Box<[u8]>>);
+type AutomatonCache = Vec<(AutomatonKey, Weak<aho_corasick::AhoCorasick>)>;
+static AUTOMATA: Mutex<AutomatonCache> = Mutex::new(Vec::new());
+
+/// The Aho-Corasick automaton over `patterns` (ASCII case-folded when `folded`), shared through
+/// [`AUTOMATA`] with the programs that hold an identical one (an automaton is immutable, and equal
+/// pattern lists and options give equal answers).
+fn automaton(
+    folded: bool,
+    kind: aho_corasick::AhoCorasickKind,
+    patterns: &[&[u8]],
+) -> Option<Arc<aho_corasick::AhoCorasick>> {
+    let same = |k: &AutomatonKey| {
+        k.0 == folded
+            && k.1 == kind
+            && k.2.len() == patterns.len()
+            && k.2.iter().zip(patterns).all(|(a, b)| **a == **b)
+    };
+    // A poisoned lock (a panic elsewhere while holding it) only costs the sharing.
+    if let Ok(cache) = AUTOMATA.lock()
+        && let Some(ac) = cache
+            .iter()
+            .filter(|(k, _)| same(k))
+            .find_map(|(_, w)| w.upgrade())
+    {
+        return Some(ac);
+    }
+    let ac = Arc::new(
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(folded)
+            .kind(Some(kind))
+            .build(patterns)
+            .ok()?,
+    );
+    if let Ok(mut cache) = AUTOMATA.lock() {
+        cache.retain(|(_, w)| w.strong_count() > 0);
+        let key = (
+            folded,
+            kind,
+            patterns.iter().map(|p| Box::from(*p)).collect(),
+        );
+        cache.push((key, Arc::downgrade(&ac)));
+    }
+    Some(ac)
 }
 
 fn compare_key_i64(v: ValueRef<'_>) -> Option<i64> {
