@@ -21,10 +21,11 @@ use std::sync::OnceLock;
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    AbiParam, BlockArg, FuncRef, InstBuilder, JumpTableData, MemFlagsData, Signature, Value, types,
+    AbiParam, Block, BlockArg, FuncRef, InstBuilder, JumpTableData, MemFlagsData, Signature,
+    StackSlotData, StackSlotKind, Value, types,
 };
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module};
 
@@ -601,11 +602,13 @@ impl Translator<'_> {
             b.ins().jump(ret, &[BlockArg::Value(zero)]);
         } else {
             let blocks: Vec<_> = rules.iter().map(|_| b.create_block()).collect();
-            // In the all-rules mode the function answers whether some rule matched, so that the
-            // caller scans the answers only then (most events match nothing).
-            let any: Variable = b.declare_var(types::I8);
+            // In the all-rules mode the function answers whether some rule matched (a stack byte
+            // set by every rule that matches), so that the caller scans the answers only then
+            // (most events match nothing).
+            let any =
+                b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 1, 0));
             let none = b.ins().iconst(types::I8, 0);
-            b.def_var(any, none);
+            b.ins().stack_store(self.ptr, none, any, 0);
             let single = b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, only, 0);
             let dispatch = b.create_block();
             b.ins().brif(single, dispatch, &[], blocks[0], &[]);
@@ -619,97 +622,72 @@ impl Translator<'_> {
             let jt = b.create_jump_table(JumpTableData::new(default, &table));
             let index = b.ins().ireduce(types::I32, only);
             b.ins().br_table(index, jt);
+            let all_done = b.create_block();
             for (r, rule) in rules.iter().enumerate() {
                 b.switch_to_block(blocks[r]);
                 let start = rule.entry as usize;
                 let end = rules
                     .get(r + 1)
                     .map_or(self.vm.code.len(), |n| n.entry as usize);
-                let acc = self.rule(b, &bases, start, end)?;
+                let (yes, no) = (b.create_block(), b.create_block());
+                self.rule(b, &bases, start, end, yes, no)?;
                 let at = i32::try_from(r).map_err(|_| err("too many rules"))?;
-                b.ins().store(flags(), acc, out, at);
-                let seen = b.use_var(any);
-                let seen = b.ins().bor(seen, acc);
-                b.def_var(any, seen);
-                match blocks.get(r + 1) {
-                    Some(next) => {
-                        b.ins()
-                            .brif(single, ret, &[BlockArg::Value(acc)], *next, &[]);
+                let next = blocks.get(r + 1).copied().unwrap_or(all_done);
+                for (blk, answer) in [(yes, 1), (no, 0)] {
+                    b.switch_to_block(blk);
+                    let v = b.ins().iconst(types::I8, answer);
+                    b.ins().store(flags(), v, out, at);
+                    if answer == 1 {
+                        b.ins().stack_store(self.ptr, v, any, 0);
                     }
-                    None => {
-                        let answer = b.ins().select(single, acc, seen);
-                        b.ins().jump(ret, &[BlockArg::Value(answer)]);
-                    }
+                    b.ins().brif(single, ret, &[BlockArg::Value(v)], next, &[]);
                 }
             }
+            b.switch_to_block(all_done);
+            let seen = b.ins().stack_load(self.ptr, types::I8, any, 0);
+            b.ins().jump(ret, &[BlockArg::Value(seen)]);
         }
         b.switch_to_block(ret);
         b.ins().return_(&[result]);
         Ok(())
     }
 
-    /// Translates the bytecode of one rule, `code[start..end]` (ending with its `Ret`), leaving the
-    /// builder in a block where the returned value is the rule's answer.
+    /// Translates the bytecode of one rule, `code[start..end]` (ending with its `Ret`), as branches
+    /// ending in `yes` (the rule matches) or `no`.
+    ///
+    /// The accumulator of the bytecode never exists at run time: control reaching an instruction is
+    /// followed at compile time through the jumps, `not` and constants it passes with the
+    /// accumulator known ([`Translator::resolve`]), so each predicate branches straight to where
+    /// each of its answers leads, a memo store stores a constant, and `ret` is `yes` or `no`. A
+    /// block is emitted per (instruction, accumulator) reached, in instruction order (every jump
+    /// goes forward, so all of a block's predecessors come before it).
     fn rule(
         &mut self,
         b: &mut FunctionBuilder<'_>,
         bases: &Bases,
         start: usize,
         end: usize,
-    ) -> Result<Value, JitError> {
-        let code = self
-            .vm
-            .code
-            .get(start..end)
-            .ok_or_else(|| err("rule code out of range"))?;
-        let mut targets: BTreeMap<usize, cranelift_codegen::ir::Block> = BTreeMap::new();
-        for op in code {
-            let ts = match op {
-                Op::JumpIfFalse(t) | Op::JumpIfTrue(t) => [*t as usize, *t as usize],
-                Op::MemoGet {
-                    if_false, if_true, ..
-                } => [*if_false as usize, *if_true as usize],
-                _ => continue,
-            };
-            for t in ts {
-                if !(start..end).contains(&t) {
-                    return Err(err(format!("jump to {t} leaves the rule")));
-                }
-                targets.entry(t).or_insert_with(|| b.create_block());
-            }
-        }
-        let acc: Variable = b.declare_var(types::I8);
-        let zero = b.ins().iconst(types::I8, 0);
-        b.def_var(acc, zero);
-        let target = |t: &u32| {
-            targets
-                .get(&(*t as usize))
-                .copied()
-                .ok_or_else(|| err("missing jump target"))
+        yes: Block,
+        no: Block,
+    ) -> Result<(), JitError> {
+        let mut blocks = RuleBlocks {
+            yes,
+            no,
+            pending: BTreeMap::new(),
+            emitted: HashMap::new(),
         };
-        for (pc, op) in (start..end).zip(code) {
-            if let Some(blk) = targets.get(&pc) {
-                b.ins().jump(*blk, &[]);
-                b.switch_to_block(*blk);
-            }
+        let first = self.resolve(start, end, start, false)?;
+        let blk = blocks.of(first, b);
+        b.ins().jump(blk, &[]);
+        while let Some(((pc, acc), blk)) = blocks.pending.pop_first() {
+            blocks.emitted.insert((pc, acc), blk);
+            b.switch_to_block(blk);
+            let op = self
+                .vm
+                .code
+                .get(pc)
+                .ok_or_else(|| err("rule code out of range"))?;
             match op {
-                Op::Ret => break,
-                Op::JumpIfFalse(t) | Op::JumpIfTrue(t) => {
-                    let a = b.use_var(acc);
-                    let next = b.create_block();
-                    let t = target(t)?;
-                    if matches!(op, Op::JumpIfFalse(_)) {
-                        b.ins().brif(a, next, &[], t, &[]);
-                    } else {
-                        b.ins().brif(a, t, &[], next, &[]);
-                    }
-                    b.switch_to_block(next);
-                }
-                Op::Not => {
-                    let a = b.use_var(acc);
-                    let v = b.ins().bxor_imm_u(a, 1);
-                    b.def_var(acc, v);
-                }
                 Op::MemoGet {
                     slot,
                     if_false,
@@ -718,81 +696,154 @@ impl Translator<'_> {
                     let v = b
                         .ins()
                         .load(types::I8, flags(), bases.memo, memo_offset(*slot)?);
-                    let hit = b.create_block();
-                    let cont = b.create_block();
-                    b.ins().brif(v, hit, &[], cont, &[]);
-                    b.switch_to_block(hit);
-                    let known = b.ins().icmp_imm_u(IntCC::Equal, v, 2);
-                    b.def_var(acc, known);
-                    let (f, t) = (target(if_false)?, target(if_true)?);
-                    if f == t {
+                    let unknown = self.resolve(start, end, pc + 1, false)?;
+                    let t = self.resolve(start, end, *if_true as usize, true)?;
+                    let f = self.resolve(start, end, *if_false as usize, false)?;
+                    let unknown = blocks.of(unknown, b);
+                    let (t, f) = (blocks.of(t, b), blocks.of(f, b));
+                    let known = b.create_block();
+                    b.ins().brif(v, known, &[], unknown, &[]);
+                    b.switch_to_block(known);
+                    if t == f {
                         b.ins().jump(t, &[]);
                     } else {
-                        b.ins().brif(known, t, &[], f, &[]);
+                        let is_true = b.ins().icmp_imm_u(IntCC::Equal, v, 2);
+                        b.ins().brif(is_true, t, &[], f, &[]);
                     }
-                    b.switch_to_block(cont);
                 }
                 Op::MemoPut(slot) => {
-                    let a = b.use_var(acc);
-                    let v = b.ins().iadd_imm_u(a, 1);
+                    let v = b.ins().iconst(types::I8, if acc { 2 } else { 1 });
                     b.ins().store(flags(), v, bases.memo, memo_offset(*slot)?);
+                    let next = self.resolve(start, end, pc + 1, acc)?;
+                    let next = blocks.of(next, b);
+                    b.ins().jump(next, &[]);
                 }
-                Op::Cmp { op, kind, lhs, rhs } => {
-                    let v = match self.inline_number(*op, *kind, *lhs, *rhs) {
-                        Some((cc, k)) => self.number_cmp(b, bases, *lhs, cc, k)?,
-                        None => self.call_predicate(b, bases, pc),
-                    };
-                    b.def_var(acc, v);
+                Op::Ret | Op::JumpIfFalse(_) | Op::JumpIfTrue(_) | Op::Not | Op::Const(_) => {
+                    return Err(err("control instruction reached as a block"));
                 }
-                Op::CmpNeedle { op, lhs, needle } if self.string_node(*lhs) => {
-                    let v = self.needle_cmp(b, bases, *op, *lhs, *needle)?;
-                    b.def_var(acc, v);
-                }
-                Op::InSet { lhs, set, .. }
-                    if self.string_node(*lhs)
-                        && !self.vm.node_ty.get(*lhs as usize).is_some_and(|t| t.list)
-                        && self.bytes_set(*set) =>
-                {
-                    let (lhs, set) = (*lhs, i64::from(*set));
-                    let v = self.string_call(b, bases, lhs, |t, b, ptr, len| {
-                        let set = b.ins().iconst(types::I64, set);
-                        t.call(b, IN_BYTES, &[bases.ctx, set, ptr, len])
-                    })?;
-                    b.def_var(acc, v);
-                }
-                Op::Modified {
-                    m: Modifier::AnyOf,
-                    op,
-                    lhs,
-                    set,
-                } if self.string_node(*lhs) && self.bytes_set(*set) => {
-                    let (lhs, set, code) = (*lhs, i64::from(*set), cmp_code(*op));
-                    let v = self.string_call(b, bases, lhs, |t, b, ptr, len| {
-                        let set = b.ins().iconst(types::I64, set);
-                        let code = b.ins().iconst(types::I64, code);
-                        t.call(b, ANY_BYTES, &[bases.ctx, set, code, ptr, len])
-                    })?;
-                    b.def_var(acc, v);
-                }
-                Op::Exists(_)
-                | Op::CmpNeedle { .. }
-                | Op::CmpNet { .. }
-                | Op::Modified { .. }
-                | Op::InSet { .. }
-                | Op::InVal { .. }
-                | Op::PMatch { .. }
-                | Op::Regex { .. }
-                | Op::RegexModified { .. }
-                | Op::Const(_) => {
-                    let v = match op {
-                        Op::Const(c) => b.ins().iconst(types::I8, i64::from(*c)),
-                        _ => self.call_predicate(b, bases, pc),
-                    };
-                    b.def_var(acc, v);
+                _ => {
+                    let v = self.predicate(b, bases, pc, op)?;
+                    let t = self.resolve(start, end, pc + 1, true)?;
+                    let f = self.resolve(start, end, pc + 1, false)?;
+                    let (t, f) = (blocks.of(t, b), blocks.of(f, b));
+                    b.ins().brif(v, t, &[], f, &[]);
                 }
             }
         }
-        Ok(b.use_var(acc))
+        Ok(())
+    }
+
+    /// Where control arriving at instruction `pc` with the accumulator `acc` really goes: past every
+    /// jump the known accumulator decides, every `not` and constant, to `ret` with the answer, to a
+    /// memo store with the value it stores, or to a predicate or memo check (which overwrite the
+    /// accumulator, so it does not matter there). Fails on a jump that does not go forward inside
+    /// the rule (the bytecode's invariant), which also bounds the walk.
+    fn resolve(
+        &self,
+        start: usize,
+        end: usize,
+        mut pc: usize,
+        mut acc: bool,
+    ) -> Result<Target, JitError> {
+        loop {
+            if !(start..end).contains(&pc) {
+                return Err(err(format!("jump to {pc} leaves the rule")));
+            }
+            let forward = |t: u32| {
+                let t = t as usize;
+                if t > pc {
+                    Ok(t)
+                } else {
+                    Err(err(format!("jump from {pc} to {t} goes back")))
+                }
+            };
+            match self.vm.code.get(pc) {
+                None | Some(Op::Ret) => return Ok(Target::End(acc)),
+                Some(Op::JumpIfFalse(t)) => pc = if acc { pc + 1 } else { forward(*t)? },
+                Some(Op::JumpIfTrue(t)) => pc = if acc { forward(*t)? } else { pc + 1 },
+                Some(Op::Not) => {
+                    acc = !acc;
+                    pc += 1;
+                }
+                Some(Op::Const(c)) => {
+                    acc = *c;
+                    pc += 1;
+                }
+                Some(Op::MemoPut(_)) => return Ok(Target::At(pc, acc)),
+                Some(_) => return Ok(Target::At(pc, false)),
+            }
+        }
+    }
+
+    /// The answer of predicate instruction `op` (at `pc`) as an `i8` 0/1.
+    fn predicate(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        bases: &Bases,
+        pc: usize,
+        op: &Op,
+    ) -> Result<Value, JitError> {
+        match op {
+            Op::Cmp { op, kind, lhs, rhs } => {
+                let v = match self.inline_number(*op, *kind, *lhs, *rhs) {
+                    Some((cc, k)) => self.number_cmp(b, bases, *lhs, cc, k)?,
+                    None => self.call_predicate(b, bases, pc),
+                };
+                Ok(v)
+            }
+            Op::CmpNeedle { op, lhs, needle } if self.string_node(*lhs) => {
+                let v = self.needle_cmp(b, bases, *op, *lhs, *needle)?;
+                Ok(v)
+            }
+            Op::InSet { lhs, set, .. }
+                if self.string_node(*lhs)
+                    && !self.vm.node_ty.get(*lhs as usize).is_some_and(|t| t.list)
+                    && self.bytes_set(*set) =>
+            {
+                let (lhs, set) = (*lhs, i64::from(*set));
+                let v = self.string_call(b, bases, lhs, |t, b, ptr, len| {
+                    let set = b.ins().iconst(types::I64, set);
+                    t.call(b, IN_BYTES, &[bases.ctx, set, ptr, len])
+                })?;
+                Ok(v)
+            }
+            Op::Modified {
+                m: Modifier::AnyOf,
+                op,
+                lhs,
+                set,
+            } if self.string_node(*lhs) && self.bytes_set(*set) => {
+                let (lhs, set, code) = (*lhs, i64::from(*set), cmp_code(*op));
+                let v = self.string_call(b, bases, lhs, |t, b, ptr, len| {
+                    let set = b.ins().iconst(types::I64, set);
+                    let code = b.ins().iconst(types::I64, code);
+                    t.call(b, ANY_BYTES, &[bases.ctx, set, code, ptr, len])
+                })?;
+                Ok(v)
+            }
+            Op::Exists(_)
+            | Op::CmpNeedle { .. }
+            | Op::CmpNet { .. }
+            | Op::Modified { .. }
+            | Op::InSet { .. }
+            | Op::InVal { .. }
+            | Op::PMatch { .. }
+            | Op::Regex { .. }
+            | Op::RegexModified { .. }
+            | Op::Const(_) => {
+                let v = match op {
+                    Op::Const(c) => b.ins().iconst(types::I8, i64::from(*c)),
+                    _ => self.call_predicate(b, bases, pc),
+                };
+                Ok(v)
+            }
+            Op::Ret
+            | Op::JumpIfFalse(_)
+            | Op::JumpIfTrue(_)
+            | Op::Not
+            | Op::MemoGet { .. }
+            | Op::MemoPut(_) => Err(err("control instruction translated as a predicate")),
+        }
     }
 
     /// When `lhs op rhs` is an `int`/`uint` ordering comparison of a node with a numeric constant:
@@ -921,7 +972,7 @@ impl Translator<'_> {
         b: &mut FunctionBuilder<'_>,
         bases: &Bases,
         node: u32,
-        done: cranelift_codegen::ir::Block,
+        done: Block,
     ) -> Result<(Value, Value), JitError> {
         let next = (self.slots.len() + self.str_slots.len()) as u32;
         let slot = *self.str_slots.entry(node).or_insert(next);
@@ -1083,6 +1134,40 @@ fn chunk_bits(piece: &[u8]) -> u64 {
         }
         u64::from_be_bytes(word)
     }
+}
+
+/// The blocks of one rule's translation, by (instruction, accumulator).
+struct RuleBlocks {
+    yes: Block,
+    no: Block,
+    /// Created (as jump targets) but not filled yet; filled in instruction order.
+    pending: BTreeMap<(usize, bool), Block>,
+    emitted: HashMap<(usize, bool), Block>,
+}
+
+impl RuleBlocks {
+    /// The block of a target, created on first use.
+    fn of(&mut self, t: Target, b: &mut FunctionBuilder<'_>) -> Block {
+        match t {
+            Target::End(true) => self.yes,
+            Target::End(false) => self.no,
+            Target::At(pc, acc) => match self.emitted.get(&(pc, acc)) {
+                Some(blk) => *blk,
+                None => *self
+                    .pending
+                    .entry((pc, acc))
+                    .or_insert_with(|| b.create_block()),
+            },
+        }
+    }
+}
+
+/// Where control goes in a rule: the end with an answer, or instruction `pc` reached with the
+/// accumulator `acc` (always `false` for predicates and memo checks, which do not read it).
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    End(bool),
+    At(usize, bool),
 }
 
 fn memo_offset(slot: u32) -> Result<i32, JitError> {
