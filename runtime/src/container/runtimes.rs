@@ -349,13 +349,29 @@ mod tests {
                   "io.kubernetes.pod.namespace":"shop"},
         "annotations":{},"crio_annotations":{},"sandbox":"ab"}"#;
 
+    /// A fake server's socket path, removed when dropped.
+    struct FakeSocket(PathBuf);
+
+    impl AsRef<Path> for FakeSocket {
+        fn as_ref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for FakeSocket {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
     /// Serves `routes` (request-target prefix, status line, body) on a fresh unix socket, one request per
     /// connection, until the test process ends.
-    fn fake(name: &str, routes: Vec<(String, &'static str, &'static str)>) -> PathBuf {
+    fn fake(name: &str, routes: Vec<(String, &'static str, &'static str)>) -> FakeSocket {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let socket = std::env::temp_dir().join(format!(
             "frule-fake-{name}-{}-{}.sock",
             std::process::id(),
-            routes.len()
+            NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         let _ = std::fs::remove_file(&socket);
         let listener = UnixListener::bind(&socket).unwrap();
@@ -386,10 +402,10 @@ mod tests {
                 );
             }
         });
-        socket
+        FakeSocket(socket)
     }
 
-    fn podman() -> PathBuf {
+    fn podman() -> FakeSocket {
         fake(
             "podman",
             vec![
@@ -401,7 +417,8 @@ mod tests {
 
     #[test]
     fn podman_answers_through_the_docker_client() {
-        let r = Runtimes::none().with_socket(Runtime::Podman, podman());
+        let pod = podman();
+        let r = Runtimes::none().with_socket(Runtime::Podman, &pod);
         let info = r.inspect(ID, Some(Engine::Podman)).unwrap();
         assert_eq!(info.engine, Some(Engine::Podman));
         assert_eq!(info.name, "web");
@@ -422,13 +439,14 @@ mod tests {
 
     #[test]
     fn crio_answers_and_failures_of_a_fallback_are_counted() {
+        let pod = podman();
         let crio = fake(
             "crio",
             vec![(format!("/containers/{ID}"), "200 OK", CRIO_INSPECT)],
         );
         let r = Runtimes::none()
             .with_socket(Runtime::CriO, &crio)
-            .with_socket(Runtime::Podman, podman());
+            .with_socket(Runtime::Podman, &pod);
         let info = r.inspect(ID, Some(Engine::CriO)).unwrap();
         assert_eq!(info.engine, Some(Engine::CriO));
         assert_eq!(
@@ -447,7 +465,7 @@ mod tests {
         );
         let mut r = Runtimes::none()
             .with_socket(Runtime::CriO, &broken)
-            .with_socket(Runtime::Podman, podman());
+            .with_socket(Runtime::Podman, &pod);
         let metrics = Arc::new(CacheMetrics::default());
         r.attach_metrics(Arc::clone(&metrics));
         let info = r.lookup_hinted(ID, Some(Engine::CriO)).unwrap();
