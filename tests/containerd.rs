@@ -6,6 +6,10 @@
 //!   `container.name`, `container.image` (repository, tag, digest, id), `container.type`, `k8s.ns.name` and
 //!   `k8s.pod.name` (from the kubelet labels given to `ctr run`), and `container.privileged` for a default and
 //!   a `--privileged` container; prints the lookup latency.
+//! - `runtime_resolves_podman_containers`: a podman container (image imported from a rootfs tarball, the API
+//!   service on a socket of the test's own) found from its `libpod_parent/libpod-<id>` cgroup and described
+//!   through podman's Docker-compatible API: `container.type` podman, name, repository, tag, digest, k8s labels.
+//!   Skips when podman is not installed.
 //! - `live_monitor_names_ctr_containers`: `frule-monitor` live, with its default runtime set, reports the
 //!   `container` event and a `cat` inside the container with the same fields.
 //!
@@ -411,4 +415,160 @@ fn live_monitor_names_ctr_containers() {
         "no container summary in:\n{summary}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A podman container with kubelet's labels and the API service on a socket of the test's own; removed
+/// (container, image, service, socket) when dropped.
+struct Podman {
+    dir: PathBuf,
+    service: Option<std::process::Child>,
+    name: String,
+    image: &'static str,
+}
+
+impl Podman {
+    fn socket(&self) -> PathBuf {
+        self.dir.join("podman.sock")
+    }
+
+    fn cmd(&self, args: &str) -> Result<String, String> {
+        sh(&format!("podman --cgroup-manager cgroupfs {args}"))
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.cmd(&format!("rm -f {}", self.name));
+        let _ = self.cmd(&format!("rmi -f {}", self.image));
+        if let Some(mut s) = self.service.take() {
+            let _ = s.kill();
+            let _ = s.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn runtime_resolves_podman_containers() {
+    if let Some(why) = real_docker::docker_unavailable() {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    if sh("command -v podman").is_err() {
+        eprintln!("skipping: podman is not installed (apt-get install -y podman)");
+        return;
+    }
+    let tag = std::process::id();
+    let mut pod = Podman {
+        dir: std::env::temp_dir().join(format!("frule-podman-{tag}")),
+        service: None,
+        name: format!("frule-podman-{tag}"),
+        image: "frule.test/podbox:1",
+    };
+    let d = pod.dir.display().to_string();
+    if let Err(why) = sh(&format!(
+        "rm -rf {d} && mkdir -p {d}/root/bin {d}/root/tmp {d}/root/proc {d}/root/sys {d}/root/dev \
+         && cp /bin/busybox {d}/root/bin/ && ln -s busybox {d}/root/bin/sh && ln -s busybox {d}/root/bin/sleep \
+         && tar -C {d}/root -cf {d}/rootfs.tar ."
+    ))
+    .and_then(|_| {
+        pod.cmd(&format!(
+            "import --change 'CMD [\"/bin/sh\"]' {d}/rootfs.tar {}",
+            pod.image
+        ))
+    }) {
+        eprintln!("skipping: podman cannot import the local busybox rootfs: {why}");
+        return;
+    }
+    let socket = pod.socket();
+    match std::process::Command::new("podman")
+        .args([
+            "--cgroup-manager",
+            "cgroupfs",
+            "system",
+            "service",
+            "--time=0",
+        ])
+        .arg(format!("unix://{}", socket.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(child) => pod.service = Some(child),
+        Err(why) => {
+            eprintln!("skipping: cannot start podman's API service: {why}");
+            return;
+        }
+    }
+    // the sandbox may cap RLIMIT_NOFILE and RLIMIT_NPROC below podman's defaults for containers (runc
+    // then fails with "error setting rlimits"): ask for small limits, which lowering always allows
+    let ulimits = " --ulimit nofile=1024:1024 --ulimit nproc=1024:1024";
+    let run = pod.cmd(&format!(
+        "run -d --network none{ulimits} --name {} \
+         --label io.kubernetes.pod.name=frule-podman-pod --label io.kubernetes.pod.namespace=frule-ns \
+         {} sleep 600",
+        pod.name, pod.image
+    ));
+    let id = match run {
+        Ok(id) => id,
+        Err(why) => {
+            eprintln!("skipping: podman cannot start a container here: {why}");
+            return;
+        }
+    };
+    let pid = pod
+        .cmd(&format!("inspect -f '{{{{.State.Pid}}}}' {}", pod.name))
+        .expect("the container's pid");
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("its cgroup");
+    let cid = cgroup::container_id_of_proc_cgroup(&cg);
+    assert_eq!(
+        cid,
+        ContainerId::Container {
+            full: id.clone(),
+            engine: Engine::Podman
+        },
+        "{cg}"
+    );
+    // the service answers once its socket exists
+    for _ in 0..100 {
+        if socket.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let runtimes = Runtimes::none()
+        .with_socket(Runtime::Podman, &socket)
+        .with_socket(
+            Runtime::Docker,
+            frule_runtime::container::docker::DEFAULT_SOCKET,
+        );
+    let mut cache = ContainerCache::new(runtimes);
+    assert_eq!(cache.get(&cid), Lookup::Pending);
+    assert!(
+        cache.wait_idle(Duration::from_secs(60)),
+        "the lookup never finished"
+    );
+    let lookup = cache.get(&cid);
+    let info = match lookup {
+        Lookup::Ready(info) => info.clone(),
+        other => panic!("lookup of {id}: {other:?}"),
+    };
+    let subject = Subject::Container {
+        short: cid.short(),
+        engine: info.engine,
+    };
+    let field = |name: &str| text(extract_subject(name, None, subject, lookup));
+    for (name, want) in [
+        ("container.id", &id[..12]),
+        ("container.name", pod.name.as_str()),
+        ("container.type", "podman"),
+        ("container.image.repository", "frule.test/podbox"),
+        ("container.image.tag", "1"),
+        ("container.privileged", "false"),
+        ("k8s.ns.name", "frule-ns"),
+        ("k8s.pod.name", "frule-podman-pod"),
+    ] {
+        assert_eq!(field(name), want, "{name}");
+    }
+    assert!(field("container.image.digest").starts_with("sha256:"));
 }
