@@ -962,16 +962,20 @@ static __always_inline int file_from_memfd(struct file *f)
 
 /* Whether the current credentials may write the inode: a simplified form of the kernel's
  * check (owner, primary group, mode bits, CAP_DAC_OVERRIDE/CAP_FOWNER; no ACLs, no
- * supplementary groups, no user-namespace mapping). */
-static __always_inline int inode_writable(struct inode *ino, const struct cred *cred)
+ * supplementary groups, no user-namespace mapping). The inode's fields come from its span in
+ * scratch slot `slot` (see read_span: zeros when the inode could not be read); `cred` is a
+ * BTF pointer. */
+static __always_inline int inode_writable(struct aux *a, __u32 slot, const struct cred *cred)
 {
-	__u32 mode = BPF_CORE_READ(ino, i_mode);
-	if (BPF_CORE_READ(ino, i_sb, s_flags) & K_SB_RDONLY)
+	__u32 mode = SPAN_GET(a, slot, __u16, struct inode, i_mode);
+	struct super_block *sb = SPAN_GET(a, slot, struct super_block *, struct inode, i_sb);
+	if (BPF_CORE_READ(sb, s_flags) & K_SB_RDONLY)
 		return 0;
-	if (BPF_CORE_READ(ino, i_flags) & K_S_IMMUTABLE)
+	if (SPAN_GET(a, slot, __u32, struct inode, i_flags) & K_S_IMMUTABLE)
 		return 0;
-	__u32 uid = BPF_CORE_READ(ino, i_uid.val), gid = BPF_CORE_READ(ino, i_gid.val);
-	__u32 fsuid = BPF_CORE_READ(cred, fsuid.val), fsgid = BPF_CORE_READ(cred, fsgid.val);
+	__u32 uid = SPAN_GET(a, slot, __u32, struct inode, i_uid.val);
+	__u32 gid = SPAN_GET(a, slot, __u32, struct inode, i_gid.val);
+	__u32 fsuid = cred ? cred->fsuid.val : 0, fsgid = cred ? cred->fsgid.val : 0;
 	if (uid == (__u32)-1 || gid == (__u32)-1)
 		return 0;
 	if (fsuid == uid)
@@ -980,7 +984,7 @@ static __always_inline int inode_writable(struct inode *ino, const struct cred *
 		mode >>= 3;
 	if (mode & 2)
 		return 1;
-	__u64 caps = BPF_CORE_READ(cred, cap_effective.val);
+	__u64 caps = cred ? cred->cap_effective.val : 0;
 	return (caps & (1ULL << K_CAP_DAC_OVERRIDE)) || (caps & (1ULL << K_CAP_FOWNER));
 }
 
@@ -1116,6 +1120,15 @@ __noinline int fr_emit_exec(__u32 type, long ret, __u64 kfilename_addr, __u64 uf
 	struct mm_struct *mm = task->mm;
 	/* a plain number, not a BTF pointer: fr_file_path (a global function) takes it */
 	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : NULL;
+	struct inode *ino = exe ? BPF_CORE_READ(exe, f_inode) : NULL;
+	/* the exe inode's mode, owner, flags, super block, number and times in one probe read */
+	__u32 iend = MAX2(MAX2(MAX2(FIELD_END(struct inode, i_mode), FIELD_END(struct inode, i_sb)),
+			       MAX2(FIELD_END(struct inode, i_uid.val), FIELD_END(struct inode, i_gid.val))),
+			  MAX2(MAX2(FIELD_END(struct inode, i_flags), FIELD_END(struct inode, i_ino)),
+			       MAX2(MAX2(FIELD_END(struct inode, i_ctime_sec), FIELD_END(struct inode, i_ctime_nsec)),
+				    MAX2(FIELD_END(struct inode, i_mtime_sec), FIELD_END(struct inode, i_mtime_nsec)))));
+	if (ino)
+		read_span(e.a, 5, ino, iend);
 	__u32 exe_flags = 0;
 	if (exe) {
 		int layer = file_overlay_layer(exe);
@@ -1125,20 +1138,14 @@ __noinline int fr_emit_exec(__u32 type, long ret, __u64 kfilename_addr, __u64 uf
 			exe_flags |= PPM_EXE_LOWER_LAYER;
 		if (file_from_memfd(exe))
 			exe_flags |= PPM_EXE_FROM_MEMFD;
-		struct inode *ei = BPF_CORE_READ(exe, f_inode);
-		if (ei && inode_writable(ei, cred))
+		if (ino && inode_writable(e.a, 5, cred))
 			exe_flags |= PPM_EXE_WRITABLE;
 	}
 	push_u32(&e, exe_flags);                               /* 20 flags */
 	push_u64(&e, cred ? cred->cap_inheritable.val : 0);    /* 21 */
 	push_u64(&e, cred ? cred->cap_permitted.val : 0);      /* 22 */
 	push_u64(&e, cred ? cred->cap_effective.val : 0);      /* 23 */
-	struct inode *ino = exe ? BPF_CORE_READ(exe, f_inode) : NULL;
-	/* the inode's number and times in one probe read */
-	__u32 iend = MAX2(MAX2(FIELD_END(struct inode, i_ino), FIELD_END(struct inode, i_ctime_sec)),
-			  MAX2(MAX2(FIELD_END(struct inode, i_ctime_nsec), FIELD_END(struct inode, i_mtime_sec)),
-			       FIELD_END(struct inode, i_mtime_nsec)));
-	if (ino && read_span(e.a, 5, ino, iend) == 0) {
+	if (ino) {
 		push_u64(&e, SPAN_GET(e.a, 5, __u64, struct inode, i_ino)); /* 24 exe_ino */
 		__u64 ct = SPAN_GET(e.a, 5, __s64, struct inode, i_ctime_sec) * 1000000000ULL +
 			   SPAN_GET(e.a, 5, __u32, struct inode, i_ctime_nsec);
@@ -1146,11 +1153,6 @@ __noinline int fr_emit_exec(__u32 type, long ret, __u64 kfilename_addr, __u64 uf
 			   SPAN_GET(e.a, 5, __u32, struct inode, i_mtime_nsec);
 		push_u64(&e, ct);                               /* 25 exe_ino_ctime */
 		push_u64(&e, mt);                               /* 26 exe_ino_mtime */
-	} else if (ino) {
-		/* the inode is there but unreadable: the old per-field reads gave zeros */
-		push_u64(&e, 0);
-		push_u64(&e, 0);
-		push_u64(&e, 0);
 	} else {
 		push_u64(&e, 0);
 		push_u64(&e, 0);
