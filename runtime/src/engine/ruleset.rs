@@ -213,7 +213,8 @@ pub struct BuildInfo {
 /// A group's compiled program.
 #[derive(Debug)]
 enum Code {
-    Vm(vm::Program),
+    // Boxed: the bytecode program is several times the size of a (shared) JIT program.
+    Vm(Box<vm::Program>),
     Jit(jit::Program),
 }
 
@@ -540,6 +541,15 @@ impl Ruleset {
     ) -> Result<(Vec<Group>, Vec<JitFallback>), GroupFailure> {
         let mut groups = Vec::with_capacity(part.groups.len());
         let mut fallbacks = Vec::new();
+        // The JIT compiles all groups at once: identical group programs share one compiled copy.
+        let mut native = match self.backend {
+            Backend::Jit => {
+                let sources: Vec<&ir::Program> = part.groups.iter().map(|g| &g.program).collect();
+                jit::Program::compile_all(&sources)
+            }
+            Backend::Vm | Backend::VmUnoptimized => Vec::new(),
+        }
+        .into_iter();
         for g in &part.groups {
             let rules: Vec<usize> = g
                 .rules
@@ -547,23 +557,26 @@ impl Ruleset {
                 .filter_map(|&k| kept.get(k).copied())
                 .collect();
             let compiled = match self.backend {
-                Backend::Jit => jit::Program::compile_or_vm(&g.program).map(|p| {
-                    if let Some(e) = p.fallback_reason()
-                        && !rules.is_empty()
-                    {
-                        fallbacks.push(JitFallback {
-                            source: source.to_string(),
-                            evttype: g.evttype,
-                            rules: rules.len(),
-                            reason: e.message.clone(),
-                        });
-                    }
-                    let machine = Scratch::Jit(p.machine());
-                    (Code::Jit(p), machine)
-                }),
+                Backend::Jit => native
+                    .next()
+                    .unwrap_or_else(|| jit::Program::compile_or_vm(&g.program))
+                    .map(|p| {
+                        if let Some(e) = p.fallback_reason()
+                            && !rules.is_empty()
+                        {
+                            fallbacks.push(JitFallback {
+                                source: source.to_string(),
+                                evttype: g.evttype,
+                                rules: rules.len(),
+                                reason: e.message.clone(),
+                            });
+                        }
+                        let machine = Scratch::Jit(p.machine());
+                        (Code::Jit(p), machine)
+                    }),
                 Backend::Vm | Backend::VmUnoptimized => vm::Program::compile(&g.program).map(|p| {
                     let machine = Scratch::Vm(p.machine());
-                    (Code::Vm(p), machine)
+                    (Code::Vm(Box::new(p)), machine)
                 }),
             };
             match compiled {
@@ -582,7 +595,7 @@ impl Ruleset {
                     let machine = Scratch::Vm(empty.machine());
                     groups.push(Group {
                         rules,
-                        code: Code::Vm(empty),
+                        code: Code::Vm(Box::new(empty)),
                         machine,
                     });
                 }
