@@ -6,25 +6,50 @@
 //! first ([`vm::Program::compile`], the reference) and translates that linear code to Cranelift IR, one
 //! function per program:
 //!
-//! - **control is native**: `and`/`or` short-circuit jumps become `brif` branches, `not` an `bxor`, the
-//!   memo slots of shared macros inline byte loads and stores, and every rule's end stores its answer
-//!   and falls through to the next rule (all rules, in rule order) or returns (one rule, reached
-//!   through a `br_table` on the rule index);
+//! - **control is branches, resolved at compile time**: the bytecode's accumulator never exists at
+//!   run time. Control reaching an instruction is followed through the short-circuit jumps, `not`
+//!   and constants with the accumulator known, so every predicate is a `brif` straight to where each
+//!   of its answers leads, a memo store stores a constant byte, and `ret` is a jump to the rule's
+//!   "matched" or "not matched" block, which stores the answer and falls through to the next rule
+//!   (all rules, in rule order) or returns (one rule, reached through a `br_table` on the rule index).
+//!   A memo check of a shared macro is one byte load and a three-way branch;
 //! - **numeric comparisons with a constant are inline**: `int`/`uint` fields (and `bool` fields under
-//!   `=`/`!=`, as 0/1) are extracted once per
-//!   event into a scalar cache (`nums[node]` plus a status byte); the code loads the status, calls the
-//!   extraction helper only the first time in an event, then loads the cached `u64` and compares it with
-//!   an immediate (`icmp` signed or unsigned as the field's type says);
-//! - **every other predicate calls a helper**: string, buffer, address, set, regex, glob, `pmatch`,
-//!   modifiers and `exists` are one `extern "C"` call, `frule_jit_predicate(ctx, pc)`, that evaluates the
-//!   VM's own instruction at `pc` ([`vm::Program`]'s predicate evaluator, which calls `vm/ops.rs` and
-//!   `vm/glob.rs`). Field reads inside it go through the VM's per-event cache, so each field and argument
-//!   is extracted at most once per event, exactly as in the VM, through the [`crate::abi::FieldSource`] held by
-//!   the trampoline context.
+//!   `=`/`!=`, as 0/1) are extracted once per event into a scalar cache (`nums[slot]` plus a status
+//!   byte); the code loads the status, calls the extraction helper only the first time in an event,
+//!   then loads the cached `u64` and compares it with an immediate (`icmp` signed or unsigned as the
+//!   field's type says);
+//! - **string predicates are typed**: a single-valued `str`/`bytes` field gets a string slot (the
+//!   address and length of its value, filled by `frule_jit_string` the first time in an event, in the
+//!   same status/slot arrays). `=`, `!=`, `startswith` and `endswith` with a constant compare the
+//!   length and then the bytes inline (constants up to 24 bytes as a few word loads compared with
+//!   immediates, longer ones through a `memcmp`-like helper with the address of a copy the code owns);
+//!   `in` on a byte-string set, `anyof` operators on one, and `contains`/`icontains`/`glob`/… with a
+//!   constant are one call to a typed helper that receives the set or constant index and the value —
+//!   no decoding of the VM instruction at run time;
+//! - **every other predicate calls the VM**: addresses, networks, multi-valued fields, regexes,
+//!   `pmatch`, `exists`, list fields and comparisons of two fields are one `extern "C"` call,
+//!   `frule_jit_predicate(ctx, pc)`, that evaluates the VM's own instruction at `pc`
+//!   ([`vm::Program`]'s predicate evaluator). Field reads inside it, and in the slot helpers, go through
+//!   the VM's per-event cache, so each field and argument is extracted at most once per event,
+//!   exactly as in the VM, through the [`crate::abi::FieldSource`] held by the trampoline context.
+//!
+//! In the all-rules mode the function also answers whether any rule matched, so the caller scans the
+//! per-rule answers only when one did (most events match nothing).
 //!
 //! Consequences: every instruction the VM supports is supported (a new predicate instruction is a
 //! helper call without any change here); a new *control* instruction is a compile error in this module
-//! (the translation matches exhaustively), never a silent difference.
+//! (the translation matches exhaustively), never a silent difference. The string slot helpers answer
+//! "missing" for anything but one byte string, and are used only where the VM's check is false for
+//! such a value too (single-valued nodes, byte-string sets), so both backends agree on every event.
+//!
+//! # Compile time: groups compiled once
+//!
+//! The engine compiles one program per event-type group. After event-type specialization many groups
+//! fold to the same program (`open`/`openat`/`openat2`, `execve`/`execveat`, the `rename*` and
+//! `unlink*` families, …): [`Program::compile_all`] compiles each distinct program once and hands
+//! clones (which share the bytecode and the native code) to the groups that are equal to it. Cranelift
+//! runs at `opt_level=none` with the single-pass register allocator and one cached host ISA: the
+//! backtracking allocator gives ≈ 10 % fewer instructions per event but costs ≈ 4× the compile time.
 //!
 //! # Falling back to the VM
 //!

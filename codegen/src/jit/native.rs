@@ -1,16 +1,21 @@
 //! Cranelift code generation: VM bytecode → one native function per program.
 //!
 //! The native function has the signature `fn(ctx: *mut Ctx, only: i64, out: *mut u8) -> i8`:
-//! with `only < 0` it evaluates every rule in rule order and stores each answer in `out[rule]`; with
-//! `only = i` it evaluates rule `i` alone and returns its answer. [`Ctx`] is the trampoline the
+//! with `only < 0` it evaluates every rule in rule order, stores each answer in `out[rule]` and
+//! returns whether some rule matched; with `only = i` it evaluates rule `i` alone and returns its
+//! answer. [`Ctx`] is the trampoline the
 //! helpers receive: raw pointers to the per-event caches, the VM program (for the predicate
 //! evaluator) and the field source.
 //!
 //! Invariants the generated code relies on (established by [`Native::run`] and the VM compiler):
-//! - `numstat` and `nums` have one entry per numeric slot (each data node compared inline gets a dense
-//!   slot, so that clearing them per event costs little), `memo` one per memo slot, `out` one per rule,
-//!   and every slot and rule index the code uses is in range (memo slots and rules come from the VM's
-//!   compiled program, whose indices are in range by construction; numeric slots are assigned here);
+//! - `numstat`, `nums` and `lens` have one entry per slot (each data node compared inline as a number
+//!   or through a string slot gets a dense slot, so that clearing the statuses per event costs
+//!   little), `memo` one per memo slot, `out` one per rule, and every slot and rule index the code
+//!   uses is in range (memo slots and rules come from the VM's compiled program, whose indices are in
+//!   range by construction; slots are assigned here);
+//! - a string slot with status 1 holds the address and length of bytes that stay valid for the rest
+//!   of the call (a present node's buffer in the VM's cache is not touched again until the next
+//!   reset), so the inline comparisons read them after checking the length;
 //! - the caches were cleared for this event before the call;
 //! - the pointers stay valid and unaliased by Rust references for the duration of the call (helpers
 //!   create short-lived references from them, one at a time).
