@@ -967,6 +967,14 @@ impl State {
                 self.containers.observe(evt, Some(t));
                 return;
             }
+            // reads and writes (the commonest events) change only an fd: no second thread lookup
+            if let Op::Read { tuple } | Op::Write { tuple, .. } = ci.op {
+                let pid = t.pid;
+                self.containers.observe(evt, Some(t));
+                let send = matches!(ci.op, Op::Write { send: true, .. });
+                self.rw_exit(evt, pid, tuple, matches!(ci.op, Op::Read { .. }), send);
+                return;
+            }
         }
         if ci.enter {
             if ci.op == Op::Procexit {
@@ -1024,8 +1032,8 @@ impl State {
             Op::Fcntl => self.fcntl_exit(evt),
             Op::Pipe => self.pipe_exit(evt, FdType::Fifo),
             Op::Socketpair => self.socketpair_exit(evt),
-            Op::Read { tuple } => self.rw_exit(evt, tuple, true, false),
-            Op::Write { tuple, send } => self.rw_exit(evt, tuple, false, send),
+            // handled with the event's thread at hand in `update`
+            Op::Read { .. } | Op::Write { .. } => {}
             Op::Simple(ty) => self.simple_fd(evt, ty, b""),
             Op::Bpf => {
                 if evt.param_of(P::cmd).is_some() {
@@ -1579,13 +1587,15 @@ impl State {
     /// socket connected, and a datagram socket (or one whose connect was not seen) takes its tuple
     /// from the call's peer address; send, sendto and sendmsg on an fd the table lacks add a UDP
     /// socket first (`infer_send_sendto_sendmsg_fdinfo`).
-    fn rw_exit(&mut self, evt: &Event<'_>, tuple: bool, incoming: bool, send: bool) {
+    fn rw_exit(&mut self, evt: &Event<'_>, pid: i64, tuple: bool, incoming: bool, send: bool) {
         // old captures' recvmmsg/sendmmsg exits carry no parameters
         let Some(res) = self.res(evt) else { return };
-        let tid = Self::tid_of(evt);
-        let Some(fd) = self.ctx.fd else { return };
-        let Some(pid) = self.pid_of(tid) else { return };
-        if send && res >= 0 && self.fd(tid, fd).is_none() {
+        let Some(mut fd) = self.ctx.fd else { return };
+        let known = self.fds.get(&pid).is_some_and(|t| t.contains_key(&fd));
+        if !known {
+            if !send || res < 0 {
+                return;
+            }
             let domain = match self
                 .param_p(evt, P::tuple)
                 .and_then(|p| p.raw.first().copied())
@@ -1599,10 +1609,10 @@ impl State {
             };
             let mut e = FdEntry::new(domain);
             e.sock.l4proto = L4Proto::Udp;
-            self.fd_added(tid, sfd);
+            self.fd_added(Self::tid_of(evt), sfd);
             self.insert_fd(pid, sfd, e);
+            fd = sfd;
         }
-        let Some(fd) = self.ctx.fd else { return };
         if res < 0 {
             return;
         }
