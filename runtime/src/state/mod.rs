@@ -18,6 +18,12 @@
 //! - memory is bounded: exited threads and closed fds are removed, the thread table holds at most
 //!   [`Limits::max_threads`] entries (least recently active evicted first) and an fd table at most
 //!   [`Limits::max_fds_per_process`] fds (further fds are not tracked, as in libsinsp);
+//! - which fd an event is about follows libsinsp's `reset`: every enter sets the thread's
+//!   `lastevent_fd` (-1, or the fd it uses), the exit that pairs with it keeps it, an exit whose
+//!   enter was lost clears it and falls back to its own fd parameter, and an fd a parser adds
+//!   becomes it; [`EventContext::fd`] is the entry the fd fields read, `lastevent_fd` is `fd.num`;
+//! - reads and writes change sockets as libsinsp's `parse_read_exit`/`parse_write_exit` do:
+//!   connected after a success, a datagram tuple (and a guessed role) from the call's peer;
 //! - nothing here reads the host: users and groups come from a [`UserDb`] (the capture's lists, or
 //!   `/etc/passwd` + `/etc/group` through [`HostUserDb`] on live runs only).
 
