@@ -1597,46 +1597,54 @@ impl State {
         // old captures' recvmmsg/sendmmsg exits carry no parameters
         let Some(res) = self.res(evt) else { return };
         let Some(mut fd) = self.ctx.fd else { return };
-        let known = self.fds.get(&pid).is_some_and(|t| t.contains_key(&fd));
-        if !known {
-            if !send || res < 0 {
-                return;
+        // one table probe in the common case (a known fd)
+        let (mut e, inferred) = match self.fds.get_mut(&pid).and_then(|t| t.get_mut(&fd)) {
+            Some(e) => {
+                if res < 0 {
+                    return;
+                }
+                if matches!(e.ty, FdType::Ipv4Sock | FdType::Ipv6Sock) {
+                    e.connected = true;
+                }
+                let tcp = e.ty == FdType::Ipv4Sock && e.sock.l4proto == L4Proto::Tcp;
+                if !tuple || (!e.name.is_empty() && tcp) {
+                    return;
+                }
+                (e.clone(), false)
             }
-            let domain = match self
-                .param_p(evt, P::tuple)
-                .and_then(|p| p.raw.first().copied())
-            {
-                Some(2) => FdType::Ipv4Sock,
-                Some(10) => FdType::Ipv6Sock,
-                _ => return,
-            };
-            let Some(sfd) = self.param_p(evt, P::fd).and_then(|p| p.as_i64()) else {
-                return;
-            };
-            let mut e = FdEntry::new(domain);
-            e.sock.l4proto = L4Proto::Udp;
-            self.fd_added(Self::tid_of(evt), sfd);
-            self.insert_fd(pid, sfd, e);
-            fd = sfd;
-        }
-        if res < 0 {
-            return;
-        }
-        let Some(e) = self.fds.get_mut(&pid).and_then(|t| t.get_mut(&fd)) else {
-            return;
+            None => {
+                if !send || res < 0 {
+                    return;
+                }
+                let domain = match self
+                    .param_p(evt, P::tuple)
+                    .and_then(|p| p.raw.first().copied())
+                {
+                    Some(2) => FdType::Ipv4Sock,
+                    Some(10) => FdType::Ipv6Sock,
+                    _ => return,
+                };
+                let Some(sfd) = self.param_p(evt, P::fd).and_then(|p| p.as_i64()) else {
+                    return;
+                };
+                let mut e = FdEntry::new(domain);
+                e.sock.l4proto = L4Proto::Udp;
+                e.connected = true;
+                self.fd_added(Self::tid_of(evt), sfd);
+                fd = sfd;
+                (e, true)
+            }
         };
-        if matches!(e.ty, FdType::Ipv4Sock | FdType::Ipv6Sock) {
-            e.connected = true;
-        }
-        let tcp = e.ty == FdType::Ipv4Sock && e.sock.l4proto == L4Proto::Tcp;
-        if !tuple || (!e.name.is_empty() && tcp) {
-            return;
-        }
-        let mut e = e.clone();
         let Some(ParamValue::SockTuple(t)) = self.param_p(evt, P::tuple).map(|p| p.value()) else {
+            if inferred {
+                self.insert_fd(pid, fd, e);
+            }
             return;
         };
         if !e.update_tuple(&t, &self.ifaces) {
+            if inferred {
+                self.insert_fd(pid, fd, e);
+            }
             return;
         }
         if matches!(e.ty, FdType::Ipv4Sock | FdType::Ipv6Sock) {
