@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-30}"
 shift || true
-all_targets=(lex parse_condition check_condition format_output load_rules scap_reader eval_differential yaml_fastpath)
+all_targets=(lex parse_condition check_condition format_output load_rules scap_reader eval_differential yaml_fastpath container_answers)
 targets=("${@:-${all_targets[@]}}")
 corpus_root="${FRULE_CORPUS:-$(pwd)/../../shared/corpus}"
 
@@ -80,6 +80,15 @@ PY
       find "${roots[@]}" \( -name '*.yaml' -o -name '*.yml' \) -size -64k -print0 |
         while IFS= read -r -d '' f; do cp "$f" "$dir/$(sha1sum <"$f" | cut -c1-16).yaml"; done
       ;;
+    container_answers)
+      # a selector byte (see src/container_answers.rs), then a runtime's answer: the Docker/CRI-O JSON
+      # of the runtime's tests, and containerd messages built by seed_containerd.py
+      for f in ../runtime/tests/data/container/*.json; do
+        { printf '\003'; cat "$f"; } >"$dir/crio-$(basename "$f")"
+        { printf '\004'; cat "$f"; } >"$dir/docker-$(basename "$f")"
+      done
+      python3 seed_containerd.py "$dir"
+      ;;
   esac
 }
 
@@ -100,6 +109,7 @@ for t in "${targets[@]}"; do
     scap_reader) opts=(-dict=dict/scap.dict -max_len=131072 -malloc_limit_mb=256);;
     eval_differential) opts=(-max_len=4096);;
     yaml_fastpath) opts=(-dict=dict/yaml.dict -max_len=65536);;
+    container_answers) opts=(-max_len=65536);;
   esac
   log="$(mktemp)"
   times="$(mktemp)"

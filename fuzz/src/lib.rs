@@ -11,6 +11,8 @@
 
 #![deny(missing_docs)]
 
+#[path = "container_answers.rs"]
+pub mod container_answers;
 #[path = "eval_differential.rs"]
 pub mod eval_differential;
 #[path = "load_rules.rs"]
@@ -26,7 +28,7 @@ pub mod yaml_fastpath;
 pub type Body = fn(&[u8]);
 
 /// The targets, by name: the name of the fuzz binary and of its `fuzz/regressions/<name>/` directory.
-pub const TARGETS: [(&str, Body); 8] = [
+pub const TARGETS: [(&str, Body); 9] = [
     ("lex", text::lex),
     ("parse_condition", text::parse_condition),
     ("check_condition", text::check_condition),
@@ -35,4 +37,5 @@ pub const TARGETS: [(&str, Body); 8] = [
     ("scap_reader", scap_reader::run),
     ("eval_differential", eval_differential::run),
     ("yaml_fastpath", yaml_fastpath::run),
+    ("container_answers", container_answers::run),
 ];
