@@ -899,11 +899,35 @@ impl Translator<'_> {
         cc: IntCC,
         k: u64,
     ) -> Result<Value, JitError> {
+        let (status, num_off) = self.slot_status(b, bases, node, false)?;
+        let present = b.ins().icmp_imm_u(IntCC::Equal, status, 1);
+        // The load is always in bounds; its value only matters when the status says present.
+        let x = b.ins().load(types::I64, flags(), bases.nums, num_off);
+        let c = b.ins().icmp_imm_u(cc, x, k as i64);
+        Ok(b.ins().band(present, c))
+    }
+
+    /// The status byte of `node`'s slot in this event (0 not yet extracted, 1 present, other values
+    /// absent), extracting it through the `number` or `string` helper on first use, and the byte
+    /// offset of the slot's words in `nums` (and `lens`): `status = numstat[s]; if status == 0 {
+    /// status = helper(ctx, node, s) }`. Numeric and string slots share one numbering, so a node has
+    /// at most one slot of each kind and the status bytes never overlap.
+    fn slot_status(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        bases: &Bases,
+        node: u32,
+        string: bool,
+    ) -> Result<(Value, i32), JitError> {
         let next = (self.slots.len() + self.str_slots.len()) as u32;
-        let slot = *self.slots.entry(node).or_insert(next);
-        let stat_off = i32::try_from(slot).map_err(|_| err("too many numeric slots"))?;
-        let num_off =
-            i32::try_from(u64::from(slot) * 8).map_err(|_| err("too many numeric slots"))?;
+        let (slots, helper, too_many) = if string {
+            (&mut self.str_slots, STRING, "too many string slots")
+        } else {
+            (&mut self.slots, NUMBER, "too many numeric slots")
+        };
+        let slot = *slots.entry(node).or_insert(next);
+        let stat_off = i32::try_from(slot).map_err(|_| err(too_many))?;
+        let word_off = i32::try_from(u64::from(slot) * 8).map_err(|_| err(too_many))?;
         let st = b.ins().load(types::I8, flags(), bases.numstat, stat_off);
         let extract = b.create_block();
         let have = b.create_block();
@@ -912,14 +936,10 @@ impl Translator<'_> {
         b.switch_to_block(extract);
         let idx = b.ins().iconst(types::I64, i64::from(node));
         let sl = b.ins().iconst(types::I64, i64::from(slot));
-        let r8 = self.call(b, NUMBER, &[bases.ctx, idx, sl]);
+        let r8 = self.call(b, helper, &[bases.ctx, idx, sl]);
         b.ins().jump(have, &[BlockArg::Value(r8)]);
         b.switch_to_block(have);
-        let present = b.ins().icmp_imm_u(IntCC::Equal, status, 1);
-        // The load is always in bounds; its value only matters when the status says present.
-        let x = b.ins().load(types::I64, flags(), bases.nums, num_off);
-        let c = b.ins().icmp_imm_u(cc, x, k as i64);
-        Ok(b.ins().band(present, c))
+        Ok((status, word_off))
     }
 
     fn call_predicate(&self, b: &mut FunctionBuilder<'_>, bases: &Bases, pc: usize) -> Value {
@@ -979,22 +999,7 @@ impl Translator<'_> {
         node: u32,
         done: Block,
     ) -> Result<(Value, Value), JitError> {
-        let next = (self.slots.len() + self.str_slots.len()) as u32;
-        let slot = *self.str_slots.entry(node).or_insert(next);
-        let stat_off = i32::try_from(slot).map_err(|_| err("too many string slots"))?;
-        let word_off =
-            i32::try_from(u64::from(slot) * 8).map_err(|_| err("too many string slots"))?;
-        let st = b.ins().load(types::I8, flags(), bases.numstat, stat_off);
-        let extract = b.create_block();
-        let have = b.create_block();
-        let status = b.append_block_param(have, types::I8);
-        b.ins().brif(st, have, &[BlockArg::Value(st)], extract, &[]);
-        b.switch_to_block(extract);
-        let idx = b.ins().iconst(types::I64, i64::from(node));
-        let sl = b.ins().iconst(types::I64, i64::from(slot));
-        let r8 = self.call(b, STRING, &[bases.ctx, idx, sl]);
-        b.ins().jump(have, &[BlockArg::Value(r8)]);
-        b.switch_to_block(have);
+        let (status, word_off) = self.slot_status(b, bases, node, true)?;
         let present = b.ins().icmp_imm_u(IntCC::Equal, status, 1);
         let test = b.create_block();
         let no = b.ins().iconst(types::I8, 0);
