@@ -30,6 +30,7 @@ use serde_json::Value;
 
 use super::docker::{ContainerInfo, DockerError, K8sInfo, Mount, k8s_of_labels, split_image_ref};
 use super::grpc::{self, Channel, GrpcError, Wire};
+use super::json_text;
 
 /// Where containerd listens by default.
 pub const DEFAULT_SOCKET: &str = "/run/containerd/containerd.sock";
@@ -507,12 +508,7 @@ pub fn mounts_of_spec(spec: &Value) -> Vec<Mount> {
     mounts
         .iter()
         .map(|m| {
-            let text = |k: &str| {
-                m.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
+            let text = |k: &str| json_text(m, k);
             let options: Vec<&str> = m
                 .get("options")
                 .and_then(Value::as_array)

@@ -26,6 +26,7 @@ use super::cgroup::Engine;
 use super::docker::{
     ContainerInfo, DockerClient, DockerError, Mount, k8s_of_labels, split_image_ref,
 };
+use super::{json_string_map, json_text};
 
 /// Where CRI-O listens by default.
 pub const DEFAULT_SOCKET: &str = "/var/run/crio/crio.sock";
@@ -81,22 +82,8 @@ pub fn parse_inspect_json(id: &str, body: &[u8]) -> Result<ContainerInfo, Docker
     if !v.is_object() {
         return Err(malformed("the answer is not an object".into()));
     }
-    let text = |k: &str| {
-        v.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let map = |k: &str| -> BTreeMap<String, String> {
-        v.get(k)
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let text = |k: &str| json_text(&v, k);
+    let map = |k: &str| json_string_map(&v, k);
     let labels = map("labels");
     let crio_annotations = map("crio_annotations");
     let image = text("image");
@@ -152,12 +139,7 @@ fn volumes(json: &str) -> Vec<Mount> {
     items
         .iter()
         .map(|m| {
-            let text = |k: &str| {
-                m.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
+            let text = |k: &str| json_text(m, k);
             let propagation = match m.get("propagation").and_then(Value::as_u64) {
                 Some(1) => "rslave",
                 Some(2) => "rshared",

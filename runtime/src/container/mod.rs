@@ -99,6 +99,28 @@ pub fn to_metaevent_json(info: &ContainerInfo, engine: Engine) -> String {
     .to_string()
 }
 
+/// `v[key]` as a string; empty when absent or not a string (runtimes leave out what they do not know,
+/// and an absent string field renders like an empty one).
+pub(crate) fn json_text(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `v[key]` as a map of its string values (labels, annotations); entries whose value is not a string
+/// are skipped, and an absent or non-object key gives an empty map.
+pub(crate) fn json_string_map(v: &Value, key: &str) -> BTreeMap<String, String> {
+    v.get(key)
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Reads a `container` metaevent payload (written by libsinsp, Falco or frule). Returns the metadata and
 /// the engine when the type is one frule knows.
 pub fn from_metaevent_json(payload: &[u8]) -> Result<(ContainerInfo, Option<Engine>), DockerError> {
@@ -112,22 +134,8 @@ pub fn from_metaevent_json(payload: &[u8]) -> Result<(ContainerInfo, Option<Engi
         .ok_or_else(|| {
             DockerError::MalformedJson("metaevent without a `container` object".into())
         })?;
-    let s = |k: &str| {
-        c.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let string_map = |k: &str| -> BTreeMap<String, String> {
-        c.get(k)
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let s = |k: &str| json_text(c, k);
+    let string_map = |k: &str| json_string_map(c, k);
     let mut id = s("full_id");
     if id.is_empty() {
         id = s("id");
@@ -143,27 +151,11 @@ pub fn from_metaevent_json(payload: &[u8]) -> Result<(ContainerInfo, Option<Engi
         .map(|a| {
             a.iter()
                 .map(|m| Mount {
-                    source: m
-                        .get("Source")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    dest: m
-                        .get("Destination")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    mode: m
-                        .get("Mode")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
+                    source: json_text(m, "Source"),
+                    dest: json_text(m, "Destination"),
+                    mode: json_text(m, "Mode"),
                     rw: m.get("RW").and_then(Value::as_bool).unwrap_or(false),
-                    propagation: m
-                        .get("Propagation")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
+                    propagation: json_text(m, "Propagation"),
                 })
                 .collect()
         })
