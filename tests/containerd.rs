@@ -20,19 +20,17 @@
 
 mod support;
 
-#[path = "../runtime/tests/real_docker/mod.rs"]
-mod real_docker;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use frule_runtime::container::cgroup::{self, ContainerId, Engine};
+use frule_runtime::container::docker::ContainerInfo;
 use frule_runtime::container::fields::{FieldValue, Subject, extract_subject};
 use frule_runtime::container::runtimes::Runtime;
 use frule_runtime::container::{ContainerCache, Lookup, Runtimes};
 use serde_json::Value;
 
-use real_docker::{sh, write_busybox_image_archive};
+use support::docker::{self as real_docker, sh, write_busybox_image_archive};
 use support::{Monitor, bundled_rules, live_unavailable};
 
 const IMAGE: &str = "frule.test/busybox:ctr";
@@ -169,6 +167,43 @@ fn text(v: Option<FieldValue<'_>>) -> String {
     }
 }
 
+/// Resolves `cid` as the event loop does: through the asynchronous cache, asking `runtime` on `socket`
+/// first and Docker after it (where dockerd runs), and waits for the answer. Returns the metadata and a
+/// reader of the container's field values (`<NA>` for none).
+fn resolve(
+    runtime: Runtime,
+    socket: &Path,
+    cid: &ContainerId,
+) -> (
+    ContainerInfo,
+    impl FnMut(&str, Option<&str>) -> String + use<>,
+) {
+    let runtimes = Runtimes::none().with_socket(runtime, socket).with_socket(
+        Runtime::Docker,
+        frule_runtime::container::docker::DEFAULT_SOCKET,
+    );
+    let mut cache = ContainerCache::new(runtimes);
+    assert_eq!(cache.get(cid), Lookup::Pending);
+    assert!(
+        cache.wait_idle(Duration::from_secs(60)),
+        "the lookup never finished"
+    );
+    let info = match cache.get(cid) {
+        Lookup::Ready(info) => info.clone(),
+        other => panic!("lookup of {cid:?}: {other:?}"),
+    };
+    let engine = info.engine;
+    let cid = cid.clone();
+    let field = move |name: &str, arg: Option<&str>| {
+        let subject = Subject::Container {
+            short: cid.short(),
+            engine,
+        };
+        text(extract_subject(name, arg, subject, cache.get(&cid)))
+    };
+    (info, field)
+}
+
 #[test]
 fn runtime_resolves_ctr_containers() {
     let socket = match containerd_socket() {
@@ -209,28 +244,7 @@ fn runtime_resolves_ctr_containers() {
     );
 
     // the asynchronous cache, asking containerd (Docker too where it runs: containerd is asked first)
-    let runtimes = Runtimes::none()
-        .with_socket(Runtime::Containerd, &socket)
-        .with_socket(
-            Runtime::Docker,
-            frule_runtime::container::docker::DEFAULT_SOCKET,
-        );
-    let mut cache = ContainerCache::new(runtimes);
-    assert_eq!(cache.get(&cid), Lookup::Pending);
-    assert!(
-        cache.wait_idle(Duration::from_secs(60)),
-        "the lookup never finished"
-    );
-    let lookup = cache.get(&cid);
-    let info = match lookup {
-        Lookup::Ready(info) => info.clone(),
-        other => panic!("lookup of {id}: {other:?}"),
-    };
-    let subject = Subject::Container {
-        short: cid.short(),
-        engine: info.engine,
-    };
-    let field = |name: &str, arg: Option<&str>| text(extract_subject(name, arg, subject, lookup));
+    let (info, mut field) = resolve(Runtime::Containerd, &socket, &cid);
     let short = &id[..12];
     for (name, want) in [
         ("container.id", short),
@@ -536,28 +550,7 @@ fn runtime_resolves_podman_containers() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let runtimes = Runtimes::none()
-        .with_socket(Runtime::Podman, &socket)
-        .with_socket(
-            Runtime::Docker,
-            frule_runtime::container::docker::DEFAULT_SOCKET,
-        );
-    let mut cache = ContainerCache::new(runtimes);
-    assert_eq!(cache.get(&cid), Lookup::Pending);
-    assert!(
-        cache.wait_idle(Duration::from_secs(60)),
-        "the lookup never finished"
-    );
-    let lookup = cache.get(&cid);
-    let info = match lookup {
-        Lookup::Ready(info) => info.clone(),
-        other => panic!("lookup of {id}: {other:?}"),
-    };
-    let subject = Subject::Container {
-        short: cid.short(),
-        engine: info.engine,
-    };
-    let field = |name: &str| text(extract_subject(name, None, subject, lookup));
+    let (_, mut field) = resolve(Runtime::Podman, &socket, &cid);
     for (name, want) in [
         ("container.id", &id[..12]),
         ("container.name", pod.name.as_str()),
@@ -568,7 +561,7 @@ fn runtime_resolves_podman_containers() {
         ("k8s.ns.name", "frule-ns"),
         ("k8s.pod.name", "frule-podman-pod"),
     ] {
-        assert_eq!(field(name), want, "{name}");
+        assert_eq!(field(name, None), want, "{name}");
     }
-    assert!(field("container.image.digest").starts_with("sha256:"));
+    assert!(field("container.image.digest", None).starts_with("sha256:"));
 }

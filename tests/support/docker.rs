@@ -9,7 +9,7 @@ mod real_docker;
 #[allow(unused_imports, reason = "each including test uses a different subset")]
 pub use real_docker::{
     BOUNDED_CAPS_RUNTIME, docker_unavailable, ensure_dockerd, import_busybox_image,
-    import_busybox_image_with, sh,
+    import_busybox_image_with, sh, write_busybox_image_archive,
 };
 
 /// `docker run -d --privileged ARGS`: the container's id, and a note when it needed the
