@@ -821,6 +821,21 @@ fn exec_from_memfd_is_flagged() {
     assert_ne!(flags & PPM_EXE_FROM_MEMFD, 0, "flags {flags:#x}");
 }
 
+/// Unmounts a test's overlay and removes its directories when dropped, so a failing assertion
+/// inside the capture does not leave a mount behind under the target dir.
+struct Unmount {
+    target: std::ffi::CString,
+    base: std::path::PathBuf,
+}
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        // SAFETY: target is a valid NUL-terminated path the test mounted.
+        unsafe { libc::umount2(self.target.as_ptr(), libc::MNT_DETACH) };
+        let _ = std::fs::remove_dir_all(&self.base);
+    }
+}
+
 /// Files on overlayfs carry the layer in the open flags, and a binary run from the lower
 /// layer is flagged in execve. The test mounts a private overlay under the target dir
 /// (skipped when the kernel or the sandbox refuses the mount).
@@ -870,6 +885,10 @@ fn overlay_layers_are_flagged() {
         let _ = std::fs::remove_dir_all(&base);
         return;
     }
+    let mounted = Unmount {
+        target: target.clone(),
+        base: base.clone(),
+    };
     let (interest, _) = Interest::from_ppm_events([307, 293]);
     let options = CaptureOptions {
         interest,
@@ -902,9 +921,7 @@ fn overlay_layers_are_flagged() {
         });
         (ran, found, old_flags, new_flags, exe_flags)
     });
-    // SAFETY: target is a valid NUL-terminated path this test mounted.
-    unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
-    let _ = std::fs::remove_dir_all(&base);
+    drop(mounted);
     let Some((ran, found, old_flags, new_flags, exe_flags)) = result else {
         return;
     };
