@@ -260,26 +260,9 @@ unsafe extern "C" fn frule_jit_string(ctx: *mut Ctx<'_>, node: u64, slot: u64) -
     u32::from(status)
 }
 
-/// The comparison operators in the order of their codes in helper calls.
-const CMPS: [Cmp; 14] = [
-    Cmp::Eq,
-    Cmp::Ne,
-    Cmp::Lt,
-    Cmp::Le,
-    Cmp::Gt,
-    Cmp::Ge,
-    Cmp::Contains,
-    Cmp::IContains,
-    Cmp::BContains,
-    Cmp::StartsWith,
-    Cmp::BStartsWith,
-    Cmp::EndsWith,
-    Cmp::Glob,
-    Cmp::IGlob,
-];
-
+/// The code of `op` in helper calls: its index in [`Cmp::ALL`] (decoded with the same table).
 fn cmp_code(op: Cmp) -> i64 {
-    CMPS.iter().position(|c| *c == op).unwrap_or(0) as i64
+    Cmp::ALL.iter().position(|c| *c == op).unwrap_or(0) as i64
 }
 
 /// Rebuilds a byte slice from an address and a length the native code took from a string slot (or
@@ -309,7 +292,7 @@ unsafe extern "C" fn frule_jit_needle(
 ) -> u32 {
     // SAFETY: the context is valid for the call; only the program is read.
     let vm = unsafe { &*(*ctx).vm };
-    let op = CMPS.get(op as usize).copied().unwrap_or(Cmp::Eq);
+    let op = Cmp::ALL.get(op as usize).copied().unwrap_or(Cmp::Eq);
     // SAFETY: the caller's contract.
     let v = unsafe { bytes(ptr, len) };
     u32::from(vm.needle_compare(needle as u32, op, v))
@@ -345,7 +328,7 @@ unsafe extern "C" fn frule_jit_any_bytes(
 ) -> u32 {
     // SAFETY: as in `frule_jit_needle`.
     let vm = unsafe { &*(*ctx).vm };
-    let op = CMPS.get(op as usize).copied().unwrap_or(Cmp::Eq);
+    let op = Cmp::ALL.get(op as usize).copied().unwrap_or(Cmp::Eq);
     // SAFETY: as in `frule_jit_needle`.
     let v = unsafe { bytes(ptr, len) };
     u32::from(vm.set_any_bytes(set as u32, op, v))
