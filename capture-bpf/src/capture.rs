@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use aya::maps::{Array, ArrayOfMaps, Map, MapData, PerCpuArray, RingBuf};
 use aya::programs::tp_btf::BtfTracePointLinkId;
 use aya::programs::trace_point::TracePointLinkId;
-use aya::programs::{BtfTracePoint, RawTracePoint, TracePoint};
+use aya::programs::{BtfTracePoint, Program, ProgramError, RawTracePoint, TracePoint};
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::error::CaptureError;
@@ -737,6 +737,37 @@ fn attach_btf(ebpf: &mut Ebpf, btf: &Btf) -> Result<(), CaptureError> {
     Ok(())
 }
 
+/// Program `name` of the object as the program kind `P` (`tp_btf`, raw or classic tracepoint); a
+/// missing program is an object error, a program of another kind an attach error on `hook`.
+fn program<'a, P>(
+    ebpf: &'a mut Ebpf,
+    name: &'static str,
+    hook: &'static str,
+) -> Result<&'a mut P, CaptureError>
+where
+    &'a mut P: TryFrom<&'a mut Program, Error = ProgramError>,
+{
+    ebpf.program_mut(name)
+        .ok_or(CaptureError::Object {
+            kind: "program",
+            name,
+        })?
+        .try_into()
+        .map_err(attach_error(name, hook))
+}
+
+/// Wraps what aya reports about program `name` on `hook` (load, attach or detach).
+fn attach_error(
+    name: &'static str,
+    hook: &'static str,
+) -> impl Fn(ProgramError) -> CaptureError + Copy {
+    move |e| CaptureError::Attach {
+        program: name,
+        hook,
+        source: Box::new(e),
+    }
+}
+
 /// Loads program `name` of the object as a `tp_btf` program on `hook` and attaches it.
 fn attach_one_btf(
     ebpf: &mut Ebpf,
@@ -744,19 +775,8 @@ fn attach_one_btf(
     name: &'static str,
     hook: &'static str,
 ) -> Result<(), CaptureError> {
-    let wrap = |e| CaptureError::Attach {
-        program: name,
-        hook,
-        source: Box::new(e),
-    };
-    let prog: &mut BtfTracePoint = ebpf
-        .program_mut(name)
-        .ok_or(CaptureError::Object {
-            kind: "program",
-            name,
-        })?
-        .try_into()
-        .map_err(wrap)?;
+    let wrap = attach_error(name, hook);
+    let prog: &mut BtfTracePoint = program(ebpf, name, hook)?;
     prog.load(hook, btf).map_err(wrap)?;
     prog.attach().map_err(wrap)?;
     Ok(())
@@ -796,28 +816,14 @@ const TOCTOU_BTF: (&str, &str) = ("frule_sys_enter", "sys_enter");
 
 fn toctou_btf_program(ebpf: &mut Ebpf) -> Result<&mut BtfTracePoint, CaptureError> {
     let (name, hook) = TOCTOU_BTF;
-    ebpf.program_mut(name)
-        .ok_or(CaptureError::Object {
-            kind: "program",
-            name,
-        })?
-        .try_into()
-        .map_err(|e| CaptureError::Attach {
-            program: name,
-            hook,
-            source: Box::new(e),
-        })
+    program(ebpf, name, hook)
 }
 
 fn load_toctou_btf(ebpf: &mut Ebpf, btf: &Btf) -> Result<(), CaptureError> {
     let (name, hook) = TOCTOU_BTF;
     toctou_btf_program(ebpf)?
         .load(hook, btf)
-        .map_err(|e| CaptureError::Attach {
-            program: name,
-            hook,
-            source: Box::new(e),
-        })
+        .map_err(attach_error(name, hook))
 }
 
 fn sync_toctou_btf(
@@ -826,11 +832,7 @@ fn sync_toctou_btf(
     needed: bool,
 ) -> Result<(), CaptureError> {
     let (name, hook) = TOCTOU_BTF;
-    let wrap = |e| CaptureError::Attach {
-        program: name,
-        hook,
-        source: Box::new(e),
-    };
+    let wrap = attach_error(name, hook);
     let prog = toctou_btf_program(ebpf)?;
     match (needed, link.take()) {
         (true, None) => *link = Some(prog.attach().map_err(wrap)?),
@@ -845,28 +847,14 @@ fn toctou_classic_program<'a>(
     name: &'static str,
     hook: &'static str,
 ) -> Result<&'a mut TracePoint, CaptureError> {
-    ebpf.program_mut(name)
-        .ok_or(CaptureError::Object {
-            kind: "program",
-            name,
-        })?
-        .try_into()
-        .map_err(|e| CaptureError::Attach {
-            program: name,
-            hook,
-            source: Box::new(e),
-        })
+    program(ebpf, name, hook)
 }
 
 fn load_toctou_classic(ebpf: &mut Ebpf) -> Result<(), CaptureError> {
     for (name, hook) in TOCTOU_PROGRAMS {
         toctou_classic_program(ebpf, name, hook)?
             .load()
-            .map_err(|e| CaptureError::Attach {
-                program: name,
-                hook,
-                source: Box::new(e),
-            })?;
+            .map_err(attach_error(name, hook))?;
     }
     Ok(())
 }
@@ -889,14 +877,8 @@ fn sync_toctou_classic(
         return Ok(());
     }
     for (name, hook) in TOCTOU_PROGRAMS {
-        let attached = toctou_classic_program(ebpf, name, hook).and_then(|p| {
-            p.attach("syscalls", hook)
-                .map_err(|e| CaptureError::Attach {
-                    program: name,
-                    hook,
-                    source: Box::new(e),
-                })
-        });
+        let attached = toctou_classic_program(ebpf, name, hook)
+            .and_then(|p| p.attach("syscalls", hook).map_err(attach_error(name, hook)));
         match attached {
             Ok(id) => links.push(id),
             Err(e) => {
@@ -910,19 +892,8 @@ fn sync_toctou_classic(
 
 fn attach_raw(ebpf: &mut Ebpf) -> Result<(), CaptureError> {
     for (name, hook) in RAW_PROGRAMS {
-        let wrap = |e| CaptureError::Attach {
-            program: name,
-            hook,
-            source: Box::new(e),
-        };
-        let prog: &mut RawTracePoint = ebpf
-            .program_mut(name)
-            .ok_or(CaptureError::Object {
-                kind: "program",
-                name,
-            })?
-            .try_into()
-            .map_err(wrap)?;
+        let wrap = attach_error(name, hook);
+        let prog: &mut RawTracePoint = program(ebpf, name, hook)?;
         prog.load().map_err(wrap)?;
         prog.attach(hook).map_err(wrap)?;
     }
