@@ -19,12 +19,15 @@
 #     published kernel-side cost per syscall (349 ns, the 15-syscall figure of perf-anchors.md);
 #   - each frule eBPF program's runs and mean run time (`bpftool prog show` run_time_ns / run_cnt)
 #     over STORM_STATS_SECONDS more of the same load, measured after the slowdown window because
-#     kernel.bpf_stats_enabled adds a clock read to every program run (the flag is restored).
+#     kernel.bpf_stats_enabled adds a clock read to every program run (the flag is restored), and
+#     the mean over all frule programs (Σ run_time_ns / Σ run_cnt), the metric of Falco's published
+#     349 ns per BPF invocation, with a verdict next to the slowdown's.
 #
 # Needs root (eBPF), 2 cores, curl, taskset and bpftool (for the run times only). Environment:
 #   STORM_SECONDS (5), STORM_MODES ("open exec connect mix"), STORM_STATS_SECONDS (2),
 #   STORM_LOAD_CPU (0), STORM_MONITOR_CPU (1), STORM_PORT (18766), STORM_NO_BUILD=1 to skip the
-#   release build, FRULE_CORPUS (default ../shared/corpus next to the workspace), CARGO_TARGET_DIR.
+#   release build, FRULE_CORPUS (default ../shared/corpus next to the workspace), CARGO_TARGET_DIR,
+#   STORM_MONITOR (another frule-monitor binary, for a same-minute comparison of two builds).
 # The preamble shared with storm_containers.sh is in storm_common.sh.
 set -euo pipefail
 
@@ -79,6 +82,7 @@ for mode in $modes; do
     # per-program eBPF run times, in a window of their own after the measured one: the
     # statistics cost every program run a clock read, which must not weigh on the slowdown
     stats=$(bpf_stats_window taskset -c "$load_cpu" "$load" "$mode" "$stats_secs")
+    bpf_mean=$(bpf_stats_mean "$stats")
     kill -INT "$mon_pid"
     wait "$mon_pid" || true
     mon_pid=
@@ -95,7 +99,8 @@ for mode in $modes; do
         -v lcpu="$(field cpu_ns_per_op "$loaded")" \
         -v lops_n="$(field ops "$loaded")" -v lsys_n="$(field syscalls "$loaded")" \
         -v k="$((k1 - k0))" -v e="$((e1 - e0))" -v d="$((d1 - d0))" \
-        -v cpu="$((t1 - t0))" -v clk="$clk" -v w0="$w0" -v w1="$w1" -v alerts="$alerts" '
+        -v cpu="$((t1 - t0))" -v clk="$clk" -v w0="$w0" -v w1="$w1" -v alerts="$alerts" \
+        -v bpf_mean="$bpf_mean" '
     function verdict(ok) { return ok ? "PASS" : "FAIL" }
     BEGIN {
         wall = w1 - w0; cpu_s = cpu / clk
@@ -113,6 +118,8 @@ for mode in $modes; do
         printf "  verdict drops:         %s  %d dropped of %d (workload at %.0f syscalls/s on one core)\n", verdict(d == 0), d, k, lsys
         printf "  verdict monitor cpu:   %s  %.0f ns per event = %.0f%% of a core at 100000 events/s (target <= 25%%)\n", verdict(ns_ev > 0 && ns_ev <= 2500), ns_ev, ns_ev / 100
         printf "  verdict slowdown:      %s  %+.0f ns CPU per syscall of the workload (target < 349 ns, Falco modern_bpf with 15 syscalls)\n", verdict(added < 349), added
+        if (bpf_mean != "")
+            printf "  verdict bpf per run:   %s  %.0f ns per eBPF program run, all frule programs (Falco modern_bpf: 349 ns per BPF invocation with 15 syscalls)\n", verdict(bpf_mean < 349), bpf_mean
     }'
     echo "  eBPF programs, ${stats_secs}s more of the same load with kernel.bpf_stats_enabled=1 (all processes' syscalls):"
     echo "$stats"

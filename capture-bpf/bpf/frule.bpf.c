@@ -366,10 +366,10 @@ struct {
 } ringbuf_maps SEC(".maps");
 
 /* TOCTOU mitigation: the path (open family) or sockaddr (connect) copied from user
- * memory at syscall entry, keyed by thread id, consumed at exit (nr reset to 0). An
- * entry whose `nr` differs from the exiting syscall is stale and ignored. Entries stay
- * allocated for the thread's next call (an update copies the whole 4 KiB value, a
- * lookup does not); the LRU map evicts those of threads that are gone. */
+ * memory at syscall entry into the thread's own task-local storage, consumed at exit
+ * (nr reset to 0). An entry whose `nr` differs from the exiting syscall is stale and
+ * ignored. The kernel keeps one entry per task that made a copy and frees it with the
+ * task; a lookup is a pointer chase from the task, not a hash probe. */
 #define TOCTOU_BUF 4096
 struct toctou_entry {
 	__u32 nr;
@@ -378,9 +378,9 @@ struct toctou_entry {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct toctou_entry);
 } toctou_args SEC(".maps");
 
@@ -1212,9 +1212,9 @@ static __always_inline __u32 open_file_props(struct aux *a, struct file *f, __u3
 }
 
 /* The TOCTOU copy of this thread's current syscall, if the enter hook made one. */
-static __always_inline struct toctou_entry *toctou_take(__u32 nr, __u32 tid)
+static __always_inline struct toctou_entry *toctou_take(__u32 nr)
 {
-	struct toctou_entry *t = bpf_map_lookup_elem(&toctou_args, &tid);
+	struct toctou_entry *t = bpf_task_storage_get(&toctou_args, bpf_get_current_task_btf(), NULL, 0);
 	if (t && t->nr == nr) {
 		struct counters *c = get_counters();
 		if (c)
@@ -1229,13 +1229,21 @@ static __always_inline void toctou_drop(struct toctou_entry *t)
 	t->nr = 0;
 }
 
-/* A path param from the TOCTOU copy when there is one, else from user memory now. */
+/* A path param from the TOCTOU copy when there is one (its length, NUL included, is known:
+ * one plain copy instead of a byte-by-byte string read), else from user memory now. */
 static __always_inline void push_path_toctou(struct ev *e, struct toctou_entry *t, const char *uptr)
 {
-	if (t)
-		push_kernel_str(e, t->buf, PATH_MAX_READ);
-	else
-		push_user_str(e, uptr, PATH_MAX_READ);
+	if (t) {
+		__u32 n = t->len;
+		if (n > TOCTOU_BUF)
+			n = TOCTOU_BUF;
+		barrier_var(n);
+		if (n && bpf_probe_read_kernel(&e->a->data[SAFE(e->pos)], n, t->buf) == 0) {
+			set_len(e, (__u16)n);
+			return;
+		}
+	}
+	push_user_str(e, uptr, PATH_MAX_READ);
 }
 
 /* open/openat/openat2/creat: the flags param comes before dev, so dev/ino are
@@ -1269,7 +1277,7 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 	__u32 fflags = (created & 1 ? PPM_O_F_CREATED : 0) | (created & 2 ? PPM_FD_UPPER_LAYER : 0) |
 		       (created & 4 ? PPM_FD_LOWER_LAYER : 0);
 
-	struct toctou_entry *t = toctou_take(nr, tid);
+	struct toctou_entry *t = toctou_take(nr);
 	push_u64(&e, ret); /* fd */
 	if (nr == NR_open || nr == NR_creat) {
 		const char *path = (const char *)sc_arg(regs, 0);
@@ -1494,7 +1502,7 @@ __noinline int fr_emit_net(__u32 nr, long ret, struct sc_args *regs)
 			return 0;
 		const void *uaddr = (const void *)sc_arg(regs, 1);
 		__u32 ulen = sc_arg(regs, 2);
-		struct toctou_entry *t = toctou_take(NR_connect, tid);
+		struct toctou_entry *t = toctou_take(NR_connect);
 		int kernel = 0;
 		if (t) {
 			uaddr = t->buf;
@@ -2292,11 +2300,11 @@ int frule_sched_exit_raw(unsigned long long *ctx)
 }
 
 /* ------------------------------------------------------------------------ */
-/* TOCTOU mitigation: classic syscall-entry tracepoints for the open family and
- * connect only (attached only when tracefs is available). The argument is copied
- * into this CPU's scratch area (second half, unused while no event is built on this
- * CPU: a tracepoint program does not nest with itself on one CPU) and stored
- * in `toctou_args` for the exit hook. */
+/* TOCTOU mitigation: the path or sockaddr of the open family and connect, copied at
+ * syscall entry straight into the thread's `toctou_args` task storage (created on the
+ * thread's first copy, zeroed) for the exit hook. Two kinds of hook make the copy: one
+ * tp_btf/sys_enter program, or the classic syscalls:sys_enter_* tracepoints of those
+ * five syscalls (raw tracepoint mode; they need tracefs). */
 
 /* Layout of a syscalls:sys_enter_* tracepoint record (stable tracefs format). */
 struct sys_enter_record {
@@ -2306,26 +2314,14 @@ struct sys_enter_record {
 	__u64 args[6];
 };
 
-#define TOCTOU_SCRATCH (MAX_EVENT_SIZE)
-
 static __always_inline int toctou_store(__u32 nr, const void *uptr, __u32 ulen, int is_str)
 {
 	if (!interesting(nr) || !uptr)
 		return 0;
-	__u32 tid = bpf_get_current_pid_tgid() & 0xffffffff;
-	struct toctou_entry *t = bpf_map_lookup_elem(&toctou_args, &tid);
-	if (!t) {
-		/* First call of this thread: allocate its entry from the scratch area's second
-		 * half (its content does not matter, every field is written below). */
-		__u32 cpu = bpf_get_smp_processor_id();
-		struct aux *a = bpf_map_lookup_elem(&aux_maps, &cpu);
-		if (!a)
-			return 0;
-		bpf_map_update_elem(&toctou_args, &tid, &a->data[TOCTOU_SCRATCH], BPF_NOEXIST);
-		t = bpf_map_lookup_elem(&toctou_args, &tid);
-		if (!t)
-			return 0;
-	}
+	struct toctou_entry *t = bpf_task_storage_get(&toctou_args, bpf_get_current_task_btf(), NULL,
+						      BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t)
+		return 0;
 	long r;
 	if (is_str) {
 		r = bpf_probe_read_user_str(t->buf, TOCTOU_BUF, uptr);

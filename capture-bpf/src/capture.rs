@@ -313,6 +313,8 @@ impl Capture {
 
         let mut ebpf = EbpfLoader::new()
             .btf(Some(&btf))
+            // `toctou_args` is task-local storage, which aya creates but has no typed handle for
+            .allow_unsupported_maps()
             .override_global("boot_time", &boot_time, true)
             .override_global("snaplen", &options.snaplen, true)
             .map_max_entries("aux_maps", ncpus_u32)

@@ -57,8 +57,10 @@
 //!   is rebuilt from the exe file's dentries (at most 32 components, crossing mounts),
 //!   since `bpf_d_path` is not allowed on these hooks.
 //! - **TOCTOU mitigation** (as Falco): the path or sockaddr of open/creat/openat/openat2/
-//!   connect is copied at syscall entry into a per-thread hash map that the exit event reads,
-//!   so the event shows what the kernel used, not what a racing thread wrote afterwards. Where
+//!   connect is copied at syscall entry into the thread's task-local storage (a
+//!   `BPF_MAP_TYPE_TASK_STORAGE` map: found from the task without a hash probe, freed with the
+//!   task) that the exit event reads, so the event shows what the kernel used, not what a racing
+//!   thread wrote afterwards. Where
 //!   BTF tracepoints load, one `tp_btf/sys_enter` program makes the copies; otherwise (raw
 //!   tracepoint mode) the classic `syscalls:sys_enter_*` tracepoints do, which need tracefs
 //!   (`mount -t tracefs nodev /sys/kernel/tracing`) and cost more per call (perf's syscall event

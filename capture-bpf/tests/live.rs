@@ -1018,3 +1018,100 @@ fn entry_hook_follows_the_interest() {
     cap.set_interest(&close_only).expect("want close only");
     assert_eq!(cap.toctou(), &Toctou::NotNeeded, "only close wanted");
 }
+
+/// The path an open event shows is the one the kernel used, not what the caller's buffer holds
+/// when the syscall returns: a thread blocks inside `openat` of a FIFO (the kernel has copied the
+/// path and waits for a writer), its path buffer is then overwritten with another path, and the
+/// FIFO's writer end is opened so the open completes. The openat exit event must name the FIFO.
+/// A capture that read the path at exit would show the overwritten bytes.
+#[test]
+fn open_path_is_the_one_the_kernel_used() {
+    for attach in [AttachMode::BtfTracepoint, AttachMode::RawTracepoint] {
+        open_path_race(attach);
+    }
+}
+
+fn open_path_race(attach: AttachMode) {
+    let test = format!("open_path_is_the_one_the_kernel_used ({attach:?})");
+    let options = CaptureOptions {
+        interest: Interest::from_ppm_events([PPME_SYSCALL_OPENAT_2_X]).0,
+        attach,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip(&test, options) else {
+        return;
+    };
+    if let Toctou::Unavailable(why) = cap.toctou() {
+        eprintln!("skipping {test}: no entry-time copy: {why}");
+        return;
+    }
+    assert_eq!(cap.toctou(), &Toctou::Active, "{test}");
+    let dir = std::env::temp_dir().join(format!("frule-toctou-{}-{attach:?}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let fifo = dir.join("fifo");
+    let fifo_c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: fifo_c is a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo_c.as_ptr(), 0o600) }, 0, "mkfifo");
+    // the path buffer the blocked thread passed to the kernel, overwritten while it waits
+    let swapped: Vec<u8> = fifo_c
+        .as_bytes_with_nul()
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| if i > 0 && b != 0 { b'x' } else { b })
+        .collect();
+    let buffer = fifo_c.as_bytes_with_nul().to_vec().into_boxed_slice();
+    let addr = Box::into_raw(buffer) as *mut u8 as usize;
+    let len = swapped.len();
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let _ = tid_tx.send(gettid());
+        // SAFETY: addr points to a live, NUL-terminated allocation owned by the test until join.
+        unsafe { libc::open(addr as *const libc::c_char, libc::O_RDONLY) }
+    });
+    let tid = tid_rx.recv().expect("reader tid");
+    // wait until the reader sleeps in the FIFO open (after the kernel copied the path)
+    let start = Instant::now();
+    let blocked = loop {
+        let wchan =
+            std::fs::read_to_string(format!("/proc/self/task/{tid}/wchan")).unwrap_or_default();
+        if wchan.contains("wait_for_partner") || wchan.contains("fifo_open") {
+            break true;
+        }
+        if start.elapsed() > DEADLINE {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(blocked, "{test}: the reader never blocked in the FIFO open");
+    // SAFETY: the allocation is `len` bytes long and still owned by the test; the kernel is done
+    // reading it (the reader sleeps after the path walk).
+    unsafe { std::ptr::copy_nonoverlapping(swapped.as_ptr(), addr as *mut u8, len) };
+    let writer = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .expect("writer end");
+    let fd = reader.join().expect("reader thread");
+    drop(writer);
+    // SAFETY: addr/len came from Box::into_raw of a boxed slice of that length, freed once.
+    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(addr as *mut u8, len)) });
+    assert!(fd >= 0, "{test}: the FIFO open failed");
+    // SAFETY: fd was returned by open above and is closed once.
+    unsafe { libc::close(fd) };
+    let want = fifo.to_string_lossy().into_owned();
+    let mut seen = None;
+    let found = collect_until(&mut cap, |ev| {
+        if ev.ty == PPME_SYSCALL_OPENAT_2_X && ev.tid == tid {
+            seen = Some(ev.str(2));
+            return true;
+        }
+        false
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(found, "{test}: no openat event of the reader thread");
+    assert_eq!(
+        seen.as_deref(),
+        Some(want.as_str()),
+        "{test}: the event shows the overwritten path"
+    );
+}
