@@ -195,6 +195,22 @@ fn run_file(path: &Path) -> Result<(), String> {
                             "event {spec:?} (memoize: {memoize}): expected {expect:?}, got {got:?}"
                         ));
                     }
+                    // the first match, and each rule alone (no guard plan), agree
+                    let first = prog.first_match(&mut machine, &mut ev);
+                    if first != expect.first().copied() {
+                        return Err(format!(
+                            "event {spec:?} (memoize: {memoize}): first match {first:?}, expected {:?}",
+                            expect.first()
+                        ));
+                    }
+                    let alone: Vec<usize> = (0..prog.rule_count())
+                        .filter(|&i| prog.eval_rule(&mut machine, &mut ev, i))
+                        .collect();
+                    if alone != expect {
+                        return Err(format!(
+                            "event {spec:?} (memoize: {memoize}): rule by rule {alone:?}, expected {expect:?}"
+                        ));
+                    }
                 }
             }
             Ok(())

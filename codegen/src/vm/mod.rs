@@ -11,6 +11,15 @@
 //! - a **branch form** of that code, which the VM runs (the JIT translates the linear code): every
 //!   predicate names its successor for each answer, so the accumulator, `not`, the jumps and `ret`
 //!   are resolved at compile time and a rule's walk is one dispatch per predicate or memo access;
+//! - a **guard plan** for a program of several rules ([`PlanItem`]): the order in which
+//!   [`Program::matches`] and [`Program::first_match`] evaluate them. Rules whose conjunct lists
+//!   start with the same shared conditions (a per-event-type group's `open_read`, …) test that prefix
+//!   once and are skipped together when it is false, or run without it when it is true; matches are
+//!   still reported in rule order. The plan's code lives only in the branch form: [`Program::code`],
+//!   which the JIT translates, holds each rule's own code, and [`Program::eval_rule`] runs that;
+//! - **specialized steps** for the commonest predicates on a single-valued field (a string compared
+//!   with a constant, a string in a hashed set, a value compared with a constant), which read the
+//!   field's value directly instead of going through the generic multi-value checks;
 //! - **memo slots** for conditions used more than once (a macro shared by several rules, a predicate
 //!   several rules of a fused program test): the first evaluation in an event stores the answer, later
 //!   ones reuse it. Evaluation has no side effects, so this cannot change an answer.
@@ -25,7 +34,9 @@
 //!
 //! Invariants of compiled code: every jump goes forward to an instruction of the same rule (so every
 //! successor in the branch form is a later step, or the end of the rule); every node
-//! index an instruction names is in range; a transformer node's arguments are lower-numbered nodes.
+//! index an instruction names is in range; a transformer node's arguments are lower-numbered nodes;
+//! every rule appears exactly once in the guard plan, below guards that are all conjuncts of it, and
+//! a guard's `skip` is a later plan item (or the end).
 
 mod glob;
 mod ops;
@@ -656,6 +667,27 @@ enum Step {
     },
     /// Stores `val` (1 = false, 2 = true) in the memo slot and goes on to `next`.
     Put { slot: u32, val: u8, next: u32 },
+    /// [`Op::CmpNeedle`] on a single-valued node: `lhs op needle` on its value, without the
+    /// multi-value dispatch of [`Program::predicate`].
+    Needle {
+        op: Cmp,
+        lhs: u32,
+        needle: u32,
+        t: u32,
+        f: u32,
+    },
+    /// [`Op::InSet`] on a single-valued scalar field (present means exactly one item) and a
+    /// byte-string set: one hash-index lookup of its value.
+    InBytes { lhs: u32, set: u32, t: u32, f: u32 },
+    /// [`Op::Cmp`] of a single-valued node with a constant: one comparison of the two values.
+    CmpConst {
+        op: Cmp,
+        kind: ScalarKind,
+        lhs: u32,
+        rhs: u32,
+        t: u32,
+        f: u32,
+    },
 }
 
 /// Builds [`Step`]s from accumulator bytecode: a step per predicate and memo check reached, a step
@@ -781,8 +813,11 @@ pub struct Program {
     sets: Vec<VmSet>,
     regexes: Vec<regex::Regex>,
     pub(crate) code: Vec<Op>,
-    /// The branch form of `code` that the VM runs.
+    /// The branch form of `code` (and of the plan's own code) that the VM runs.
     steps: Vec<Step>,
+    /// The order in which [`Program::matches`] evaluates the rules, with shared guards; empty when
+    /// the rules share no guard (they then run one by one, in rule order).
+    plan: Vec<PlanItem>,
     pub(crate) rules: Vec<Rule>,
     /// Constant right sides of string comparisons, with their prepared searchers.
     needles: Vec<Needle>,
@@ -979,35 +1014,153 @@ impl Compiler<'_> {
                 self.emit(*a)?;
                 Op::Not
             }
-            Inst::And(xs) | Inst::Or(xs) => {
-                let is_and = matches!(inst, Inst::And(_));
-                let Some((last, init)) = xs.split_last() else {
-                    self.prog.code.push(Op::Const(is_and));
-                    return Ok(());
-                };
-                let mut patches = Vec::with_capacity(init.len());
-                for x in init {
-                    self.emit(*x)?;
-                    patches.push(self.prog.code.len());
-                    self.prog.code.push(Op::Ret); // placeholder, patched below
-                }
-                self.emit(*last)?;
-                let end = self.prog.code.len() as u32;
-                for at in patches {
-                    if let Some(slot) = self.prog.code.get_mut(at) {
-                        *slot = if is_and {
-                            Op::JumpIfFalse(end)
-                        } else {
-                            Op::JumpIfTrue(end)
-                        };
-                    }
-                }
-                return Ok(());
-            }
+            Inst::And(xs) => return self.emit_connective(true, xs),
+            Inst::Or(xs) => return self.emit_connective(false, xs),
         };
         self.prog.code.push(op);
         Ok(())
     }
+
+    /// Emits `xs[0] and xs[1] …` (`or` when `!is_and`): short-circuit jumps to the end, left to
+    /// right; no operand is `true` for `and` (`false` for `or`).
+    fn emit_connective(&mut self, is_and: bool, xs: &[ValueId]) -> Result<(), CompileError> {
+        let Some((last, init)) = xs.split_last() else {
+            self.prog.code.push(Op::Const(is_and));
+            return Ok(());
+        };
+        let mut patches = Vec::with_capacity(init.len());
+        for x in init {
+            self.emit(*x)?;
+            patches.push(self.prog.code.len());
+            self.prog.code.push(Op::Ret); // placeholder, patched below
+        }
+        self.emit(*last)?;
+        let end = self.prog.code.len() as u32;
+        for at in patches {
+            if let Some(slot) = self.prog.code.get_mut(at) {
+                *slot = if is_and {
+                    Op::JumpIfFalse(end)
+                } else {
+                    Op::JumpIfTrue(end)
+                };
+            }
+        }
+        Ok(())
+    }
+
+    /// A rule's top-level conjuncts: the operands of its root `and`, or the root alone.
+    fn conjuncts(&self, root: ValueId) -> Vec<ValueId> {
+        match self.ir.values.get(root) {
+            Some(Inst::And(xs)) => xs.clone(),
+            _ => vec![root],
+        }
+    }
+
+    /// The guard plan of the rules (see [`PlanItem`]): rules whose conjunct lists share a prefix of
+    /// memoized conditions test that prefix once. Builds a trie over the conjunct lists (each list
+    /// in its order, so no condition is evaluated earlier than some rule would evaluate it): a node
+    /// shared by two rules or more becomes a guard, and a rule below guards is emitted again with
+    /// the guarded conjuncts left out (they hold whenever it runs); a rule below none keeps its own
+    /// entry. Returns the plan items with the entries of their code; empty when nothing is shared.
+    fn plan(&mut self) -> Result<Vec<(PlanKind, u32)>, CompileError> {
+        let conj: Vec<Vec<ValueId>> = self
+            .ir
+            .rules
+            .iter()
+            .map(|r| self.conjuncts(r.cond))
+            .collect();
+        let all: Vec<usize> = (0..conj.len()).collect();
+        let mut items = Vec::new();
+        self.plan_node(&conj, &all, 0, &mut items)?;
+        if !items
+            .iter()
+            .any(|(k, _)| matches!(k, PlanKind::Guard { .. }))
+        {
+            return Ok(Vec::new());
+        }
+        Ok(items)
+    }
+
+    /// The plan of `rules` (in rule order), which share their first `depth` conjuncts, all of them
+    /// guarded already.
+    fn plan_node(
+        &mut self,
+        conj: &[Vec<ValueId>],
+        rules: &[usize],
+        depth: usize,
+        items: &mut Vec<(PlanKind, u32)>,
+    ) -> Result<(), CompileError> {
+        // rules grouped by their next conjunct (when it is memoized), in order of first appearance
+        let mut groups: Vec<(Option<ValueId>, Vec<usize>)> = Vec::new();
+        for &r in rules {
+            let key = conj
+                .get(r)
+                .and_then(|c| c.get(depth))
+                .copied()
+                .filter(|x| self.memo_of.get(x.0 as usize).copied().flatten().is_some());
+            match groups.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
+                Some((_, g)) => g.push(r),
+                None => groups.push((key, vec![r])),
+            }
+        }
+        for (key, group) in groups {
+            match key {
+                Some(g) if group.len() >= 2 => {
+                    let entry = self.prog.code.len() as u32;
+                    self.emit(g)?;
+                    self.prog.code.push(Op::Ret);
+                    let at = items.len();
+                    items.push((PlanKind::Guard { skip: 0 }, entry));
+                    self.plan_node(conj, &group, depth + 1, items)?;
+                    let end = items.len() as u32;
+                    if let Some((PlanKind::Guard { skip }, _)) = items.get_mut(at) {
+                        *skip = end;
+                    }
+                }
+                _ => {
+                    for r in group {
+                        let entry = if depth == 0 {
+                            self.prog.rules.get(r).map_or(0, |x| x.entry)
+                        } else {
+                            let entry = self.prog.code.len() as u32;
+                            let rest = conj.get(r).and_then(|c| c.get(depth..)).unwrap_or(&[]);
+                            self.emit_connective(true, rest)?;
+                            self.prog.code.push(Op::Ret);
+                            entry
+                        };
+                        items.push((PlanKind::Rule(r as u32), entry));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a [`PlanItem`] does, before its code has a step.
+#[derive(Clone, Copy, Debug)]
+enum PlanKind {
+    /// A shared conjunct: when false, go on at item `skip` (past every rule that needs it).
+    Guard { skip: u32 },
+    /// A rule, with its guarded conjuncts left out: reported when true.
+    Rule(u32),
+}
+
+/// One step of the order in which [`Program::matches`] evaluates a fused program's rules.
+///
+/// Rules are pure, so they can be evaluated in any order as long as the matches are reported in
+/// rule order. In a per-event-type group many rules start with the same conditions (`open_read` =
+/// `evt.is_open_read = true and fd.typechar = f and fd.num >= 0` begins ~20 rules of the `open`
+/// group); the plan tests such a shared prefix once, skips every rule below it when it is false,
+/// and runs those rules without it when it is true — instead of each rule re-reading the memo slots.
+/// Invariants: a guard's `skip` is a later item (or the end), so a plan walk ends; every rule
+/// appears exactly once; a rule below guards runs only when all of them held, and its code is its
+/// condition without exactly those conjuncts.
+#[derive(Clone, Copy, Debug)]
+struct PlanItem {
+    kind: PlanKind,
+    /// The first step of the item's code.
+    step: u32,
 }
 
 /// Where control arriving at `t` with the accumulator equal to `acc` really goes: past every jump
@@ -1097,6 +1250,7 @@ impl Program {
                 regexes: Vec::new(),
                 code: Vec::new(),
                 steps: Vec::new(),
+                plan: Vec::new(),
                 rules: Vec::new(),
                 needles: Vec::new(),
                 load_flags: Vec::new(),
@@ -1208,13 +1362,32 @@ impl Program {
                 step: RET_FALSE,
             });
         }
+        // The plan's code (guards, rules without their guarded conjuncts) goes after the rules' and
+        // is dropped from `code` once in branch form: the JIT translates the rules' code only.
+        let rules_end = c.prog.code.len();
+        let plan = if p.rules.len() >= 2 {
+            c.plan()?
+        } else {
+            Vec::new()
+        };
         thread_jumps(&mut c.prog.code);
-        let entries: Vec<u32> = c.prog.rules.iter().map(|r| r.entry).collect();
+        let mut entries: Vec<u32> = c.prog.rules.iter().map(|r| r.entry).collect();
+        entries.extend(plan.iter().map(|(_, e)| *e));
         let (steps, firsts) = branch_form(&c.prog.code, &entries);
-        c.prog.steps = steps;
-        for (r, s) in c.prog.rules.iter_mut().zip(firsts) {
-            r.step = s;
+        c.prog.code.truncate(rules_end);
+        c.prog.steps = steps.into_iter().map(|st| c.prog.specialize(st)).collect();
+        let (rule_firsts, plan_firsts) = firsts.split_at(c.prog.rules.len().min(firsts.len()));
+        for (r, s) in c.prog.rules.iter_mut().zip(rule_firsts) {
+            r.step = *s;
         }
+        c.prog.plan = plan
+            .iter()
+            .zip(plan_firsts)
+            .map(|((kind, _), step)| PlanItem {
+                kind: *kind,
+                step: *step,
+            })
+            .collect();
         Ok(c.prog)
     }
 
@@ -1254,18 +1427,52 @@ impl Program {
     /// appends the indices of the matching rules to `out`.
     pub fn matches(&self, m: &mut Machine, src: &mut dyn FieldSource, out: &mut Vec<usize>) {
         self.reset(m);
-        for i in 0..self.rules.len() {
-            if self.run_rule(m, src, i) {
-                out.push(i);
+        if self.plan.is_empty() {
+            for i in 0..self.rules.len() {
+                if self.run_rule(m, src, i) {
+                    out.push(i);
+                }
             }
+            return;
+        }
+        let start = out.len();
+        self.run_plan(m, src, |r| out.push(r));
+        // the plan groups rules by their guards: report them in rule order
+        if let Some(found) = out.get_mut(start..)
+            && !found.is_sorted()
+        {
+            found.sort_unstable();
         }
     }
 
-    /// Evaluates the rules in rule order against one event and returns the first that matches; no rule
-    /// after it is evaluated ("first match" mode).
+    /// Evaluates the rules against one event and returns the first (in rule order) that matches.
+    /// Without a guard plan the rules run in rule order and none after the match is evaluated;
+    /// with one, rules are evaluated in plan order, skipping those after the best match so far.
     pub fn first_match(&self, m: &mut Machine, src: &mut dyn FieldSource) -> Option<usize> {
         self.reset(m);
-        (0..self.rules.len()).find(|&i| self.run_rule(m, src, i))
+        if self.plan.is_empty() {
+            return (0..self.rules.len()).find(|&i| self.run_rule(m, src, i));
+        }
+        let mut best: Option<usize> = None;
+        self.run_plan(m, src, |r| best = Some(best.map_or(r, |b| b.min(r))));
+        best
+    }
+
+    /// Walks the guard plan, calling `found` with every matching rule (in plan order).
+    fn run_plan(&self, m: &mut Machine, src: &mut dyn FieldSource, mut found: impl FnMut(usize)) {
+        let mut i = 0;
+        // Guards skip forward and every other item moves on by one, so the walk ends.
+        while let Some(item) = self.plan.get(i) {
+            let holds = self.walk(m, src, item.step);
+            i = match item.kind {
+                PlanKind::Guard { skip } if !holds => skip as usize,
+                PlanKind::Rule(r) if holds => {
+                    found(r as usize);
+                    i + 1
+                }
+                _ => i + 1,
+            };
+        }
     }
 
     pub(crate) fn reset(&self, m: &mut Machine) {
@@ -1278,10 +1485,71 @@ impl Program {
     }
 
     fn run_rule(&self, m: &mut Machine, src: &mut dyn FieldSource, i: usize) -> bool {
-        let Some(rule) = self.rules.get(i) else {
-            return false;
+        match self.rules.get(i) {
+            Some(rule) => self.walk(m, src, rule.step),
+            None => false,
+        }
+    }
+
+    /// `step` in a specialized form ([`Step::Needle`], [`Step::InBytes`], [`Step::CmpConst`]) when
+    /// its operand is single-valued, so that the answer is the generic predicate's on every event.
+    fn specialize(&self, step: Step) -> Step {
+        let Step::Pred { op, t, f } = step else {
+            return step;
         };
-        let mut s = rule.step;
+        let single = |n: u32| {
+            self.node_multi
+                .get(n as usize)
+                .is_some_and(|m| *m == MultiValue::Single)
+        };
+        // the fast steps read a load's value from the machine directly
+        let is_load = |n: u32| matches!(self.nodes.get(n as usize), Some(Node::Load(..)));
+        // a load of a scalar field: present means exactly one item (see `load_flags`)
+        let one_item = |n: u32| {
+            single(n) && is_load(n) && self.node_ty.get(n as usize).is_some_and(|t| !t.list)
+        };
+        match op {
+            Op::CmpNeedle { op, lhs, needle } if single(lhs) && is_load(lhs) => Step::Needle {
+                op,
+                lhs,
+                needle,
+                t,
+                f,
+            },
+            Op::InSet { lhs, set, .. }
+                if one_item(lhs)
+                    && self
+                        .sets
+                        .get(set as usize)
+                        .is_some_and(|s| matches!(s.index, SetIndex::Bytes(_))) =>
+            {
+                Step::InBytes { lhs, set, t, f }
+            }
+            Op::Cmp { op, kind, lhs, rhs }
+                if single(lhs)
+                    && is_load(lhs)
+                    && matches!(self.nodes.get(rhs as usize), Some(Node::Const(_))) =>
+            {
+                Step::CmpConst {
+                    op,
+                    kind,
+                    lhs,
+                    rhs,
+                    t,
+                    f,
+                }
+            }
+            op => Step::Pred { op, t, f },
+        }
+    }
+
+    /// Runs the branch form from step `s` to the end of its code; its answer.
+    #[inline(always)]
+    fn walk(&self, m: &mut Machine, src: &mut dyn FieldSource, mut s: u32) -> bool {
+        // The value of a load node (the fast steps' operands are loads: see `specialize`).
+        fn first(m: &Machine, n: u32) -> Option<ValueRef<'_>> {
+            m.bufs.get(n as usize).and_then(|b| b.get(0))
+        }
         // The walk ends at a target past every step (`RET_FALSE`/`RET_TRUE`); successors are later
         // steps, so it always does.
         while let Some(step) = self.steps.get(s as usize) {
@@ -1308,6 +1576,48 @@ impl Program {
                         *x = *val;
                     }
                     *next
+                }
+                // Same answers as `predicate` on the general instruction (see `specialize`): a
+                // single-valued node is checked on its first (only) value, `false` when missing.
+                Step::Needle {
+                    op,
+                    lhs,
+                    needle,
+                    t,
+                    f,
+                } => {
+                    let hit = self.ensure(m, src, *lhs)
+                        && match (first(m, *lhs), self.needles.get(*needle as usize)) {
+                            (Some(ValueRef::Bytes(v)), Some(n)) => n.compare(*op, v),
+                            _ => false,
+                        };
+                    if hit { *t } else { *f }
+                }
+                Step::InBytes { lhs, set, t, f } => {
+                    let hit = self.ensure(m, src, *lhs)
+                        && match (self.sets.get(*set as usize), first(m, *lhs)) {
+                            (Some(s), Some(ValueRef::Bytes(v))) => match &s.index {
+                                SetIndex::Bytes(index) => index.contains(&s.items, v),
+                                _ => s.contains(ValueRef::Bytes(v)),
+                            },
+                            _ => false,
+                        };
+                    if hit { *t } else { *f }
+                }
+                Step::CmpConst {
+                    op,
+                    kind,
+                    lhs,
+                    rhs,
+                    t,
+                    f,
+                } => {
+                    let hit = self.ensure(m, src, *lhs)
+                        && match (first(m, *lhs), self.buf(m, *rhs).get(0)) {
+                            (Some(a), Some(b)) => compare(*op, *kind, a, b),
+                            _ => false,
+                        };
+                    if hit { *t } else { *f }
                 }
             };
         }
