@@ -11,11 +11,11 @@
 //! - a **branch form** of that code, which the VM runs (the JIT translates the linear code): every
 //!   predicate names its successor for each answer, so the accumulator, `not`, the jumps and `ret`
 //!   are resolved at compile time and a rule's walk is one dispatch per predicate or memo access;
-//! - a **guard plan** for a program of several rules ([`PlanItem`]): the order in which
+//! - a **guard plan** for a program of several rules (`PlanItem`): the order in which
 //!   [`Program::matches`] and [`Program::first_match`] evaluate them. Rules whose conjunct lists
 //!   start with the same shared conditions (a per-event-type group's `open_read`, …) test that prefix
 //!   once and are skipped together when it is false, or run without it when it is true; matches are
-//!   still reported in rule order. The plan's code lives only in the branch form: [`Program::code`],
+//!   still reported in rule order. The plan's code lives only in the branch form: `Program::code`,
 //!   which the JIT translates, holds each rule's own code, and [`Program::eval_rule`] runs that;
 //! - **specialized steps** for the commonest predicates on a single-valued field (a string compared
 //!   with a constant, a string in a hashed set, a value compared with a constant), which read the
