@@ -3,15 +3,22 @@
 //! (one optimized program per event type), and code generation for the VM and the JIT. The engine's
 //! path to native code is "partition + jit per group", measured with and without loading.
 //!
-//! Run: `cargo bench -p frule-benches --bench compile`.
+//! Run: `cargo bench -p frule-benches --bench compile`. The engine's path compiles the distinct
+//! group programs on [`frule_codegen::jit::compile_threads`] threads (`FRULE_COMPILE_THREADS=n`
+//! overrides it); the `, 1 thread` variant is the same work on the calling thread alone.
+//!
+//! Wall and CPU time side by side (the CPU time of every thread, from `/proc/self/stat`):
+//! `FRULE_COMPILE_CPU=50 <bench binary> --bench` runs 50 engine compiles on the default thread
+//! count and 50 on one thread and prints both figures per compile.
 //!
 //! Stage breakdown in instructions (independent of the machine's load): build with
 //! `cargo bench -p frule-benches --bench compile --no-run`, then run the printed executable under
 //! `valgrind --tool=callgrind` with `--bench --profile-time 1 'end to end: load\+lower\+partition\+jit
-//! per group'` — profiling mode runs the routine once to warm up, so in
+//! per group$'` — profiling mode runs the routine once to warm up, so in
 //! `callgrind_annotate --inclusive=yes --tree=calling` the callees of `Bencher::iter` and of its
 //! closure (`loader::load`, `lower`, `evttype_partition::partition` with `opt::optimize` inside,
-//! `jit::Program::compile_or_vm`) are the stages of exactly one compile.
+//! `jit::Program::compile_all_on`) are the stages of exactly one compile (every thread's
+//! instructions counted).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use frule_codegen::dispatch::Dispatch;
@@ -70,6 +77,40 @@ fn compile(c: &mut Criterion) {
         }
         return;
     }
+    // What the engine does (`frule_runtime`'s ruleset): partition by event type (optimizing once) and
+    // compile every group to native code, identical groups once and the distinct ones in parallel
+    // (`jit::Program::compile_all`), on `threads` threads.
+    let native_groups_on = |p: &ir::Program, threads: usize| {
+        let part = opt::evttype_partition::partition(p, PartitionOptions::default());
+        let sources: Vec<&ir::Program> = part.groups.iter().map(|g| &g.program).collect();
+        frule_codegen::jit::Program::compile_all_on(&sources, threads)
+            .into_iter()
+            .filter_map(Result::ok)
+            .count()
+    };
+    let threads = frule_codegen::jit::compile_threads();
+
+    if let Some(n) = std::env::var("FRULE_COMPILE_CPU")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    {
+        // Wall and CPU time (all threads) per engine compile, on the default thread count and on
+        // one thread, so a parallel speed-up is reported with what it costs in CPU.
+        for t in [threads, 1] {
+            let (wall0, cpu0) = (std::time::Instant::now(), cpu_seconds());
+            for _ in 0..n {
+                let loaded = loader::load(std::hint::black_box(&files));
+                std::hint::black_box(native_groups_on(&lower(&loaded), t));
+            }
+            let wall = wall0.elapsed().as_secs_f64() * 1e3 / f64::from(n);
+            let cpu = (cpu_seconds() - cpu0) * 1e3 / f64::from(n);
+            println!(
+                "engine compile on {t} thread(s): {wall:.1} ms wall, {cpu:.1} ms CPU per compile ({n} compiles)"
+            );
+        }
+        return;
+    }
+
     let mut g = c.benchmark_group("compile/falco+incubating+sandbox");
     g.sample_size(20);
     g.bench_function("lower", |b| b.iter(|| lower(std::hint::black_box(&loaded))));
@@ -92,25 +133,24 @@ fn compile(c: &mut Criterion) {
             Dispatch::build(&p, PartitionOptions::default())
         })
     });
-    // What the engine does (`frule_runtime`'s ruleset): partition by event type (optimizing once) and
-    // compile every group to native code, identical groups once (`jit::Program::compile_all`).
-    let native_groups = |p: &ir::Program| {
-        let part = opt::evttype_partition::partition(p, PartitionOptions::default());
-        let sources: Vec<&ir::Program> = part.groups.iter().map(|g| &g.program).collect();
-        frule_codegen::jit::Program::compile_all(&sources)
-            .into_iter()
-            .filter_map(Result::ok)
-            .count()
-    };
     g.bench_function("lower+partition+jit per group (load excluded)", |b| {
-        b.iter(|| native_groups(&lower(std::hint::black_box(&loaded))))
+        b.iter(|| native_groups_on(&lower(std::hint::black_box(&loaded)), threads))
     });
     g.bench_function("end to end: load+lower+partition+jit per group", |b| {
         b.iter(|| {
             let loaded = loader::load(std::hint::black_box(&files));
-            native_groups(&lower(&loaded))
+            native_groups_on(&lower(&loaded), threads)
         })
     });
+    g.bench_function(
+        "end to end: load+lower+partition+jit per group, 1 thread",
+        |b| {
+            b.iter(|| {
+                let loaded = loader::load(std::hint::black_box(&files));
+                native_groups_on(&lower(&loaded), 1)
+            })
+        },
+    );
     g.bench_function("end to end: load+lower+optimize+jit", |b| {
         b.iter(|| {
             let loaded = loader::load(std::hint::black_box(&files));
@@ -120,6 +160,24 @@ fn compile(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// The CPU time (user + system, every thread, finished ones included) this process has used, from
+/// `/proc/self/stat` (in clock ticks of 1/100 s, Linux's `USER_HZ`); 0 elsewhere.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 criterion_group!(benches, compile);

@@ -47,7 +47,10 @@
 //! The engine compiles one program per event-type group. After event-type specialization many groups
 //! fold to the same program (`open`/`openat`/`openat2`, `execve`/`execveat`, the `rename*` and
 //! `unlink*` families, …): [`Program::compile_all`] compiles each distinct program once and hands
-//! clones (which share the bytecode and the native code) to the groups that are equal to it. Cranelift
+//! clones (which share the bytecode and the native code) to the groups that are equal to it, and
+//! spreads the distinct programs over up to [`compile_threads`] scoped threads (largest first; each
+//! program is compiled by one thread, alone, so the result does not depend on the thread count; one
+//! thread, the caller's, on a one-core host). Cranelift
 //! runs at `opt_level=none` with the single-pass register allocator and one cached host ISA: the
 //! backtracking allocator gives ≈ 10 % fewer instructions per event but costs ≈ 4× the compile time.
 //!
@@ -206,18 +209,97 @@ impl Program {
     /// [`Program::compile_or_vm`] for several programs at once (the groups of a partition), in
     /// order. Programs equal to an earlier one (the groups of `open`, `openat` and `openat2` fold to
     /// the same code) are compiled once and share it ([`Program`] clones are cheap), so the cost is
-    /// that of the distinct programs.
+    /// that of the distinct programs. The distinct programs are compiled in parallel on up to
+    /// [`compile_threads`] threads (see [`Program::compile_all_on`]).
     pub fn compile_all(ps: &[&ir::Program]) -> Vec<Result<Program, vm::CompileError>> {
+        Self::compile_all_on(ps, compile_threads())
+    }
+
+    /// [`Program::compile_all`] on at most `threads` threads (the calling thread included; `0` and
+    /// `1` compile on the calling thread only). The answer does not depend on `threads`: each
+    /// distinct program is compiled by exactly one thread, independently of the others, and the
+    /// results are handed out in the order of `ps`.
+    ///
+    /// Scheduling: the distinct programs are taken largest first (by instruction count) from a
+    /// shared counter, so the largest group (`open`'s, usually) starts at once and the small ones
+    /// fill the other threads; the wall time is about that of the largest group or of the total
+    /// divided by the thread count, whichever is larger.
+    pub fn compile_all_on(
+        ps: &[&ir::Program],
+        threads: usize,
+    ) -> Vec<Result<Program, vm::CompileError>> {
+        // `first[i]`: the index of the first program equal to `ps[i]` (itself when it is new).
+        let mut first: Vec<usize> = Vec::with_capacity(ps.len());
+        let mut distinct: Vec<usize> = Vec::new();
+        for (i, p) in ps.iter().enumerate() {
+            let earlier = distinct.iter().copied().find(|&j| {
+                ps.get(j).is_some_and(|q| {
+                    q.values.len() == p.values.len() && q.rules.len() == p.rules.len() && *q == *p
+                })
+            });
+            match earlier {
+                Some(j) => first.push(j),
+                None => {
+                    first.push(i);
+                    distinct.push(i);
+                }
+            }
+        }
+        // Largest first (ties in input order, so the order is deterministic).
+        distinct.sort_by_key(|&i| std::cmp::Reverse(ps.get(i).map_or(0, |p| p.values.len())));
+        let threads = threads.clamp(1, distinct.len().max(1));
+        let mut done: Vec<Option<Result<Program, vm::CompileError>>> = vec![None; ps.len()];
+        if threads == 1 {
+            for &i in &distinct {
+                if let (Some(slot), Some(p)) = (done.get_mut(i), ps.get(i)) {
+                    *slot = Some(Program::compile_or_vm(p));
+                }
+            }
+        } else {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let work = || {
+                let mut mine = Vec::new();
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&i) = distinct.get(k) else {
+                        return mine;
+                    };
+                    if let Some(p) = ps.get(i) {
+                        mine.push((i, Program::compile_or_vm(p)));
+                    }
+                }
+            };
+            std::thread::scope(|scope| {
+                let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+                let mut all = work();
+                for h in helpers {
+                    // A helper thread that panicked (a bug in Cranelift or here) leaves its
+                    // programs undone; they are compiled below on this thread.
+                    if let Ok(theirs) = h.join() {
+                        all.extend(theirs);
+                    }
+                }
+                for (i, r) in all {
+                    if let Some(slot) = done.get_mut(i) {
+                        *slot = Some(r);
+                    }
+                }
+            });
+        }
         let mut out: Vec<Result<Program, vm::CompileError>> = Vec::with_capacity(ps.len());
         for (i, p) in ps.iter().enumerate() {
-            let earlier = ps.iter().take(i).position(|q| {
-                q.values.len() == p.values.len() && q.rules.len() == p.rules.len() && *q == *p
-            });
-            let compiled = match earlier.and_then(|j| out.get(j)) {
-                Some(done) => done.clone(),
-                None => Program::compile_or_vm(p),
+            let j = first.get(i).copied().unwrap_or(i);
+            let r = match done.get(j) {
+                Some(Some(r)) => r.clone(),
+                _ => {
+                    let r = Program::compile_or_vm(p);
+                    if let Some(slot) = done.get_mut(j) {
+                        *slot = Some(r.clone());
+                    }
+                    r
+                }
             };
-            out.push(compiled);
+            out.push(r);
         }
         out
     }
@@ -393,6 +475,31 @@ fn unavailable() -> JitError {
     }
 }
 
+/// How many threads [`Program::compile_all`] uses: the parallelism the process may use
+/// ([`std::thread::available_parallelism`], which honours CPU affinity and cgroup quotas), at most
+/// [`MAX_COMPILE_THREADS`], or exactly `FRULE_COMPILE_THREADS` when that is set to a positive
+/// number (`1` compiles on the calling thread only). One when nothing can be found out, so a
+/// one-core host never starts a thread.
+///
+/// Compiling is a start-up and reload cost: spreading it over the cores shortens the time until
+/// the rules run (or until a reload takes effect) without changing the total CPU time much.
+pub fn compile_threads() -> usize {
+    if let Some(n) = std::env::var("FRULE_COMPILE_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+    {
+        return n.min(MAX_COMPILE_THREADS);
+    }
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_COMPILE_THREADS)
+}
+
+/// The most threads [`Program::compile_all`] starts: beyond a few, the largest group (compiled by
+/// one thread) sets the wall time, and more threads only cost their start-up.
+pub const MAX_COMPILE_THREADS: usize = 8;
+
 /// The Cranelift IR of the native function a program becomes (for `frulec compile --emit clif`). When
 /// the program cannot be compiled to native code, the text is a single `;` comment saying why.
 pub fn emit_clif(p: &ir::Program) -> String {
@@ -442,5 +549,92 @@ pub fn emit_asm(p: &ir::Program) -> Result<String, JitError> {
     {
         let _ = p;
         Err(unavailable())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::{FieldId, MapEvent, OwnedValue};
+
+    /// A program of `rules` rules `proc.name = "<name><k>"` for k in 0..rules.
+    fn program(name: &str, rules: usize) -> ir::Program {
+        let mut text = String::from("$0 = field 7 \"proc.name\" : str\nv0 = load $0\n");
+        for k in 0..rules {
+            text.push_str(&format!(
+                "v{} = const.str \"{name}{k}\"\nv{} = cmp.eq v0, v{}\nrule \"r{k}\" = v{}\n",
+                2 * k + 1,
+                2 * k + 2,
+                2 * k + 1,
+                2 * k + 2
+            ));
+        }
+        ir::parse(&text).unwrap_or_else(|e| panic!("test program parses: {e:?}"))
+    }
+
+    fn answers(p: &Program, name: &str) -> Vec<usize> {
+        let mut m = p.machine();
+        let mut ev = MapEvent::new();
+        ev.set(FieldId(7), None, OwnedValue::Bytes(name.into()));
+        let mut out = Vec::new();
+        p.matches(&mut m, &mut ev, &mut out);
+        out
+    }
+
+    /// Whatever the thread count, `compile_all_on` answers in input order, each program as
+    /// `compile_or_vm` compiles it alone, and equal programs share one compiled copy.
+    #[test]
+    fn compile_all_is_the_same_on_any_thread_count() {
+        let ps = [
+            program("a", 3),
+            program("b", 7),
+            program("a", 3),
+            ir::Program::new(),
+            program("c", 1),
+            program("b", 7),
+            program("d", 12),
+        ];
+        let refs: Vec<&ir::Program> = ps.iter().collect();
+        let probes = ["a0", "a2", "b6", "c0", "d11", "d3", "x"];
+        let alone: Vec<Vec<Vec<usize>>> = ps
+            .iter()
+            .map(|p| {
+                let c = Program::compile_or_vm(p).unwrap_or_else(|e| panic!("compiles: {e}"));
+                probes.iter().map(|n| answers(&c, n)).collect()
+            })
+            .collect();
+        for threads in [0, 1, 2, 3, 16] {
+            let all = Program::compile_all_on(&refs, threads);
+            assert_eq!(all.len(), ps.len(), "{threads} threads");
+            for (i, (r, p)) in all.iter().zip(&ps).enumerate() {
+                let c = r
+                    .as_ref()
+                    .unwrap_or_else(|e| panic!("{threads} threads, program {i}: {e}"));
+                assert_eq!(
+                    c.rule_count(),
+                    p.rules.len(),
+                    "{threads} threads, program {i}"
+                );
+                assert_eq!(c.is_native(), cfg!(feature = "jit"), "program {i}");
+                let got: Vec<Vec<usize>> = probes.iter().map(|n| answers(c, n)).collect();
+                assert_eq!(got, alone[i], "{threads} threads, program {i}");
+            }
+            for (dup, orig) in [(2, 0), (5, 1)] {
+                let (Some(Ok(d)), Some(Ok(o))) = (all.get(dup), all.get(orig)) else {
+                    panic!("{threads} threads: programs {dup} and {orig} compile");
+                };
+                assert!(
+                    Arc::ptr_eq(&d.vm, &o.vm),
+                    "{threads} threads: {dup} shares {orig}"
+                );
+            }
+        }
+    }
+
+    /// The thread count is at least one and at most the cap.
+    #[test]
+    fn compile_threads_is_bounded() {
+        let n = compile_threads();
+        assert!((1..=MAX_COMPILE_THREADS).contains(&n), "{n}");
     }
 }
