@@ -108,6 +108,15 @@ use std::sync::Arc;
 use crate::abi::FieldSource;
 use crate::{ir, vm};
 
+/// Cranelift's working memory, reused across the programs one thread compiles.
+#[cfg(feature = "jit")]
+type Scratch = native::Scratch;
+
+/// Nothing to reuse without the JIT.
+#[cfg(not(feature = "jit"))]
+#[derive(Default)]
+struct Scratch;
+
 /// Why a program could not be compiled to native code. The caller can always fall back to the VM.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JitError {
@@ -185,10 +194,19 @@ impl Program {
     /// and records why ([`Program::fallback_reason`]). Fails only when the VM cannot compile it either
     /// (a program the verifier rejects).
     pub fn compile_or_vm(p: &ir::Program) -> Result<Program, vm::CompileError> {
+        Self::compile_or_vm_in(p, &mut Scratch::default())
+    }
+
+    /// [`Program::compile_or_vm`] with Cranelift's working memory kept in `scratch` between the
+    /// programs one thread compiles.
+    fn compile_or_vm_in(
+        p: &ir::Program,
+        scratch: &mut Scratch,
+    ) -> Result<Program, vm::CompileError> {
         let vm = vm::Program::compile(p)?;
         // The bytecode is borrowed by the code generator and kept either way: no copy of it (its
         // sets and regexes) for the fallback.
-        Ok(match Self::native_code(&vm) {
+        Ok(match Self::native_code(&vm, scratch) {
             #[cfg(feature = "jit")]
             Ok(native) => Program {
                 vm: Arc::new(vm),
@@ -250,22 +268,24 @@ impl Program {
         let threads = threads.clamp(1, distinct.len().max(1));
         let mut done: Vec<Option<Result<Program, vm::CompileError>>> = vec![None; ps.len()];
         if threads == 1 {
+            let mut scratch = Scratch::default();
             for &i in &distinct {
                 if let (Some(slot), Some(p)) = (done.get_mut(i), ps.get(i)) {
-                    *slot = Some(Program::compile_or_vm(p));
+                    *slot = Some(Program::compile_or_vm_in(p, &mut scratch));
                 }
             }
         } else {
             let next = std::sync::atomic::AtomicUsize::new(0);
             let work = || {
                 let mut mine = Vec::new();
+                let mut scratch = Scratch::default();
                 loop {
                     let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(&i) = distinct.get(k) else {
                         return mine;
                     };
                     if let Some(p) = ps.get(i) {
-                        mine.push((i, Program::compile_or_vm(p)));
+                        mine.push((i, Program::compile_or_vm_in(p, &mut scratch)));
                     }
                 }
             };
@@ -306,7 +326,7 @@ impl Program {
 
     #[cfg(feature = "jit")]
     fn native_from_vm(vm: vm::Program) -> Result<Program, JitError> {
-        let native = Self::native_code(&vm)?;
+        let native = Self::native_code(&vm, &mut Scratch::default())?;
         Ok(Program {
             vm: Arc::new(vm),
             native: Some(Arc::new(native)),
@@ -320,12 +340,15 @@ impl Program {
     }
 
     #[cfg(feature = "jit")]
-    fn native_code(vm: &vm::Program) -> Result<native::Native, JitError> {
-        Ok(native::compile(vm, native::Emit::default())?.native)
+    fn native_code(vm: &vm::Program, scratch: &mut Scratch) -> Result<native::Native, JitError> {
+        Ok(native::compile_with(vm, native::Emit::default(), scratch)?.native)
     }
 
     #[cfg(not(feature = "jit"))]
-    fn native_code(_vm: &vm::Program) -> Result<std::convert::Infallible, JitError> {
+    fn native_code(
+        _vm: &vm::Program,
+        _scratch: &mut Scratch,
+    ) -> Result<std::convert::Infallible, JitError> {
         Err(unavailable())
     }
 

@@ -436,8 +436,36 @@ fn host_isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, JitError> {
     .clone()
 }
 
+/// Cranelift's per-function working memory (the function, its analyses, the register allocator's
+/// state, the SSA builder's tables), kept between the programs one thread compiles so that each
+/// compile reuses the allocations of the previous one instead of growing fresh ones (Cranelift's
+/// advice for `Context`). Holds nothing of a finished program: each compile clears it.
+#[derive(Default)]
+pub(super) struct Scratch {
+    ctx: Option<cranelift_codegen::Context>,
+    fbc: FunctionBuilderContext,
+}
+
 /// Compiles a VM program to native code.
 pub(super) fn compile(vm: &vm::Program, emit: Emit) -> Result<Output, JitError> {
+    compile_with(vm, emit, &mut Scratch::default())
+}
+
+/// [`compile`] reusing the working memory in `scratch`. After a failure the scratch space is
+/// replaced by a fresh one (a translation that stopped half-way leaves a half-built function in it).
+pub(super) fn compile_with(
+    vm: &vm::Program,
+    emit: Emit,
+    scratch: &mut Scratch,
+) -> Result<Output, JitError> {
+    let out = compile_in(vm, emit, scratch);
+    if out.is_err() {
+        *scratch = Scratch::default();
+    }
+    out
+}
+
+fn compile_in(vm: &vm::Program, emit: Emit, scratch: &mut Scratch) -> Result<Output, JitError> {
     let isa = host_isa()?;
     let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
     let helpers = helpers();
@@ -477,12 +505,12 @@ pub(super) fn compile(vm: &vm::Program, emit: Emit) -> Result<Output, JitError> 
         .declare_function("frule_rules", Linkage::Local, &sig)
         .map_err(|e| err(e.to_string()))?;
 
-    let mut ctx = module.make_context();
+    let ctx = scratch.ctx.get_or_insert_with(|| module.make_context());
+    // A reused context was cleared by the module (`clear_context`) after its last function.
     ctx.func.signature = sig;
     ctx.set_disasm(emit.asm);
-    let mut fbc = FunctionBuilderContext::new();
     {
-        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fbc);
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut scratch.fbc);
         let funcs = helper_ids
             .iter()
             .map(|id| module.declare_func_in_func(*id, b.func))
@@ -503,10 +531,10 @@ pub(super) fn compile(vm: &vm::Program, emit: Emit) -> Result<Output, JitError> 
     }
     let clif = emit.clif.then(|| ctx.func.display().to_string());
     module
-        .define_function(fid, &mut ctx)
+        .define_function(fid, ctx)
         .map_err(|e| err(format!("cranelift rejected the code: {e:?}")))?;
     let asm = ctx.compiled_code().and_then(|c| c.vcode.clone());
-    module.clear_context(&mut ctx);
+    module.clear_context(ctx);
     module
         .finalize_definitions()
         .map_err(|e| err(format!("cannot finalize the code: {e}")))?;
