@@ -142,7 +142,7 @@ impl BytesIndex {
     }
 
     /// Whether `v` is an item of `items` (the buffer the index was built from).
-    #[inline]
+    #[inline(always)]
     fn contains(&self, items: &ValueBuf, v: &[u8]) -> bool {
         let s = Self::signature(v);
         let maybe = self
@@ -1867,22 +1867,45 @@ impl Program {
                     None => false,
                 }
             }
-            Some(Node::Transform(op, args)) if args.iter().all(|a| self.ensure(m, src, *a)) => {
-                let mut out = std::mem::take(&mut m.bufs[i]);
-                out.clear();
-                let arg_is_list = args
-                    .first()
-                    .and_then(|a| self.node_ty.get(*a as usize))
-                    .is_some_and(|t| t.list);
-                let arg_bufs: Vec<&ValueBuf> = args.iter().map(|a| self.buf(m, *a)).collect();
-                let ok = ops::transform(*op, &arg_bufs, arg_is_list, &mut out);
-                m.bufs[i] = out;
-                ok
-            }
-            Some(Node::Transform(..)) => false,
+            Some(Node::Transform(op, args)) => self.transform_slow(m, src, i, *op, args),
         };
         if let Some(s) = m.status.get_mut(i) {
             *s = if ok { PRESENT } else { MISSING };
+        }
+        ok
+    }
+}
+
+impl Program {
+    /// The transformer node `i` (`op` of `args`) for this event; `false` when missing. Out of line
+    /// and cold so that [`Program::ensure_slow`], which every first read of a field goes through,
+    /// stays a small function.
+    #[cold]
+    #[inline(never)]
+    fn transform_slow(
+        &self,
+        m: &mut Machine,
+        src: &mut dyn FieldSource,
+        i: usize,
+        op: TransformOp,
+        args: &[u32],
+    ) -> bool {
+        if !args.iter().all(|a| self.ensure(m, src, *a)) {
+            return false;
+        }
+        let Some(slot) = m.bufs.get_mut(i) else {
+            return false;
+        };
+        let mut out = std::mem::take(slot);
+        out.clear();
+        let arg_is_list = args
+            .first()
+            .and_then(|a| self.node_ty.get(*a as usize))
+            .is_some_and(|t| t.list);
+        let arg_bufs: Vec<&ValueBuf> = args.iter().map(|a| self.buf(m, *a)).collect();
+        let ok = ops::transform(op, &arg_bufs, arg_is_list, &mut out);
+        if let Some(slot) = m.bufs.get_mut(i) {
+            *slot = out;
         }
         ok
     }
