@@ -298,10 +298,18 @@ impl LoadResult {
 
 /// Loads rules files in order into one ruleset (later files may append to / override earlier ones).
 pub fn load(files: &[RulesFile]) -> LoadResult {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    load_on(files, cores)
+}
+
+/// [`load`], parsing the files' YAML on up to `cores` threads.
+fn load_on(files: &[RulesFile], cores: usize) -> LoadResult {
     let mut sm = SourceMap::new();
     let mut diags = Vec::new();
     let mut col = reader::Collector::default();
+    let mut parsed = parse_yaml(files, cores).into_iter();
     for f in files {
+        let pre = parsed.next().flatten();
         let (text, bad) = match std::str::from_utf8(&f.content) {
             Ok(s) => (s.to_string(), None),
             Err(e) => (
@@ -334,7 +342,10 @@ pub fn load(files: &[RulesFile]) -> LoadResult {
             file: id,
             sources: KNOWN_SOURCES,
         };
-        r.read(&f.name);
+        match pre {
+            Some(docs) => r.read_parsed(&f.name, docs),
+            None => r.read(&f.name),
+        }
     }
     check_plugin_requirements(&col, &mut diags);
     let compiled = compile::compile(&col, &mut sm, &mut diags);
@@ -353,6 +364,79 @@ pub fn load(files: &[RulesFile]) -> LoadResult {
         diagnostics: diags,
         required_engine_version: col.required_engine_version,
     }
+}
+
+/// Below this many bytes of rules in all, the files' YAML is parsed on the calling thread, in
+/// [`load`]'s loop: a thread's start costs more than parsing a small file.
+const PARALLEL_YAML_BYTES: usize = 64 * 1024;
+
+/// The YAML of the files that will be read (valid UTF-8 without NUL bytes), parsed before
+/// [`load`]'s loop when there are several large files and `cores` is more than one: each file on a
+/// thread of its own, the largest on the calling thread. `None` for a file left to the loop (also
+/// for all of them when parsing in parallel does not pay). Parsing is a pure function of the text,
+/// and [`load`] consumes the results in file order exactly where it would have parsed, so the
+/// result, diagnostics included, is the same either way.
+fn parse_yaml(
+    files: &[RulesFile],
+    cores: usize,
+) -> Vec<Option<Result<Vec<yaml::Node>, yaml::YamlError>>> {
+    let mut out: Vec<Option<Result<Vec<yaml::Node>, yaml::YamlError>>> =
+        files.iter().map(|_| None).collect();
+    let texts: Vec<(usize, &str)> = files
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let s = std::str::from_utf8(&f.content).ok()?;
+            (!f.content.contains(&0)).then_some((i, s))
+        })
+        .collect();
+    let total: usize = texts.iter().map(|(_, s)| s.len()).sum();
+    if texts.len() < 2 || total < PARALLEL_YAML_BYTES || cores < 2 {
+        return out;
+    }
+    // The largest file on this thread; the others on at most `cores - 1` helpers, each a share
+    // of about equal size (files in decreasing size, each to the lightest share).
+    let mut order = texts;
+    order.sort_by_key(|(_, s)| std::cmp::Reverse(s.len()));
+    let Some((&(first, first_text), rest)) = order.split_first() else {
+        return out;
+    };
+    let mut shares: Vec<(usize, Vec<(usize, &str)>)> = (0..(cores - 1).min(rest.len()))
+        .map(|_| (0, Vec::new()))
+        .collect();
+    for &(i, s) in rest {
+        if let Some(share) = shares.iter_mut().min_by_key(|(bytes, _)| *bytes) {
+            share.0 += s.len();
+            share.1.push((i, s));
+        }
+    }
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = shares
+            .into_iter()
+            .map(|(_, share)| {
+                scope.spawn(move || {
+                    share
+                        .into_iter()
+                        .map(|(i, s)| (i, yaml::parse(s)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        if let Some(slot) = out.get_mut(first) {
+            *slot = Some(yaml::parse(first_text));
+        }
+        for h in helpers {
+            // A helper that panicked leaves its files to the loop (which parses them again).
+            if let Ok(done) = h.join() {
+                for (i, r) in done {
+                    if let Some(slot) = out.get_mut(i) {
+                        *slot = Some(r);
+                    }
+                }
+            }
+        }
+    });
+    out
 }
 
 fn check_plugin_requirements(col: &reader::Collector, diags: &mut Vec<Diagnostic>) {
@@ -377,5 +461,58 @@ fn check_plugin_requirements(col: &reader::Collector, diags: &mut Vec<Diagnostic
                 format!("Plugin requirement not satisfied, must load one of: {list}"),
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Large files with YAML errors, invalid UTF-8 and NUL bytes among good ones: parsing the
+    /// YAML on several threads gives the same result, diagnostics and their order included, as
+    /// on one.
+    #[test]
+    fn parallel_yaml_parse_changes_nothing() {
+        let big = |name: &str, extra: &str| {
+            let mut text = String::new();
+            for i in 0..600 {
+                text.push_str(&format!(
+                    "- macro: {name}_m{i}\n  condition: proc.name = {name}{i}\n\n"
+                ));
+            }
+            text.push_str(extra);
+            RulesFile::new(name.to_string(), text.into_bytes())
+        };
+        let files = vec![
+            big(
+                "a",
+                "- rule: r\n  desc: d\n  condition: a_m1 and\n  output: o\n  priority: INFO\n",
+            ),
+            big("b", "- macro: [\n"),
+            RulesFile::new("c".to_string(), b"- list: l\n  items: [\xff]\n".to_vec()),
+            big(
+                "d",
+                "- list: x\n  items: [a, b]\n- rule: s\n  desc: d\n  condition: d_m3 and proc.name in (x)\n  output: o\n  priority: INFO\n",
+            ),
+            RulesFile::new("e".to_string(), b"- list: z\n  items: [\0]\n".to_vec()),
+            big("f", ""),
+        ];
+        let total: usize = files.iter().map(|f| f.content.len()).sum();
+        assert!(
+            total >= PARALLEL_YAML_BYTES,
+            "{total} bytes: the parallel path runs"
+        );
+        let one = format!("{:?}", load_on(&files, 1));
+        for cores in [2, 3, 8] {
+            assert_eq!(
+                format!("{:?}", load_on(&files, cores)),
+                one,
+                "{cores} cores"
+            );
+        }
+        assert!(
+            one.contains("YamlParse"),
+            "a YAML error is among the diagnostics"
+        );
     }
 }

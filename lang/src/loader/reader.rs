@@ -440,8 +440,14 @@ impl Reader<'_> {
 
     /// Reads one file's content.
     pub fn read(&mut self, name: &str) {
+        self.read_parsed(name, yaml::parse(self.src));
+    }
+
+    /// [`Reader::read`] of a file whose YAML was already parsed (`parsed` is `yaml::parse` of
+    /// `self.src`), so that the loader can parse several files at once.
+    pub fn read_parsed(&mut self, name: &str, parsed: Result<Vec<yaml::Node>, yaml::YamlError>) {
         let root = Ctx::root(self.file, name);
-        let docs = match yaml::parse(self.src) {
+        let docs = match parsed {
             Ok(d) => d,
             Err(e) => {
                 let (l, c) = e.line_col0.unwrap_or((0, 0));
