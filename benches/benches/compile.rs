@@ -17,8 +17,10 @@
 //! per group$'` — profiling mode runs the routine once to warm up, so in
 //! `callgrind_annotate --inclusive=yes --tree=calling` the callees of `Bencher::iter` and of its
 //! closure (`loader::load`, `lower`, `evttype_partition::partition` with `opt::optimize` inside,
-//! `jit::Program::compile_all_on`) are the stages of exactly one compile (every thread's
-//! instructions counted).
+//! `jit::Program::compile_all_on`) are the stages of exactly one compile. With
+//! `--separate-threads=yes` callgrind writes one file per thread: the calling thread's
+//! `Bencher::iter` is the critical path of one compile (what the wall time follows on idle cores),
+//! and the helper threads' files hold the rest of the work (the total is what the CPU time follows).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use frule_codegen::dispatch::Dispatch;
