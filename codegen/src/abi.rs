@@ -23,6 +23,24 @@
 //!   addresses as [`IpAddr`] (also for `ipnet` fields, whose *constants* are networks);
 //! - the buffer is cleared by the caller before each `extract`, and reused across events, so steady-state
 //!   extraction allocates nothing.
+//!
+//! # Fixed-offset numeric fields
+//!
+//! The cheap numeric fields rules compare most (`fd.num`, `evt.rawres`, `evt.is_open_read`,
+//! `user.uid`, `proc.vpid`, … — [`FIXED_FIELD_NAMES`]) also have a second way out of a source: a
+//! [`FixedFields`] block of plain `u64` values at fixed offsets with a presence bitmask, filled once
+//! per event by [`FieldSource::fixed_fields`] for the fields a compiled program asks for. The JIT
+//! compares such a field with `load mask; test bit; load value; icmp`, without a call and without
+//! the per-event cache. The layout is a fixed ABI table (index `i` of [`FIXED_FIELD_NAMES`] is bit
+//! `i` of [`FixedFields::present`] and `values[i]`), so code compiled once runs with every source.
+//!
+//! Invariants of the block (what makes both ways give the same answers):
+//! - bit `i` is set exactly when `extract` of field `i` without an argument succeeds with exactly
+//!   one item that the field's [`ScalarKind`] compares as a number ([`fixed_bits`]): an `i64`, `u64`
+//!   or `bool` item for `int`/`uint` fields, a `bool` item for `bool` fields;
+//! - then `values[i]` holds that item's 64 bits (an `i64` as its two's complement, a `bool` as 0/1);
+//! - a source that has no faster way inherits the default, which extracts each wanted field through
+//!   [`FieldSource::extract`] ([`fill_fixed_by_extract`]), so the block is exact by construction.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -320,6 +338,165 @@ pub trait FieldSource {
     /// Extracts `field` (with its argument) into `out`, which the caller has cleared. Returns `false` when
     /// the field is not available for this event; a check on it is then false (spec B.3).
     fn extract(&mut self, field: FieldId, arg: Option<&FieldArg>, out: &mut ValueBuf) -> bool;
+
+    /// Fills `block` with the fixed-offset numeric fields whose bits are set in `wanted` (bit `i` =
+    /// [`FIXED_FIELD_NAMES`]`[i]`), following the invariants of the module docs: `present` gets a
+    /// bit for each wanted field that is present, `values` its value. Called at most once per event
+    /// by the JIT, before the rules run, and only when the program compares such a field; `block`
+    /// arrives with `present == 0`.
+    ///
+    /// The default extracts each wanted field through [`FieldSource::extract`]. Sources that hold
+    /// these values decoded (the runtime's event view) override it to skip the generic path.
+    fn fixed_fields(&mut self, wanted: u64, block: &mut FixedFields) {
+        let mut scratch = ValueBuf::new();
+        fill_fixed_by_extract(self, wanted, block, &mut scratch);
+    }
+}
+
+/// The fixed-offset numeric fields, by their index in [`FixedFields`] (see the module docs). Every
+/// one is a single-valued schema field without an argument whose values are `int`, `uint` or `bool`,
+/// and that the upstream rules compare with constants.
+pub const FIXED_FIELD_NAMES: [&str; FIXED_FIELDS] = [
+    "evt.num",
+    "evt.rawres",
+    "evt.failed",
+    "evt.is_open_read",
+    "evt.is_open_write",
+    "evt.is_open_exec",
+    "evt.is_open_create",
+    "fd.num",
+    "fd.connected",
+    "fd.name_changed",
+    "user.uid",
+    "user.loginuid",
+    "group.gid",
+    "proc.pid",
+    "proc.vpid",
+    "thread.tid",
+    "thread.vtid",
+    "proc.is_exe_writable",
+    "proc.is_exe_upper_layer",
+    "proc.is_exe_from_memfd",
+    "proc.is_sid_leader",
+    "proc.is_vpgid_leader",
+];
+
+/// How many fixed-offset fields there are (at most 64: one bit each in [`FixedFields::present`]).
+pub const FIXED_FIELDS: usize = 22;
+
+/// One event's fixed-offset numeric fields (see the module docs). `repr(C)`: compiled code loads
+/// `present` at offset 0 and `values[i]` at offset `8 + 8 i`.
+#[repr(C)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixedFields {
+    /// Bit `i`: field `i` is present in this event and `values[i]` holds it.
+    pub present: u64,
+    /// The values' bits (only meaningful where `present` has the bit).
+    pub values: [u64; FIXED_FIELDS],
+}
+
+impl Default for FixedFields {
+    fn default() -> Self {
+        FixedFields::EMPTY
+    }
+}
+
+impl FixedFields {
+    /// No field present.
+    pub const EMPTY: FixedFields = FixedFields {
+        present: 0,
+        values: [0; FIXED_FIELDS],
+    };
+
+    /// Records field `i` as present with `bits`, or as missing (`None`).
+    #[inline]
+    pub fn set(&mut self, i: usize, bits: Option<u64>) {
+        let bit = 1u64 << (i % 64);
+        match (bits, self.values.get_mut(i)) {
+            (Some(v), Some(slot)) => {
+                *slot = v;
+                self.present |= bit;
+            }
+            _ => self.present &= !bit,
+        }
+    }
+
+    /// Field `i`'s bits when it is present.
+    pub fn get(&self, i: usize) -> Option<u64> {
+        if i < 64 && self.present & (1 << i) != 0 {
+            self.values.get(i).copied()
+        } else {
+            None
+        }
+    }
+
+    /// The byte offset of `values[i]` in the block (the JIT's loads).
+    pub fn value_offset(i: usize) -> usize {
+        std::mem::offset_of!(FixedFields, values) + 8 * i
+    }
+}
+
+/// The index of `field` among the fixed-offset fields, if it is one.
+pub fn fixed_index(field: FieldId) -> Option<usize> {
+    static TABLE: std::sync::OnceLock<HashMap<FieldId, usize>> = std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            FIXED_FIELD_NAMES
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| Some((frule_lang::fields::lookup(n)?, i)))
+                .collect()
+        })
+        .get(&field)
+        .copied()
+}
+
+/// The schema field of fixed-offset index `i`.
+pub fn fixed_field(i: usize) -> Option<FieldId> {
+    frule_lang::fields::lookup(FIXED_FIELD_NAMES.get(i)?)
+}
+
+/// The representation class of fixed-offset field `i` (`int`, `uint` or `bool`).
+pub fn fixed_kind(i: usize) -> Option<ScalarKind> {
+    Some(crate::lower::scalar_kind(fixed_field(i)?.info().ty))
+}
+
+/// The block value of one extraction of a field of class `kind` (`out` as `extract` left it, `ok`
+/// its answer): present only with exactly one item that the class compares as a number, which is
+/// what the compiled code's own numeric cache accepts.
+pub fn fixed_bits(kind: ScalarKind, ok: bool, out: &ValueBuf) -> Option<u64> {
+    if !ok || out.len() != 1 {
+        return None;
+    }
+    match (kind, out.get(0)?) {
+        (_, ValueRef::Bool(b)) => Some(u64::from(b)),
+        (ScalarKind::Bool, _) => None,
+        (_, ValueRef::I64(x)) => Some(x as u64),
+        (_, ValueRef::U64(x)) => Some(x),
+        _ => None,
+    }
+}
+
+/// Fills `block` for the `wanted` fields through `extract` (the default of
+/// [`FieldSource::fixed_fields`], and the fallback of sources that decode only some fields
+/// themselves); `scratch` is any reusable buffer.
+pub fn fill_fixed_by_extract<S: FieldSource + ?Sized>(
+    src: &mut S,
+    wanted: u64,
+    block: &mut FixedFields,
+    scratch: &mut ValueBuf,
+) {
+    let mut left = wanted;
+    while left != 0 {
+        let i = left.trailing_zeros() as usize;
+        left &= left - 1;
+        let (Some(field), Some(kind)) = (fixed_field(i), fixed_kind(i)) else {
+            continue;
+        };
+        scratch.clear();
+        let ok = src.extract(field, None, scratch);
+        block.set(i, fixed_bits(kind, ok, scratch));
+    }
 }
 
 /// An owned field value, as stored in a [`MapEvent`].
@@ -402,6 +579,26 @@ impl FieldSource for MapEvent {
                 true
             }
             None => false,
+        }
+    }
+
+    /// The same values as `extract` gives, read from the map directly: filling the block is not
+    /// counted in [`MapEvent::extractions`], which counts the cache's work.
+    fn fixed_fields(&mut self, wanted: u64, block: &mut FixedFields) {
+        let mut scratch = ValueBuf::new();
+        let mut left = wanted;
+        while left != 0 {
+            let i = left.trailing_zeros() as usize;
+            left &= left - 1;
+            let (Some(field), Some(kind)) = (fixed_field(i), fixed_kind(i)) else {
+                continue;
+            };
+            scratch.clear();
+            let values = self.fields.get(&(field, None));
+            for v in values.into_iter().flatten() {
+                scratch.push(v.as_ref());
+            }
+            block.set(i, fixed_bits(kind, values.is_some(), &scratch));
         }
     }
 }
