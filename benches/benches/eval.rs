@@ -15,7 +15,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use frule_codegen::abi::{FieldArg, FieldId, FieldSource, OwnedValue, ScalarKind, ValueBuf};
+use frule_codegen::abi::{
+    self, FieldArg, FieldId, FieldSource, FixedFields, OwnedValue, ScalarKind, ValueBuf,
+};
 use frule_codegen::dispatch::{Dispatch, JitDispatch};
 use frule_codegen::lower::{Lowerer, scalar_kind};
 use frule_codegen::opt::{self, evttype_partition};
@@ -23,9 +25,12 @@ use frule_codegen::{ir, jit, verify, vm};
 use frule_lang::fields;
 use frule_lang::loader::{self, RulesFile};
 
-/// Field values by field id (arguments ignored): the cheapest possible provider.
+/// Field values by field id (arguments ignored): the cheapest possible provider. The fixed-offset
+/// numeric fields (`abi::FIXED_FIELD_NAMES`) are also kept decoded, as the runtime's event view
+/// decodes them, and copied into the JIT's block when it asks.
 struct ArrayEvent {
     values: Vec<Option<OwnedValue>>,
+    fixed: FixedFields,
 }
 
 impl ArrayEvent {
@@ -50,7 +55,14 @@ impl ArrayEvent {
                 *slot = Some(value);
             }
         }
-        ArrayEvent { values }
+        let mut ev = ArrayEvent {
+            values,
+            fixed: FixedFields::EMPTY,
+        };
+        let mut fixed = FixedFields::EMPTY;
+        abi::fill_fixed_by_extract(&mut ev, u64::MAX, &mut fixed, &mut ValueBuf::new());
+        ev.fixed = fixed;
+        ev
     }
 }
 
@@ -63,6 +75,12 @@ impl FieldSource for ArrayEvent {
             }
             _ => false,
         }
+    }
+
+    /// The decoded block as it is (every field it holds, which covers `wanted`).
+    fn fixed_fields(&mut self, wanted: u64, block: &mut FixedFields) {
+        block.values = self.fixed.values;
+        block.present = self.fixed.present & wanted;
     }
 }
 

@@ -180,6 +180,9 @@ pub struct Machine {
     lens: Vec<u64>,
     numstat: Vec<u8>,
     results: Vec<u8>,
+    /// The event's fixed-offset numeric fields, filled by the field source before each native call
+    /// (kept here so that no call clears the whole block; boxed to keep the machine small).
+    fixed: Box<crate::abi::FixedFields>,
 }
 
 impl Program {
@@ -403,6 +406,7 @@ impl Program {
             lens: vec![0; nodes],
             numstat: vec![0; nodes],
             results: vec![0; self.vm.rule_count()],
+            fixed: Box::new(crate::abi::FixedFields::EMPTY),
         }
     }
 

@@ -17,6 +17,9 @@
 //!   of the call (a present node's buffer in the VM's cache is not touched again until the next
 //!   reset), so the inline comparisons read them after checking the length;
 //! - the caches were cleared for this event before the call;
+//! - `fixed` points to the event's [`FixedFields`] block, filled by the field source for every
+//!   fixed-offset field the code compares (`Native::fixed_wanted`), whenever the code compares one
+//!   (it is null, and never read, for code that compares none);
 //! - the pointers stay valid and unaliased by Rust references for the duration of the call (helpers
 //!   create short-lived references from them, one at a time).
 
@@ -35,7 +38,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module};
 
 use super::{JitError, Machine};
-use crate::abi::{FieldSource, ScalarKind, ValueRef};
+use crate::abi::{FieldSource, FixedFields, ScalarKind, ValueRef};
 use crate::ir::{Cmp, Modifier};
 use crate::vm::{self, Node, Op};
 
@@ -69,8 +72,9 @@ struct Ctx<'a> {
     /// Per string slot (slots share one index space with the numeric ones): the byte length of the
     /// value whose address is in `nums`.
     lens: *mut u64,
-    /// Reserved for the fixed-offset numeric fields (see the module docs of `jit`); null today.
-    fixed: *const u64,
+    /// The event's fixed-offset numeric fields (see [`crate::abi`]), or null when the code compares
+    /// none of them.
+    fixed: *const FixedFields,
     vm: *const vm::Program,
     machine: *mut vm::Machine,
     src: *mut (dyn FieldSource + 'a),
@@ -84,6 +88,9 @@ pub(super) struct Native {
     entry: Option<EntryFn>,
     /// How many numeric and string cache slots the code uses.
     num_slots: usize,
+    /// The fixed-offset fields the code compares (bit `i` = [`crate::abi::FIXED_FIELD_NAMES`]`[i]`),
+    /// which the field source fills once per event before the call.
+    fixed_wanted: u64,
     /// The long constants the code compares with (by address; boxed, so moving `Native` keeps
     /// them in place).
     #[allow(
@@ -141,12 +148,19 @@ impl Native {
             // Callers reset the machine first; a mismatched one would break the code's invariants.
             return false;
         }
+        let fixed: *const FixedFields = if self.fixed_wanted != 0 {
+            m.fixed.present = 0;
+            src.fixed_fields(self.fixed_wanted, &mut m.fixed);
+            &*m.fixed
+        } else {
+            std::ptr::null()
+        };
         let mut ctx = Ctx {
             numstat: m.numstat.as_mut_ptr(),
             nums: m.nums.as_mut_ptr(),
             memo: m.memo.as_mut_ptr(),
             lens: m.lens.as_mut_ptr(),
-            fixed: std::ptr::null(),
+            fixed,
             vm,
             machine: &mut m.vm,
             src,
@@ -154,7 +168,8 @@ impl Native {
         let only = only.map_or(-1, |i| i as i64);
         // SAFETY: `entry` was compiled by `compile` from `vm` (the caller passes the program it was
         // compiled from), so every index it uses is within the sizes checked above; every pointer in
-        // `ctx` and `results` points into live, exclusively borrowed memory for the whole call.
+        // `ctx` and `results` points into live, exclusively borrowed memory for the whole call
+        // (`m.fixed` is only read by the code, and filled for every field it compares).
         let r = unsafe { entry(&mut ctx, only, m.results.as_mut_ptr()) };
         r != 0
     }
@@ -477,6 +492,7 @@ fn compile_in(vm: &vm::Program, emit: Emit, scratch: &mut Scratch) -> Result<Out
         module: ManuallyDrop::new(JITModule::new(jb)),
         entry: None,
         num_slots: 0,
+        fixed_wanted: 0,
         consts: Vec::new(),
     };
     let module = &mut *native.module;
@@ -522,9 +538,11 @@ fn compile_in(vm: &vm::Program, emit: Emit, scratch: &mut Scratch) -> Result<Out
             slots: HashMap::new(),
             str_slots: HashMap::new(),
             consts: Vec::new(),
+            fixed_wanted: 0,
         };
         t.function(&mut b)?;
         native.num_slots = t.slots.len() + t.str_slots.len();
+        native.fixed_wanted = t.fixed_wanted;
         native.consts = t.consts;
         b.seal_all_blocks();
         b.finalize(module.isa().frontend_config());
@@ -557,6 +575,8 @@ struct Translator<'a> {
     str_slots: HashMap<u32, u32>,
     /// Constants too long to compare inline, owned by the code that points to them.
     consts: Vec<Box<[u8]>>,
+    /// The fixed-offset fields compared so far (bit `i` = fixed index `i`).
+    fixed_wanted: u64,
 }
 
 /// The base addresses loaded once at function entry.
@@ -802,7 +822,10 @@ impl Translator<'_> {
         match op {
             Op::Cmp { op, kind, lhs, rhs } => {
                 let v = match self.inline_number(*op, *kind, *lhs, *rhs) {
-                    Some((cc, k)) => self.number_cmp(b, bases, *lhs, cc, k)?,
+                    Some((cc, k)) => match self.fixed_of(*lhs) {
+                        Some(i) => self.fixed_cmp(b, bases, i, cc, k)?,
+                        None => self.number_cmp(b, bases, *lhs, cc, k)?,
+                    },
                     None => self.call_predicate(b, bases, pc),
                 };
                 Ok(v)
@@ -898,6 +921,55 @@ impl Translator<'_> {
             _ => return None,
         };
         Some((cc, k))
+    }
+
+    /// The fixed-offset index of node `n` when it is a load, without an argument, of a fixed-offset
+    /// field whose class is the node's (so that the block holds exactly what the numeric cache
+    /// would: see [`crate::abi::fixed_bits`]).
+    fn fixed_of(&self, n: u32) -> Option<usize> {
+        let Some(Node::Load(field, None)) = self.vm.nodes.get(n as usize) else {
+            return None;
+        };
+        let ty = self.vm.node_ty.get(n as usize)?;
+        let i = crate::abi::fixed_index(*field)?;
+        (!ty.list && !self.vm.is_multi(n) && crate::abi::fixed_kind(i) == Some(ty.kind) && i < 64)
+            .then_some(i)
+    }
+
+    /// `present & bit(i) != 0 && values[i] cc k` on the event's fixed-offset block: two loads from
+    /// the block (whose address is in the context) and no call.
+    fn fixed_cmp(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        bases: &Bases,
+        i: usize,
+        cc: IntCC,
+        k: u64,
+    ) -> Result<Value, JitError> {
+        let off = |o: usize| i32::try_from(o).map_err(|_| err("fixed-offset field out of range"));
+        self.fixed_wanted |= 1 << i;
+        let block = b.ins().load(
+            self.ptr,
+            flags(),
+            bases.ctx,
+            off(std::mem::offset_of!(Ctx<'_>, fixed))?,
+        );
+        let present = b.ins().load(
+            types::I64,
+            flags(),
+            block,
+            off(std::mem::offset_of!(FixedFields, present))?,
+        );
+        let bit = b.ins().band_imm_u(present, 1i64 << i);
+        let has = b.ins().icmp_imm_u(IntCC::NotEqual, bit, 0);
+        let x = b.ins().load(
+            types::I64,
+            flags(),
+            block,
+            off(FixedFields::value_offset(i))?,
+        );
+        let c = b.ins().icmp_imm_u(cc, x, k as i64);
+        Ok(b.ins().band(has, c))
     }
 
     /// With `s` the node's numeric slot: `status = numstat[s]; if status == 0 { status =
