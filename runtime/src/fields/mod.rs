@@ -28,6 +28,7 @@
 //! `proc.nchilds`, `proc.fdopencount`, `proc.vmsize`-style counters and `thread.cpu*`. See
 //! [`is_supported`].
 
+mod fixed;
 mod names;
 mod render;
 
@@ -1510,6 +1511,11 @@ impl FieldSource for Extractor<'_> {
             Unsupported => false,
             _ => self.proc_field(k, arg, out),
         }
+    }
+
+    /// The fixed-offset numeric fields decoded directly (see `fixed.rs`), not through `extract`.
+    fn fixed_fields(&mut self, wanted: u64, block: &mut frule_codegen::abi::FixedFields) {
+        self.fill_fixed(wanted, block);
     }
 }
 
