@@ -68,15 +68,16 @@
 //! immutable after finalization and reads only the per-call context, so a `Program` is `Send + Sync`
 //! like the VM's; the per-event state lives in a [`Machine`], one per thread.
 //!
-//! # Fixed-offset numeric fields (planned path)
+//! # Fixed-offset numeric fields
 //!
-//! The context passed to the native function has a slot reserved for a pointer to a per-event struct of
-//! plain `u64` fields with a presence bitmask (`fixed`, null today). When the runtime can offer such a
-//! layout (`evt.num`, `proc.pid`, `fd.num`, `user.uid`, … decoded once per event), the translation of an
-//! inline numeric comparison on such a field becomes `load bitmask; test bit; load fixed+offset; icmp`
-//! with no helper call and no cache; the other fields keep going through the cache. The layout would
-//! come with the program's compile options (field id → offset), so code compiled for one layout is
-//! only ever run with it.
+//! The cheap numeric fields rules compare most (`evt.rawres`, `fd.num`, `evt.is_open_read`,
+//! `user.uid`, `proc.vpid`, …: [`crate::abi::FIXED_FIELD_NAMES`]) bypass the cache: an inline
+//! comparison of such a field (a load without an argument, of the field's own class) is `load
+//! mask; test bit; load value; icmp` on the event's [`crate::abi::FixedFields`] block, with no
+//! helper call. The layout is a fixed ABI table, so code compiled once runs with every source; the
+//! source fills the block once per event, before the call, for the fields the code compares
+//! ([`crate::abi::FieldSource::fixed_fields`]; the default extracts them, the runtime decodes them
+//! directly). Other uses of those fields (sets, `exists`, outputs) keep going through the cache.
 //!
 //! ```
 //! use frule_codegen::abi::{FieldId, MapEvent, OwnedValue};
