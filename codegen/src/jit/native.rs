@@ -758,11 +758,10 @@ impl Translator<'_> {
                     return Err(err("control instruction reached as a block"));
                 }
                 _ => {
-                    let v = self.predicate(b, bases, pc, op)?;
                     let t = self.resolve(start, end, pc + 1, true)?;
                     let f = self.resolve(start, end, pc + 1, false)?;
                     let (t, f) = (blocks.of(t, b), blocks.of(f, b));
-                    b.ins().brif(v, t, &[], f, &[]);
+                    self.predicate(b, bases, pc, op, t, f)?;
                 }
             }
         }
@@ -811,40 +810,43 @@ impl Translator<'_> {
         }
     }
 
-    /// The answer of predicate instruction `op` (at `pc`) as an `i8` 0/1.
+    /// Predicate instruction `op` (at `pc`) as branches: to `t` when it holds, to `f` when it does
+    /// not (a missing operand included, spec B.3). No answer is materialized where the operator is
+    /// compiled inline: every exit of the field fetch and of the comparison branches straight to
+    /// `t` or `f`, so no block parameter (which the single-pass allocator moves through the stack)
+    /// carries it.
     fn predicate(
         &mut self,
         b: &mut FunctionBuilder<'_>,
         bases: &Bases,
         pc: usize,
         op: &Op,
-    ) -> Result<Value, JitError> {
-        match op {
-            Op::Cmp { op, kind, lhs, rhs } => {
-                let v = match self.inline_number(*op, *kind, *lhs, *rhs) {
-                    Some((cc, k)) => match self.fixed_of(*lhs) {
-                        Some(i) => self.fixed_cmp(b, bases, i, cc, k)?,
-                        None => self.number_cmp(b, bases, *lhs, cc, k)?,
-                    },
-                    None => self.call_predicate(b, bases, pc),
-                };
-                Ok(v)
-            }
+        t: Block,
+        f: Block,
+    ) -> Result<(), JitError> {
+        let v = match op {
+            Op::Cmp { op, kind, lhs, rhs } => match self.inline_number(*op, *kind, *lhs, *rhs) {
+                Some((cc, k)) => match self.fixed_of(*lhs) {
+                    Some(i) => self.fixed_cmp(b, bases, i, cc, k)?,
+                    None => {
+                        let word = self.slot_present(b, bases, *lhs, false, f)?;
+                        let x = b.ins().load(types::I64, flags(), bases.nums, word);
+                        b.ins().icmp_imm_u(cc, x, k as i64)
+                    }
+                },
+                None => self.call_predicate(b, bases, pc),
+            },
             Op::CmpNeedle { op, lhs, needle } if self.string_node(*lhs) => {
-                let v = self.needle_cmp(b, bases, *op, *lhs, *needle)?;
-                Ok(v)
+                return self.needle_cmp(b, bases, *op, *lhs, *needle, t, f);
             }
             Op::InSet { lhs, set, .. }
                 if self.string_node(*lhs)
                     && !self.vm.node_ty.get(*lhs as usize).is_some_and(|t| t.list)
                     && self.bytes_set(*set) =>
             {
-                let (lhs, set) = (*lhs, i64::from(*set));
-                let v = self.string_call(b, bases, lhs, |t, b, ptr, len| {
-                    let set = b.ins().iconst(types::I64, set);
-                    t.call(b, IN_BYTES, &[bases.ctx, set, ptr, len])
-                })?;
-                Ok(v)
+                let (ptr, len) = self.string_operand(b, bases, *lhs, f)?;
+                let set = b.ins().iconst(types::I64, i64::from(*set));
+                self.call(b, IN_BYTES, &[bases.ctx, set, ptr, len])
             }
             Op::Modified {
                 m: Modifier::AnyOf,
@@ -852,13 +854,11 @@ impl Translator<'_> {
                 lhs,
                 set,
             } if self.string_node(*lhs) && self.bytes_set(*set) => {
-                let (lhs, set, code) = (*lhs, i64::from(*set), cmp_code(*op));
-                let v = self.string_call(b, bases, lhs, |t, b, ptr, len| {
-                    let set = b.ins().iconst(types::I64, set);
-                    let code = b.ins().iconst(types::I64, code);
-                    t.call(b, ANY_BYTES, &[bases.ctx, set, code, ptr, len])
-                })?;
-                Ok(v)
+                let code = cmp_code(*op);
+                let (ptr, len) = self.string_operand(b, bases, *lhs, f)?;
+                let set = b.ins().iconst(types::I64, i64::from(*set));
+                let code = b.ins().iconst(types::I64, code);
+                self.call(b, ANY_BYTES, &[bases.ctx, set, code, ptr, len])
             }
             Op::Exists(_)
             | Op::CmpNeedle { .. }
@@ -868,21 +868,20 @@ impl Translator<'_> {
             | Op::InVal { .. }
             | Op::PMatch { .. }
             | Op::Regex { .. }
-            | Op::RegexModified { .. }
-            | Op::Const(_) => {
-                let v = match op {
-                    Op::Const(c) => b.ins().iconst(types::I8, i64::from(*c)),
-                    _ => self.call_predicate(b, bases, pc),
-                };
-                Ok(v)
+            | Op::RegexModified { .. } => self.call_predicate(b, bases, pc),
+            Op::Const(c) => {
+                b.ins().jump(if *c { t } else { f }, &[]);
+                return Ok(());
             }
             Op::Ret
             | Op::JumpIfFalse(_)
             | Op::JumpIfTrue(_)
             | Op::Not
             | Op::MemoGet { .. }
-            | Op::MemoPut(_) => Err(err("control instruction translated as a predicate")),
-        }
+            | Op::MemoPut(_) => return Err(err("control instruction translated as a predicate")),
+        };
+        b.ins().brif(v, t, &[], f, &[]);
+        Ok(())
     }
 
     /// When `lhs op rhs` is an `int`/`uint` ordering comparison of a node with a numeric constant:
@@ -972,36 +971,21 @@ impl Translator<'_> {
         Ok(b.ins().band(has, c))
     }
 
-    /// With `s` the node's numeric slot: `status = numstat[s]; if status == 0 { status =
-    /// number(ctx, node, s) }; status == 1 && nums[s] cc k`.
-    fn number_cmp(
-        &mut self,
-        b: &mut FunctionBuilder<'_>,
-        bases: &Bases,
-        node: u32,
-        cc: IntCC,
-        k: u64,
-    ) -> Result<Value, JitError> {
-        let (status, num_off) = self.slot_status(b, bases, node, false)?;
-        let present = b.ins().icmp_imm_u(IntCC::Equal, status, 1);
-        // The load is always in bounds; its value only matters when the status says present.
-        let x = b.ins().load(types::I64, flags(), bases.nums, num_off);
-        let c = b.ins().icmp_imm_u(cc, x, k as i64);
-        Ok(b.ins().band(present, c))
-    }
-
-    /// The status byte of `node`'s slot in this event (0 not yet extracted, 1 present, other values
-    /// absent), extracting it through the `number` or `string` helper on first use, and the byte
-    /// offset of the slot's words in `nums` (and `lens`): `status = numstat[s]; if status == 0 {
-    /// status = helper(ctx, node, s) }`. Numeric and string slots share one numbering, so a node has
-    /// at most one slot of each kind and the status bytes never overlap.
-    fn slot_status(
+    /// Fetches `node` through its numeric (or, with `string`, string) slot: jumps to `missing` when
+    /// it is absent this event, and leaves the builder in a block where it is present, returning
+    /// the byte offset of the slot's words in `nums` (and `lens`). The hot case, a node already
+    /// extracted in this event, is one byte load and one branch: `status = numstat[s]; if status
+    /// == 1 { present } else if status != 0 { missing } else if helper(ctx, node, s) == 1 { present }
+    /// else { missing }`. Numeric and string slots share one numbering, so a node has at most one
+    /// slot of each kind and the status bytes never overlap.
+    fn slot_present(
         &mut self,
         b: &mut FunctionBuilder<'_>,
         bases: &Bases,
         node: u32,
         string: bool,
-    ) -> Result<(Value, i32), JitError> {
+        missing: Block,
+    ) -> Result<i32, JitError> {
         let next = (self.slots.len() + self.str_slots.len()) as u32;
         let (slots, helper, too_many) = if string {
             (&mut self.str_slots, STRING, "too many string slots")
@@ -1012,17 +996,21 @@ impl Translator<'_> {
         let stat_off = i32::try_from(slot).map_err(|_| err(too_many))?;
         let word_off = i32::try_from(u64::from(slot) * 8).map_err(|_| err(too_many))?;
         let st = b.ins().load(types::I8, flags(), bases.numstat, stat_off);
+        let present = b.create_block();
+        let unknown = b.create_block();
         let extract = b.create_block();
-        let have = b.create_block();
-        let status = b.append_block_param(have, types::I8);
-        b.ins().brif(st, have, &[BlockArg::Value(st)], extract, &[]);
+        let have = b.ins().icmp_imm_u(IntCC::Equal, st, 1);
+        b.ins().brif(have, present, &[], unknown, &[]);
+        b.switch_to_block(unknown);
+        b.ins().brif(st, missing, &[], extract, &[]);
         b.switch_to_block(extract);
         let idx = b.ins().iconst(types::I64, i64::from(node));
         let sl = b.ins().iconst(types::I64, i64::from(slot));
         let r8 = self.call(b, helper, &[bases.ctx, idx, sl]);
-        b.ins().jump(have, &[BlockArg::Value(r8)]);
-        b.switch_to_block(have);
-        Ok((status, word_off))
+        let got = b.ins().icmp_imm_u(IntCC::Equal, r8, 1);
+        b.ins().brif(got, present, &[], missing, &[]);
+        b.switch_to_block(present);
+        Ok(word_off)
     }
 
     fn call_predicate(&self, b: &mut FunctionBuilder<'_>, bases: &Bases, pc: usize) -> Value {
@@ -1052,51 +1040,30 @@ impl Translator<'_> {
         self.vm.set_kind(s).is_some_and(ScalarKind::is_bytes_like)
     }
 
-    /// Emits the fetch of string node `node` through its slot and `f(ptr, len)` when it is present
-    /// as a byte string; the answer is `false` when it is not (spec B.3: a check on a missing field
-    /// is false). `status = numstat[s]; if status == 0 { status = string(ctx, node, s) }; status ==
-    /// 1 && f(nums[s], lens[s])`.
-    fn string_call(
-        &mut self,
-        b: &mut FunctionBuilder<'_>,
-        bases: &Bases,
-        node: u32,
-        f: impl FnOnce(&mut Self, &mut FunctionBuilder<'_>, Value, Value) -> Value,
-    ) -> Result<Value, JitError> {
-        let done = b.create_block();
-        let result = b.append_block_param(done, types::I8);
-        let (ptr, len) = self.string_operand(b, bases, node, done)?;
-        let v = f(self, b, ptr, len);
-        b.ins().jump(done, &[BlockArg::Value(v)]);
-        b.switch_to_block(done);
-        Ok(result)
-    }
-
-    /// The slot fetch of [`Translator::string_call`]: jumps to `done` with `false` when the node is
-    /// not present as a byte string, and leaves the builder in a block where it is, returning its
-    /// address and length.
+    /// The address and length of string node `node`'s value, fetched through its string slot; jumps
+    /// to `missing` when it is not present as a byte string (a check on a missing field is false,
+    /// spec B.3) and leaves the builder where it is.
     fn string_operand(
         &mut self,
         b: &mut FunctionBuilder<'_>,
         bases: &Bases,
         node: u32,
-        done: Block,
+        missing: Block,
     ) -> Result<(Value, Value), JitError> {
-        let (status, word_off) = self.slot_status(b, bases, node, true)?;
-        let present = b.ins().icmp_imm_u(IntCC::Equal, status, 1);
-        let test = b.create_block();
-        let no = b.ins().iconst(types::I8, 0);
-        b.ins()
-            .brif(present, test, &[], done, &[BlockArg::Value(no)]);
-        b.switch_to_block(test);
+        let word_off = self.slot_present(b, bases, node, true, missing)?;
         let ptr = b.ins().load(types::I64, flags(), bases.nums, word_off);
         let len = b.ins().load(types::I64, flags(), bases.lens, word_off);
         Ok((ptr, len))
     }
 
-    /// `lhs op needle` for a single-valued string node: `=`, `!=`, `startswith` and `endswith`
-    /// compare lengths and bytes inline (short constants as a few word loads, long ones through
-    /// `frule_jit_bytes_eq`); the other operators call `frule_jit_needle` with the value.
+    /// `lhs op needle` for a single-valued string node, as branches to `t`/`f`: `=`, `!=`,
+    /// `startswith` and `endswith` compare lengths and bytes inline (short constants as a few word
+    /// loads, long ones through `frule_jit_bytes_eq`); the other operators call `frule_jit_needle`
+    /// with the value.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the operands of one comparison and its two targets"
+    )]
     fn needle_cmp(
         &mut self,
         b: &mut FunctionBuilder<'_>,
@@ -1104,28 +1071,27 @@ impl Translator<'_> {
         op: Cmp,
         lhs: u32,
         needle: u32,
-    ) -> Result<Value, JitError> {
+        t: Block,
+        f: Block,
+    ) -> Result<(), JitError> {
         let k: Box<[u8]> = self
             .vm
             .needle_bytes(needle)
             .ok_or_else(|| err("needle out of range"))?
             .into();
         let klen = k.len() as i64;
+        let (ptr, len) = self.string_operand(b, bases, lhs, f)?;
         match op {
             Cmp::Eq | Cmp::Ne | Cmp::StartsWith | Cmp::BStartsWith | Cmp::EndsWith => {
-                let done = b.create_block();
-                let result = b.append_block_param(done, types::I8);
-                let (ptr, len) = self.string_operand(b, bases, lhs, done)?;
-                let (cc, differ) = match op {
-                    Cmp::Eq => (IntCC::Equal, 0),
-                    Cmp::Ne => (IntCC::Equal, 1),
-                    _ => (IntCC::UnsignedGreaterThanOrEqual, 0),
+                let cc = match op {
+                    Cmp::Eq | Cmp::Ne => IntCC::Equal,
+                    _ => IntCC::UnsignedGreaterThanOrEqual,
                 };
+                // `!=` holds for a present value of another length.
+                let (same, differ) = if op == Cmp::Ne { (f, t) } else { (t, f) };
                 let fits = b.ins().icmp_imm_u(cc, len, klen);
                 let bytes = b.create_block();
-                let other = b.ins().iconst(types::I8, differ);
-                b.ins()
-                    .brif(fits, bytes, &[], done, &[BlockArg::Value(other)]);
+                b.ins().brif(fits, bytes, &[], differ, &[]);
                 b.switch_to_block(bytes);
                 let base = if op == Cmp::EndsWith && klen > 0 {
                     let start = b.ins().iadd(ptr, len);
@@ -1133,25 +1099,17 @@ impl Translator<'_> {
                 } else {
                     ptr
                 };
-                let same = self.bytes_equal(b, base, k);
-                let v = if op == Cmp::Ne {
-                    b.ins().bxor_imm_u(same, 1)
-                } else {
-                    same
-                };
-                b.ins().jump(done, &[BlockArg::Value(v)]);
-                b.switch_to_block(done);
-                Ok(result)
+                let eq = self.bytes_equal(b, base, k);
+                b.ins().brif(eq, same, &[], differ, &[]);
             }
             _ => {
-                let code = cmp_code(op);
-                self.string_call(b, bases, lhs, |t, b, ptr, len| {
-                    let n = b.ins().iconst(types::I64, i64::from(needle));
-                    let code = b.ins().iconst(types::I64, code);
-                    t.call(b, NEEDLE, &[bases.ctx, n, code, ptr, len])
-                })
+                let n = b.ins().iconst(types::I64, i64::from(needle));
+                let code = b.ins().iconst(types::I64, cmp_code(op));
+                let v = self.call(b, NEEDLE, &[bases.ctx, n, code, ptr, len]);
+                b.ins().brif(v, t, &[], f, &[]);
             }
         }
+        Ok(())
     }
 
     /// Whether the `k.len()` bytes at `base` equal `k`: up to [`INLINE_BYTES`] bytes as word loads
