@@ -1419,14 +1419,14 @@ impl Program {
 
     /// Evaluates rule `i` against a new event: clears the cache first.
     pub fn eval_rule(&self, m: &mut Machine, src: &mut dyn FieldSource, i: usize) -> bool {
-        self.reset(m);
+        self.reset_all(m);
         self.run_rule(m, src, i)
     }
 
     /// Evaluates every rule against one event, in rule order, sharing extracted fields between rules;
     /// appends the indices of the matching rules to `out`.
     pub fn matches(&self, m: &mut Machine, src: &mut dyn FieldSource, out: &mut Vec<usize>) {
-        self.reset(m);
+        self.reset_all(m);
         if self.plan.is_empty() {
             for i in 0..self.rules.len() {
                 if self.run_rule(m, src, i) {
@@ -1449,7 +1449,7 @@ impl Program {
     /// Without a guard plan the rules run in rule order and none after the match is evaluated;
     /// with one, rules are evaluated in plan order, skipping those after the best match so far.
     pub fn first_match(&self, m: &mut Machine, src: &mut dyn FieldSource) -> Option<usize> {
-        self.reset(m);
+        self.reset_all(m);
         if self.plan.is_empty() {
             return (0..self.rules.len()).find(|&i| self.run_rule(m, src, i));
         }
@@ -1475,13 +1475,22 @@ impl Program {
         }
     }
 
+    /// Starts a new event for the data nodes only: statuses back to "constants present, everything
+    /// else unknown". The memo slots are left alone: the JIT, which calls this for the field cache
+    /// its helpers share with the VM, keeps its own memo slots; the VM's entry points use
+    /// [`Program::reset_all`].
     pub(crate) fn reset(&self, m: &mut Machine) {
         if m.status.len() != self.nodes.len() || m.memo.len() != self.memos {
             *m = self.machine();
         } else {
             m.status.copy_from_slice(&self.initial_status);
-            m.memo.fill(0);
         }
+    }
+
+    /// Starts a new event: data nodes and memo slots.
+    fn reset_all(&self, m: &mut Machine) {
+        self.reset(m);
+        m.memo.fill(0);
     }
 
     fn run_rule(&self, m: &mut Machine, src: &mut dyn FieldSource, i: usize) -> bool {
