@@ -367,6 +367,8 @@ pub const FIXED_FIELD_NAMES: [&str; FIXED_FIELDS] = [
     "fd.num",
     "fd.connected",
     "fd.name_changed",
+    "fd.sport",
+    "fd.cport",
     "user.uid",
     "user.loginuid",
     "group.gid",
@@ -382,7 +384,7 @@ pub const FIXED_FIELD_NAMES: [&str; FIXED_FIELDS] = [
 ];
 
 /// How many fixed-offset fields there are (at most 64: one bit each in [`FixedFields::present`]).
-pub const FIXED_FIELDS: usize = 22;
+pub const FIXED_FIELDS: usize = 24;
 
 /// One event's fixed-offset numeric fields (see the module docs). `repr(C)`: compiled code loads
 /// `present` at offset 0 and `values[i]` at offset `8 + 8 i`.

@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 use frule_codegen::abi::{self, FIXED_FIELDS, FixedFields, ValueBuf};
 
 use super::{Extractor, K, kind};
+use crate::state::{FdType, Role};
 
 /// The extractor's kind of every fixed-offset field, by fixed index.
 fn kinds() -> &'static [K; FIXED_FIELDS] {
@@ -39,6 +40,16 @@ impl Extractor<'_> {
             K::FdNameChanged => self
                 .fdinfo(None)
                 .and_then(|_| b(self.state.context().name_changed)),
+            K::FdSport | K::FdCport => self.fdinfo(None).and_then(|f| {
+                let conn = matches!(f.ty, FdType::Ipv4Sock | FdType::Ipv6Sock);
+                let serv = matches!(f.ty, FdType::Ipv4ServSock | FdType::Ipv6ServSock);
+                let connected = conn && f.role != Role::None;
+                match k {
+                    K::FdSport if serv => Some(u64::from(f.sock.sport)),
+                    K::FdSport => connected.then_some(u64::from(f.sock.dport)),
+                    _ => connected.then_some(u64::from(f.sock.sport)),
+                }
+            }),
             K::ThreadTid => Some(self.evt.tid()),
             _ => {
                 let Some(t) = self.thread() else {
@@ -175,7 +186,7 @@ mod tests {
         }
         assert!(events > 1000, "the corpus captures have events");
         // Both cases occur for the fields the corpus exercises most.
-        for name in ["fd.num", "evt.rawres", "user.uid", "proc.vpid"] {
+        for name in ["fd.num", "evt.rawres", "user.uid", "proc.vpid", "fd.sport"] {
             let i = abi::FIXED_FIELD_NAMES
                 .iter()
                 .position(|n| *n == name)
