@@ -46,7 +46,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define ARGS_MAX 4096
 #define ENV_MAX 4096
 #define COMM_LEN 16
-#define CGROUP_SUBSYS_MAX 8
+#define CGROUP_SUBSYS_MAX 8 /* push_cgroups lists subsys[0..7] */
 #define CGROUP_DEPTH_MAX 6
 #define CGROUP_NAME_MAX 256
 #define UNIX_PATH_MAX 108
@@ -824,35 +824,72 @@ __noinline int fr_kernfs_path(struct aux *a, __u64 at, __u64 kn_addr)
 	return written;
 }
 
-/* "subsys=/path\0" for the first subsystems of the task's css_set. */
+/* "subsys=/path\0" for the first subsystems of the task's css_set. `task` is a BTF pointer:
+ * the css_set, each css, its subsystem's name pointer and its cgroup are plain loads (every
+ * subsys[] index is a constant offset), leaving one read for the kernfs node, one string read
+ * for the subsystem's name and the kernfs walk. Subsystems sharing a cgroup (the
+ * unified hierarchy, or v1 controllers mounted together) copy the path already written for
+ * the first of them instead of walking it again. */
+struct cgroup_walk {
+	__u64 start;
+	__u64 at;
+	__u64 prev_at;
+	struct kernfs_node *prev_kn;
+	__u32 prev_len;
+};
+
+/* One "subsys=/path\0" entry for css `css`. */
+static __always_inline void push_one_cgroup(struct ev *e, struct cgroup_walk *w,
+					    struct cgroup_subsys_state *css)
+{
+	if (!css || w->at - w->start > 3 * 1024)
+		return;
+	__u64 at = w->at;
+	struct cgroup_subsys *ss = css->ss;
+	const char *name = ss ? ss->name : NULL;
+	long r = name ? bpf_probe_read_kernel_str(&e->a->data[SAFE(at)], 32, name) : 0;
+	if (r <= 1)
+		return;
+	at += r - 1;
+	e->a->data[SAFE(at)] = '=';
+	at++;
+	/* a plain number, not a BTF pointer: fr_kernfs_path (a global function) takes it */
+	struct cgroup *cg = css->cgroup;
+	struct kernfs_node *kn = cg ? BPF_CORE_READ(cg, kn) : NULL;
+	__u32 len;
+	if (kn && kn == w->prev_kn) {
+		len = w->prev_len & 0x3fff;
+		if (len)
+			bpf_probe_read_kernel(&e->a->data[SAFE(at)], len, &e->a->data[SAFE(w->prev_at)]);
+	} else {
+		len = fr_kernfs_path(e->a, at, (__u64)kn) & 0x3fff;
+		w->prev_kn = kn;
+		w->prev_at = at;
+		w->prev_len = len;
+	}
+	at += len;
+	e->a->data[SAFE(at)] = 0;
+	w->at = at + 1;
+}
+
 static __always_inline void push_cgroups(struct ev *e, struct task_struct *task)
 {
-	struct css_set *cs = BPF_CORE_READ(task, cgroups);
-	__u64 start = e->pos;
-	__u64 at = start;
+	struct css_set *cs = task->cgroups;
 	if (!cs) {
 		push_empty(e);
 		return;
 	}
-	for (int i = 0; i < CGROUP_SUBSYS_MAX; i++) {
-		if (at - start > 3 * 1024)
-			break;
-		struct cgroup_subsys_state *css = BPF_CORE_READ(cs, subsys[i]);
-		if (!css)
-			continue;
-		const char *name = BPF_CORE_READ(css, ss, name);
-		long r = bpf_probe_read_kernel_str(&e->a->data[SAFE(at)], 32, name);
-		if (r <= 1)
-			continue;
-		at += r - 1;
-		e->a->data[SAFE(at)] = '=';
-		at++;
-		struct kernfs_node *kn = BPF_CORE_READ(css, cgroup, kn);
-		at += fr_kernfs_path(e->a, at, (__u64)kn) & 0x3fff;
-		e->a->data[SAFE(at)] = 0;
-		at++;
-	}
-	set_len(e, (__u16)(at - start));
+	struct cgroup_walk w = { .start = e->pos, .at = e->pos };
+	/* constant indices: each subsys[] load is a plain load at a fixed offset */
+	push_one_cgroup(e, &w, cs->subsys[0]);
+	push_one_cgroup(e, &w, cs->subsys[1]);
+	push_one_cgroup(e, &w, cs->subsys[2]);
+	push_one_cgroup(e, &w, cs->subsys[3]);
+	push_one_cgroup(e, &w, cs->subsys[4]);
+	push_one_cgroup(e, &w, cs->subsys[5]);
+	push_one_cgroup(e, &w, cs->subsys[6]);
+	push_one_cgroup(e, &w, cs->subsys[7]);
+	set_len(e, (__u16)(w.at - w.start));
 }
 
 static __always_inline __u64 mm_counter(struct mm_struct *mm, int member)

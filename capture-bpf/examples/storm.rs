@@ -7,14 +7,17 @@
 //! (defaults: 1 000 000 open/close pairs of `/etc/hostname`, 8 MiB per ring, TOCTOU
 //! copies on). MODE is a comma-separated list: `filtered` attaches the programs with nothing
 //! interesting (the cost every syscall pays for the in-kernel filter alone), `no-toctou` leaves
-//! out the syscall-entry copies. The loop runs once without the capture (baseline), then with it while the
-//! main thread drains the rings. Every figure printed is measured.
+//! out the syscall-entry copies, `exec` makes each pair a fork + execve of `/bin/true` + wait instead
+//! (capturing clone, execve and procexit). The loop runs once without the capture (baseline), then with it while the
+//! main thread drains the rings, then again for half as many pairs with the kernel's eBPF run-time
+//! statistics on, for each program's mean run time and the mean over all of them (Falco's published
+//! per-invocation metric). Every figure printed is measured.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use frule_capture_bpf::{Capture, CaptureOptions, Interest};
+use frule_capture_bpf::{Capture, CaptureOptions, Interest, RunTimeStats};
 
 fn thread_cpu_time() -> Duration {
     let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
@@ -31,56 +34,33 @@ fn thread_cpu_time() -> Duration {
 }
 
 /// Wall time and this thread's CPU time (user + system, so including the kernel's work for each
-/// syscall and the eBPF programs it runs) of `pairs` open/close pairs.
-fn load(pairs: u64) -> (Duration, Duration) {
+/// syscall and the eBPF programs it runs) of `pairs` open/close pairs, or with `exec` of `pairs`
+/// runs of `/bin/true` (the children's CPU is not counted: compare the eBPF run times).
+fn load(pairs: u64, exec: bool) -> (Duration, Duration) {
     let cpu0 = thread_cpu_time();
     let start = Instant::now();
     for _ in 0..pairs {
-        drop(std::fs::File::open("/etc/hostname"));
+        if exec {
+            let _ = std::process::Command::new("/bin/true").status();
+        } else {
+            drop(std::fs::File::open("/etc/hostname"));
+        }
     }
     (start.elapsed(), thread_cpu_time().saturating_sub(cpu0))
 }
 
-fn main() {
-    let mut args = std::env::args().skip(1);
-    let pairs: u64 = args
-        .next()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
-    let mib: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(8);
-    let mode = args.next().unwrap_or_default();
-    let toctou = !mode.split(',').any(|m| m == "no-toctou");
-    let filtered = mode.split(',').any(|m| m == "filtered");
-
-    // The baseline runs on its own thread too, like the loaded run, so both are measured alike.
-    let baseline = std::thread::spawn(move || load(pairs))
-        .join()
-        .unwrap_or_default();
-
-    let interest = if filtered {
-        Interest::none()
-    } else {
-        Interest::from_ppm_events([306, 307, 4, 5]).0
-    };
-    let options = CaptureOptions {
-        interest,
-        buffer_bytes: mib << 20,
-        toctou,
-        ..CaptureOptions::default()
-    };
-    let mut cap = match Capture::open(options) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("storm: {e}");
-            std::process::exit(1);
-        }
-    };
-
+/// Runs `load` on a worker thread while this thread drains the rings: the worker's (wall, CPU),
+/// events and bytes read, and the reader's wall and CPU time.
+fn drive(
+    cap: &mut Capture,
+    pairs: u64,
+    exec: bool,
+) -> ((Duration, Duration), u64, u64, Duration, Duration) {
     let done = Arc::new(AtomicBool::new(false));
     let done2 = Arc::clone(&done);
     let cpu0 = thread_cpu_time();
     let worker = std::thread::spawn(move || {
-        let d = load(pairs);
+        let d = load(pairs, exec);
         done2.store(true, Ordering::Release);
         d
     });
@@ -102,12 +82,70 @@ fn main() {
     }
     let wall = start.elapsed();
     let reader_cpu = thread_cpu_time().saturating_sub(cpu0);
-    let loaded = worker.join().unwrap_or_default();
+    (
+        worker.join().unwrap_or_default(),
+        seen,
+        bytes,
+        wall,
+        reader_cpu,
+    )
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let pairs: u64 = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let mib: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(8);
+    let mode = args.next().unwrap_or_default();
+    let toctou = !mode.split(',').any(|m| m == "no-toctou");
+    let filtered = mode.split(',').any(|m| m == "filtered");
+    let exec = mode.split(',').any(|m| m == "exec");
+
+    // The baseline runs on its own thread too, like the loaded run, so both are measured alike.
+    let baseline = std::thread::spawn(move || load(pairs, exec))
+        .join()
+        .unwrap_or_default();
+
+    let interest = if filtered {
+        Interest::none()
+    } else if exec {
+        // clone, execve, procexit
+        Interest::from_ppm_events([222, 223, 292, 293, 186]).0
+    } else {
+        Interest::from_ppm_events([306, 307, 4, 5]).0
+    };
+    let options = CaptureOptions {
+        interest,
+        buffer_bytes: mib << 20,
+        toctou,
+        ..CaptureOptions::default()
+    };
+    let mut cap = match Capture::open(options) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("storm: {e}");
+            std::process::exit(1);
+        }
+    };
+
+    let (loaded, seen, bytes, wall, reader_cpu) = drive(&mut cap, pairs, exec);
+    // A second loaded window with the kernel's run-time statistics on (they cost every program
+    // run a clock read, so the window above is measured without them).
+    let stats_before = cap.program_stats();
+    let stats = RunTimeStats::enable();
+    let stats_pairs = pairs / 2;
+    if stats.is_ok() {
+        drive(&mut cap, stats_pairs.max(1), exec);
+    }
+    let stats_after = cap.program_stats();
+    drop(stats);
     let c = cap.counters().map(|c| c.total()).unwrap_or_default();
     let (rings, toctou_state) = (cap.ring_count(), format!("{:?}", cap.toctou()));
     drop(cap);
     // A-B-A: the baseline again once the programs are detached, to show the machine's drift.
-    let after = std::thread::spawn(move || load(pairs))
+    let after = std::thread::spawn(move || load(pairs, exec))
         .join()
         .unwrap_or_default();
     let syscalls = (2 * pairs) as f64;
@@ -146,5 +184,31 @@ fn main() {
         wall.as_secs_f64(),
         100.0 * reader_cpu.as_secs_f64() / wall.as_secs_f64(),
         reader_cpu.as_nanos() as f64 / seen.max(1) as f64
+    );
+    println!(
+        "eBPF programs, {} more with run-time statistics on (all processes):",
+        stats_pairs.max(1)
+    );
+    let (mut total_runs, mut total_ns) = (0u64, 0u128);
+    for a in &stats_after {
+        let Some(b) = stats_before.iter().find(|b| b.name == a.name) else {
+            continue;
+        };
+        let runs = a.runs.saturating_sub(b.runs);
+        let ns = a.run_time.saturating_sub(b.run_time).as_nanos();
+        if runs > 0 {
+            println!(
+                "  {:<22} {runs:>10} runs {:>7.0} ns per run",
+                a.name,
+                ns as f64 / runs as f64
+            );
+            total_runs += runs;
+            total_ns += ns;
+        }
+    }
+    println!(
+        "  {:<22} {total_runs:>10} runs {:>7.0} ns per run (Falco modern_bpf: 349 ns per invocation with 15 syscalls)",
+        "all programs",
+        total_ns as f64 / total_runs.max(1) as f64
     );
 }

@@ -509,6 +509,24 @@ impl Capture {
         }
     }
 
+    /// The kernel's run statistics of every loaded program of this capture (`run_time_ns` and
+    /// `run_cnt` of `bpftool prog show`), in object order. The kernel counts only while run-time
+    /// statistics are on ([`RunTimeStats`]); the mean over all programs, total time over total
+    /// runs, is the per-invocation figure Falco's libs publish for their driver.
+    pub fn program_stats(&self) -> Vec<ProgramStats> {
+        self.ebpf
+            .programs()
+            .filter_map(|(name, p)| {
+                let info = p.info().ok()?;
+                Some(ProgramStats {
+                    name: name.to_owned(),
+                    runs: info.run_count(),
+                    run_time: info.run_time(),
+                })
+            })
+            .collect()
+    }
+
     /// Reads the kernel counters of every CPU.
     pub fn counters(&self) -> Result<Counters, CaptureError> {
         let values = self
@@ -522,6 +540,38 @@ impl Capture {
                 .collect(),
             events_read: self.events_read,
         })
+    }
+}
+
+/// Run statistics of one loaded eBPF program of a capture ([`Capture::program_stats`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramStats {
+    /// The program's name in the object (`frule_sys_exit`, …).
+    pub name: String,
+    /// How many times it ran while statistics were on.
+    pub runs: u64,
+    /// Its total run time while statistics were on.
+    pub run_time: Duration,
+}
+
+/// Keeps the kernel's eBPF run-time statistics on while it lives (`BPF_ENABLE_STATS`, the
+/// scoped form of `sysctl kernel.bpf_stats_enabled=1`), and off again once dropped, even if the
+/// process dies. The statistics cost every run of every eBPF program on the machine a clock read
+/// or two, so measure slowdowns with them off.
+#[derive(Debug)]
+pub struct RunTimeStats {
+    _fd: std::os::fd::OwnedFd,
+}
+
+impl RunTimeStats {
+    /// Turns run-time statistics on (needs CAP_SYS_ADMIN).
+    pub fn enable() -> Result<Self, CaptureError> {
+        let fd =
+            aya::sys::enable_stats(aya::sys::Stats::RunTime).map_err(|e| CaptureError::System {
+                what: "BPF_ENABLE_STATS",
+                source: e.io_error,
+            })?;
+        Ok(Self { _fd: fd })
     }
 }
 

@@ -120,7 +120,8 @@ mod interest;
 pub mod procfs;
 
 pub use capture::{
-    AttachMode, Batch, Capture, CaptureOptions, Counters, CpuCounters, KERNEL_BTF, RawEvent, Toctou,
+    AttachMode, Batch, Capture, CaptureOptions, Counters, CpuCounters, KERNEL_BTF, ProgramStats,
+    RawEvent, RunTimeStats, Toctou,
 };
 pub use error::CaptureError;
 pub use header::EventHeader;

@@ -161,6 +161,40 @@ fn collect_until(cap: &mut Capture, mut done: impl FnMut(&Event) -> bool) -> boo
     false
 }
 
+/// A cgroups param ("subsys=/path" entries) of a child of this process names the cgroups this
+/// process is in (the child inherits them): each path is the one `/proc/self/cgroup` gives for a
+/// hierarchy that lists the subsystem (v1; `io` is listed as `blkio`), or under the unified
+/// hierarchy's path (v2: an ancestor when the controller is not enabled that deep), or `/` for a
+/// controller no hierarchy lists.
+fn assert_cgroups_are_ours(cgroups: &[String]) {
+    let own = std::fs::read_to_string("/proc/self/cgroup").expect("/proc/self/cgroup");
+    assert!(!cgroups.is_empty(), "no cgroups");
+    for entry in cgroups {
+        let (name, path) = entry
+            .split_once('=')
+            .unwrap_or_else(|| panic!("cgroups entry {entry:?} has no '='"));
+        let mut listed = false;
+        let mut matches = false;
+        for line in own.lines() {
+            let mut f = line.splitn(3, ':');
+            let (_, ctrls, p) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or(""));
+            if ctrls.is_empty() {
+                matches |= p.starts_with(path);
+            } else if ctrls
+                .split(',')
+                .any(|c| c == name || (name == "io" && c == "blkio"))
+            {
+                listed = true;
+                matches |= p == path;
+            }
+        }
+        assert!(
+            matches || (!listed && path == "/"),
+            "cgroups entry {entry:?} does not match /proc/self/cgroup:\n{own}\nall: {cgroups:?}"
+        );
+    }
+}
+
 fn gettid() -> u64 {
     // SAFETY: the gettid syscall takes no arguments and cannot fail.
     let tid = unsafe { libc::syscall(libc::SYS_gettid) };
@@ -264,11 +298,7 @@ fn exec_open_exit(test: &str, attach: AttachMode, toctou: bool) {
         "ptid is the thread that spawned the child"
     );
     assert_eq!(exec.str(13), "cat", "comm");
-    assert!(
-        exec.strs(14).iter().any(|c| c.contains('=')),
-        "cgroups: {:?}",
-        exec.strs(14)
-    );
+    assert_cgroups_are_ours(&exec.strs(14));
     assert!(
         exec.strs(15).iter().any(|e| e.starts_with("PATH=")),
         "env has PATH"
