@@ -1388,7 +1388,155 @@ impl Program {
                 step: *step,
             })
             .collect();
+        c.prog.skip_unknown_memos();
         Ok(c.prog)
+    }
+
+    /// Memo checks that can only find their slot empty go straight to the memoized code. Along the
+    /// guard plan (the order [`Program::matches`] runs the steps in), a memo check whose slot no
+    /// store before it can have written — in an earlier plan item, or earlier in the same walk —
+    /// always takes its `unknown` branch: every step leading to it (and the item or rule entry that
+    /// is it) goes to that branch directly. The same holds where those steps are run on their own
+    /// ([`Program::eval_rule`] starts with every slot empty). Without a plan nothing changes.
+    fn skip_unknown_memos(&mut self) {
+        if self.plan.is_empty() {
+            return;
+        }
+        let n = self.steps.len();
+        let words = self.memos.div_ceil(64);
+        let has = |set: &[u64], slot: u32| {
+            set.get(slot as usize / 64)
+                .is_some_and(|w| w & (1 << (slot % 64)) != 0)
+        };
+        let successors = |st: &Step| -> [u32; 3] {
+            match st {
+                Step::Pred { t, f, .. }
+                | Step::Needle { t, f, .. }
+                | Step::InBytes { t, f, .. }
+                | Step::CmpConst { t, f, .. } => [*t, *f, RET_FALSE],
+                Step::Memo { t, f, unknown, .. } => [*t, *f, *unknown],
+                Step::Put { next, .. } => [*next, RET_FALSE, RET_FALSE],
+            }
+        };
+        // per step: whether some context may reach it with its slot written (memo checks only),
+        // and whether it was reached at all
+        let mut keep = vec![false; n];
+        let mut seen = vec![false; n];
+        let mut before = vec![0u64; words];
+        for item in &self.plan {
+            // reverse post-order of the item's steps (a topological order: the steps form a DAG)
+            let mut order = Vec::new();
+            let mut visited = vec![false; n];
+            let mut stack = vec![(item.step, false)];
+            while let Some((sid, done)) = stack.pop() {
+                let i = sid as usize;
+                if done {
+                    order.push(sid);
+                    continue;
+                }
+                match visited.get_mut(i) {
+                    Some(v) if !*v => *v = true,
+                    _ => continue,
+                }
+                stack.push((sid, true));
+                if let Some(st) = self.steps.get(i) {
+                    for succ in successors(st) {
+                        if visited.get(succ as usize) == Some(&false) {
+                            stack.push((succ, false));
+                        }
+                    }
+                }
+            }
+            order.reverse();
+            let mut written: Vec<Option<Vec<u64>>> = vec![None; n];
+            if let Some(w) = written.get_mut(item.step as usize) {
+                *w = Some(before.clone());
+            }
+            let mut after = before.clone();
+            for sid in order {
+                let i = sid as usize;
+                let Some(mut cur) = written.get_mut(i).and_then(Option::take) else {
+                    continue;
+                };
+                if let Some(s) = seen.get_mut(i) {
+                    *s = true;
+                }
+                let Some(st) = self.steps.get(i) else {
+                    continue;
+                };
+                match st {
+                    Step::Memo { slot, .. } if has(&cur, *slot) => {
+                        if let Some(k) = keep.get_mut(i) {
+                            *k = true;
+                        }
+                    }
+                    Step::Put { slot, .. } => {
+                        if let Some(w) = cur.get_mut(*slot as usize / 64) {
+                            *w |= 1 << (slot % 64);
+                        }
+                    }
+                    _ => {}
+                }
+                for (a, c) in after.iter_mut().zip(&cur) {
+                    *a |= *c;
+                }
+                for succ in successors(st) {
+                    if let Some(slot) = written.get_mut(succ as usize) {
+                        match slot {
+                            Some(w) => w.iter_mut().zip(&cur).for_each(|(a, c)| *a |= *c),
+                            None => *slot = Some(cur.clone()),
+                        }
+                    }
+                }
+            }
+            before = after;
+        }
+        // where each skipped memo check leads (chains of them followed; every `unknown` is a
+        // later step, so this ends)
+        let skip = |steps: &[Step], mut sid: u32| -> u32 {
+            for _ in 0..=n {
+                let i = sid as usize;
+                match steps.get(i) {
+                    Some(Step::Memo { unknown, .. })
+                        if seen.get(i) == Some(&true) && keep.get(i) == Some(&false) =>
+                    {
+                        sid = *unknown;
+                    }
+                    _ => return sid,
+                }
+            }
+            sid
+        };
+        let redirected: Vec<Step> = self
+            .steps
+            .iter()
+            .map(|st| {
+                let mut st = st.clone();
+                match &mut st {
+                    Step::Pred { t, f, .. }
+                    | Step::Needle { t, f, .. }
+                    | Step::InBytes { t, f, .. }
+                    | Step::CmpConst { t, f, .. } => {
+                        *t = skip(&self.steps, *t);
+                        *f = skip(&self.steps, *f);
+                    }
+                    Step::Memo { t, f, unknown, .. } => {
+                        *t = skip(&self.steps, *t);
+                        *f = skip(&self.steps, *f);
+                        *unknown = skip(&self.steps, *unknown);
+                    }
+                    Step::Put { next, .. } => *next = skip(&self.steps, *next),
+                }
+                st
+            })
+            .collect();
+        for item in &mut self.plan {
+            item.step = skip(&self.steps, item.step);
+        }
+        for r in &mut self.rules {
+            r.step = skip(&self.steps, r.step);
+        }
+        self.steps = redirected;
     }
 
     /// A fresh per-event cache sized for this program.
