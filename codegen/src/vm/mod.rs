@@ -16,7 +16,8 @@
 //!   start with the same shared conditions (a per-event-type group's `open_read`, …) test that prefix
 //!   once and are skipped together when it is false, or run without it when it is true; matches are
 //!   still reported in rule order. The plan's code lives only in the branch form: `Program::code`,
-//!   which the JIT translates, holds each rule's own code, and [`Program::eval_rule`] runs that;
+//!   which the JIT translates, holds each rule's own code, and [`Program::eval_rule`] runs that.
+//!   Memo checks that the plan's order can only reach with their slot empty are skipped;
 //! - **specialized steps** for the commonest predicates on a single-valued field (a string compared
 //!   with a constant, a string in a hashed set, a value compared with a constant), which read the
 //!   field's value directly instead of going through the generic multi-value checks;
