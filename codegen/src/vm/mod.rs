@@ -15,8 +15,8 @@
 //!   [`Program::matches`] and [`Program::first_match`] evaluate them. Rules whose conjunct lists
 //!   start with the same shared conditions (a per-event-type group's `open_read`, …) test that prefix
 //!   once and are skipped together when it is false, or run without it when it is true; matches are
-//!   still reported in rule order. The plan's code lives only in the branch form: `Program::code`,
-//!   which the JIT translates, holds each rule's own code, and [`Program::eval_rule`] runs that.
+//!   still reported in rule order. `Program::code` holds each rule's own code (which
+//!   [`Program::eval_rule`] runs) followed by the plan's code; the JIT translates both.
 //!   Memo checks that the plan's order can only reach with their slot empty are skipped;
 //! - **specialized steps** for the commonest predicates on a single-valued field (a string compared
 //!   with a constant, a string in a hashed set, a value compared with a constant), which read the
@@ -818,7 +818,7 @@ pub struct Program {
     steps: Vec<Step>,
     /// The order in which [`Program::matches`] evaluates the rules, with shared guards; empty when
     /// the rules share no guard (they then run one by one, in rule order).
-    plan: Vec<PlanItem>,
+    pub(crate) plan: Vec<PlanItem>,
     pub(crate) rules: Vec<Rule>,
     /// Constant right sides of string comparisons, with their prepared searchers.
     needles: Vec<Needle>,
@@ -1140,7 +1140,7 @@ impl Compiler<'_> {
 
 /// What a [`PlanItem`] does, before its code has a step.
 #[derive(Clone, Copy, Debug)]
-enum PlanKind {
+pub(crate) enum PlanKind {
     /// A shared conjunct: when false, go on at item `skip` (past every rule that needs it).
     Guard { skip: u32 },
     /// A rule, with its guarded conjuncts left out: reported when true.
@@ -1158,10 +1158,12 @@ enum PlanKind {
 /// appears exactly once; a rule below guards runs only when all of them held, and its code is its
 /// condition without exactly those conjuncts.
 #[derive(Clone, Copy, Debug)]
-struct PlanItem {
-    kind: PlanKind,
+pub(crate) struct PlanItem {
+    pub(crate) kind: PlanKind,
     /// The first step of the item's code.
     step: u32,
+    /// The first instruction of the item's linear code in `Program::code` (what the JIT translates).
+    pub(crate) entry: u32,
 }
 
 /// Where control arriving at `t` with the accumulator equal to `acc` really goes: past every jump
@@ -1363,9 +1365,8 @@ impl Program {
                 step: RET_FALSE,
             });
         }
-        // The plan's code (guards, rules without their guarded conjuncts) goes after the rules' and
-        // is dropped from `code` once in branch form: the JIT translates the rules' code only.
-        let rules_end = c.prog.code.len();
+        // The plan's code (guards, rules without their guarded conjuncts) goes after the rules'; the
+        // JIT translates it too (its all-rules entry walks the plan).
         let plan = if p.rules.len() >= 2 {
             c.plan()?
         } else {
@@ -1375,7 +1376,6 @@ impl Program {
         let mut entries: Vec<u32> = c.prog.rules.iter().map(|r| r.entry).collect();
         entries.extend(plan.iter().map(|(_, e)| *e));
         let (steps, firsts) = branch_form(&c.prog.code, &entries);
-        c.prog.code.truncate(rules_end);
         c.prog.steps = steps.into_iter().map(|st| c.prog.specialize(st)).collect();
         let (rule_firsts, plan_firsts) = firsts.split_at(c.prog.rules.len().min(firsts.len()));
         for (r, s) in c.prog.rules.iter_mut().zip(rule_firsts) {
@@ -1384,9 +1384,10 @@ impl Program {
         c.prog.plan = plan
             .iter()
             .zip(plan_firsts)
-            .map(|((kind, _), step)| PlanItem {
+            .map(|((kind, entry), step)| PlanItem {
                 kind: *kind,
                 step: *step,
+                entry: *entry,
             })
             .collect();
         c.prog.skip_unknown_memos();
