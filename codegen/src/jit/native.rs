@@ -1,8 +1,9 @@
 //! Cranelift code generation: VM bytecode → one native function per program.
 //!
 //! The native function has the signature `fn(ctx: *mut Ctx, only: i64, out: *mut u8) -> i8`:
-//! with `only < 0` it evaluates every rule in rule order, stores each answer in `out[rule]` and
-//! returns whether some rule matched; with `only = i` it evaluates rule `i` alone and returns its
+//! with `only < 0` it evaluates every rule (in rule order, or walking the VM's guard plan when the
+//! program has one: shared guards tested once, the rules below a failed guard skipped), stores each
+//! answer in `out[rule]` and returns whether some rule matched; with `only = i` it evaluates rule `i` alone and returns its
 //! answer. [`Ctx`] is the trampoline the
 //! helpers receive: raw pointers to the per-event caches, the VM program (for the predicate
 //! evaluator) and the field source.
@@ -30,7 +31,7 @@ use std::sync::OnceLock;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     AbiParam, Block, BlockArg, FuncRef, InstBuilder, JumpTableData, MemFlagsData, Signature,
-    StackSlotData, StackSlotKind, Value, types,
+    StackSlot, StackSlotData, StackSlotKind, Value, types,
 };
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -40,7 +41,7 @@ use cranelift_module::{Linkage, Module};
 use super::{JitError, Machine};
 use crate::abi::{FieldSource, FixedFields, ScalarKind, ValueRef};
 use crate::ir::{Cmp, Modifier};
-use crate::vm::{self, Node, Op};
+use crate::vm::{self, Node, Op, PlanKind};
 
 /// What to keep besides the code.
 #[derive(Clone, Copy, Debug, Default)]
@@ -647,7 +648,15 @@ impl Translator<'_> {
             b.ins().stack_store(self.ptr, none, any, 0);
             let single = b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, only, 0);
             let dispatch = b.create_block();
-            b.ins().brif(single, dispatch, &[], blocks[0], &[]);
+            // Without a guard plan the all-rules mode runs the rules one after the other; with one,
+            // it walks the plan, and the rules' own blocks serve the single-rule mode only.
+            let plan = &self.vm.plan;
+            let all_rules = if plan.is_empty() {
+                blocks[0]
+            } else {
+                b.create_block()
+            };
+            b.ins().brif(single, dispatch, &[], all_rules, &[]);
             b.switch_to_block(dispatch);
             let zero = b.ins().iconst(types::I8, 0);
             let default = b.func.dfg.block_call(ret, &[BlockArg::Value(zero)]);
@@ -662,13 +671,14 @@ impl Translator<'_> {
             for (r, rule) in rules.iter().enumerate() {
                 b.switch_to_block(blocks[r]);
                 let start = rule.entry as usize;
-                let end = rules
-                    .get(r + 1)
-                    .map_or(self.vm.code.len(), |n| n.entry as usize);
+                let end = self.code_end(start);
                 let (yes, no) = (b.create_block(), b.create_block());
                 self.rule(b, &bases, start, end, yes, no)?;
                 let at = i32::try_from(r).map_err(|_| err("too many rules"))?;
-                let next = blocks.get(r + 1).copied().unwrap_or(all_done);
+                let next = match plan.is_empty() {
+                    true => blocks.get(r + 1).copied().unwrap_or(all_done),
+                    false => all_done,
+                };
                 for (blk, answer) in [(yes, 1), (no, 0)] {
                     b.switch_to_block(blk);
                     let v = b.ins().iconst(types::I8, answer);
@@ -679,6 +689,10 @@ impl Translator<'_> {
                     b.ins().brif(single, ret, &[BlockArg::Value(v)], next, &[]);
                 }
             }
+            if !plan.is_empty() {
+                b.switch_to_block(all_rules);
+                self.plan(b, &bases, out, any, all_done)?;
+            }
             b.switch_to_block(all_done);
             let seen = b.ins().stack_load(self.ptr, types::I8, any, 0);
             b.ins().jump(ret, &[BlockArg::Value(seen)]);
@@ -686,6 +700,90 @@ impl Translator<'_> {
         b.switch_to_block(ret);
         b.ins().return_(&[result]);
         Ok(())
+    }
+
+    /// The all-rules mode of a program with a guard plan, from the current block to `done`: clears
+    /// `out` (a rule the walk skips is never stored), then translates the plan items in order. A
+    /// guard's code goes on to the next item when it holds and to its `skip` item (or `done`) when
+    /// it does not; a rule item's code stores `out[r] = 1` and sets `any` when it holds, and goes
+    /// on to the next item either way. Guards skip forward only (the plan's invariant, checked
+    /// here), so every block is reached from earlier items only.
+    fn plan(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        bases: &Bases,
+        out: Value,
+        any: StackSlot,
+        done: Block,
+    ) -> Result<(), JitError> {
+        let plan = &self.vm.plan;
+        // `out` is a byte array with no alignment: wide stores without the `aligned` flag.
+        let unaligned = MemFlagsData::new().with_notrap();
+        for (at, width) in chunks(self.vm.rules.len()) {
+            let ty = match width {
+                1 => types::I8,
+                2 => types::I16,
+                4 => types::I32,
+                _ => types::I64,
+            };
+            let zero = b.ins().iconst(ty, 0);
+            let at = i32::try_from(at).map_err(|_| err("too many rules"))?;
+            b.ins().store(unaligned, zero, out, at);
+        }
+        let items: Vec<Block> = plan.iter().map(|_| b.create_block()).collect();
+        let first = items.first().copied().unwrap_or(done);
+        b.ins().jump(first, &[]);
+        for (i, item) in plan.iter().enumerate() {
+            let blk = items
+                .get(i)
+                .copied()
+                .ok_or_else(|| err("plan item out of range"))?;
+            b.switch_to_block(blk);
+            let start = item.entry as usize;
+            let end = self.code_end(start);
+            let next = items.get(i + 1).copied().unwrap_or(done);
+            match item.kind {
+                PlanKind::Guard { skip } => {
+                    let skip = skip as usize;
+                    if skip <= i {
+                        return Err(err(format!("plan item {i} skips back to {skip}")));
+                    }
+                    let skip = items.get(skip).copied().unwrap_or(done);
+                    self.rule(b, bases, start, end, next, skip)?;
+                }
+                PlanKind::Rule(r) => {
+                    if r as usize >= self.vm.rules.len() {
+                        return Err(err(format!("plan rule {r} out of range")));
+                    }
+                    let at = i32::try_from(r).map_err(|_| err("too many rules"))?;
+                    let yes = b.create_block();
+                    self.rule(b, bases, start, end, yes, next)?;
+                    b.switch_to_block(yes);
+                    let one = b.ins().iconst(types::I8, 1);
+                    b.ins().store(flags(), one, out, at);
+                    b.ins().stack_store(self.ptr, one, any, 0);
+                    b.ins().jump(next, &[]);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the code section (a rule's or a plan item's) starting at `start` ends: the next
+    /// section's start, or the end of the code. A bound for [`Translator::resolve`], which stops at
+    /// the section's `ret` anyway.
+    fn code_end(&self, start: usize) -> usize {
+        let starts = self
+            .vm
+            .rules
+            .iter()
+            .map(|r| r.entry)
+            .chain(self.vm.plan.iter().map(|p| p.entry));
+        starts
+            .map(|e| e as usize)
+            .filter(|e| *e > start)
+            .min()
+            .unwrap_or(self.vm.code.len())
     }
 
     /// Translates the bytecode of one rule, `code[start..end]` (ending with its `Ret`), as branches
