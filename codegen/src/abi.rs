@@ -488,17 +488,27 @@ pub fn fill_fixed_by_extract<S: FieldSource + ?Sized>(
     block: &mut FixedFields,
     scratch: &mut ValueBuf,
 ) {
-    let mut left = wanted;
-    while left != 0 {
-        let i = left.trailing_zeros() as usize;
-        left &= left - 1;
-        let (Some(field), Some(kind)) = (fixed_field(i), fixed_kind(i)) else {
-            continue;
-        };
+    for (i, field, kind) in wanted_fixed(wanted) {
         scratch.clear();
         let ok = src.extract(field, None, scratch);
         block.set(i, fixed_bits(kind, ok, scratch));
     }
+}
+
+/// The fixed-offset fields a `wanted` bitmask names, as (bit index, field, class), lowest bit first;
+/// bits that name no field of [`FIXED_FIELD_NAMES`] are skipped.
+pub fn wanted_fixed(wanted: u64) -> impl Iterator<Item = (usize, FieldId, ScalarKind)> {
+    let mut left = wanted;
+    std::iter::from_fn(move || {
+        while left != 0 {
+            let i = left.trailing_zeros() as usize;
+            left &= left - 1;
+            if let (Some(field), Some(kind)) = (fixed_field(i), fixed_kind(i)) {
+                return Some((i, field, kind));
+            }
+        }
+        None
+    })
 }
 
 /// An owned field value, as stored in a [`MapEvent`].
@@ -588,13 +598,7 @@ impl FieldSource for MapEvent {
     /// counted in [`MapEvent::extractions`], which counts the cache's work.
     fn fixed_fields(&mut self, wanted: u64, block: &mut FixedFields) {
         let mut scratch = ValueBuf::new();
-        let mut left = wanted;
-        while left != 0 {
-            let i = left.trailing_zeros() as usize;
-            left &= left - 1;
-            let (Some(field), Some(kind)) = (fixed_field(i), fixed_kind(i)) else {
-                continue;
-            };
+        for (i, field, kind) in wanted_fixed(wanted) {
             scratch.clear();
             let values = self.fields.get(&(field, None));
             for v in values.into_iter().flatten() {
