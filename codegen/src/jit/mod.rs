@@ -476,10 +476,13 @@ impl Program {
     }
 
     /// Evaluates rule `i` against a new event (clears the cache first); `false` when there is no such
-    /// rule.
+    /// rule. A program with a guard plan answers through the VM: its native function holds only the
+    /// all-rules walk (the engine's path), so that the rules' code is not compiled twice.
     pub fn eval_rule(&self, m: &mut Machine, src: &mut dyn FieldSource, i: usize) -> bool {
         #[cfg(feature = "jit")]
-        if let Some(native) = &self.native {
+        if let Some(native) = &self.native
+            && self.vm.plan.is_empty()
+        {
             if i >= self.vm.rule_count() {
                 return false;
             }

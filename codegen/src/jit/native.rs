@@ -3,10 +3,11 @@
 //! The native function has the signature `fn(ctx: *mut Ctx, only: i64, out: *mut u8) -> i8`:
 //! with `only < 0` it evaluates every rule (in rule order, or walking the VM's guard plan when the
 //! program has one: shared guards tested once, the rules below a failed guard skipped), stores each
-//! answer in `out[rule]` and returns whether some rule matched; with `only = i` it evaluates rule `i` alone and returns its
-//! answer. [`Ctx`] is the trampoline the
-//! helpers receive: raw pointers to the per-event caches, the VM program (for the predicate
-//! evaluator) and the field source.
+//! answer in `out[rule]` and returns whether some rule matched; with `only = i` it evaluates rule `i`
+//! alone and returns its answer. A program with a guard plan has the all-rules walk only (its rules'
+//! own code is not compiled a second time) and ignores `only`: `jit::Program::eval_rule` asks the VM
+//! for such programs. [`Ctx`] is the trampoline the helpers receive: raw pointers to the per-event
+//! caches, the VM program (for the predicate evaluator) and the field source.
 //!
 //! Invariants the generated code relies on (established by [`Native::run`] and the VM compiler):
 //! - `numstat`, `nums` and `lens` have one entry per slot (each data node compared inline as a number
@@ -637,6 +638,19 @@ impl Translator<'_> {
         if rules.is_empty() {
             let zero = b.ins().iconst(types::I8, 0);
             b.ins().jump(ret, &[BlockArg::Value(zero)]);
+        } else if !self.vm.plan.is_empty() {
+            // With a guard plan the function holds the plan walk only, whatever `only` says: the
+            // rules' own code would double the function (and its compile time) for the single-rule
+            // mode, which `jit::Program::eval_rule` answers with the VM for such programs.
+            let any =
+                b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 1, 0));
+            let none = b.ins().iconst(types::I8, 0);
+            b.ins().stack_store(self.ptr, none, any, 0);
+            let all_done = b.create_block();
+            self.plan(b, &bases, out, any, all_done)?;
+            b.switch_to_block(all_done);
+            let seen = b.ins().stack_load(self.ptr, types::I8, any, 0);
+            b.ins().jump(ret, &[BlockArg::Value(seen)]);
         } else {
             let blocks: Vec<_> = rules.iter().map(|_| b.create_block()).collect();
             // In the all-rules mode the function answers whether some rule matched (a stack byte
@@ -648,15 +662,8 @@ impl Translator<'_> {
             b.ins().stack_store(self.ptr, none, any, 0);
             let single = b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, only, 0);
             let dispatch = b.create_block();
-            // Without a guard plan the all-rules mode runs the rules one after the other; with one,
-            // it walks the plan, and the rules' own blocks serve the single-rule mode only.
-            let plan = &self.vm.plan;
-            let all_rules = if plan.is_empty() {
-                blocks[0]
-            } else {
-                b.create_block()
-            };
-            b.ins().brif(single, dispatch, &[], all_rules, &[]);
+            // Without a guard plan the all-rules mode runs the rules one after the other.
+            b.ins().brif(single, dispatch, &[], blocks[0], &[]);
             b.switch_to_block(dispatch);
             let zero = b.ins().iconst(types::I8, 0);
             let default = b.func.dfg.block_call(ret, &[BlockArg::Value(zero)]);
@@ -675,10 +682,7 @@ impl Translator<'_> {
                 let (yes, no) = (b.create_block(), b.create_block());
                 self.rule(b, &bases, start, end, yes, no)?;
                 let at = i32::try_from(r).map_err(|_| err("too many rules"))?;
-                let next = match plan.is_empty() {
-                    true => blocks.get(r + 1).copied().unwrap_or(all_done),
-                    false => all_done,
-                };
+                let next = blocks.get(r + 1).copied().unwrap_or(all_done);
                 for (blk, answer) in [(yes, 1), (no, 0)] {
                     b.switch_to_block(blk);
                     let v = b.ins().iconst(types::I8, answer);
@@ -688,10 +692,6 @@ impl Translator<'_> {
                     }
                     b.ins().brif(single, ret, &[BlockArg::Value(v)], next, &[]);
                 }
-            }
-            if !plan.is_empty() {
-                b.switch_to_block(all_rules);
-                self.plan(b, &bases, out, any, all_done)?;
             }
             b.switch_to_block(all_done);
             let seen = b.ins().stack_load(self.ptr, types::I8, any, 0);
