@@ -294,7 +294,11 @@ impl Program {
                 }
             };
             std::thread::scope(|scope| {
-                let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+                // A thread the OS refuses (a thread limit) is simply not there: this thread and
+                // the others take its share.
+                let helpers: Vec<_> = (1..threads)
+                    .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+                    .collect();
                 let mut all = work();
                 for h in helpers {
                     // A helper thread that panicked (a bug in Cranelift or here) leaves its

@@ -413,13 +413,17 @@ fn parse_yaml(
     std::thread::scope(|scope| {
         let helpers: Vec<_> = shares
             .into_iter()
-            .map(|(_, share)| {
-                scope.spawn(move || {
-                    share
-                        .into_iter()
-                        .map(|(i, s)| (i, yaml::parse(s)))
-                        .collect::<Vec<_>>()
-                })
+            // A thread the OS refuses (a thread limit) is skipped like one that panicked: its
+            // files are parsed by the loop.
+            .filter_map(|(_, share)| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || {
+                        share
+                            .into_iter()
+                            .map(|(i, s)| (i, yaml::parse(s)))
+                            .collect::<Vec<_>>()
+                    })
+                    .ok()
             })
             .collect();
         if let Some(slot) = out.get_mut(first) {
