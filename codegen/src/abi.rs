@@ -30,8 +30,8 @@
 //! `user.uid`, `proc.vpid`, … — [`FIXED_FIELD_NAMES`]) also have a second way out of a source: a
 //! [`FixedFields`] block of plain `u64` values at fixed offsets with a presence bitmask, filled once
 //! per event by [`FieldSource::fixed_fields`] for the fields a compiled program asks for. The JIT
-//! compares such a field with `load mask; test bit; load value; icmp`, without a call and without
-//! the per-event cache. The layout is a fixed ABI table (index `i` of [`FIXED_FIELD_NAMES`] is bit
+//! compares such a field with `load mask; test bit; load value; icmp`, the VM with one step that
+//! tests the bit and the value, both without a call and without the per-event cache. The layout is a fixed ABI table (index `i` of [`FIXED_FIELD_NAMES`] is bit
 //! `i` of [`FixedFields::present`] and `values[i]`), so code compiled once runs with every source.
 //!
 //! Invariants of the block (what makes both ways give the same answers):
@@ -342,8 +342,8 @@ pub trait FieldSource {
     /// Fills `block` with the fixed-offset numeric fields whose bits are set in `wanted` (bit `i` =
     /// [`FIXED_FIELD_NAMES`]`[i]`), following the invariants of the module docs: `present` gets a
     /// bit for each wanted field that is present, `values` its value. Called at most once per event
-    /// by the JIT, before the rules run, and only when the program compares such a field; `block`
-    /// arrives with `present == 0`.
+    /// by compiled code (the JIT's or the VM's), before the rules run, and only when the program
+    /// compares such a field; `block` arrives with `present == 0`.
     ///
     /// The default extracts each wanted field through [`FieldSource::extract`]. Sources that hold
     /// these values decoded (the runtime's event view) override it to skip the generic path.

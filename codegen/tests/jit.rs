@@ -265,11 +265,12 @@ rule "r" = v4
     assert!(!asm.trim().is_empty());
 }
 
-/// The fixed-offset numeric fields (`abi::FIXED_FIELD_NAMES`): each is compared inline through the
-/// event's block under every operator its class compares inline, against the VM, on events where it is
-/// present (boundary values and the constants), absent, or extracted as something the comparison
-/// rejects (a double, a string, two items, a number for a `bool` field, a `bool` for a number field).
-/// The JIT must not extract any of them through the cache: its `extract` count stays 0.
+/// The fixed-offset numeric fields (`abi::FIXED_FIELD_NAMES`): each is compared through the event's
+/// block, by the JIT (inline) and by the optimized VM (its fixed steps), under every operator its
+/// class compares, against the plain VM (which extracts every field), on events where it is present
+/// (boundary values and the constants), absent, or extracted as something the comparison rejects (a
+/// double, a string, two items, a number for a `bool` field, a `bool` for a number field). Neither
+/// block reader may extract any of them through the cache: their `extract` counts stay 0.
 #[test]
 fn fixed_offset_fields_agree_with_the_vm() {
     use std::fmt::Write as _;
@@ -286,9 +287,23 @@ fn fixed_offset_fields_agree_with_the_vm() {
         let load = v;
         let _ = writeln!(text, "v{load} = load ${i}");
         v += 1;
+        // the extremes of each class too: the VM turns every operator into an interval of the
+        // class's order, whose ends they are
         let (consts, ops): (&[&str], &[&str]) = match kind {
-            ScalarKind::Int => (&["-1", "0", "1"], &["eq", "ne", "lt", "le", "gt", "ge"]),
-            ScalarKind::Uint => (&["0", "1", "99"], &["eq", "ne", "lt", "le", "gt", "ge"]),
+            ScalarKind::Int => (
+                &[
+                    "-9223372036854775808",
+                    "-1",
+                    "0",
+                    "1",
+                    "9223372036854775807",
+                ],
+                &["eq", "ne", "lt", "le", "gt", "ge"],
+            ),
+            ScalarKind::Uint => (
+                &["0", "1", "99", "18446744073709551615"],
+                &["eq", "ne", "lt", "le", "gt", "ge"],
+            ),
             _ => (&["true", "false"], &["eq", "ne"]),
         };
         for k in consts {
@@ -306,7 +321,9 @@ fn fixed_offset_fields_agree_with_the_vm() {
     verify::verify(&p).expect("verifies");
     let jp = native(&p).expect("compiles to native code");
     let vmp = vm::Program::compile(&p).expect("compiles");
-    let (mut vmm, mut jm) = (vmp.machine(), jp.machine());
+    let plain =
+        vm::Program::compile_with(&p, vm::CompileOptions { memoize: false }).expect("compiles");
+    let (mut vmm, mut jm, mut pm) = (vmp.machine(), jp.machine(), plain.machine());
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     let mut matched = 0usize;
     for _ in 0..400 {
@@ -340,14 +357,27 @@ fn fixed_offset_fields_agree_with_the_vm() {
                 }
             }
         }
-        let mut jit_ev = ev.clone();
-        let mut out = Vec::new();
+        let (mut jit_ev, mut vm_ev, mut plain_ev) = (ev.clone(), ev.clone(), ev.clone());
+        let (mut out, mut vm_out, mut want) = (Vec::new(), Vec::new(), Vec::new());
         jp.matches(&mut jm, &mut jit_ev, &mut out);
+        vmp.matches(&mut vmm, &mut vm_ev, &mut vm_out);
+        plain.matches(&mut pm, &mut plain_ev, &mut want);
         assert_eq!(
-            jit_ev.extractions(),
-            0,
-            "fixed-offset fields are read from the block, not extracted"
+            (jit_ev.extractions(), vm_ev.extractions()),
+            (0, 0),
+            "fixed-offset fields are read from the block, not extracted (jit, vm)"
         );
+        assert!(plain_ev.extractions() > 0, "the plain vm extracts them");
+        assert_eq!(vm_out, want, "optimized vm against the plain vm on {ev:?}");
+        assert_eq!(out, want, "jit against the plain vm on {ev:?}");
+        for i in 0..p.rules.len() {
+            let want = plain.eval_rule(&mut pm, &mut ev.clone(), i);
+            assert_eq!(
+                vmp.eval_rule(&mut vmm, &mut ev.clone(), i),
+                want,
+                "vm rule {i}"
+            );
+        }
         match agree(&p, &vmp, &mut vmm, &jp, &mut jm, &ev) {
             Ok(m) => matched += m.len(),
             Err(e) => panic!("{}", e.lines().next().unwrap_or("")),

@@ -1022,15 +1022,9 @@ impl Translator<'_> {
 
     /// The fixed-offset index of node `n` when it is a load, without an argument, of a fixed-offset
     /// field whose class is the node's (so that the block holds exactly what the numeric cache
-    /// would: see [`crate::abi::fixed_bits`]).
+    /// would: see [`crate::abi::fixed_bits`]); the VM's own test, which its fixed steps use too.
     fn fixed_of(&self, n: u32) -> Option<usize> {
-        let Some(Node::Load(field, None)) = self.vm.nodes.get(n as usize) else {
-            return None;
-        };
-        let ty = self.vm.node_ty.get(n as usize)?;
-        let i = crate::abi::fixed_index(*field)?;
-        (!ty.list && !self.vm.is_multi(n) && crate::abi::fixed_kind(i) == Some(ty.kind) && i < 64)
-            .then_some(i)
+        self.vm.fixed_of(n)
     }
 
     /// `present & bit(i) != 0 && values[i] cc k` on the event's fixed-offset block: two loads from

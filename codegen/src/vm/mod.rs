@@ -21,6 +21,12 @@
 //! - **specialized steps** for the commonest predicates on a single-valued field (a string compared
 //!   with a constant, a string in a hashed set, a value compared with a constant), which read the
 //!   field's value directly instead of going through the generic multi-value checks;
+//! - **fixed-offset fields** ([`crate::abi::FixedFields`]): a comparison of `fd.num`,
+//!   `evt.is_open_read`, `user.uid`, … with a constant reads the event's block, which the source
+//!   fills once per event (before the walk, only when the program compares such a field) — one
+//!   bit test and one interval test, no extraction, no cache. Everything else that reads such a
+//!   field (`in`, `exists`, transformers) still extracts it; both ways agree by the block's
+//!   invariants, and the plain evaluation ([`CompileOptions`] without `memoize`) extracts only;
 //! - **memo slots** for conditions used more than once (a macro shared by several rules, a predicate
 //!   several rules of a fused program test): the first evaluation in an event stores the answer, later
 //!   ones reuse it. Evaluation has no side effects, so this cannot change an answer.
@@ -49,7 +55,7 @@ use std::sync::{Arc, Mutex, Weak};
 use ahash::{HashMap, HashSet};
 
 use crate::abi::{
-    FieldArg, FieldId, FieldSource, IpNet, MultiValue, ScalarKind, ValueBuf, ValueRef,
+    FieldArg, FieldId, FieldSource, FixedFields, IpNet, MultiValue, ScalarKind, ValueBuf, ValueRef,
 };
 use crate::ir::{self, Cmp, Constant, Inst, ListRhs, Modifier, TransformOp, Ty, ValueId};
 
@@ -680,6 +686,10 @@ enum Step {
     /// [`Op::InSet`] on a single-valued scalar field (present means exactly one item) and a
     /// byte-string set: one hash-index lookup of its value.
     InBytes { lhs: u32, set: u32, t: u32, f: u32 },
+    /// [`Op::Cmp`] of a fixed-offset numeric field with a numeric constant ([`FixedCmp`]): read
+    /// from the event's [`FixedFields`] block, which the source filled once for the event, instead
+    /// of extracting the field into the cache.
+    Fixed(FixedCmp),
     /// [`Op::Cmp`] of a single-valued node with a constant: one comparison of the two values.
     CmpConst {
         op: Cmp,
@@ -689,6 +699,110 @@ enum Step {
         t: u32,
         f: u32,
     },
+}
+
+/// A comparison of fixed-offset field `field` with a constant, as an interval test: the field's
+/// bits `x` are *inside* when `x - base <= span` (wrapping), which every operator reduces to (see
+/// [`FixedCmp::new`]); a field absent from the block goes to `missing` (the comparison is false,
+/// spec B.3, as when the extraction fails).
+#[derive(Clone, Copy, Debug)]
+struct FixedCmp {
+    field: u8,
+    base: u64,
+    span: u64,
+    inside: u32,
+    outside: u32,
+    missing: u32,
+}
+
+impl FixedCmp {
+    /// `x op k` on the bits of a field of class `kind` (signed for `int`), going to `t` when it
+    /// holds and to `f` otherwise. Every operator is an interval of the order, or its complement:
+    /// `= k` is `[k, k]`, `!= k` its complement, `<= k` is `[0, k]`, `> k` its complement, `>= k`
+    /// is `[k, max]`, `< k` its complement. A signed order is the unsigned one with the sign bit
+    /// flipped on both sides; flipping the top bit is adding 2^63 (mod 2^64), which the interval's
+    /// base absorbs: `(x ^ flip) - lo == x - (lo - flip)`.
+    fn new(field: u8, op: Cmp, kind: ScalarKind, k: u64, t: u32, f: u32) -> Option<FixedCmp> {
+        let flip = if kind == ScalarKind::Int { 1 << 63 } else { 0 };
+        let k = k ^ flip;
+        // (lo, hi, whether inside the interval means the comparison holds)
+        let (lo, hi, holds_inside) = match op {
+            Cmp::Eq => (k, k, true),
+            Cmp::Ne => (k, k, false),
+            Cmp::Le => (0, k, true),
+            Cmp::Gt => (0, k, false),
+            Cmp::Ge => (k, u64::MAX, true),
+            Cmp::Lt => (k, u64::MAX, false),
+            _ => return None,
+        };
+        let (inside, outside) = if holds_inside { (t, f) } else { (f, t) };
+        Some(FixedCmp {
+            field,
+            base: lo.wrapping_sub(flip),
+            span: hi - lo,
+            inside,
+            outside,
+            missing: f,
+        })
+    }
+
+    /// The successor on the event's block.
+    #[inline(always)]
+    fn next(&self, block: &FixedFields) -> u32 {
+        let i = usize::from(self.field);
+        match block.values.get(i) {
+            Some(x) if (block.present >> (i % 64)) & 1 != 0 => {
+                if x.wrapping_sub(self.base) <= self.span {
+                    self.inside
+                } else {
+                    self.outside
+                }
+            }
+            _ => self.missing,
+        }
+    }
+}
+
+impl Step {
+    /// Where control can go after this step (targets past every step included).
+    fn successors(&self) -> impl Iterator<Item = u32> + use<> {
+        let (a, b, c) = match self {
+            Step::Pred { t, f, .. }
+            | Step::Needle { t, f, .. }
+            | Step::InBytes { t, f, .. }
+            | Step::CmpConst { t, f, .. } => (*t, Some(*f), None),
+            Step::Fixed(x) => (x.inside, Some(x.outside), Some(x.missing)),
+            Step::Memo { t, f, unknown, .. } => (*t, Some(*f), Some(*unknown)),
+            Step::Put { next, .. } => (*next, None, None),
+        };
+        std::iter::once(a).chain(b).chain(c)
+    }
+
+    /// This step with every successor `t` replaced by `g(t)`.
+    fn map_successors(&self, mut g: impl FnMut(u32) -> u32) -> Step {
+        let mut st = self.clone();
+        match &mut st {
+            Step::Pred { t, f, .. }
+            | Step::Needle { t, f, .. }
+            | Step::InBytes { t, f, .. }
+            | Step::CmpConst { t, f, .. } => {
+                *t = g(*t);
+                *f = g(*f);
+            }
+            Step::Fixed(x) => {
+                x.inside = g(x.inside);
+                x.outside = g(x.outside);
+                x.missing = g(x.missing);
+            }
+            Step::Memo { t, f, unknown, .. } => {
+                *t = g(*t);
+                *f = g(*f);
+                *unknown = g(*unknown);
+            }
+            Step::Put { next, .. } => *next = g(*next),
+        }
+        st
+    }
 }
 
 /// Builds [`Step`]s from accumulator bytecode: a step per predicate and memo check reached, a step
@@ -826,6 +940,9 @@ pub struct Program {
     load_flags: Vec<u8>,
     /// How many memo slots the code uses.
     pub(crate) memos: usize,
+    /// The fixed-offset fields [`Step::Fixed`] reads (bit `i` = [`crate::abi::FIXED_FIELD_NAMES`]`[i]`):
+    /// the source fills them into [`Machine`]'s block once per event, before the walk, when any is.
+    fixed_wanted: u64,
     /// The node statuses at the start of an event: constants present, everything else unknown
     /// (copied over [`Machine`]'s statuses by a reset, so a constant operand never takes the slow
     /// path of [`Program::ensure`]).
@@ -842,6 +959,8 @@ pub struct Machine {
     memo: Vec<u8>,
     /// Per node: 0 = not evaluated for this event, 1 = present, 2 = missing.
     status: Vec<u8>,
+    /// The event's fixed-offset numeric fields that the program's [`Step::Fixed`] compare.
+    fixed: FixedFields,
 }
 
 /// A present extraction may have no item (a list, or DNS names no address resolves to).
@@ -1223,8 +1342,9 @@ fn thread_jumps(code: &mut [Op]) {
 /// Knobs of [`Program::compile_with`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CompileOptions {
-    /// Memoize shared compound conditions per event (on by default; off gives the plain tree-shaped
-    /// evaluation, which tests compare against).
+    /// Memoize shared compound conditions per event and read fixed-offset numeric fields from the
+    /// event's block (on by default; off gives the plain tree-shaped evaluation, every field
+    /// through `extract`, which tests compare against).
     pub memoize: bool,
 }
 
@@ -1258,6 +1378,7 @@ impl Program {
                 needles: Vec::new(),
                 load_flags: Vec::new(),
                 memos: 0,
+                fixed_wanted: 0,
                 initial_status: Vec::new(),
             },
             node_of: Vec::with_capacity(p.values.len()),
@@ -1376,7 +1497,10 @@ impl Program {
         let mut entries: Vec<u32> = c.prog.rules.iter().map(|r| r.entry).collect();
         entries.extend(plan.iter().map(|(_, e)| *e));
         let (steps, firsts) = branch_form(&c.prog.code, &entries);
-        c.prog.steps = steps.into_iter().map(|st| c.prog.specialize(st)).collect();
+        c.prog.steps = steps
+            .into_iter()
+            .map(|st| c.prog.specialize(st, options.memoize))
+            .collect();
         let (rule_firsts, plan_firsts) = firsts.split_at(c.prog.rules.len().min(firsts.len()));
         for (r, s) in c.prog.rules.iter_mut().zip(rule_firsts) {
             r.step = *s;
@@ -1391,6 +1515,11 @@ impl Program {
             })
             .collect();
         c.prog.skip_unknown_memos();
+        c.prog.drop_dead_stores();
+        c.prog.fixed_wanted = c.prog.steps.iter().fold(0, |w, st| match st {
+            Step::Fixed(x) => w | 1 << (x.field % 64),
+            _ => w,
+        });
         Ok(c.prog)
     }
 
@@ -1409,16 +1538,6 @@ impl Program {
         let has = |set: &[u64], slot: u32| {
             set.get(slot as usize / 64)
                 .is_some_and(|w| w & (1 << (slot % 64)) != 0)
-        };
-        let successors = |st: &Step| -> [u32; 3] {
-            match st {
-                Step::Pred { t, f, .. }
-                | Step::Needle { t, f, .. }
-                | Step::InBytes { t, f, .. }
-                | Step::CmpConst { t, f, .. } => [*t, *f, RET_FALSE],
-                Step::Memo { t, f, unknown, .. } => [*t, *f, *unknown],
-                Step::Put { next, .. } => [*next, RET_FALSE, RET_FALSE],
-            }
         };
         // per step: whether some context may reach it with its slot written (memo checks only),
         // and whether it was reached at all
@@ -1442,7 +1561,7 @@ impl Program {
                 }
                 stack.push((sid, true));
                 if let Some(st) = self.steps.get(i) {
-                    for succ in successors(st) {
+                    for succ in st.successors() {
                         if visited.get(succ as usize) == Some(&false) {
                             stack.push((succ, false));
                         }
@@ -1482,7 +1601,7 @@ impl Program {
                 for (a, c) in after.iter_mut().zip(&cur) {
                     *a |= *c;
                 }
-                for succ in successors(st) {
+                for succ in st.successors() {
                     if let Some(slot) = written.get_mut(succ as usize) {
                         match slot {
                             Some(w) => w.iter_mut().zip(&cur).for_each(|(a, c)| *a |= *c),
@@ -1512,25 +1631,7 @@ impl Program {
         let redirected: Vec<Step> = self
             .steps
             .iter()
-            .map(|st| {
-                let mut st = st.clone();
-                match &mut st {
-                    Step::Pred { t, f, .. }
-                    | Step::Needle { t, f, .. }
-                    | Step::InBytes { t, f, .. }
-                    | Step::CmpConst { t, f, .. } => {
-                        *t = skip(&self.steps, *t);
-                        *f = skip(&self.steps, *f);
-                    }
-                    Step::Memo { t, f, unknown, .. } => {
-                        *t = skip(&self.steps, *t);
-                        *f = skip(&self.steps, *f);
-                        *unknown = skip(&self.steps, *unknown);
-                    }
-                    Step::Put { next, .. } => *next = skip(&self.steps, *next),
-                }
-                st
-            })
+            .map(|st| st.map_successors(|t| skip(&self.steps, t)))
             .collect();
         for item in &mut self.plan {
             item.step = skip(&self.steps, item.step);
@@ -1541,12 +1642,70 @@ impl Program {
         self.steps = redirected;
     }
 
+    /// Memo stores that no memo check can read are dropped: a slot whose checks were all skipped
+    /// by [`Program::skip_unknown_memos`] (or that only a guard of the plan tests, whose rules run
+    /// without it) is written by the walk but never read, so the store is one dispatch for nothing.
+    /// Reads are the memo checks reachable from an entry (every rule's own entry included, which
+    /// [`Program::eval_rule`] runs), so no answer can change. Control that went to such a store
+    /// goes to its successor (chains followed; every successor is a later step, so this ends).
+    fn drop_dead_stores(&mut self) {
+        let n = self.steps.len();
+        let mut reachable = vec![false; n];
+        let mut stack: Vec<u32> = self.rules.iter().map(|r| r.step).collect();
+        stack.extend(self.plan.iter().map(|p| p.step));
+        let mut read = vec![false; self.memos];
+        while let Some(sid) = stack.pop() {
+            match reachable.get_mut(sid as usize) {
+                Some(r) if !*r => *r = true,
+                _ => continue,
+            }
+            let Some(st) = self.steps.get(sid as usize) else {
+                continue;
+            };
+            if let Step::Memo { slot, .. } = st
+                && let Some(r) = read.get_mut(*slot as usize)
+            {
+                *r = true;
+            }
+            stack.extend(st.successors());
+        }
+        let dead = |st: Option<&Step>| match st {
+            Some(Step::Put { slot, .. }) => read.get(*slot as usize) != Some(&true),
+            _ => false,
+        };
+        if !self.steps.iter().any(|st| dead(Some(st))) {
+            return;
+        }
+        let past = |steps: &[Step], mut sid: u32| -> u32 {
+            for _ in 0..=n {
+                match steps.get(sid as usize) {
+                    Some(Step::Put { next, .. }) if dead(steps.get(sid as usize)) => sid = *next,
+                    _ => return sid,
+                }
+            }
+            sid
+        };
+        let redirected: Vec<Step> = self
+            .steps
+            .iter()
+            .map(|st| st.map_successors(|t| past(&self.steps, t)))
+            .collect();
+        for item in &mut self.plan {
+            item.step = past(&self.steps, item.step);
+        }
+        for r in &mut self.rules {
+            r.step = past(&self.steps, r.step);
+        }
+        self.steps = redirected;
+    }
+
     /// A fresh per-event cache sized for this program.
     pub fn machine(&self) -> Machine {
         Machine {
             bufs: vec![ValueBuf::new(); self.nodes.len()],
             memo: vec![0; self.memos],
             status: self.initial_status.clone(),
+            fixed: FixedFields::EMPTY,
         }
     }
 
@@ -1569,14 +1728,14 @@ impl Program {
 
     /// Evaluates rule `i` against a new event: clears the cache first.
     pub fn eval_rule(&self, m: &mut Machine, src: &mut dyn FieldSource, i: usize) -> bool {
-        self.reset_all(m);
+        self.reset_all(m, src);
         self.run_rule(m, src, i)
     }
 
     /// Evaluates every rule against one event, in rule order, sharing extracted fields between rules;
     /// appends the indices of the matching rules to `out`.
     pub fn matches(&self, m: &mut Machine, src: &mut dyn FieldSource, out: &mut Vec<usize>) {
-        self.reset_all(m);
+        self.reset_all(m, src);
         if self.plan.is_empty() {
             for i in 0..self.rules.len() {
                 if self.run_rule(m, src, i) {
@@ -1599,7 +1758,7 @@ impl Program {
     /// Without a guard plan the rules run in rule order and none after the match is evaluated;
     /// with one, rules are evaluated in plan order, skipping those after the best match so far.
     pub fn first_match(&self, m: &mut Machine, src: &mut dyn FieldSource) -> Option<usize> {
-        self.reset_all(m);
+        self.reset_all(m, src);
         if self.plan.is_empty() {
             return (0..self.rules.len()).find(|&i| self.run_rule(m, src, i));
         }
@@ -1637,10 +1796,15 @@ impl Program {
         }
     }
 
-    /// Starts a new event: data nodes and memo slots.
-    fn reset_all(&self, m: &mut Machine) {
+    /// Starts a new event: data nodes, memo slots, and the fixed-offset fields the program
+    /// compares (filled by the source, once, as [`FieldSource::fixed_fields`] asks).
+    fn reset_all(&self, m: &mut Machine, src: &mut dyn FieldSource) {
         self.reset(m);
         m.memo.fill(0);
+        if self.fixed_wanted != 0 {
+            m.fixed.present = 0;
+            src.fixed_fields(self.fixed_wanted, &mut m.fixed);
+        }
     }
 
     fn run_rule(&self, m: &mut Machine, src: &mut dyn FieldSource, i: usize) -> bool {
@@ -1651,8 +1815,11 @@ impl Program {
     }
 
     /// `step` in a specialized form ([`Step::Needle`], [`Step::InBytes`], [`Step::CmpConst`]) when
-    /// its operand is single-valued, so that the answer is the generic predicate's on every event.
-    fn specialize(&self, step: Step) -> Step {
+    /// its operand is single-valued, so that the answer is the generic predicate's on every event;
+    /// with `fixed`, a comparison of a fixed-offset field with a constant reads the event's block
+    /// ([`Step::Fixed`]; the plain evaluation, which tests compare against, reads every field
+    /// through `extract`).
+    fn specialize(&self, step: Step, fixed: bool) -> Step {
         let Step::Pred { op, t, f } = step else {
             return step;
         };
@@ -1667,6 +1834,11 @@ impl Program {
         let one_item = |n: u32| {
             single(n) && is_load(n) && self.node_ty.get(n as usize).is_some_and(|t| !t.list)
         };
+        if let (true, Op::Cmp { op, kind, lhs, rhs }) = (fixed, &op)
+            && let Some(x) = self.fixed_cmp(*op, *kind, *lhs, *rhs, t, f)
+        {
+            return Step::Fixed(x);
+        }
         match op {
             Op::CmpNeedle { op, lhs, needle } if single(lhs) && is_load(lhs) => Step::Needle {
                 op,
@@ -1700,6 +1872,49 @@ impl Program {
             }
             op => Step::Pred { op, t, f },
         }
+    }
+
+    /// The fixed-offset index of node `n` when it is a load, without an argument, of a
+    /// fixed-offset field whose class is the node's: then the event's block holds exactly what a
+    /// comparison of its extracted value accepts (see [`crate::abi::fixed_bits`]).
+    pub(crate) fn fixed_of(&self, n: u32) -> Option<usize> {
+        let Some(Node::Load(field, None)) = self.nodes.get(n as usize) else {
+            return None;
+        };
+        let ty = self.node_ty.get(n as usize)?;
+        let i = crate::abi::fixed_index(*field)?;
+        (!ty.list && !self.is_multi(n) && crate::abi::fixed_kind(i) == Some(ty.kind) && i < 64)
+            .then_some(i)
+    }
+
+    /// `lhs op rhs` as a [`FixedCmp`] when `lhs` is a fixed-offset field and `rhs` a constant
+    /// that [`compare`] reads as a number of the field's class: an `int`/`uint` field against an
+    /// integer (or boolean) constant, a `bool` field against a boolean. The block holds the
+    /// field's item as the same bits `compare` would read, so the answer is the same on every event.
+    fn fixed_cmp(
+        &self,
+        op: Cmp,
+        kind: ScalarKind,
+        lhs: u32,
+        rhs: u32,
+        t: u32,
+        f: u32,
+    ) -> Option<FixedCmp> {
+        let i = self.fixed_of(lhs)?;
+        if self.node_ty.get(lhs as usize)?.kind != kind {
+            return None;
+        }
+        let Some(Node::Const(c)) = self.nodes.get(rhs as usize) else {
+            return None;
+        };
+        let k = match (kind, c.get(0)?) {
+            (ScalarKind::Bool, ValueRef::Bool(b)) => u64::from(b),
+            (ScalarKind::Int | ScalarKind::Uint, ValueRef::I64(x)) => x as u64,
+            (ScalarKind::Int | ScalarKind::Uint, ValueRef::U64(x)) => x,
+            (ScalarKind::Int | ScalarKind::Uint, ValueRef::Bool(b)) => u64::from(b),
+            _ => return None,
+        };
+        FixedCmp::new(u8::try_from(i).ok()?, op, kind, k, t, f)
     }
 
     /// Runs the branch form from step `s` to the end of its code; its answer.
@@ -1736,6 +1951,7 @@ impl Program {
                     }
                     *next
                 }
+                Step::Fixed(x) => x.next(&m.fixed),
                 // Same answers as `predicate` on the general instruction (see `specialize`): a
                 // single-valued node is checked on its first (only) value, `false` when missing.
                 Step::Needle {
