@@ -77,10 +77,19 @@ impl FieldSource for ArrayEvent {
         }
     }
 
-    /// The decoded block as it is (every field it holds, which covers `wanted`).
+    /// The wanted fields of the decoded block, one at a time: a group compares a handful of
+    /// them, and copying those few costs less than copying the whole block.
     fn fixed_fields(&mut self, wanted: u64, block: &mut FixedFields) {
-        block.values = self.fixed.values;
-        block.present = self.fixed.present & wanted;
+        let present = self.fixed.present & wanted;
+        let mut left = present;
+        while left != 0 {
+            let i = left.trailing_zeros() as usize;
+            left &= left - 1;
+            if let (Some(to), Some(from)) = (block.values.get_mut(i), self.fixed.values.get(i)) {
+                *to = *from;
+            }
+        }
+        block.present = present;
     }
 }
 
