@@ -936,8 +936,8 @@ pub struct Program {
     pub(crate) rules: Vec<Rule>,
     /// Constant right sides of string comparisons, with their prepared searchers.
     needles: Vec<Needle>,
-    /// Per node: how an extraction is checked ([`load_flags`]).
-    load_flags: Vec<u8>,
+    /// Per node: what [`Program::ensure_slow`] extracts for a load node ([`LoadSlot`]).
+    loads: Vec<LoadSlot>,
     /// How many memo slots the code uses.
     pub(crate) memos: usize,
     /// The fixed-offset fields [`Step::Fixed`] reads (bit `i` = [`crate::abi::FIXED_FIELD_NAMES`]`[i]`):
@@ -963,6 +963,19 @@ pub struct Machine {
     fixed: FixedFields,
 }
 
+/// What the first read of a node in an event needs when the node is a load: the field, its
+/// argument and the extraction checks, in a plain struct the hot path tests with one flag (the
+/// [`Node`] enum's discriminant sits in a niche of its payload, which costs a decode per read).
+#[derive(Clone, Debug)]
+struct LoadSlot {
+    field: FieldId,
+    arg: Option<FieldArg>,
+    /// [`LOAD`] for a load node, with its [`load_flags`]; 0 for every other node.
+    flags: u8,
+}
+
+/// The node is a load (see [`LoadSlot`]).
+const LOAD: u8 = 8;
 /// A present extraction may have no item (a list, or DNS names no address resolves to).
 const LOAD_ACCEPT_EMPTY: u8 = 1;
 /// A present extraction may have several items (a list, or a multi-valued field).
@@ -1376,7 +1389,7 @@ impl Program {
                 plan: Vec::new(),
                 rules: Vec::new(),
                 needles: Vec::new(),
-                load_flags: Vec::new(),
+                loads: Vec::new(),
                 memos: 0,
                 fixed_wanted: 0,
                 initial_status: Vec::new(),
@@ -1460,12 +1473,23 @@ impl Program {
             };
             c.node_of.push(node);
         }
-        c.prog.load_flags = c
+        c.prog.loads = c
             .prog
-            .node_ty
+            .nodes
             .iter()
-            .zip(&c.prog.node_multi)
-            .map(|(ty, multi)| load_flags(*ty, *multi))
+            .zip(c.prog.node_ty.iter().zip(&c.prog.node_multi))
+            .map(|(node, (ty, multi))| match node {
+                Node::Load(field, arg) => LoadSlot {
+                    field: *field,
+                    arg: arg.clone(),
+                    flags: LOAD | load_flags(*ty, *multi),
+                },
+                _ => LoadSlot {
+                    field: FieldId(0),
+                    arg: None,
+                    flags: 0,
+                },
+            })
             .collect();
         c.prog.initial_status = c
             .prog
@@ -2217,32 +2241,29 @@ impl Program {
     #[inline(never)]
     fn ensure_slow(&self, m: &mut Machine, src: &mut dyn FieldSource, n: u32) -> bool {
         let i = n as usize;
-        let ok = match self.nodes.get(i) {
-            None => false,
-            Some(Node::Const(_)) => true,
-            Some(Node::Load(id, arg)) => {
-                let flags = self.load_flags.get(i).copied().unwrap_or(0);
-                match m.bufs.get_mut(i) {
-                    Some(buf) => {
-                        buf.clear();
-                        // A scalar field must yield exactly one item, a multi-valued one at least one
-                        // (DNS names: any number); anything else counts as missing (libsinsp treats an
-                        // empty extraction as a failed check). See `load_flags`.
-                        let ok = src.extract(*id, arg.as_ref(), buf)
-                            && match buf.len() {
-                                1 => true,
-                                0 => flags & LOAD_ACCEPT_EMPTY != 0,
-                                _ => flags & LOAD_ACCEPT_MANY != 0,
-                            };
-                        if ok && flags & LOAD_TRIM_NULS != 0 {
-                            buf.trim_trailing_nuls();
-                        }
-                        ok
-                    }
-                    None => false,
+        let ok = match (self.loads.get(i), m.bufs.get_mut(i)) {
+            (Some(load), Some(buf)) if load.flags & LOAD != 0 => {
+                let flags = load.flags;
+                buf.clear();
+                // A scalar field must yield exactly one item, a multi-valued one at least one
+                // (DNS names: any number); anything else counts as missing (libsinsp treats an
+                // empty extraction as a failed check). See `load_flags`.
+                let ok = src.extract(load.field, load.arg.as_ref(), buf)
+                    && match buf.len() {
+                        1 => true,
+                        0 => flags & LOAD_ACCEPT_EMPTY != 0,
+                        _ => flags & LOAD_ACCEPT_MANY != 0,
+                    };
+                if ok && flags & LOAD_TRIM_NULS != 0 {
+                    buf.trim_trailing_nuls();
                 }
+                ok
             }
-            Some(Node::Transform(op, args)) => self.transform_slow(m, src, i, *op, args),
+            _ => match self.nodes.get(i) {
+                Some(Node::Const(_)) => true,
+                Some(Node::Transform(op, args)) => self.transform_slow(m, src, i, *op, args),
+                Some(Node::Load(..)) | None => false,
+            },
         };
         if let Some(s) = m.status.get_mut(i) {
             *s = if ok { PRESENT } else { MISSING };
