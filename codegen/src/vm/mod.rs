@@ -778,10 +778,9 @@ impl Step {
         std::iter::once(a).chain(b).chain(c)
     }
 
-    /// This step with every successor `t` replaced by `g(t)`.
-    fn map_successors(&self, mut g: impl FnMut(u32) -> u32) -> Step {
-        let mut st = self.clone();
-        match &mut st {
+    /// Replaces every successor `t` by `g(t)`, in the order of [`Step::successors`].
+    fn map_successors(&mut self, mut g: impl FnMut(u32) -> u32) {
+        match self {
             Step::Pred { t, f, .. }
             | Step::Needle { t, f, .. }
             | Step::InBytes { t, f, .. }
@@ -801,7 +800,26 @@ impl Step {
             }
             Step::Put { next, .. } => *next = g(*next),
         }
-        st
+    }
+}
+
+/// Replaces every successor `t` of every step by `g(steps, t)`, in place. `g` follows chains of
+/// steps it bypasses (skipped memo checks, dead stores) to their end, and gives the same end when
+/// started from a bypassed step whose own successor was already replaced (the chain is only
+/// shorter), so the steps rewritten before a lookup do not change its answer.
+fn redirect_steps(steps: &mut [Step], g: impl Fn(&[Step], u32) -> u32) {
+    for i in 0..steps.len() {
+        let Some(st) = steps.get(i) else {
+            continue;
+        };
+        let mut new = [RET_FALSE; 3];
+        for (slot, t) in new.iter_mut().zip(st.successors()) {
+            *slot = g(steps, t);
+        }
+        let mut new = new.into_iter();
+        if let Some(st) = steps.get_mut(i) {
+            st.map_successors(|_| new.next().unwrap_or(RET_FALSE));
+        }
     }
 }
 
@@ -1652,18 +1670,13 @@ impl Program {
             }
             sid
         };
-        let redirected: Vec<Step> = self
-            .steps
-            .iter()
-            .map(|st| st.map_successors(|t| skip(&self.steps, t)))
-            .collect();
         for item in &mut self.plan {
             item.step = skip(&self.steps, item.step);
         }
         for r in &mut self.rules {
             r.step = skip(&self.steps, r.step);
         }
-        self.steps = redirected;
+        redirect_steps(&mut self.steps, skip);
     }
 
     /// Memo stores that no memo check can read are dropped: a slot whose checks were all skipped
@@ -1709,18 +1722,13 @@ impl Program {
             }
             sid
         };
-        let redirected: Vec<Step> = self
-            .steps
-            .iter()
-            .map(|st| st.map_successors(|t| past(&self.steps, t)))
-            .collect();
         for item in &mut self.plan {
             item.step = past(&self.steps, item.step);
         }
         for r in &mut self.rules {
             r.step = past(&self.steps, r.step);
         }
-        self.steps = redirected;
+        redirect_steps(&mut self.steps, past);
     }
 
     /// A fresh per-event cache sized for this program.
