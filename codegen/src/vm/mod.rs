@@ -658,12 +658,17 @@ const RET_TRUE: u32 = u32::MAX;
 /// Derived from [`Program::code`] by [`branch_form`], which the JIT still translates instruction by
 /// instruction; both forms give the same answer on every event.
 ///
+/// Every predicate step also has a `store`: a memo slot that gets its answer before control moves
+/// on ([`NO_STORE`] for none). [`Program::fuse_stores`] sets it where both answers went to a
+/// [`Step::Put`] of the same slot (the end of a memoized condition), which saves that step's
+/// dispatch; most memoized conditions end in one.
+///
 /// Invariant: every successor of a step is a later step or [`RET_FALSE`]/[`RET_TRUE`] (jumps in the
 /// bytecode go forward), so a rule's walk ends.
 #[derive(Clone, Debug)]
 enum Step {
     /// Evaluates the predicate; goes to `t` when it holds, to `f` otherwise.
-    Pred { op: Op, t: u32, f: u32 },
+    Pred { op: Op, t: u32, f: u32, store: u32 },
     /// A memo slot: goes to `f` or `t` when the slot is decided for this event, else to `unknown`
     /// (the memoized code, ending in a [`Step::Put`]).
     Memo {
@@ -682,10 +687,17 @@ enum Step {
         needle: u32,
         t: u32,
         f: u32,
+        store: u32,
     },
     /// [`Op::InSet`] on a single-valued scalar field (present means exactly one item) and a
     /// byte-string set: one hash-index lookup of its value.
-    InBytes { lhs: u32, set: u32, t: u32, f: u32 },
+    InBytes {
+        lhs: u32,
+        set: u32,
+        t: u32,
+        f: u32,
+        store: u32,
+    },
     /// [`Op::Cmp`] of a fixed-offset numeric field with a numeric constant ([`FixedCmp`]): read
     /// from the event's [`FixedFields`] block, which the source filled once for the event, instead
     /// of extracting the field into the cache.
@@ -698,21 +710,37 @@ enum Step {
         rhs: u32,
         t: u32,
         f: u32,
+        store: u32,
     },
 }
 
 /// A comparison of fixed-offset field `field` with a constant, as an interval test: the field's
-/// bits `x` are *inside* when `x - base <= span` (wrapping), which every operator reduces to (see
-/// [`FixedCmp::new`]); a field absent from the block goes to `missing` (the comparison is false,
-/// spec B.3, as when the extraction fails).
+/// bits `x` are *inside* when `x - base <= span` (wrapping), and the comparison holds when that is
+/// `holds_inside` (every operator reduces to this, see [`FixedCmp::new`]); a field absent from the
+/// block makes it false (spec B.3, as when the extraction fails). Control goes to `t` when it
+/// holds, to `f` otherwise, after the memo store `store` (see [`Step`]).
 #[derive(Clone, Copy, Debug)]
 struct FixedCmp {
-    field: u8,
     base: u64,
     span: u64,
-    inside: u32,
-    outside: u32,
-    missing: u32,
+    t: u32,
+    f: u32,
+    store: u32,
+    field: u8,
+    holds_inside: bool,
+}
+
+/// No memo store after a predicate step (see [`Step`]): past every slot ([`Program::compile_with`]
+/// refuses a program with that many), so the store's bounds check is its only test.
+const NO_STORE: u32 = u32::MAX;
+
+/// Stores a predicate's answer in memo slot `store` as [`Step::Put`] would (2 = true, 1 = false);
+/// nothing for [`NO_STORE`].
+#[inline(always)]
+fn store_answer(m: &mut Machine, store: u32, hit: bool) {
+    if let Some(x) = m.memo.get_mut(store as usize) {
+        *x = 1 + u8::from(hit);
+    }
 }
 
 impl FixedCmp {
@@ -725,7 +753,6 @@ impl FixedCmp {
     fn new(field: u8, op: Cmp, kind: ScalarKind, k: u64, t: u32, f: u32) -> Option<FixedCmp> {
         let flip = if kind == ScalarKind::Int { 1 << 63 } else { 0 };
         let k = k ^ flip;
-        // (lo, hi, whether inside the interval means the comparison holds)
         let (lo, hi, holds_inside) = match op {
             Cmp::Eq => (k, k, true),
             Cmp::Ne => (k, k, false),
@@ -735,30 +762,26 @@ impl FixedCmp {
             Cmp::Lt => (k, u64::MAX, false),
             _ => return None,
         };
-        let (inside, outside) = if holds_inside { (t, f) } else { (f, t) };
         Some(FixedCmp {
-            field,
             base: lo.wrapping_sub(flip),
             span: hi - lo,
-            inside,
-            outside,
-            missing: f,
+            t,
+            f,
+            store: NO_STORE,
+            field,
+            holds_inside,
         })
     }
 
-    /// The successor on the event's block.
+    /// Whether the comparison holds on the event's block.
     #[inline(always)]
-    fn next(&self, block: &FixedFields) -> u32 {
+    fn holds(&self, block: &FixedFields) -> bool {
         let i = usize::from(self.field);
         match block.values.get(i) {
             Some(x) if (block.present >> (i % 64)) & 1 != 0 => {
-                if x.wrapping_sub(self.base) <= self.span {
-                    self.inside
-                } else {
-                    self.outside
-                }
+                (x.wrapping_sub(self.base) <= self.span) == self.holds_inside
             }
-            _ => self.missing,
+            _ => false,
         }
     }
 }
@@ -770,12 +793,25 @@ impl Step {
             Step::Pred { t, f, .. }
             | Step::Needle { t, f, .. }
             | Step::InBytes { t, f, .. }
-            | Step::CmpConst { t, f, .. } => (*t, Some(*f), None),
-            Step::Fixed(x) => (x.inside, Some(x.outside), Some(x.missing)),
+            | Step::CmpConst { t, f, .. }
+            | Step::Fixed(FixedCmp { t, f, .. }) => (*t, Some(*f), None),
             Step::Memo { t, f, unknown, .. } => (*t, Some(*f), Some(*unknown)),
             Step::Put { next, .. } => (*next, None, None),
         };
         std::iter::once(a).chain(b).chain(c)
+    }
+
+    /// A predicate step's successors and memo store, to be rewritten in place (`None` for memo
+    /// checks and stores).
+    fn branches_mut(&mut self) -> Option<(&mut u32, &mut u32, &mut u32)> {
+        match self {
+            Step::Pred { t, f, store, .. }
+            | Step::Needle { t, f, store, .. }
+            | Step::InBytes { t, f, store, .. }
+            | Step::CmpConst { t, f, store, .. }
+            | Step::Fixed(FixedCmp { t, f, store, .. }) => Some((t, f, store)),
+            Step::Memo { .. } | Step::Put { .. } => None,
+        }
     }
 
     /// Replaces every successor `t` by `g(t)`, in the order of [`Step::successors`].
@@ -784,14 +820,10 @@ impl Step {
             Step::Pred { t, f, .. }
             | Step::Needle { t, f, .. }
             | Step::InBytes { t, f, .. }
-            | Step::CmpConst { t, f, .. } => {
+            | Step::CmpConst { t, f, .. }
+            | Step::Fixed(FixedCmp { t, f, .. }) => {
                 *t = g(*t);
                 *f = g(*f);
-            }
-            Step::Fixed(x) => {
-                x.inside = g(x.inside);
-                x.outside = g(x.outside);
-                x.missing = g(x.missing);
             }
             Step::Memo { t, f, unknown, .. } => {
                 *t = g(*t);
@@ -906,6 +938,7 @@ impl BranchForm<'_> {
                         op,
                         t: self.target(pc + 1, true),
                         f: self.target(pc + 1, false),
+                        store: NO_STORE,
                     }
                 }
                 None => continue,
@@ -1421,6 +1454,9 @@ impl Program {
             },
         };
         c.prog.memos = c.memo_of.iter().flatten().count();
+        if c.prog.memos >= NO_STORE as usize {
+            return Err(err("too many memo slots"));
+        }
         for (_, inst) in p.values.iter() {
             match inst {
                 Inst::Modified(Modifier::AnyOf, op, _, s) => {
@@ -1558,6 +1594,7 @@ impl Program {
             .collect();
         c.prog.skip_unknown_memos();
         c.prog.drop_dead_stores();
+        c.prog.fuse_stores();
         c.prog.fixed_wanted = c.prog.steps.iter().fold(0, |w, st| match st {
             Step::Fixed(x) => w | 1 << (x.field % 64),
             _ => w,
@@ -1731,6 +1768,42 @@ impl Program {
         redirect_steps(&mut self.steps, past);
     }
 
+    /// Memo stores fused into the predicate before them: a predicate step whose answers both go
+    /// to a [`Step::Put`] of one slot (true to the store of `true`, false to that of `false`)
+    /// stores its answer itself and goes straight to the stores' successors. The same stores on
+    /// the same paths, one dispatch fewer; the [`Step::Put`]s stay for any other predecessor.
+    fn fuse_stores(&mut self) {
+        for i in 0..self.steps.len() {
+            let put = |sid: u32| match self.steps.get(sid as usize) {
+                Some(Step::Put { slot, val, next }) => Some((*slot, *val, *next)),
+                _ => None,
+            };
+            let Some(
+                Step::Pred { t, f, .. }
+                | Step::Needle { t, f, .. }
+                | Step::InBytes { t, f, .. }
+                | Step::CmpConst { t, f, .. }
+                | Step::Fixed(FixedCmp { t, f, .. }),
+            ) = self.steps.get(i)
+            else {
+                continue;
+            };
+            let (Some((slot, 2, t_next)), Some((slot_f, 1, f_next))) = (put(*t), put(*f)) else {
+                continue;
+            };
+            if slot != slot_f {
+                continue;
+            }
+            if let Some((t, f, store)) = self.steps.get_mut(i).and_then(Step::branches_mut)
+                && *store == NO_STORE
+            {
+                *t = t_next;
+                *f = f_next;
+                *store = slot;
+            }
+        }
+    }
+
     /// A fresh per-event cache sized for this program.
     pub fn machine(&self) -> Machine {
         Machine {
@@ -1852,7 +1925,7 @@ impl Program {
     /// ([`Step::Fixed`]; the plain evaluation, which tests compare against, reads every field
     /// through `extract`).
     fn specialize(&self, step: Step, fixed: bool) -> Step {
-        let Step::Pred { op, t, f } = step else {
+        let Step::Pred { op, t, f, .. } = step else {
             return step;
         };
         let single = |n: u32| {
@@ -1878,6 +1951,7 @@ impl Program {
                 needle,
                 t,
                 f,
+                store: NO_STORE,
             },
             Op::InSet { lhs, set, .. }
                 if one_item(lhs)
@@ -1886,7 +1960,13 @@ impl Program {
                         .get(set as usize)
                         .is_some_and(|s| matches!(s.index, SetIndex::Bytes(_))) =>
             {
-                Step::InBytes { lhs, set, t, f }
+                Step::InBytes {
+                    lhs,
+                    set,
+                    t,
+                    f,
+                    store: NO_STORE,
+                }
             }
             Op::Cmp { op, kind, lhs, rhs }
                 if single(lhs)
@@ -1900,9 +1980,15 @@ impl Program {
                     rhs,
                     t,
                     f,
+                    store: NO_STORE,
                 }
             }
-            op => Step::Pred { op, t, f },
+            op => Step::Pred {
+                op,
+                t,
+                f,
+                store: NO_STORE,
+            },
         }
     }
 
@@ -1960,12 +2046,10 @@ impl Program {
         // steps, so it always does.
         while let Some(step) = self.steps.get(s as usize) {
             s = match step {
-                Step::Pred { op, t, f } => {
-                    if self.predicate(m, src, op) {
-                        *t
-                    } else {
-                        *f
-                    }
+                Step::Pred { op, t, f, store } => {
+                    let hit = self.predicate(m, src, op);
+                    store_answer(m, *store, hit);
+                    if hit { *t } else { *f }
                 }
                 Step::Memo {
                     slot,
@@ -1983,7 +2067,11 @@ impl Program {
                     }
                     *next
                 }
-                Step::Fixed(x) => x.next(&m.fixed),
+                Step::Fixed(x) => {
+                    let hit = x.holds(&m.fixed);
+                    store_answer(m, x.store, hit);
+                    if hit { x.t } else { x.f }
+                }
                 // Same answers as `predicate` on the general instruction (see `specialize`): a
                 // single-valued node is checked on its first (only) value, `false` when missing.
                 Step::Needle {
@@ -1992,15 +2080,23 @@ impl Program {
                     needle,
                     t,
                     f,
+                    store,
                 } => {
                     let hit = self.ensure(m, src, *lhs)
                         && match (first(m, *lhs), self.needles.get(*needle as usize)) {
                             (Some(ValueRef::Bytes(v)), Some(n)) => n.compare(*op, v),
                             _ => false,
                         };
+                    store_answer(m, *store, hit);
                     if hit { *t } else { *f }
                 }
-                Step::InBytes { lhs, set, t, f } => {
+                Step::InBytes {
+                    lhs,
+                    set,
+                    t,
+                    f,
+                    store,
+                } => {
                     let hit = self.ensure(m, src, *lhs)
                         && match (self.sets.get(*set as usize), first(m, *lhs)) {
                             (Some(s), Some(ValueRef::Bytes(v))) => match &s.index {
@@ -2009,6 +2105,7 @@ impl Program {
                             },
                             _ => false,
                         };
+                    store_answer(m, *store, hit);
                     if hit { *t } else { *f }
                 }
                 Step::CmpConst {
@@ -2018,12 +2115,14 @@ impl Program {
                     rhs,
                     t,
                     f,
+                    store,
                 } => {
                     let hit = self.ensure(m, src, *lhs)
                         && match (first(m, *lhs), self.buf(m, *rhs).get(0)) {
                             (Some(a), Some(b)) => compare(*op, *kind, a, b),
                             _ => false,
                         };
+                    store_answer(m, *store, hit);
                     if hit { *t } else { *f }
                 }
             };
