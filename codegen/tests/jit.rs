@@ -369,6 +369,11 @@ fn fixed_offset_fields_agree_with_the_vm() {
         );
         assert!(plain_ev.extractions() > 0, "the plain vm extracts them");
         assert_eq!(vm_out, want, "optimized vm against the plain vm on {ev:?}");
+        assert_eq!(
+            vmp.first_match(&mut vmm, &mut ev.clone()),
+            want.first().copied(),
+            "optimized vm, first match"
+        );
         assert_eq!(out, want, "jit against the plain vm on {ev:?}");
         for i in 0..p.rules.len() {
             let want = plain.eval_rule(&mut pm, &mut ev.clone(), i);
