@@ -27,7 +27,7 @@ use frule_lang::loader::{self, RulesFile};
 
 /// Field values by field id (arguments ignored): the cheapest possible provider. The fixed-offset
 /// numeric fields (`abi::FIXED_FIELD_NAMES`) are also kept decoded, as the runtime's event view
-/// decodes them, and copied into the JIT's block when it asks.
+/// decodes them, and the wanted ones copied into the block the compiled code (VM or JIT) passes.
 struct ArrayEvent {
     values: Vec<Option<OwnedValue>>,
     fixed: FixedFields,

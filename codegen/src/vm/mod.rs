@@ -29,7 +29,9 @@
 //!   invariants, and the plain evaluation ([`CompileOptions`] without `memoize`) extracts only;
 //! - **memo slots** for conditions used more than once (a macro shared by several rules, a predicate
 //!   several rules of a fused program test): the first evaluation in an event stores the answer, later
-//!   ones reuse it. Evaluation has no side effects, so this cannot change an answer.
+//!   ones reuse it. Evaluation has no side effects, so this cannot change an answer. A predicate
+//!   whose answers both lead to the stores of one slot stores its answer itself (one step fewer),
+//!   and stores no reachable memo check reads are dropped.
 //!
 //! Multi-valued fields (`proc.aname`, `fd.ip`, … without an argument, see [`crate::abi`]): the node holds
 //! every value; a predicate holds when it holds for some value, except `!=` on connection endpoints and
@@ -38,6 +40,10 @@
 //!
 //! Missing values: a predicate whose operand node is missing sets the accumulator to `false` (spec B.3),
 //! and only `not` can turn that into `true`.
+//!
+//! The first read of a field in an event (`ensure_slow`) tests a plain per-node record (`LoadSlot`:
+//! field, argument, extraction checks) rather than the node enum, whose discriminant is packed
+//! into its payload; it is the path every string field, and every JIT field helper, goes through.
 //!
 //! Invariants of compiled code: every jump goes forward to an instruction of the same rule (so every
 //! successor in the branch form is a later step, or the end of the rule); every node
