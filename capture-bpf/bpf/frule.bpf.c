@@ -616,6 +616,43 @@ static __always_inline struct file *file_from_fd(__s32 fd)
 	return f;
 }
 
+/* fd's struct file as a BTF pointer, or NULL when fd is not in the table's embedded array.
+ * A process whose table never grew past NR_OPEN_DEFAULT (64) slots uses the fd_array inside
+ * its files_struct (fdt->fd points at it); a slot there is reachable by a load at a constant
+ * offset, which the verifier accepts on a BTF pointer (a variable offset it does not), hence
+ * one case per slot: clang turns the switch into a binary search of six compares, and the
+ * file's fields are then plain loads too, where a grown table costs four probe reads
+ * (file_from_fd, open_file_props). A table grows when a descriptor of 64 or more is open,
+ * and a child's table is sized at fork by the parent's highest open descriptor: a process
+ * forked by an interactive or script bash (which keeps fd 255) starts with a grown table,
+ * one forked by a parent with few descriptors (systemd services, container inits, most
+ * daemons' workers) with the embedded one. */
+#define FD_ARRAY_LEN 64
+#define FD_SLOT(n)                                   \
+	case n:                                      \
+		f = files->fd_array[n];              \
+		break;
+#define FD_SLOT8(n) FD_SLOT(n) FD_SLOT(n + 1) FD_SLOT(n + 2) FD_SLOT(n + 3) \
+	FD_SLOT(n + 4) FD_SLOT(n + 5) FD_SLOT(n + 6) FD_SLOT(n + 7)
+static __always_inline struct file *fd_array_file(__s32 fd)
+{
+	if (fd < 0 || fd >= FD_ARRAY_LEN)
+		return NULL;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct files_struct *files = task->files;
+	if (!files)
+		return NULL;
+	struct fdtable *fdt = files->fdt;
+	if (!fdt || (__u64)fdt->fd != (__u64)&files->fd_array[0])
+		return NULL;
+	struct file *f = NULL;
+	switch (fd) {
+	FD_SLOT8(0) FD_SLOT8(8) FD_SLOT8(16) FD_SLOT8(24)
+	FD_SLOT8(32) FD_SLOT8(40) FD_SLOT8(48) FD_SLOT8(56)
+	}
+	return f;
+}
+
 static __always_inline __u32 encode_dev(__u32 dev)
 {
 	__u32 major = dev >> 20;
@@ -1213,7 +1250,8 @@ __noinline int fr_emit_exec(__u32 type, long ret, __u64 kfilename_addr, __u64 uf
 /* Files                                                                     */
 
 /* dev and ino of a newly opened file, and its PPM "created" bits: 1 = the open created it
- * (FMODE_CREATED), 2 = overlayfs upper layer, 4 = lower layer. Four probe reads (file,
+ * (FMODE_CREATED), 2 = overlayfs upper layer, 4 = lower layer, for a file reached through a
+ * grown fd table (open_file_props_btf serves the embedded one). Four probe reads (file,
  * inode, super block, plus the fd slot read by the caller) instead of nine. The super block
  * tested for overlayfs is the inode's: f_inode is d_inode(f_path.dentry) since overlayfs
  * opens through its own file operations (Linux 4.19), so it is the dentry's d_sb. */
@@ -1239,6 +1277,33 @@ static __always_inline __u32 open_file_props(struct aux *a, struct file *f, __u3
 	    !bpf_core_type_exists(struct ovl_inode))
 		return created;
 	struct inode *vi = BPF_CORE_READ(d, d_inode);
+	if (!vi)
+		return created;
+	__u64 oi = (__u64)vi - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+	struct dentry *upper = NULL;
+	bpf_probe_read_kernel(&upper, sizeof(upper),
+			      (void *)(oi + bpf_core_field_offset(struct ovl_inode, __upperdentry)));
+	return created | (upper ? 2 : 4);
+}
+
+/* The same three properties from a BTF `struct file *` (see fd_array_file): every field is a
+ * direct load, which the JIT turns into a fault-tolerant move; only the overlayfs upper-dentry
+ * test, reached from a computed (container_of) address, still needs a probe read. */
+static __always_inline __u32 open_file_props_btf(struct file *f, __u32 *dev, __u64 *ino)
+{
+	__u32 created = f->f_mode & K_FMODE_CREATED ? 1 : 0;
+	struct inode *i = f->f_inode;
+	if (!i)
+		return created;
+	*ino = i->i_ino;
+	struct super_block *sb = i->i_sb;
+	if (!sb)
+		return created;
+	*dev = encode_dev(sb->s_dev);
+	if (sb->s_magic != OVERLAYFS_SUPER_MAGIC || !bpf_core_type_exists(struct ovl_inode))
+		return created;
+	struct dentry *d = f->f_path.dentry;
+	struct inode *vi = d ? d->d_inode : NULL;
 	if (!vi)
 		return created;
 	__u64 oi = (__u64)vi - bpf_core_field_offset(struct ovl_inode, vfs_inode);
@@ -1306,9 +1371,14 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 	__u32 dev = 0;
 	__u64 ino = 0;
 	if (ret >= 0) {
-		struct file *f = file_from_fd((__s32)ret);
-		if (f)
-			created = open_file_props(e.a, f, &dev, &ino);
+		struct file *bf = fd_array_file((__s32)ret);
+		if (bf) {
+			created = open_file_props_btf(bf, &dev, &ino);
+		} else {
+			struct file *f = file_from_fd((__s32)ret);
+			if (f)
+				created = open_file_props(e.a, f, &dev, &ino);
+		}
 	}
 	/* PPM flag bits from what the kernel file says: created, overlay layer */
 	__u32 fflags = (created & 1 ? PPM_O_F_CREATED : 0) | (created & 2 ? PPM_FD_UPPER_LAYER : 0) |

@@ -1145,3 +1145,109 @@ fn open_path_race(attach: AttachMode) {
         "{test}: the event shows the overwritten path"
     );
 }
+
+/// dev and ino of an opened file are right whichever way the capture reaches the file: through
+/// the fd array embedded in the process's `files_struct` (fd < 64 in a table that never grew:
+/// plain loads, including the last embedded slot) or through a grown table (a descriptor of 64
+/// or more was open when the process forked, or the fd itself is 64 or more: probe reads).
+///
+/// bash, started with every descriptor above stderr closed (so its own table is small whatever
+/// this test process holds), occupies the descriptors a case names and forks `cat` of a file of
+/// its own; a `grep` forked in the same state (not the script's last command, which bash would
+/// exec in place) reports the table size (`FDSize`), which proves the case reached the table it
+/// names.
+#[test]
+fn open_dev_and_ino_through_either_fd_table() {
+    use std::os::unix::process::CommandExt;
+    let test = "open_dev_and_ino_through_either_fd_table";
+    // (what, descriptors bash occupies before forking cat, the fd cat's open gets, grown table)
+    let cases: [(&str, &str, i64, bool); 4] = [
+        ("embedded table", "", 3, false),
+        ("embedded table, last slot", "$(seq 3 62)", 63, false),
+        ("grown table, small fd", "100", 3, true),
+        (
+            "grown table, fd past the embedded array",
+            "$(seq 3 70)",
+            71,
+            true,
+        ),
+    ];
+    let options = CaptureOptions {
+        interest: Interest::from_ppm_events([PPME_SYSCALL_OPENAT_2_X]).0,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip(test, options) else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("frule-fdtable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let writer = gettid();
+    for (i, (what, fill, want_fd, grown)) in cases.into_iter().enumerate() {
+        let file = dir.join(format!("case-{i}"));
+        std::fs::write(&file, format!("{what}\n")).expect("case file");
+        let meta = std::fs::metadata(&file).expect("case file metadata");
+        let dev = meta.dev();
+        let (major, minor) = (libc::major(dev), libc::minor(dev));
+        let encoded = (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12);
+        let script = format!(
+            "for fd in {fill}; do eval \"exec $fd</dev/null\"; done; cat \"$1\"; grep '^FDSize:' /proc/self/status; true"
+        );
+        let want_name = file.to_string_lossy().into_owned();
+        let mut open = None;
+        // a run whose event was dropped (another test flooding the rings with opens) is
+        // repeated; a missing event without a drop fails
+        for _ in 0..5 {
+            let drops = |cap: &Capture| cap.counters().map(|c| c.total().drops()).unwrap_or(0);
+            let dropped_before = drops(&cap);
+            let mut cmd = Command::new("bash");
+            cmd.args(["-c", &script, "bash"])
+                .arg(&file)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped());
+            // SAFETY: between fork and exec the closure makes one raw syscall, which is
+            // async-signal-safe; it closes every descriptor above stderr.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+                    Ok(())
+                });
+            }
+            let out = cmd.output().expect("run bash");
+            assert!(out.status.success(), "{test} ({what}): bash failed");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let fdsize: u32 = stdout
+                .lines()
+                .find_map(|l| l.strip_prefix("FDSize:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{test} ({what}): no FDSize in {stdout:?}"));
+            assert_eq!(fdsize > 64, grown, "{test} ({what}): FDSize {fdsize}");
+            let found = collect_until(&mut cap, |ev| {
+                // cat's read-only open, not this thread's open for writing the file
+                if ev.ty == PPME_SYSCALL_OPENAT_2_X
+                    && ev.tid != writer
+                    && ev.str(2) == want_name
+                    && ev.u32(3) & 3 == PPM_O_RDONLY
+                {
+                    open = Some(ev.clone());
+                    return true;
+                }
+                false
+            });
+            if found {
+                break;
+            }
+            let dropped_after = drops(&cap);
+            assert!(
+                dropped_after > dropped_before,
+                "{test} ({what}): no openat of {want_name}, and no event was dropped"
+            );
+            eprintln!("{test} ({what}): events were dropped, running the case again");
+        }
+        let open = open.unwrap_or_else(|| panic!("{test} ({what}): every run lost its event"));
+        assert_eq!(open.i64(0), want_fd, "{test} ({what}): fd");
+        assert_eq!(open.u64(6), meta.ino(), "{test} ({what}): ino");
+        assert_eq!(open.u32(5), encoded, "{test} ({what}): dev");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
