@@ -596,11 +596,10 @@ static __always_inline void read_args(struct sc_args *args, struct pt_regs *regs
 /* The current task's struct file for fd. The walk from the BTF task pointer uses direct
  * (fault-tolerant) loads, which cost far less than one probe-read helper call per hop;
  * only the indexed slot needs a helper. */
-static __always_inline struct file *file_from_fd(__s32 fd)
+static __always_inline struct file *file_from_fd(struct task_struct *task, __s32 fd)
 {
 	if (fd < 0)
 		return NULL;
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct files_struct *files = task->files;
 	if (!files)
 		return NULL;
@@ -634,11 +633,10 @@ static __always_inline struct file *file_from_fd(__s32 fd)
 		break;
 #define FD_SLOT8(n) FD_SLOT(n) FD_SLOT(n + 1) FD_SLOT(n + 2) FD_SLOT(n + 3) \
 	FD_SLOT(n + 4) FD_SLOT(n + 5) FD_SLOT(n + 6) FD_SLOT(n + 7)
-static __always_inline struct file *fd_array_file(__s32 fd)
+static __always_inline struct file *fd_array_file(struct task_struct *task, __s32 fd)
 {
 	if (fd < 0 || fd >= FD_ARRAY_LEN)
 		return NULL;
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct files_struct *files = task->files;
 	if (!files)
 		return NULL;
@@ -1314,9 +1312,9 @@ static __always_inline __u32 open_file_props_btf(struct file *f, __u32 *dev, __u
 }
 
 /* The TOCTOU copy of this thread's current syscall, if the enter hook made one. */
-static __always_inline struct toctou_entry *toctou_take(__u32 nr)
+static __always_inline struct toctou_entry *toctou_take(struct task_struct *task, __u32 nr)
 {
-	struct toctou_entry *t = bpf_task_storage_get(&toctou_args, bpf_get_current_task_btf(), NULL, 0);
+	struct toctou_entry *t = bpf_task_storage_get(&toctou_args, task, NULL, 0);
 	if (t && t->nr == nr) {
 		struct counters *c = get_counters();
 		if (c)
@@ -1331,8 +1329,29 @@ static __always_inline void toctou_drop(struct toctou_entry *t)
 	t->nr = 0;
 }
 
+/* One 8-byte load or store at any alignment: clang splits an access it cannot prove aligned
+ * into eight byte accesses, which x86 and the verifier (for a privileged program) do not
+ * need. */
+static __always_inline void store_u64(void *dst, __u64 v)
+{
+	asm volatile("*(u64 *)(%[d] + 0) = %[v]" ::[d] "r"(dst), [v] "r"(v) : "memory");
+}
+
+static __always_inline __u64 load_u64(const void *src)
+{
+	__u64 v;
+	asm volatile("%[v] = *(u64 *)(%[s] + 0)" : [v] "=r"(v) : [s] "r"(src) : "memory");
+	return v;
+}
+
+/* Paths up to this long (most are) are copied from the TOCTOU copy by 8-byte loads and
+ * stores, which cost less than one helper call. */
+#define TOCTOU_SHORT 128
+
 /* A path param from the TOCTOU copy when there is one (its length, NUL included, is known:
- * one plain copy instead of a byte-by-byte string read), else from user memory now. */
+ * one plain copy instead of a byte-by-byte string read), else from user memory now. A short
+ * copy may write up to 7 bytes past the path; the params that follow overwrite them, or they
+ * lie past the event's end. */
 static __always_inline void push_path_toctou(struct ev *e, struct toctou_entry *t, const char *uptr)
 {
 	if (t) {
@@ -1340,6 +1359,16 @@ static __always_inline void push_path_toctou(struct ev *e, struct toctou_entry *
 		if (n > TOCTOU_BUF)
 			n = TOCTOU_BUF;
 		barrier_var(n);
+		if (n && n <= TOCTOU_SHORT) {
+			__u64 pos = e->pos;
+			for (int i = 0; i < TOCTOU_SHORT / 8; i++) {
+				if (i * 8 >= n)
+					break;
+				store_u64(&e->a->data[SAFE(pos + i * 8)], load_u64(&t->buf[i * 8]));
+			}
+			set_len(e, (__u16)n);
+			return;
+		}
 		if (n && bpf_probe_read_kernel(&e->a->data[SAFE(e->pos)], n, t->buf) == 0) {
 			set_len(e, (__u16)n);
 			return;
@@ -1363,7 +1392,11 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 	case NR_openat2: type = PPME_SYSCALL_OPENAT2_X; n = 8; break;
 	default: type = PPME_SYSCALL_CREAT_X; n = 6; break;
 	}
-	__u32 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	/* one helper call for the task, reused for the tid, the fd table and the TOCTOU copy: on
+	 * kernels that make every return a mispredicted one (SRSO "safe RET"), each helper call
+	 * costs tens of ns whatever it does */
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tid = task->pid;
 	if (!ev_begin(&e, type, n, tid))
 		return 0;
 
@@ -1371,11 +1404,11 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 	__u32 dev = 0;
 	__u64 ino = 0;
 	if (ret >= 0) {
-		struct file *bf = fd_array_file((__s32)ret);
+		struct file *bf = fd_array_file(task, (__s32)ret);
 		if (bf) {
 			created = open_file_props_btf(bf, &dev, &ino);
 		} else {
-			struct file *f = file_from_fd((__s32)ret);
+			struct file *f = file_from_fd(task, (__s32)ret);
 			if (f)
 				created = open_file_props(e.a, f, &dev, &ino);
 		}
@@ -1384,7 +1417,7 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 	__u32 fflags = (created & 1 ? PPM_O_F_CREATED : 0) | (created & 2 ? PPM_FD_UPPER_LAYER : 0) |
 		       (created & 4 ? PPM_FD_LOWER_LAYER : 0);
 
-	struct toctou_entry *t = toctou_take(nr);
+	struct toctou_entry *t = toctou_take(task, nr);
 	push_u64(&e, ret); /* fd */
 	if (nr == NR_open || nr == NR_creat) {
 		const char *path = (const char *)sc_arg(regs, 0);
@@ -1491,10 +1524,10 @@ static __always_inline void push_sockaddr(struct ev *e, const void *uaddr, __u32
 
 /* The connection tuple of a socket fd, read from the kernel socket.
  * outbound: local side first (connect); otherwise remote first (accept). */
-static __always_inline void push_socktuple(struct ev *e, long fd, int outbound, const void *uaddr,
-					   int uaddr_kernel)
+static __always_inline void push_socktuple(struct ev *e, struct task_struct *task, long fd,
+					   int outbound, const void *uaddr, int uaddr_kernel)
 {
-	struct file *f = file_from_fd((__s32)fd);
+	struct file *f = file_from_fd(task, (__s32)fd);
 	struct socket *sock = NULL;
 	if (f)
 		sock = BPF_CORE_READ(f, private_data);
@@ -1573,7 +1606,8 @@ __noinline int fr_emit_net(__u32 nr, long ret, struct sc_args *regs)
 	if (!regs)
 		return 0;
 	struct ev e;
-	__u64 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 tid = task->pid;
 	__s64 fd = (__s32)sc_arg(regs, 0);
 	switch (nr) {
 	case NR_socket: {
@@ -1609,7 +1643,7 @@ __noinline int fr_emit_net(__u32 nr, long ret, struct sc_args *regs)
 			return 0;
 		const void *uaddr = (const void *)sc_arg(regs, 1);
 		__u32 ulen = sc_arg(regs, 2);
-		struct toctou_entry *t = toctou_take(NR_connect);
+		struct toctou_entry *t = toctou_take(task, NR_connect);
 		int kernel = 0;
 		if (t) {
 			uaddr = t->buf;
@@ -1618,7 +1652,7 @@ __noinline int fr_emit_net(__u32 nr, long ret, struct sc_args *regs)
 		}
 		push_u64(&e, ret);
 		if (ret == 0 || ret == -EINPROGRESS_VAL)
-			push_socktuple(&e, fd, 1, uaddr, kernel);
+			push_socktuple(&e, task, fd, 1, uaddr, kernel);
 		else
 			push_empty(&e);
 		push_u64(&e, fd);
@@ -1633,12 +1667,12 @@ __noinline int fr_emit_net(__u32 nr, long ret, struct sc_args *regs)
 			return 0;
 		push_u64(&e, ret);
 		if (ret >= 0)
-			push_socktuple(&e, ret, 0, NULL, 0);
+			push_socktuple(&e, task, ret, 0, NULL, 0);
 		else
 			push_empty(&e);
 		/* queue fill of the listening socket */
 		__u32 qlen = 0, qmax = 0;
-		struct file *lf = file_from_fd((__s32)fd);
+		struct file *lf = file_from_fd(task, (__s32)fd);
 		if (lf) {
 			struct socket *ls = BPF_CORE_READ(lf, private_data);
 			struct sock *lsk = ls ? BPF_CORE_READ(ls, sk) : NULL;
@@ -1783,7 +1817,8 @@ __noinline int fr_emit_io(__u32 nr, long ret, struct sc_args *regs)
 	if (!regs)
 		return 0;
 	struct ev e;
-	__u64 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 tid = task->pid;
 	__s64 fd = (__s32)sc_arg(regs, 0);
 	__u64 snap = ret > 0 ? (ret < snaplen ? (__u64)ret : snaplen) : 0;
 	switch (nr) {
@@ -1813,7 +1848,7 @@ __noinline int fr_emit_io(__u32 nr, long ret, struct sc_args *regs)
 		push_user_bytes(&e, (const void *)sc_arg(regs, 1), snap);
 		push_u64(&e, fd);
 		push_u32(&e, sc_arg(regs, 2));
-		push_socktuple(&e, fd, 1, (const void *)sc_arg(regs, 4), 0);
+		push_socktuple(&e, task, fd, 1, (const void *)sc_arg(regs, 4), 0);
 		break;
 	case NR_recvfrom:
 		if (!ev_begin(&e, PPME_SOCKET_RECVFROM_X, 5, tid))
@@ -1822,7 +1857,7 @@ __noinline int fr_emit_io(__u32 nr, long ret, struct sc_args *regs)
 		push_user_bytes(&e, (const void *)sc_arg(regs, 1), snap);
 		/* for an unconnected socket the sender is in src_addr, filled by the call */
 		if (ret >= 0)
-			push_socktuple(&e, fd, 0, (const void *)sc_arg(regs, 4), 0);
+			push_socktuple(&e, task, fd, 0, (const void *)sc_arg(regs, 4), 0);
 		else
 			push_empty(&e);
 		push_u64(&e, fd);
@@ -1840,7 +1875,7 @@ __noinline int fr_emit_io(__u32 nr, long ret, struct sc_args *regs)
 			push_msghdr_data(&e, &mh, snap, &total);
 			push_u64(&e, fd);
 			push_u32(&e, (__u32)total);
-			push_socktuple(&e, fd, 1, mh.msg_name, 0);
+			push_socktuple(&e, task, fd, 1, mh.msg_name, 0);
 		} else {
 			if (!ev_begin(&e, PPME_SOCKET_RECVMSG_X, 6, tid))
 				return 0;
@@ -1848,7 +1883,7 @@ __noinline int fr_emit_io(__u32 nr, long ret, struct sc_args *regs)
 			if (ret >= 0) {
 				push_u32(&e, (__u32)ret);
 				push_msghdr_data(&e, &mh, snap, &total);
-				push_socktuple(&e, fd, 0, mh.msg_name, 0);
+				push_socktuple(&e, task, fd, 0, mh.msg_name, 0);
 				if (mh.msg_control && mh.msg_controllen > 0)
 					push_user_bytes(&e, mh.msg_control, mh.msg_controllen > snaplen ? snaplen : mh.msg_controllen);
 				else
@@ -1870,7 +1905,7 @@ __noinline int fr_emit_io(__u32 nr, long ret, struct sc_args *regs)
 		__u64 src = 0, peer = 0;
 		if (ret == 0) {
 			bpf_probe_read_user(fds, sizeof(fds), (void *)sc_arg(regs, 3));
-			struct file *f = file_from_fd(fds[0]);
+			struct file *f = file_from_fd(task, fds[0]);
 			struct socket *sock = f ? BPF_CORE_READ(f, private_data) : NULL;
 			struct sock *sk = sock ? BPF_CORE_READ(sock, sk) : NULL;
 			if (sk) {
@@ -2000,7 +2035,8 @@ __noinline int fr_emit_misc(__u32 nr, long ret, struct sc_args *regs)
 	if (!regs)
 		return 0;
 	struct ev e;
-	__u64 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 tid = task->pid;
 	__u16 type;
 	__u32 n;
 	switch (nr) {
@@ -2180,7 +2216,7 @@ __noinline int fr_emit_misc(__u32 nr, long ret, struct sc_args *regs)
 		__u64 ino = 0;
 		if (ret == 0) {
 			bpf_probe_read_user(fds, sizeof(fds), (void *)sc_arg(regs, 0));
-			struct file *f = file_from_fd(fds[0]);
+			struct file *f = file_from_fd(task, fds[0]);
 			if (f)
 				ino = BPF_CORE_READ(f, f_inode, i_ino);
 		}

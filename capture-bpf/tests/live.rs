@@ -1251,3 +1251,77 @@ fn open_dev_and_ino_through_either_fd_table() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The open path param is exact for every length the entry-time copy handles differently:
+/// short paths (up to 128 bytes with the NUL) are copied word by word, longer ones in one
+/// piece; the params after the path (flags, mode, dev, ino) are intact whatever the length.
+/// The paths do not exist: a failed open still gives its event with the name.
+#[test]
+fn open_path_of_every_length_is_exact() {
+    let test = "open_path_of_every_length_is_exact";
+    let options = CaptureOptions {
+        interest: Interest::from_ppm_events([PPME_SYSCALL_OPENAT_2_X]).0,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip(test, options) else {
+        return;
+    };
+    let tid = gettid();
+    // lengths without the NUL: around the 8-byte words and the 128-byte short-copy limit
+    for len in [1usize, 7, 8, 9, 119, 120, 126, 127, 128, 129, 300, 4000] {
+        let prefix = format!("/frule-missing-{}-", std::process::id());
+        let path: String = prefix
+            .chars()
+            .chain(std::iter::repeat('p'))
+            .take(len.max(prefix.len()))
+            .collect();
+        let path = if len < prefix.len() {
+            "/".repeat(len)
+        } else {
+            path
+        };
+        assert_eq!(path.len(), len);
+        let found_path = path.clone();
+        // retried when another test's flood of opens made this capture drop events
+        let mut open = None;
+        for _ in 0..5 {
+            let dropped_before = cap.counters().map(|c| c.total().drops()).unwrap_or(0);
+            let _ = std::fs::File::open(&path);
+            let found = collect_until(&mut cap, |ev| {
+                if ev.ty == PPME_SYSCALL_OPENAT_2_X && ev.tid == tid && ev.str(2) == found_path {
+                    open = Some(ev.clone());
+                    return true;
+                }
+                false
+            });
+            if found {
+                break;
+            }
+            let dropped_after = cap.counters().map(|c| c.total().drops()).unwrap_or(0);
+            assert!(
+                dropped_after > dropped_before,
+                "{test}: no openat event of the {len}-byte path, and no event was dropped"
+            );
+        }
+        let open = open.unwrap_or_else(|| panic!("{test}: every run lost the {len}-byte path"));
+        assert_eq!(open.params.len(), 7, "{test} ({len})");
+        assert_eq!(
+            open.param(2).len(),
+            len + 1,
+            "{test} ({len}): the NUL is counted"
+        );
+        assert_eq!(
+            open.u32(3),
+            PPM_O_RDONLY | (1 << 12),
+            "{test} ({len}): flags O_RDONLY|O_CLOEXEC"
+        );
+        assert_eq!(open.u32(4), 0, "{test} ({len}): mode");
+        if open.i64(0) < 0 {
+            assert_eq!(
+                (open.u32(5), open.u64(6)),
+                (0, 0),
+                "{test} ({len}): dev, ino"
+            );
+        }
+    }
+}
