@@ -1713,13 +1713,7 @@ impl Program {
             }
             sid
         };
-        for item in &mut self.plan {
-            item.step = skip(&self.steps, item.step);
-        }
-        for r in &mut self.rules {
-            r.step = skip(&self.steps, r.step);
-        }
-        redirect_steps(&mut self.steps, skip);
+        self.redirect(skip);
     }
 
     /// Memo stores that no memo check can read are dropped: a slot whose checks were all skipped
@@ -1765,13 +1759,19 @@ impl Program {
             }
             sid
         };
+        self.redirect(past);
+    }
+
+    /// Replaces every entry (plan items, rules) and every successor of every step `t` by
+    /// `g(steps, t)`, as [`redirect_steps`] does for the steps (same contract on `g`).
+    fn redirect(&mut self, g: impl Fn(&[Step], u32) -> u32) {
         for item in &mut self.plan {
-            item.step = past(&self.steps, item.step);
+            item.step = g(&self.steps, item.step);
         }
         for r in &mut self.rules {
-            r.step = past(&self.steps, r.step);
+            r.step = g(&self.steps, r.step);
         }
-        redirect_steps(&mut self.steps, past);
+        redirect_steps(&mut self.steps, g);
     }
 
     /// Memo stores fused into the predicate before them: a predicate step whose answers both go
