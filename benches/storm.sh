@@ -27,7 +27,11 @@
 #   STORM_SECONDS (5), STORM_MODES ("open exec connect mix"), STORM_STATS_SECONDS (2),
 #   STORM_LOAD_CPU (0), STORM_MONITOR_CPU (1), STORM_PORT (18766), STORM_NO_BUILD=1 to skip the
 #   release build, FRULE_CORPUS (default ../shared/corpus next to the workspace), CARGO_TARGET_DIR,
-#   STORM_MONITOR (another frule-monitor binary, for a same-minute comparison of two builds).
+#   STORM_MONITOR (another frule-monitor binary, for a same-minute comparison of two builds),
+#   STORM_FDTABLE (grown: the load keeps the fd table it inherits from this bash, which holds fd 255,
+#   so it has more than 64 slots; small: the load runs with the kernel's embedded 64-slot table, as a
+#   process started by systemd or a container init does; the capture reads an opened file's dev/ino
+#   by plain loads from the embedded table and by probe reads from a grown one).
 # The preamble shared with storm_containers.sh is in storm_common.sh.
 set -euo pipefail
 
@@ -36,6 +40,12 @@ secs=${STORM_SECONDS:-5}
 modes=${STORM_MODES:-"open exec connect mix"}
 port=${STORM_PORT:-18766}
 stats_secs=${STORM_STATS_SECONDS:-2}
+fdtable=${STORM_FDTABLE:-grown}
+case $fdtable in
+    grown) ;;
+    small) export SYSCALL_LOAD_SMALL_FDTABLE=1 ;;
+    *) echo "storm.sh: STORM_FDTABLE must be grown or small, not '$fdtable'" >&2; exit 2 ;;
+esac
 # shellcheck source=benches/storm_common.sh
 source "$(dirname "$0")/storm_common.sh"
 cleanup() {
@@ -45,7 +55,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "storm: ${secs}s per run, load on cpu $load_cpu, monitor on cpu $mon_cpu, rules: falco stable+incubating+sandbox"
-echo "kernel $(uname -r), $(nproc) cpus"
+echo "kernel $(uname -r), $(nproc) cpus, load generator's fd table: $fdtable"
 for mode in $modes; do
     base=$(taskset -c "$load_cpu" "$load" "$mode" "$secs")
 

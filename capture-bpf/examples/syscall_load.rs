@@ -17,6 +17,13 @@
 //! children over the loop: on a shared machine the wall-clock rate depends on what else runs on
 //! the core, while the CPU time per op (which includes the kernel's work for each syscall, and so
 //! the eBPF programs' cost) does not.
+//!
+//! With `SYSCALL_LOAD_SMALL_FDTABLE=1` in the environment the load runs in a child forked after every
+//! descriptor above 2 is closed, so it starts with the kernel's embedded 64-slot fd table, as a
+//! process started by systemd or a container init does. Without it the load keeps the table it
+//! inherited: a process forked by bash (which holds fd 255) starts with a table grown past 255
+//! slots, and exec never shrinks it. The capture reads an opened file's dev/ino by plain loads from
+//! an embedded table and by probe reads from a grown one, so the two cost differently.
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
@@ -50,7 +57,38 @@ fn cpu_now() -> f64 {
     cpu_seconds(libc::RUSAGE_SELF) + cpu_seconds(libc::RUSAGE_CHILDREN)
 }
 
+/// Continues in a child whose fd table is the kernel's embedded one (see the module doc): the
+/// parent closes every descriptor above 2, forks, waits and exits with the child's status. A child's
+/// table is sized at fork by the parent's highest open descriptor.
+fn continue_with_small_fd_table() {
+    // SAFETY: called first thing in main, before any thread exists, so forking is sound; the
+    // syscalls take no pointers except waitpid's, which gets a valid `c_int`.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+        match libc::fork() {
+            -1 => {
+                eprintln!(
+                    "syscall_load: fork failed: {}",
+                    std::io::Error::last_os_error()
+                );
+                std::process::exit(1);
+            }
+            0 => {}
+            child => {
+                let mut status: libc::c_int = 0;
+                if libc::waitpid(child, &mut status, 0) < 0 || !libc::WIFEXITED(status) {
+                    std::process::exit(1);
+                }
+                std::process::exit(libc::WEXITSTATUS(status));
+            }
+        }
+    }
+}
+
 fn main() {
+    if std::env::var_os("SYSCALL_LOAD_SMALL_FDTABLE").is_some_and(|v| v == "1") {
+        continue_with_small_fd_table();
+    }
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "open".into());
     let seconds: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5.0);
