@@ -31,8 +31,9 @@
 //! [`FixedFields`] block of plain `u64` values at fixed offsets with a presence bitmask, filled once
 //! per event by [`FieldSource::fixed_fields`] for the fields a compiled program asks for. The JIT
 //! compares such a field with `load mask; test bit; load value; icmp`, the VM with one step that
-//! tests the bit and the value, both without a call and without the per-event cache. The layout is a fixed ABI table (index `i` of [`FIXED_FIELD_NAMES`] is bit
-//! `i` of [`FixedFields::present`] and `values[i]`), so code compiled once runs with every source.
+//! tests the bit and the value, both without a call and without the per-event cache. The layout is
+//! a fixed ABI table (index `i` of [`FIXED_FIELD_NAMES`] is bit `i` of [`FixedFields::present`] and
+//! `values[i]`), so code compiled once runs with every source.
 //!
 //! Invariants of the block (what makes both ways give the same answers):
 //! - bit `i` is set exactly when `extract` of field `i` without an argument succeeds with exactly
