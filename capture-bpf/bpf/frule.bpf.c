@@ -859,71 +859,91 @@ __noinline int fr_kernfs_path(struct aux *a, __u64 at, __u64 kn_addr)
 	return written;
 }
 
-/* "subsys=/path\0" for the first subsystems of the task's css_set. `task` is a BTF pointer:
- * the css_set, each css, its subsystem's name pointer and its cgroup are plain loads (every
- * subsys[] index is a constant offset), leaving one read for the kernfs node, one string read
- * for the subsystem's name and the kernfs walk. Subsystems sharing a cgroup (the
+/* "subsys=/path\0" for the first subsystems of the current task's css_set. The css_set, each
+ * css, its subsystem's name pointer and its cgroup are plain loads from the BTF task pointer
+ * (every subsys[] index is a constant offset), leaving one read for the kernfs node, one
+ * string read for the subsystem's name and the kernfs walk. Subsystems sharing a cgroup (the
  * unified hierarchy, or v1 controllers mounted together) copy the path already written for
- * the first of them instead of walking it again. */
+ * the first of them instead of walking it again.
+ *
+ * Verification cost: each entry has four early exits and leaves `at` at a different unknown
+ * offset, so eight entries inlined one after the other gave the verifier up to 4^8 distinct
+ * paths to walk (about 7 s per program that pushes cgroups, most of the capture's load
+ * time). Each entry is therefore a global function, verified once on its own: its caller
+ * sees only that the walk state on its stack was rewritten. The walk state is plain numbers
+ * (a global function's memory argument holds no pointers). */
 struct cgroup_walk {
 	__u64 start;
 	__u64 at;
 	__u64 prev_at;
-	struct kernfs_node *prev_kn;
+	__u64 prev_kn;
 	__u32 prev_len;
+	__u32 pad;
 };
 
-/* One "subsys=/path\0" entry for css `css`. */
-static __always_inline void push_one_cgroup(struct ev *e, struct cgroup_walk *w,
-					    struct cgroup_subsys_state *css)
+/* One "subsys=/path\0" entry for the current task's css subsys[idx] (idx < CGROUP_SUBSYS_MAX),
+ * written at w->at in `a`; w->at moves past it. Returns 0. */
+__noinline int fr_one_cgroup(struct aux *a, struct cgroup_walk *w, __u32 idx)
 {
+	if (!a || !w)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct css_set *cs = task->cgroups;
+	if (!cs)
+		return 0;
+	struct cgroup_subsys_state *css;
+	/* constant indices: each subsys[] load is a plain load at a fixed offset */
+	switch (idx) {
+	case 0: css = cs->subsys[0]; break;
+	case 1: css = cs->subsys[1]; break;
+	case 2: css = cs->subsys[2]; break;
+	case 3: css = cs->subsys[3]; break;
+	case 4: css = cs->subsys[4]; break;
+	case 5: css = cs->subsys[5]; break;
+	case 6: css = cs->subsys[6]; break;
+	case 7: css = cs->subsys[7]; break;
+	default: return 0;
+	}
 	if (!css || w->at - w->start > 3 * 1024)
-		return;
+		return 0;
 	__u64 at = w->at;
 	struct cgroup_subsys *ss = css->ss;
 	const char *name = ss ? ss->name : NULL;
-	long r = name ? bpf_probe_read_kernel_str(&e->a->data[SAFE(at)], 32, name) : 0;
+	long r = name ? bpf_probe_read_kernel_str(&a->data[SAFE(at)], 32, name) : 0;
 	if (r <= 1)
-		return;
+		return 0;
 	at += r - 1;
-	e->a->data[SAFE(at)] = '=';
+	a->data[SAFE(at)] = '=';
 	at++;
 	/* a plain number, not a BTF pointer: fr_kernfs_path (a global function) takes it */
 	struct cgroup *cg = css->cgroup;
-	struct kernfs_node *kn = cg ? BPF_CORE_READ(cg, kn) : NULL;
+	__u64 kn = cg ? (__u64)BPF_CORE_READ(cg, kn) : 0;
 	__u32 len;
 	if (kn && kn == w->prev_kn) {
 		len = w->prev_len & 0x3fff;
 		if (len)
-			bpf_probe_read_kernel(&e->a->data[SAFE(at)], len, &e->a->data[SAFE(w->prev_at)]);
+			bpf_probe_read_kernel(&a->data[SAFE(at)], len, &a->data[SAFE(w->prev_at)]);
 	} else {
-		len = fr_kernfs_path(e->a, at, (__u64)kn) & 0x3fff;
+		len = fr_kernfs_path(a, at, kn) & 0x3fff;
 		w->prev_kn = kn;
 		w->prev_at = at;
 		w->prev_len = len;
 	}
 	at += len;
-	e->a->data[SAFE(at)] = 0;
+	a->data[SAFE(at)] = 0;
 	w->at = at + 1;
+	return 0;
 }
 
 static __always_inline void push_cgroups(struct ev *e, struct task_struct *task)
 {
-	struct css_set *cs = task->cgroups;
-	if (!cs) {
+	if (!task->cgroups) {
 		push_empty(e);
 		return;
 	}
 	struct cgroup_walk w = { .start = e->pos, .at = e->pos };
-	/* constant indices: each subsys[] load is a plain load at a fixed offset */
-	push_one_cgroup(e, &w, cs->subsys[0]);
-	push_one_cgroup(e, &w, cs->subsys[1]);
-	push_one_cgroup(e, &w, cs->subsys[2]);
-	push_one_cgroup(e, &w, cs->subsys[3]);
-	push_one_cgroup(e, &w, cs->subsys[4]);
-	push_one_cgroup(e, &w, cs->subsys[5]);
-	push_one_cgroup(e, &w, cs->subsys[6]);
-	push_one_cgroup(e, &w, cs->subsys[7]);
+	for (__u32 i = 0; i < CGROUP_SUBSYS_MAX; i++)
+		fr_one_cgroup(e->a, &w, i);
 	set_len(e, (__u16)(w.at - w.start));
 }
 
