@@ -14,6 +14,7 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -250,7 +251,19 @@ pub struct Capture {
     cpus_per_buffer: usize,
     events_read: u64,
     pacing: Pacing,
+    /// Events drained by [`Capture::drain_while`] and not yet handed out, oldest first.
+    backlog: std::collections::VecDeque<Drained>,
     ebpf: Ebpf,
+}
+
+/// Most bytes of events [`Capture::drain_while`] holds in memory (256 MiB).
+pub const BACKLOG_MAX_BYTES: usize = 256 << 20;
+
+/// Events copied out of the rings in one pass: their bytes and their slots in timestamp order.
+#[derive(Debug, Default)]
+struct Drained {
+    data: Vec<u8>,
+    order: Vec<Slot>,
 }
 
 /// The entry-time (TOCTOU) programs: which kind was loaded, and their links while attached.
@@ -277,21 +290,29 @@ impl std::fmt::Debug for Capture {
     }
 }
 
-/// Programs: (name in the object, tracepoint) for tp_btf and raw_tp.
+/// Programs: (name in the object, tracepoint) for tp_btf and raw_tp, in attach order. All of
+/// them are loaded (verified) before the first is attached, so the capture starts at once
+/// rather than one verification after another; the process hooks go first, so that by the time
+/// the first syscall event is written the process events it may depend on are flowing too.
 const BTF_PROGRAMS: [(&str, &str); 3] = [
-    ("frule_sys_exit", "sys_exit"),
     ("frule_sched_exec", "sched_process_exec"),
     ("frule_sched_exit", "sched_process_exit"),
+    ("frule_sys_exit", "sys_exit"),
 ];
 const RAW_PROGRAMS: [(&str, &str); 3] = [
-    ("frule_sys_exit_raw", "sys_exit"),
     ("frule_sched_exec_raw", "sched_process_exec"),
     ("frule_sched_exit_raw", "sched_process_exit"),
+    ("frule_sys_exit_raw", "sys_exit"),
 ];
 
 impl Capture {
     /// Loads the kernel program, creates the ring buffers, fills the interesting-syscalls
-    /// map and attaches. Events flow from the moment this returns.
+    /// map and attaches. Events flow from the moment this returns: poll soon, or hand slow
+    /// start-up work to [`Capture::drain_while`], or the rings fill and events are dropped.
+    ///
+    /// Every program is loaded before any is attached (verification is most of the time this
+    /// takes), then the entry-time copy hook, the process hooks and `sys_exit` are attached in
+    /// that order, within microseconds of each other.
     pub fn open(options: CaptureOptions) -> Result<Self, CaptureError> {
         check_privileges()?;
         if !Path::new(KERNEL_BTF).exists() {
@@ -364,6 +385,7 @@ impl Capture {
         let counters =
             PerCpuArray::try_from(counters_map).map_err(|e| CaptureError::map("counters", e))?;
 
+        let loaded = load_programs(&mut ebpf, &btf, options.attach)?;
         let (toctou, toctou_hook) = if options.toctou {
             match load_toctou(&mut ebpf, &btf, options.attach) {
                 Ok(hook) => (Toctou::NotNeeded, hook),
@@ -372,12 +394,11 @@ impl Capture {
         } else {
             (Toctou::Disabled, ToctouHook::None)
         };
-        let attach_mode = attach(&mut ebpf, &btf, options.attach)?;
         let mut capture = Self {
             rings,
             interesting,
             counters,
-            attach_mode,
+            attach_mode: loaded,
             toctou,
             toctou_hook,
             data: Vec::with_capacity(1 << 20),
@@ -386,10 +407,56 @@ impl Capture {
             cpus_per_buffer: options.cpus_per_buffer,
             events_read: 0,
             pacing: Pacing::new(options.buffer_bytes),
+            backlog: std::collections::VecDeque::new(),
             ebpf,
         };
         capture.sync_toctou(options.interest.needs_entry_copy());
+        capture.attach_mode = attach_programs(&mut capture.ebpf, options.attach, loaded)?;
         Ok(capture)
+    }
+
+    /// Runs `work` on the calling thread while a helper thread drains the rings into memory,
+    /// and returns what `work` returned. The events drained meanwhile are handed out by the
+    /// next [`Capture::poll`]/[`Capture::drain`] calls, oldest first, before anything newer.
+    ///
+    /// For start-up work between [`Capture::open`] and the first poll (a `/proc` scan, say):
+    /// under a heavy syscall load the rings fill within a fraction of a second, and every event
+    /// they cannot hold is lost. Held events take memory, at most [`BACKLOG_MAX_BYTES`]; past
+    /// that the helper stops draining and the kernel counts drops again. If the helper thread
+    /// cannot be started, `work` runs alone.
+    pub fn drain_while<T>(&mut self, work: impl FnOnce() -> T) -> T {
+        let stop = AtomicBool::new(false);
+        let rings = &mut self.rings;
+        let backlog = &mut self.backlog;
+        let (limit, cpus_per_buffer) = (self.max_batch_events, self.cpus_per_buffer);
+        let mut pacing = self.pacing;
+        thread::scope(|s| {
+            let helper = thread::Builder::new()
+                .name("frule-drain".into())
+                .spawn_scoped(s, || {
+                    let mut held = 0usize;
+                    while !stop.load(Ordering::Acquire) && held < BACKLOG_MAX_BYTES {
+                        thread::sleep(if pacing.hurry {
+                            Duration::ZERO
+                        } else {
+                            pacing.pace
+                        });
+                        let mut chunk = Drained::default();
+                        let (n, fullest) = fill_from(rings, &mut chunk, limit, cpus_per_buffer);
+                        pacing.update(fullest, n, n >= limit);
+                        if n > 0 {
+                            held += chunk.data.len();
+                            backlog.push_back(chunk);
+                        }
+                    }
+                });
+            let result = work();
+            stop.store(true, Ordering::Release);
+            if let Ok(h) = helper {
+                let _ = h.join();
+            }
+            result
+        })
     }
 
     /// Attaches the loaded entry-time programs when `needed` and detaches them otherwise, so
@@ -464,42 +531,28 @@ impl Capture {
         self.batch()
     }
 
-    /// Copies up to `max_batch_events` events out of the rings and orders them.
+    /// Copies up to `max_batch_events` events out of the rings (or takes the oldest held
+    /// chunk of [`Capture::drain_while`]) and orders them.
     fn fill(&mut self) -> usize {
-        self.data.clear();
-        self.order.clear();
-        let limit = self.max_batch_events;
-        let mut fullest = 0usize;
-        for (index, ring) in self.rings.iter_mut().enumerate() {
-            let cpu = u16::try_from(index * self.cpus_per_buffer).unwrap_or(u16::MAX);
-            let mut bytes = 0usize;
-            while self.order.len() < limit {
-                let Some(item) = ring.next() else {
-                    break;
-                };
-                let bytes_of: &[u8] = &item;
-                let ts = bytes_of
-                    .get(0..8)
-                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                    .map_or(0, u64::from_le_bytes);
-                self.order.push(Slot {
-                    ts,
-                    start: self.data.len(),
-                    len: bytes_of.len(),
-                    cpu,
-                });
-                self.data.extend_from_slice(bytes_of);
-                // the ring's own 8-byte record header, rounded to 8 as the kernel does
-                bytes += (bytes_of.len() + 8).next_multiple_of(8);
-            }
-            fullest = fullest.max(bytes);
+        if let Some(chunk) = self.backlog.pop_front() {
+            self.data = chunk.data;
+            self.order = chunk.order;
+            self.events_read += self.order.len() as u64;
+            // what was held came from full rings: drain again without sleeping
+            self.pacing.hurry = true;
+            return self.order.len();
         }
-        // Each ring's events are nearly sorted already; the stable sort merges the runs.
-        self.order.sort_by_key(|s| s.ts);
-        self.events_read += self.order.len() as u64;
-        self.pacing
-            .update(fullest, self.order.len(), self.order.len() >= limit);
-        self.order.len()
+        let mut chunk = Drained {
+            data: std::mem::take(&mut self.data),
+            order: std::mem::take(&mut self.order),
+        };
+        let limit = self.max_batch_events;
+        let (n, fullest) = fill_from(&mut self.rings, &mut chunk, limit, self.cpus_per_buffer);
+        self.data = chunk.data;
+        self.order = chunk.order;
+        self.events_read += n as u64;
+        self.pacing.update(fullest, n, n >= limit);
+        n
     }
 
     fn batch(&self) -> Batch<'_> {
@@ -573,6 +626,46 @@ impl RunTimeStats {
             })?;
         Ok(Self { _fd: fd })
     }
+}
+
+/// Clears `out`, copies up to `limit` events out of `rings` into it and orders them by timestamp
+/// (stable: each ring's events are nearly sorted already, and the sort merges the runs). Returns
+/// the number of events and the bytes taken from the fullest ring.
+fn fill_from(
+    rings: &mut [RingBuf<MapData>],
+    out: &mut Drained,
+    limit: usize,
+    cpus_per_buffer: usize,
+) -> (usize, usize) {
+    out.data.clear();
+    out.order.clear();
+    let mut fullest = 0usize;
+    for (index, ring) in rings.iter_mut().enumerate() {
+        let cpu = u16::try_from(index * cpus_per_buffer).unwrap_or(u16::MAX);
+        let mut bytes = 0usize;
+        while out.order.len() < limit {
+            let Some(item) = ring.next() else {
+                break;
+            };
+            let bytes_of: &[u8] = &item;
+            let ts = bytes_of
+                .get(0..8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map_or(0, u64::from_le_bytes);
+            out.order.push(Slot {
+                ts,
+                start: out.data.len(),
+                len: bytes_of.len(),
+                cpu,
+            });
+            out.data.extend_from_slice(bytes_of);
+            // the ring's own 8-byte record header, rounded to 8 as the kernel does
+            bytes += (bytes_of.len() + 8).next_multiple_of(8);
+        }
+        fullest = fullest.max(bytes);
+    }
+    out.order.sort_by_key(|s| s.ts);
+    (out.order.len(), fullest)
 }
 
 /// How long the reader sleeps before its next drain.
@@ -766,15 +859,18 @@ fn write_interest(map: &mut Array<MapData, u8>, interest: &Interest) -> Result<(
     Ok(())
 }
 
-fn attach(ebpf: &mut Ebpf, btf: &Btf, mode: AttachMode) -> Result<AttachMode, CaptureError> {
+/// Loads (verifies) the three main programs without attaching any: `tp_btf`, or `raw_tp` when
+/// asked or, in [`AttachMode::Auto`], when a `tp_btf` program does not load. Returns the kind
+/// loaded.
+fn load_programs(ebpf: &mut Ebpf, btf: &Btf, mode: AttachMode) -> Result<AttachMode, CaptureError> {
     match mode {
-        AttachMode::BtfTracepoint => attach_btf(ebpf, btf).map(|()| AttachMode::BtfTracepoint),
-        AttachMode::RawTracepoint => attach_raw(ebpf).map(|()| AttachMode::RawTracepoint),
-        AttachMode::Auto => match attach_btf(ebpf, btf) {
+        AttachMode::BtfTracepoint => load_btf(ebpf, btf).map(|()| AttachMode::BtfTracepoint),
+        AttachMode::RawTracepoint => load_raw(ebpf).map(|()| AttachMode::RawTracepoint),
+        AttachMode::Auto => match load_btf(ebpf, btf) {
             Ok(()) => Ok(AttachMode::BtfTracepoint),
             Err(btf_err) => {
                 detach_all(ebpf);
-                attach_raw(ebpf)
+                load_raw(ebpf)
                     .map(|()| AttachMode::RawTracepoint)
                     .map_err(|_| btf_err)
             }
@@ -782,9 +878,42 @@ fn attach(ebpf: &mut Ebpf, btf: &Btf, mode: AttachMode) -> Result<AttachMode, Ca
     }
 }
 
-fn attach_btf(ebpf: &mut Ebpf, btf: &Btf) -> Result<(), CaptureError> {
+/// Attaches the programs [`load_programs`] loaded (`loaded`), in [`BTF_PROGRAMS`] order. In
+/// [`AttachMode::Auto`] a `tp_btf` attach failure unloads them and loads and attaches the
+/// `raw_tp` ones instead. Returns the hooks in use.
+fn attach_programs(
+    ebpf: &mut Ebpf,
+    requested: AttachMode,
+    loaded: AttachMode,
+) -> Result<AttachMode, CaptureError> {
+    if loaded == AttachMode::RawTracepoint {
+        return attach_raw(ebpf).map(|()| AttachMode::RawTracepoint);
+    }
+    match attach_btf(ebpf) {
+        Ok(()) => Ok(AttachMode::BtfTracepoint),
+        Err(btf_err) if requested == AttachMode::Auto => {
+            detach_all(ebpf);
+            load_raw(ebpf)
+                .and_then(|()| attach_raw(ebpf))
+                .map(|()| AttachMode::RawTracepoint)
+                .map_err(|_| btf_err)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn load_btf(ebpf: &mut Ebpf, btf: &Btf) -> Result<(), CaptureError> {
     for (name, hook) in BTF_PROGRAMS {
-        attach_one_btf(ebpf, btf, name, hook)?;
+        let prog: &mut BtfTracePoint = program(ebpf, name, hook)?;
+        prog.load(hook, btf).map_err(attach_error(name, hook))?;
+    }
+    Ok(())
+}
+
+fn attach_btf(ebpf: &mut Ebpf) -> Result<(), CaptureError> {
+    for (name, hook) in BTF_PROGRAMS {
+        let prog: &mut BtfTracePoint = program(ebpf, name, hook)?;
+        prog.attach().map_err(attach_error(name, hook))?;
     }
     Ok(())
 }
@@ -818,20 +947,6 @@ fn attach_error(
         hook,
         source: Box::new(e),
     }
-}
-
-/// Loads program `name` of the object as a `tp_btf` program on `hook` and attaches it.
-fn attach_one_btf(
-    ebpf: &mut Ebpf,
-    btf: &Btf,
-    name: &'static str,
-    hook: &'static str,
-) -> Result<(), CaptureError> {
-    let wrap = attach_error(name, hook);
-    let prog: &mut BtfTracePoint = program(ebpf, name, hook)?;
-    prog.load(hook, btf).map_err(wrap)?;
-    prog.attach().map_err(wrap)?;
-    Ok(())
 }
 
 const TOCTOU_PROGRAMS: [(&str, &str); 5] = [
@@ -942,12 +1057,18 @@ fn sync_toctou_classic(
     Ok(())
 }
 
+fn load_raw(ebpf: &mut Ebpf) -> Result<(), CaptureError> {
+    for (name, hook) in RAW_PROGRAMS {
+        let prog: &mut RawTracePoint = program(ebpf, name, hook)?;
+        prog.load().map_err(attach_error(name, hook))?;
+    }
+    Ok(())
+}
+
 fn attach_raw(ebpf: &mut Ebpf) -> Result<(), CaptureError> {
     for (name, hook) in RAW_PROGRAMS {
-        let wrap = attach_error(name, hook);
         let prog: &mut RawTracePoint = program(ebpf, name, hook)?;
-        prog.load().map_err(wrap)?;
-        prog.attach(hook).map_err(wrap)?;
+        prog.attach(hook).map_err(attach_error(name, hook))?;
     }
     Ok(())
 }

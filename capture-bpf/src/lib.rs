@@ -75,6 +75,13 @@
 //!   ring more than a quarter full (then the next drain does not sleep), so a steady load is
 //!   drained in large batches with few wake-ups; each drain takes every ring into one [`Batch`]
 //!   ordered by timestamp; each [`RawEvent`] carries the CPU of its ring.
+//! - **Start-up**: [`Capture::open`] loads (verifies) every program before attaching any, then
+//!   attaches the entry-time copy hook, the process hooks and `sys_exit` back to back. The
+//!   verifier's cost is kept low (under a second for the whole object on a 2-vCPU VM, see
+//!   BENCHMARKS.md "Start-up") by moving code that branches a lot into global functions, which
+//!   are verified once each instead of once per path that reaches them. From the attach on,
+//!   events accumulate; [`Capture::drain_while`] keeps draining them into memory while the
+//!   caller does its own start-up work (the `/proc` scan), so a busy host loses none.
 //! - **Counters**: per CPU, events written and drops by reason (ring full, with a
 //!   process/file/network/other split, event too large, no ring, no scratch area):
 //!   [`Counters`].
@@ -120,8 +127,8 @@ mod interest;
 pub mod procfs;
 
 pub use capture::{
-    AttachMode, Batch, Capture, CaptureOptions, Counters, CpuCounters, KERNEL_BTF, ProgramStats,
-    RawEvent, RunTimeStats, Toctou,
+    AttachMode, BACKLOG_MAX_BYTES, Batch, Capture, CaptureOptions, Counters, CpuCounters,
+    KERNEL_BTF, ProgramStats, RawEvent, RunTimeStats, Toctou,
 };
 pub use error::CaptureError;
 pub use header::EventHeader;

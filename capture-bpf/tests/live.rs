@@ -487,6 +487,51 @@ fn burst_of_opens_has_no_drops() {
     assert!(c.events_read >= (2 * N) as u64);
 }
 
+/// Events written while [`Capture::drain_while`] runs start-up work are all handed out, and
+/// before the events that follow it: here 2000 opens made inside the work, then one marker open
+/// after it.
+#[test]
+fn events_of_start_up_work_come_first_and_complete() {
+    let (interest, _) = Interest::from_ppm_events([306, 307]);
+    let options = CaptureOptions {
+        interest,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip("events_of_start_up_work_come_first_and_complete", options)
+    else {
+        return;
+    };
+    const N: usize = 2000;
+    let tid = gettid();
+    let made = cap.drain_while(|| {
+        (0..N)
+            .filter(|_| std::fs::File::open("/etc/hostname").is_ok())
+            .count()
+    });
+    assert_eq!(made, N, "the work's result is handed back");
+    drop(std::fs::File::open("/etc/hosts").expect("open /etc/hosts"));
+    let mut during = 0usize;
+    let mut marker_after = None;
+    let found = collect_until(&mut cap, |ev| {
+        if ev.tid == tid && ev.ty == PPME_SYSCALL_OPENAT_2_X {
+            match ev.str(2).as_str() {
+                "/etc/hostname" => during += 1,
+                "/etc/hosts" => marker_after = Some(during),
+                _ => {}
+            }
+        }
+        marker_after.is_some()
+    });
+    let c = cap.counters().expect("counters");
+    assert!(
+        found,
+        "no marker open; saw {during} of {N}; {:?}",
+        c.total()
+    );
+    assert_eq!(marker_after, Some(N), "opens seen before the marker");
+    assert_eq!(c.total().drops(), 0, "drops: {:?}", c.total());
+}
+
 /// Pins a thread to one CPU and back; the capture reports every event of the thread
 /// with the CPU it ran on (one ring per CPU, so the ring tells the CPU exactly).
 #[test]
