@@ -2,9 +2,11 @@
 //!
 //! Order of start-up (so nothing is missed): build the interest set from the enabled rules
 //! plus the syscalls state tracking needs, open the capture, then scan `/proc` into the
-//! engine's initial state. What changes between the attach and the scan is seen twice (scan
-//! and event), never missed. Then the loop polls batches, evaluates each event and sends the
-//! alerts to the configured outputs until SIGINT or SIGTERM sets the stop flag.
+//! engine's initial state while the capture's events are drained into memory
+//! (`Capture::drain_while`), so none is dropped meanwhile. What changes between the attach and
+//! the scan is seen twice (scan and event), never missed. Then the loop polls batches (the held
+//! events first), evaluates each event and sends the alerts to the configured outputs until
+//! SIGINT or SIGTERM sets the stop flag.
 //!
 //! Invariants:
 //! - every problem of the capture (not root, no BTF, no BPF, attach failure) comes back as an
@@ -1054,21 +1056,26 @@ pub fn run(
         ..CaptureOptions::default()
     })
     .map_err(|e| format!("Error: cannot start the live capture: {e}"))?;
-    let initial = initial_state();
-    engine.set_capture_state(&initial);
-    start_containers(engine);
-
-    let mut writer = match &options.write {
-        None => None,
-        Some(path) => {
-            let mut w = ScapWriter::create(path, WriterOptions::sysdig_compat())
-                .map_err(|e| format!("Error: cannot write capture file {}: {e}", path.display()))?;
-            w.write_state(&initial)
-                .map_err(|e| format!("Error: cannot write capture file {}: {e}", path.display()))?;
-            Some(w)
+    // The capture is attached: until the first poll, its events are held in memory rather than
+    // left to fill the rings (a busy host fills them within a fraction of a second).
+    let mut writer = capture.drain_while(|| -> Result<_, String> {
+        let initial = initial_state();
+        engine.set_capture_state(&initial);
+        start_containers(engine);
+        match &options.write {
+            None => Ok(None),
+            Some(path) => {
+                let mut w =
+                    ScapWriter::create(path, WriterOptions::sysdig_compat()).map_err(|e| {
+                        format!("Error: cannot write capture file {}: {e}", path.display())
+                    })?;
+                w.write_state(&initial).map_err(|e| {
+                    format!("Error: cannot write capture file {}: {e}", path.display())
+                })?;
+                Ok(Some(w))
+            }
         }
-    };
-    drop(initial);
+    })?;
 
     let published = Arc::new(Published::default());
     if let Some(web) = &options.web {
