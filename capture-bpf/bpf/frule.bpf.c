@@ -342,9 +342,11 @@ struct {
 	__type(value, __u8);
 } interesting_syscalls SEC(".maps");
 
+/* 8-byte aligned, as the kernel allocates every map value: clang then emits one store for a
+ * header field at a constant, suitably aligned offset instead of splitting it into bytes. */
 struct aux {
 	__u8 data[AUX_SIZE];
-};
+} __attribute__((aligned(8)));
 
 /* One scratch area per CPU; max_entries is set to the number of possible CPUs. */
 struct {
@@ -397,6 +399,32 @@ struct ev {
 	__u32 cpu;    /* the CPU whose scratch area and ring buffer the event uses */
 };
 
+/* One load or store at any alignment: clang splits an access it cannot prove aligned (a
+ * param's offset follows the variable-length params before it) into byte accesses plus shifts,
+ * fifteen instructions for a u64, which x86 and the verifier (for a privileged program, on an
+ * architecture with efficient unaligned access) do not need. */
+static __always_inline void store_u64(void *dst, __u64 v)
+{
+	asm volatile("*(u64 *)(%[d] + 0) = %[v]" ::[d] "r"(dst), [v] "r"(v) : "memory");
+}
+
+static __always_inline void store_u32(void *dst, __u32 v)
+{
+	asm volatile("*(u32 *)(%[d] + 0) = %[v]" ::[d] "r"(dst), [v] "r"(v) : "memory");
+}
+
+static __always_inline void store_u16(void *dst, __u16 v)
+{
+	asm volatile("*(u16 *)(%[d] + 0) = %[v]" ::[d] "r"(dst), [v] "r"(v) : "memory");
+}
+
+static __always_inline __u64 load_u64(const void *src)
+{
+	__u64 v;
+	asm volatile("%[v] = *(u64 *)(%[s] + 0)" : [v] "=r"(v) : [s] "r"(src) : "memory");
+	return v;
+}
+
 static __always_inline struct counters *get_counters(void)
 {
 	__u32 zero = 0;
@@ -423,33 +451,33 @@ static __always_inline int ev_begin(struct ev *e, __u16 type, __u32 nparams, __u
 	*(__u64 *)&a->data[8] = tid;
 	/* len at 16 is written by ev_submit */
 	*(__u16 *)&a->data[20] = type;
-	*(__u32 *)&a->data[22] = nparams;
+	store_u32(&a->data[22], nparams); /* offset 22: not 4-aligned */
 	return 1;
 }
 
 static __always_inline void set_len(struct ev *e, __u16 len)
 {
 	__u64 off = HEADER_LEN + 2 * (__u64)e->n;
-	*(__u16 *)&e->a->data[SAFE(off)] = len;
+	store_u16(&e->a->data[SAFE(off)], len);
 	e->n++;
 	e->pos += len;
 }
 
 static __always_inline void push_u64(struct ev *e, __u64 v)
 {
-	*(__u64 *)&e->a->data[SAFE(e->pos)] = v;
+	store_u64(&e->a->data[SAFE(e->pos)], v);
 	set_len(e, 8);
 }
 
 static __always_inline void push_u32(struct ev *e, __u32 v)
 {
-	*(__u32 *)&e->a->data[SAFE(e->pos)] = v;
+	store_u32(&e->a->data[SAFE(e->pos)], v);
 	set_len(e, 4);
 }
 
 static __always_inline void push_u16(struct ev *e, __u16 v)
 {
-	*(__u16 *)&e->a->data[SAFE(e->pos)] = v;
+	store_u16(&e->a->data[SAFE(e->pos)], v);
 	set_len(e, 2);
 }
 
@@ -1349,21 +1377,6 @@ static __always_inline void toctou_drop(struct toctou_entry *t)
 	t->nr = 0;
 }
 
-/* One 8-byte load or store at any alignment: clang splits an access it cannot prove aligned
- * into eight byte accesses, which x86 and the verifier (for a privileged program) do not
- * need. */
-static __always_inline void store_u64(void *dst, __u64 v)
-{
-	asm volatile("*(u64 *)(%[d] + 0) = %[v]" ::[d] "r"(dst), [v] "r"(v) : "memory");
-}
-
-static __always_inline __u64 load_u64(const void *src)
-{
-	__u64 v;
-	asm volatile("%[v] = *(u64 *)(%[s] + 0)" : [v] "=r"(v) : [s] "r"(src) : "memory");
-	return v;
-}
-
 /* Paths up to this long (most are) are copied from the TOCTOU copy by 8-byte loads and
  * stores, which cost less than one helper call. */
 #define TOCTOU_SHORT 128
@@ -1513,15 +1526,15 @@ static __always_inline void push_sockaddr_from(struct ev *e, const void *uaddr, 
 		struct sockaddr_in sa = {};
 		read_addr(&sa, sizeof(sa), uaddr, kernel);
 		d[SAFE(p)] = PPM_AF_INET;
-		*(__u32 *)&d[SAFE(p + 1)] = sa.sin_addr.s_addr;
-		*(__u16 *)&d[SAFE(p + 5)] = bpf_ntohs(sa.sin_port);
+		store_u32(&d[SAFE(p + 1)], sa.sin_addr.s_addr);
+		store_u16(&d[SAFE(p + 5)], bpf_ntohs(sa.sin_port));
 		set_len(e, 7);
 	} else if (family == K_AF_INET6) {
 		struct sockaddr_in6 sa = {};
 		read_addr(&sa, sizeof(sa), uaddr, kernel);
 		d[SAFE(p)] = PPM_AF_INET6;
 		__builtin_memcpy(&d[SAFE(p + 1)], &sa.sin6_addr, 16);
-		*(__u16 *)&d[SAFE(p + 17)] = bpf_ntohs(sa.sin6_port);
+		store_u16(&d[SAFE(p + 17)], bpf_ntohs(sa.sin6_port));
 		set_len(e, 19);
 	} else if (family == K_AF_UNIX) {
 		d[SAFE(p)] = PPM_AF_UNIX;
@@ -1574,10 +1587,10 @@ static __always_inline void push_socktuple(struct ev *e, struct task_struct *tas
 			rport = bpf_ntohs(sa.sin_port);
 		}
 		d[SAFE(p)] = PPM_AF_INET;
-		*(__u32 *)&d[SAFE(p + 1)] = outbound ? lip : rip;
-		*(__u16 *)&d[SAFE(p + 5)] = outbound ? lport : rport;
-		*(__u32 *)&d[SAFE(p + 7)] = outbound ? rip : lip;
-		*(__u16 *)&d[SAFE(p + 11)] = outbound ? rport : lport;
+		store_u32(&d[SAFE(p + 1)], outbound ? lip : rip);
+		store_u16(&d[SAFE(p + 5)], outbound ? lport : rport);
+		store_u32(&d[SAFE(p + 7)], outbound ? rip : lip);
+		store_u16(&d[SAFE(p + 11)], outbound ? rport : lport);
 		set_len(e, 13);
 	} else if (family == K_AF_INET6) {
 		struct inet_sock *inet = (struct inet_sock *)sk;
@@ -1588,16 +1601,16 @@ static __always_inline void push_socktuple(struct ev *e, struct task_struct *tas
 		__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 		d[SAFE(p)] = PPM_AF_INET6;
 		__builtin_memcpy(&d[SAFE(p + 1)], outbound ? &lip : &rip, 16);
-		*(__u16 *)&d[SAFE(p + 17)] = outbound ? lport : rport;
+		store_u16(&d[SAFE(p + 17)], outbound ? lport : rport);
 		__builtin_memcpy(&d[SAFE(p + 19)], outbound ? &rip : &lip, 16);
-		*(__u16 *)&d[SAFE(p + 35)] = outbound ? rport : lport;
+		store_u16(&d[SAFE(p + 35)], outbound ? rport : lport);
 		set_len(e, 37);
 	} else if (family == K_AF_UNIX) {
 		struct unix_sock *us = (struct unix_sock *)sk;
 		struct sock *peer = BPF_CORE_READ(us, peer);
 		d[SAFE(p)] = PPM_AF_UNIX;
-		*(__u64 *)&d[SAFE(p + 1)] = outbound ? (__u64)sk : (__u64)peer;
-		*(__u64 *)&d[SAFE(p + 9)] = outbound ? (__u64)peer : (__u64)sk;
+		store_u64(&d[SAFE(p + 1)], outbound ? (__u64)sk : (__u64)peer);
+		store_u64(&d[SAFE(p + 9)], outbound ? (__u64)peer : (__u64)sk);
 		long r = 0;
 		if (uaddr) {
 			r = read_addr_str(&d[SAFE(p + 17)], UNIX_PATH_MAX, (const char *)uaddr + 2, uaddr_kernel);
@@ -1821,7 +1834,7 @@ static __always_inline __u16 ptrace_req_to_ppm(__u64 req)
 static __always_inline void push_dyn_u64(struct ev *e, __u64 v)
 {
 	e->a->data[SAFE(e->pos)] = 0;
-	*(__u64 *)&e->a->data[SAFE(e->pos + 1)] = v;
+	store_u64(&e->a->data[SAFE(e->pos + 1)], v);
 	set_len(e, 9);
 }
 
@@ -2477,6 +2490,10 @@ struct sys_enter_record {
 	__u64 args[6];
 };
 
+/* Bytes of a path first read into the entry program's stack (see toctou_store); most paths
+ * are shorter. */
+#define TOCTOU_STACK 256
+
 static __always_inline int toctou_store(__u32 nr, const void *uptr, __u32 ulen, int is_str)
 {
 	if (!interesting(nr) || !uptr)
@@ -2487,7 +2504,21 @@ static __always_inline int toctou_store(__u32 nr, const void *uptr, __u32 ulen, 
 		return 0;
 	long r;
 	if (is_str) {
-		r = bpf_probe_read_user_str(t->buf, TOCTOU_BUF, uptr);
+		/* Through the stack: with CONFIG_HARDENED_USERCOPY every user copy checks its
+		 * destination, and a stack buffer passes at once where the task storage (a slab
+		 * object) costs a page-to-slab lookup and a bounds check on each open; a path that
+		 * fills the stack buffer may be longer and is read again in full. */
+		char tmp[TOCTOU_STACK];
+		r = bpf_probe_read_user_str(tmp, sizeof(tmp), uptr);
+		if (r > 0 && r < TOCTOU_STACK) {
+			for (int i = 0; i < TOCTOU_STACK / 8; i++) {
+				if (i * 8 >= r)
+					break;
+				store_u64(&t->buf[i * 8], load_u64(&tmp[i * 8]));
+			}
+		} else if (r == TOCTOU_STACK) {
+			r = bpf_probe_read_user_str(t->buf, TOCTOU_BUF, uptr);
+		}
 	} else {
 		__u32 n = ulen > 112 ? 112 : ulen; /* sockaddr_un is 110 bytes */
 		barrier_var(n);
