@@ -10,7 +10,10 @@
 //!   (the default), the first CPU the ring serves when `cpus_per_buffer` > 1 (as libscap's
 //!   modern_bpf engine, which reports the buffer);
 //! - the scratch buffers are reused between batches: steady-state polling allocates
-//!   nothing.
+//!   nothing;
+//! - every program is loaded before the first is attached, and `sys_exit` is attached last;
+//! - events held by [`Capture::drain_while`] are handed out, in the order they were drained,
+//!   before any event read from the rings afterwards.
 
 use std::fs;
 use std::path::Path;
