@@ -262,6 +262,15 @@ pub struct Capture {
 /// Most bytes of events [`Capture::drain_while`] holds in memory (256 MiB).
 pub const BACKLOG_MAX_BYTES: usize = 256 << 20;
 
+/// Stops [`Capture::drain_while`]'s helper when dropped: after `work` returns or unwinds.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 /// Events copied out of the rings in one pass: their bytes and their slots in timestamp order.
 #[derive(Debug, Default)]
 struct Drained {
@@ -434,7 +443,8 @@ impl Capture {
         let (limit, cpus_per_buffer) = (self.max_batch_events, self.cpus_per_buffer);
         let mut pacing = self.pacing;
         thread::scope(|s| {
-            let helper = thread::Builder::new()
+            // a helper the OS refuses to start leaves `work` alone (the scope joins the helper)
+            let _ = thread::Builder::new()
                 .name("frule-drain".into())
                 .spawn_scoped(s, || {
                     let mut held = 0usize;
@@ -453,12 +463,9 @@ impl Capture {
                         }
                     }
                 });
-            let result = work();
-            stop.store(true, Ordering::Release);
-            if let Ok(h) = helper {
-                let _ = h.join();
-            }
-            result
+            // set even when `work` panics, so the scope's join does not wait forever
+            let _stop = StopOnDrop(&stop);
+            work()
         })
     }
 
