@@ -17,6 +17,8 @@
 #   - one verdict line per target of issue 5: zero drops; the monitor at most a quarter of a core
 #     at 100 000 events/s (2.5 µs CPU per event); the workload slowed by less than Falco's
 #     published kernel-side cost per syscall (349 ns, the 15-syscall figure of perf-anchors.md);
+#     in mode `untraced` (getppid, which nothing asks for) the slowdown is held to the early-exit
+#     target of perf-anchors.md §5 instead, 60 ns: what every syscall the rules do not need pays;
 #   - each frule eBPF program's runs and mean run time (`bpftool prog show` run_time_ns / run_cnt)
 #     over STORM_STATS_SECONDS more of the same load, measured after the slowdown window because
 #     kernel.bpf_stats_enabled adds a clock read to every program run (the flag is restored), and
@@ -24,7 +26,7 @@
 #     349 ns per BPF invocation, with a verdict next to the slowdown's.
 #
 # Needs root (eBPF), 2 cores, curl, taskset and bpftool (for the run times only). Environment:
-#   STORM_SECONDS (5), STORM_MODES ("open exec connect mix"), STORM_STATS_SECONDS (2),
+#   STORM_SECONDS (5), STORM_MODES ("open exec connect mix untraced"), STORM_STATS_SECONDS (2),
 #   STORM_LOAD_CPU (0), STORM_MONITOR_CPU (1), STORM_PORT (18766), STORM_NO_BUILD=1 to skip the
 #   release build, FRULE_CORPUS (default ../shared/corpus next to the workspace), CARGO_TARGET_DIR,
 #   STORM_MONITOR (another frule-monitor binary, for a same-minute comparison of two builds),
@@ -37,7 +39,7 @@ set -euo pipefail
 
 bench=storm.sh
 secs=${STORM_SECONDS:-5}
-modes=${STORM_MODES:-"open exec connect mix"}
+modes=${STORM_MODES:-"open exec connect mix untraced"}
 port=${STORM_PORT:-18766}
 stats_secs=${STORM_STATS_SECONDS:-2}
 fdtable=${STORM_FDTABLE:-grown}
@@ -127,7 +129,10 @@ for mode in $modes; do
         printf "  monitor cpu:           %.2f s over %.2f s = %.0f%% of a core, %.0f ns per evaluated event\n", cpu_s, wall, 100 * cpu_s / wall, ns_ev
         printf "  verdict drops:         %s  %d dropped of %d (workload at %.0f syscalls/s on one core)\n", verdict(d == 0), d, k, lsys
         printf "  verdict monitor cpu:   %s  %.0f ns per event = %.0f%% of a core at 100000 events/s (target <= 25%%)\n", verdict(ns_ev > 0 && ns_ev <= 2500), ns_ev, ns_ev / 100
-        printf "  verdict slowdown:      %s  %+.0f ns CPU per syscall of the workload (target < 349 ns, Falco modern_bpf with 15 syscalls)\n", verdict(added < 349), added
+        if (mode == "untraced")
+            printf "  verdict slowdown:      %s  %+.0f ns CPU per syscall no rule needs (target <= 60 ns, perf-anchors.md: early exit)\n", verdict(added <= 60), added
+        else
+            printf "  verdict slowdown:      %s  %+.0f ns CPU per syscall of the workload (target < 349 ns, Falco modern_bpf with 15 syscalls)\n", verdict(added < 349), added
         if (bpf_mean != "")
             printf "  verdict bpf per run:   %s  %.0f ns per eBPF program run, all frule programs (Falco modern_bpf: 349 ns per BPF invocation with 15 syscalls)\n", verdict(bpf_mean < 349), bpf_mean
     }'

@@ -2564,11 +2564,10 @@ int frule_toctou_connect(struct sys_enter_record *ctx)
 	return toctou_store(NR_connect, (const void *)ctx->args[1], (__u32)ctx->args[2], 0);
 }
 
-/* The same copies from the raw sys_enter tracepoint, preferred where tp_btf loads: one
- * program on the BTF tracepoint costs every syscall a switch on its id, while each classic
- * syscalls:sys_enter_* tracepoint goes through perf's per-syscall event path (a perf buffer
- * record built for every wanted call before the program runs), which costs several times the
- * program itself. It also needs no tracefs. */
+/* The same copies from the raw sys_enter tracepoint (the loader's EntryHook chooses): it needs
+ * no tracefs and costs an open less than a classic syscalls:sys_enter_* tracepoint, which goes
+ * through perf's per-syscall event path before the program runs, but it runs for every syscall
+ * of the host, so each syscall nobody asked for pays one more program dispatch. */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(frule_sys_enter, struct pt_regs *regs, long id)
 {

@@ -4,20 +4,24 @@
 //!
 //! Run as root:
 //! `cargo run --release -p frule-capture-bpf --example storm -- [PAIRS] [BUFFER_MIB] [MODE]`
-//! (defaults: 1 000 000 open/close pairs of `/etc/hostname`, 8 MiB per ring, TOCTOU
-//! copies on). MODE is a comma-separated list: `filtered` attaches the programs with nothing
-//! interesting (the cost every syscall pays for the in-kernel filter alone), `no-toctou` leaves
-//! out the syscall-entry copies, `exec` makes each pair a fork + execve of `/bin/true` + wait instead
-//! (capturing clone, execve and procexit). The loop runs once without the capture (baseline), then with it while the
-//! main thread drains the rings, then again for half as many pairs with the kernel's eBPF run-time
-//! statistics on, for each program's mean run time and the mean over all of them (Falco's published
-//! per-invocation metric). Every figure printed is measured.
+//! (defaults: 1 000 000 open/close pairs of `/etc/hostname`, 8 MiB per ring, TOCTOU copies on).
+//! MODE is a comma-separated list: `filtered` attaches the programs with nothing interesting (the
+//! cost every syscall pays for the in-kernel filter alone), `no-toctou` leaves out the
+//! syscall-entry copies, `raw` attaches the raw tracepoints (`raw_tp/sys_exit`, and for the entry
+//! copies the classic `syscalls:sys_enter_*` tracepoints of the five syscalls instead of one
+//! `tp_btf/sys_enter` program for all), `sys-enter` or `syscall-tracepoints` choose the entry-copy
+//! hook (`EntryHook`; by default the classic tracepoints when tracefs has them), `exec` makes each
+//! pair a fork + execve of `/bin/true` + wait instead (capturing clone, execve and procexit). The
+//! loop runs once without the capture (baseline), then with it while the main thread drains the
+//! rings, then again for half as many pairs with the kernel's eBPF run-time statistics on, for each
+//! program's mean run time and the mean over all of them (Falco's published per-invocation metric).
+//! Every figure printed is measured.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use frule_capture_bpf::{Capture, CaptureOptions, Interest, RunTimeStats};
+use frule_capture_bpf::{AttachMode, Capture, CaptureOptions, EntryHook, Interest, RunTimeStats};
 
 fn thread_cpu_time() -> Duration {
     let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
@@ -102,6 +106,18 @@ fn main() {
     let toctou = !mode.split(',').any(|m| m == "no-toctou");
     let filtered = mode.split(',').any(|m| m == "filtered");
     let exec = mode.split(',').any(|m| m == "exec");
+    let entry_hook = if mode.split(',').any(|m| m == "sys-enter") {
+        EntryHook::SysEnter
+    } else if mode.split(',').any(|m| m == "syscall-tracepoints") {
+        EntryHook::SyscallTracepoints
+    } else {
+        EntryHook::Auto
+    };
+    let attach = if mode.split(',').any(|m| m == "raw") {
+        AttachMode::RawTracepoint
+    } else {
+        AttachMode::Auto
+    };
 
     // The baseline runs on its own thread too, like the loaded run, so both are measured alike.
     let baseline = std::thread::spawn(move || load(pairs, exec))
@@ -120,6 +136,8 @@ fn main() {
         interest,
         buffer_bytes: mib << 20,
         toctou,
+        attach,
+        entry_hook,
         ..CaptureOptions::default()
     };
     let mut cap = match Capture::open(options) {
@@ -142,7 +160,11 @@ fn main() {
     let stats_after = cap.program_stats();
     drop(stats);
     let c = cap.counters().map(|c| c.total()).unwrap_or_default();
-    let (rings, toctou_state) = (cap.ring_count(), format!("{:?}", cap.toctou()));
+    let (rings, attached, toctou_state) = (
+        cap.ring_count(),
+        cap.attach_mode(),
+        format!("{:?} through {:?}", cap.toctou(), cap.entry_hook()),
+    );
     drop(cap);
     // A-B-A: the baseline again once the programs are detached, to show the machine's drift.
     let after = std::thread::spawn(move || load(pairs, exec))
@@ -152,7 +174,7 @@ fn main() {
     let per_pair = |d: Duration| d.as_nanos() as f64 / pairs.max(1) as f64;
     let base_cpu = (per_pair(baseline.1) + per_pair(after.1)) / 2.0;
 
-    println!("rings: {rings} x {mib} MiB, toctou {toctou_state}");
+    println!("rings: {rings} x {mib} MiB, attach {attached:?}, toctou {toctou_state}");
     for (what, (wall, cpu)) in [
         ("baseline (no capture)", baseline),
         ("with capture         ", loaded),

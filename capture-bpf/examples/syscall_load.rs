@@ -10,7 +10,9 @@
 //!   loader's opens are not counted: `ops` are what to compare);
 //! - `connect`: socket + connect to a loopback listener + close (3 syscalls; the listener
 //!   thread accepts and closes, not counted);
-//! - `mix`: 8 open/close pairs, 2 connects and 1 exec per round (one op = one round).
+//! - `mix`: 8 open/close pairs, 2 connects and 1 exec per round (one op = one round);
+//! - `untraced`: `getppid` (1 syscall), which no Falco rule and no state tracking asks for: what
+//!   every syscall the ruleset does not need pays for the hooks and the in-kernel filter.
 //!
 //! Output, one line: `mode=M seconds=S ops=N ops_per_s=R syscalls=N syscalls_per_s=R cpu_s=C
 //! cpu_ns_per_op=P`. `cpu_s` is the CPU time (user + system) of this process and of its waited-for
@@ -128,8 +130,17 @@ fn main() {
                 exec_true();
             }),
         ),
+        "untraced" => (
+            1,
+            Box::new(|| {
+                // SAFETY: getppid takes no arguments and cannot fail.
+                unsafe { libc::getppid() };
+            }),
+        ),
         other => {
-            eprintln!("syscall_load: unknown mode {other:?} (open, exec, connect or mix)");
+            eprintln!(
+                "syscall_load: unknown mode {other:?} (open, exec, connect, mix or untraced)"
+            );
             std::process::exit(2);
         }
     };

@@ -62,15 +62,41 @@ pub struct CaptureOptions {
     pub attach: AttachMode,
     /// At most this many events are copied into one [`Batch`].
     pub max_batch_events: usize,
-    /// Copy open-family paths and connect sockaddrs at syscall entry (`tp_btf/sys_enter`, or
-    /// in raw tracepoint mode the classic `syscalls:sys_enter_*` tracepoints, which need
-    /// tracefs), so a thread cannot change them between the kernel's use and the exit event.
-    /// When neither attaches the capture still runs and reads them at exit;
+    /// Copy open-family paths and connect sockaddrs at syscall entry, so a thread cannot change
+    /// them between the kernel's use and the exit event ([`EntryHook`] says with which
+    /// programs). When no entry program attaches the capture still runs and reads them at exit;
     /// [`Capture::toctou`] tells which.
     pub toctou: bool,
+    /// Which programs make the entry-time copies.
+    pub entry_hook: EntryHook,
     /// Bytes of payload kept in sendto/recvfrom/sendmsg/recvmsg events (Falco's
     /// `snaplen`, default 80; at most 4096).
     pub snaplen: u32,
+}
+
+/// Which programs make the entry-time (TOCTOU) copies of open-family paths and connect
+/// sockaddrs.
+///
+/// The two kinds cost differently. A program on the raw `sys_enter` tracepoint runs for every
+/// syscall of the host, so every syscall the rules do not need pays a second program dispatch
+/// (≈ 60–100 ns on the reference VM, `BENCHMARKS.md`). The classic `syscalls:sys_enter_*`
+/// tracepoints fire for their own syscall only, at a higher price per call (perf's per-syscall
+/// event path runs before the program), so only open/openat/openat2/creat/connect pay. Falco's
+/// modern probe uses the classic ones, and on a real host, where most syscalls are reads,
+/// writes, polls and futexes, they cost less.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EntryHook {
+    /// The classic tracepoints when tracefs offers them, else (in `tp_btf` mode) one
+    /// `tp_btf/sys_enter` program.
+    #[default]
+    Auto,
+    /// One `tp_btf/sys_enter` program for all five syscalls (in raw tracepoint mode, where BTF
+    /// tracepoints are not used, the classic tracepoints instead): the cheaper choice for a
+    /// host that does little but open files.
+    SysEnter,
+    /// The classic `syscalls:sys_enter_{open,creat,openat,openat2,connect}` tracepoints (they
+    /// need tracefs mounted).
+    SyscallTracepoints,
 }
 
 /// Whether the TOCTOU mitigation is in effect.
@@ -98,6 +124,7 @@ impl Default for CaptureOptions {
             attach: AttachMode::Auto,
             max_batch_events: 64 * 1024,
             toctou: true,
+            entry_hook: EntryHook::Auto,
             snaplen: 80,
         }
     }
@@ -399,7 +426,7 @@ impl Capture {
 
         let loaded = load_programs(&mut ebpf, &btf, options.attach)?;
         let (toctou, toctou_hook) = if options.toctou {
-            match load_toctou(&mut ebpf, &btf, options.attach) {
+            match load_toctou(&mut ebpf, &btf, options.attach, options.entry_hook) {
                 Ok(hook) => (Toctou::NotNeeded, hook),
                 Err(e) => (Toctou::Unavailable(e.to_string()), ToctouHook::None),
             }
@@ -483,6 +510,17 @@ impl Capture {
             Ok(()) => Toctou::NotNeeded,
             Err(e) => Toctou::Unavailable(e.to_string()),
         };
+    }
+
+    /// Which programs make the entry-time copies when they are needed ([`EntryHook::SysEnter`]
+    /// or [`EntryHook::SyscallTracepoints`], never `Auto`); `None` when the copies are turned off
+    /// or no entry program loaded.
+    pub fn entry_hook(&self) -> Option<EntryHook> {
+        match self.toctou_hook {
+            ToctouHook::None => None,
+            ToctouHook::Btf(_) => Some(EntryHook::SysEnter),
+            ToctouHook::Classic(_) => Some(EntryHook::SyscallTracepoints),
+        }
     }
 
     /// The hooks actually in use (after a fallback from `tp_btf`, [`AttachMode::RawTracepoint`]).
@@ -967,12 +1005,22 @@ const TOCTOU_PROGRAMS: [(&str, &str); 5] = [
     ("frule_toctou_connect", "sys_enter_connect"),
 ];
 
-/// Loads the syscall-entry copy programs without attaching them: the `tp_btf/sys_enter`
-/// program where BTF tracepoints may be used (one program for all five syscalls, no tracefs,
-/// and far cheaper per call than perf's classic syscall tracepoints), else the classic
-/// `syscalls:sys_enter_*` tracepoints (whose attach, later, needs tracefs).
-fn load_toctou(ebpf: &mut Ebpf, btf: &Btf, mode: AttachMode) -> Result<ToctouHook, CaptureError> {
-    if mode != AttachMode::RawTracepoint {
+/// Loads the syscall-entry copy programs without attaching them (see [`EntryHook`] for the
+/// choice): the classic `syscalls:sys_enter_*` tracepoints (whose attach, later, needs
+/// tracefs), or the `tp_btf/sys_enter` program where BTF tracepoints may be used, which is also
+/// the fallback of [`EntryHook::Auto`] when tracefs lacks the syscall tracepoints.
+fn load_toctou(
+    ebpf: &mut Ebpf,
+    btf: &Btf,
+    mode: AttachMode,
+    hook: EntryHook,
+) -> Result<ToctouHook, CaptureError> {
+    let sys_enter = match hook {
+        EntryHook::SysEnter => true,
+        EntryHook::SyscallTracepoints => false,
+        EntryHook::Auto => !syscall_tracepoints_available(),
+    };
+    if sys_enter && mode != AttachMode::RawTracepoint {
         match load_toctou_btf(ebpf, btf) {
             Ok(()) => return Ok(ToctouHook::Btf(None)),
             Err(e) if mode == AttachMode::BtfTracepoint => return Err(e),
@@ -990,6 +1038,23 @@ fn load_toctou(ebpf: &mut Ebpf, btf: &Btf, mode: AttachMode) -> Result<ToctouHoo
 }
 
 const TOCTOU_BTF: (&str, &str) = ("frule_sys_enter", "sys_enter");
+
+/// Whether tracefs (where aya looks for it) lists the classic syscall-entry tracepoints: they
+/// exist only on kernels built with `CONFIG_FTRACE_SYSCALLS` and are attached by the id tracefs
+/// gives.
+fn syscall_tracepoints_available() -> bool {
+    ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+        .iter()
+        .any(|root| {
+            TOCTOU_PROGRAMS.iter().all(|(_, hook)| {
+                std::path::Path::new(root)
+                    .join("events/syscalls")
+                    .join(hook)
+                    .join("id")
+                    .exists()
+            })
+        })
+}
 
 fn toctou_btf_program(ebpf: &mut Ebpf) -> Result<&mut BtfTracePoint, CaptureError> {
     let (name, hook) = TOCTOU_BTF;

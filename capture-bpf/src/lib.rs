@@ -128,7 +128,7 @@ pub mod procfs;
 
 pub use capture::{
     AttachMode, BACKLOG_MAX_BYTES, Batch, Capture, CaptureOptions, Counters, CpuCounters,
-    KERNEL_BTF, ProgramStats, RawEvent, RunTimeStats, Toctou,
+    EntryHook, KERNEL_BTF, ProgramStats, RawEvent, RunTimeStats, Toctou,
 };
 pub use error::CaptureError;
 pub use header::EventHeader;

@@ -13,7 +13,9 @@ use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use frule_capture_bpf::{AttachMode, Capture, CaptureError, CaptureOptions, Interest, Toctou};
+use frule_capture_bpf::{
+    AttachMode, Capture, CaptureError, CaptureOptions, EntryHook, Interest, Toctou,
+};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -1064,16 +1066,28 @@ fn other_syscalls_give_generic_events() {
 /// when only close is left.
 #[test]
 fn entry_hook_follows_the_interest() {
-    let test = "entry_hook_follows_the_interest";
+    for hook in [EntryHook::SysEnter, EntryHook::SyscallTracepoints] {
+        entry_hook_follows(hook);
+    }
+}
+
+fn entry_hook_follows(hook: EntryHook) {
+    let test = &format!("entry_hook_follows_the_interest ({hook:?})");
     let options = CaptureOptions {
         interest: Interest::none(),
         attach: AttachMode::BtfTracepoint,
+        entry_hook: hook,
         ..CaptureOptions::default()
     };
     let Some(mut cap) = open_or_skip(test, options) else {
         return;
     };
+    if let Toctou::Unavailable(why) = cap.toctou() {
+        eprintln!("skipping {test}: no entry-time copy: {why}");
+        return;
+    }
     assert_eq!(cap.toctou(), &Toctou::NotNeeded, "nothing wanted");
+    assert_eq!(cap.entry_hook(), Some(hook), "{test}");
     let openat = Interest::from_ppm_events([PPME_SYSCALL_OPENAT_2_X]).0;
     cap.set_interest(&openat).expect("want openat");
     assert_eq!(cap.toctou(), &Toctou::Active, "openat wanted");
@@ -1101,16 +1115,21 @@ fn entry_hook_follows_the_interest() {
 /// A capture that read the path at exit would show the overwritten bytes.
 #[test]
 fn open_path_is_the_one_the_kernel_used() {
-    for attach in [AttachMode::BtfTracepoint, AttachMode::RawTracepoint] {
-        open_path_race(attach);
+    for (attach, hook) in [
+        (AttachMode::BtfTracepoint, EntryHook::SysEnter),
+        (AttachMode::BtfTracepoint, EntryHook::SyscallTracepoints),
+        (AttachMode::RawTracepoint, EntryHook::Auto),
+    ] {
+        open_path_race(attach, hook);
     }
 }
 
-fn open_path_race(attach: AttachMode) {
-    let test = format!("open_path_is_the_one_the_kernel_used ({attach:?})");
+fn open_path_race(attach: AttachMode, hook: EntryHook) {
+    let test = format!("open_path_is_the_one_the_kernel_used ({attach:?}, {hook:?})");
     let options = CaptureOptions {
         interest: Interest::from_ppm_events([PPME_SYSCALL_OPENAT_2_X]).0,
         attach,
+        entry_hook: hook,
         ..CaptureOptions::default()
     };
     let Some(mut cap) = open_or_skip(&test, options) else {
@@ -1121,7 +1140,17 @@ fn open_path_race(attach: AttachMode) {
         return;
     }
     assert_eq!(cap.toctou(), &Toctou::Active, "{test}");
-    let dir = std::env::temp_dir().join(format!("frule-toctou-{}-{attach:?}", std::process::id()));
+    let want_hook = match (attach, hook) {
+        (AttachMode::RawTracepoint, _) | (_, EntryHook::SyscallTracepoints) => {
+            EntryHook::SyscallTracepoints
+        }
+        _ => EntryHook::SysEnter,
+    };
+    assert_eq!(cap.entry_hook(), Some(want_hook), "{test}");
+    let dir = std::env::temp_dir().join(format!(
+        "frule-toctou-{}-{attach:?}-{hook:?}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     let fifo = dir.join("fifo");
