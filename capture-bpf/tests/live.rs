@@ -1090,6 +1090,11 @@ fn entry_hook_follows(hook: EntryHook) {
     assert_eq!(cap.entry_hook(), Some(hook), "{test}");
     let openat = Interest::from_ppm_events([PPME_SYSCALL_OPENAT_2_X]).0;
     cap.set_interest(&openat).expect("want openat");
+    if let Toctou::Unavailable(why) = cap.toctou() {
+        // the classic tracepoints are attached through tracefs
+        eprintln!("skipping {test}: the entry hook did not attach: {why}");
+        return;
+    }
     assert_eq!(cap.toctou(), &Toctou::Active, "openat wanted");
     let used_before = cap.counters().expect("counters").total().toctou_used;
     let tid = gettid();
