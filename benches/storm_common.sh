@@ -12,7 +12,10 @@
 #   bpf_stats_window CMD… runs CMD with kernel.bpf_stats_enabled=1 and prints each frule program's
 #                         mean run time and runs over that window (the flag is restored after),
 #                         then the mean over all of them (Σ run_time_ns / Σ run_cnt: the figure
-#                         Falco's libs publish, 349 ns per invocation with 15 syscalls traced)
+#                         Falco's libs publish, 349 ns per invocation with 15 syscalls traced) and,
+#                         when CMD prints syscalls=N (syscall_load does), the run time per syscall
+#                         of CMD: the per-invocation mean rises when cheap invocations go away (the
+#                         classic entry hooks run for their five syscalls only), this one does not
 #   bpf_stats_mean TEXT   the all-programs mean (ns per run) from bpf_stats_window's output
 # Environment: STORM_LOAD_CPU (0), STORM_MONITOR_CPU (1), STORM_NO_BUILD, FRULE_CORPUS (default
 # ../shared/corpus next to the workspace), CARGO_TARGET_DIR, STORM_MONITOR (the frule-monitor binary
@@ -88,16 +91,17 @@ bpf_stats_window() { # CMD...: per-program mean run time while CMD runs with BPF
     was=$(cat /proc/sys/kernel/bpf_stats_enabled 2>/dev/null || echo 0)
     sysctl -q kernel.bpf_stats_enabled=1
     before=$(bpf_prog_times)
-    "$@" >/dev/null
+    out=$("$@")
     after=$(bpf_prog_times)
     sysctl -q kernel.bpf_stats_enabled="$was"
-    printf '%s\n--\n%s\n' "$before" "$after" | awk '
+    printf '%s\n--\n%s\n' "$before" "$after" | awk -v load_syscalls="$(field syscalls "$out")" '
         $1 == "--" { second = 1; next }
         !second { t0[$1] = $2; c0[$1] = $3; next }
         { dt = $2 - t0[$1]; dc = $3 - c0[$1]
           if (dc > 0) printf "  bpf %-18s %10d runs, %6.0f ns per run (statistics on: each run also pays ≈ one clock read)\n", $1 ":", dc, dt / dc
           if (dc > 0) { st += dt; sc += dc } }
-        END { if (sc > 0) printf "  bpf %-18s %10d runs, %6.0f ns per run (Σ run_time_ns / Σ run_cnt, Falco modern_bpf publishes 349 ns with 15 syscalls)\n", "all programs:", sc, st / sc }'
+        END { if (sc > 0) printf "  bpf %-18s %10d runs, %6.0f ns per run (Σ run_time_ns / Σ run_cnt, Falco modern_bpf publishes 349 ns with 15 syscalls)\n", "all programs:", sc, st / sc
+              if (sc > 0 && load_syscalls > 0) printf "  bpf per load syscall:  %6.0f ns of eBPF run time per syscall the load issued (Σ run_time_ns / %d; Falco ran an enter and an exit program per syscall, so its 349 ns per invocation is ≈ 698 ns per syscall)\n", st / load_syscalls, load_syscalls }'
 }
 bpf_stats_mean() { # TEXT: the all-programs mean run time (ns) in bpf_stats_window's output, or empty
     echo "$1" | awk '$2 == "all" && $3 == "programs:" { print $6 }'
