@@ -128,7 +128,10 @@ for mode in $modes; do
         printf "  evaluated events:      %10.0f /s     (%d), drops %d (%.2f%%), alerts %d\n", e / wall, e, d, 100 * d / (k > 0 ? k : 1), alerts
         printf "  monitor cpu:           %.2f s over %.2f s = %.0f%% of a core, %.0f ns per evaluated event\n", cpu_s, wall, 100 * cpu_s / wall, ns_ev
         printf "  verdict drops:         %s  %d dropped of %d (workload at %.0f syscalls/s on one core)\n", verdict(d == 0), d, k, lsys
-        printf "  verdict monitor cpu:   %s  %.0f ns per event = %.0f%% of a core at 100000 events/s (target <= 25%%)\n", verdict(ns_ev > 0 && ns_ev <= 2500), ns_ev, ns_ev / 100
+        if (e < 100000)
+            printf "  verdict monitor cpu:   n/a   %d events evaluated: too few for the idle monitor CPU per event to mean anything\n", e
+        else
+            printf "  verdict monitor cpu:   %s  %.0f ns per event = %.0f%% of a core at 100000 events/s (target <= 25%%)\n", verdict(ns_ev > 0 && ns_ev <= 2500), ns_ev, ns_ev / 100
         if (mode == "untraced")
             printf "  verdict slowdown:      %s  %+.0f ns CPU per syscall no rule needs (target <= 60 ns, perf-anchors.md: early exit)\n", verdict(added <= 60), added
         else
