@@ -51,11 +51,7 @@ start_monitor() {
     t0=$(now)
     "$@" "$mon" "${monitor_args[@]}" >"$log.out" 2>"$log" &
     mon_pid=$!
-    for _ in $(seq 1 12000); do
-        grep -q '^frule-monitor: watching' "$log" && break
-        if ! kill -0 "$mon_pid" 2>/dev/null; then cat "$log" >&2; exit 1; fi
-        sleep 0.005
-    done
+    wait_watching "$log" "$mon_pid" 12000 0.005
     t1=$(now)
     watch_s=$(echo "$t1 - $t0" | bc -l)
     # under strace the monitor is strace's child: its own pid is the one whose comm is frule-monitor

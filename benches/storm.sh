@@ -64,11 +64,7 @@ for mode in $modes; do
     taskset -c "$mon_cpu" "$mon" "${monitor_args[@]}" \
         >"$work/alerts.$mode" 2>"$work/stderr.$mode" &
     mon_pid=$!
-    for _ in $(seq 1 600); do
-        grep -q '^frule-monitor: watching' "$work/stderr.$mode" && break
-        if ! kill -0 "$mon_pid" 2>/dev/null; then cat "$work/stderr.$mode" >&2; exit 1; fi
-        sleep 0.1
-    done
+    wait_watching "$work/stderr.$mode" "$mon_pid" 600 0.1
     sleep 1
     t0=$(ticks "$mon_pid")
     k0=$(metric falcosecurity_scap_n_evts_total)

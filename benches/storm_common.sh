@@ -1,10 +1,11 @@
-# Shared preamble of the storm benchmarks (storm.sh, storm_containers.sh): sourced, not run.
+# Shared preamble of the storm benchmarks (storm.sh, storm_containers.sh, startup.sh): sourced, not run.
 #
 # The caller sets `bench` (its name, for messages) and `port` (the monitor's web server port)
 # before sourcing; this file checks root and the rules corpus, builds the release binaries unless
 # STORM_NO_BUILD=1, and defines what both scripts use:
 #   root target load_cpu mon_cpu corpus rules_dir mon load clk work mon_pid
 #   monitor_args (the rules and web-server options both pass to frule-monitor)
+#   wait_watching LOG PID POLLS PAUSE  waits for the monitor's `watching` line in LOG
 #   metric NAME [LABEL]   a metric from the monitor's /metrics (a family summed, or one series)
 #   ticks PID [TID]       utime + stime in clock ticks of a process (or one of its threads)
 #   field KEY LINE        the value of key=value in a generator line
@@ -54,6 +55,16 @@ monitor_args=(
     -o "webserver.listen_port=$port" -o webserver.prometheus_metrics_enabled=true
     -o metrics.enabled=true -o watch_config_files=false
 )
+
+wait_watching() { # LOG PID POLLS PAUSE: polls LOG until the monitor's `watching` line is in it
+    # (at most POLLS times, PAUSE seconds apart); prints LOG and exits when PID dies first
+    local log=$1 pid=$2 polls=$3 pause=$4
+    for _ in $(seq 1 "$polls"); do
+        grep -q '^frule-monitor: watching' "$log" && return 0
+        if ! kill -0 "$pid" 2>/dev/null; then cat "$log" >&2; exit 1; fi
+        sleep "$pause"
+    done
+}
 
 metric() { # NAME [LABEL]: the value of a metric (the sum of a family, or one labelled series)
     curl -sf "http://127.0.0.1:$port/metrics" | awk -v n="$1" -v l="${2:-}" '

@@ -81,11 +81,7 @@ for win in $windows; do
         >"$work/alerts.$win" 2>"$work/stderr.$win" &
     mon_pid=$!
     : >"$work/churn.$win"
-    for _ in $(seq 1 600); do
-        grep -q '^frule-monitor: watching' "$work/stderr.$win" && break
-        if ! kill -0 "$mon_pid" 2>/dev/null; then cat "$work/stderr.$win" >&2; exit 1; fi
-        sleep 0.1
-    done
+    wait_watching "$work/stderr.$win" "$mon_pid" 600 0.1
     # the monitor's own pid (under `unshare … exec` it is the same process)
     mpid=$mon_pid
     if [ "$win" != quiet ]; then
