@@ -78,12 +78,13 @@ pub struct CaptureOptions {
 /// sockaddrs.
 ///
 /// The two kinds cost differently. A program on the raw `sys_enter` tracepoint runs for every
-/// syscall of the host, so every syscall the rules do not need pays a second program dispatch
-/// (≈ 60–100 ns on the reference VM, `BENCHMARKS.md`). The classic `syscalls:sys_enter_*`
-/// tracepoints fire for their own syscall only, at a higher price per call (perf's per-syscall
-/// event path runs before the program), so only open/openat/openat2/creat/connect pay. Falco's
-/// modern probe uses the classic ones, and on a real host, where most syscalls are reads,
-/// writes, polls and futexes, they cost less.
+/// syscall of the host, so every syscall the rules do not need pays a second program dispatch.
+/// The classic `syscalls:sys_enter_*` tracepoints fire for their own syscall only, at a higher
+/// price per call (perf's per-syscall event path runs before the program), so only
+/// open/openat/openat2/creat/connect pay. On the reference VM (`BENCHMARKS.md`, session 7) the
+/// classic hooks cost an open/close pair ≈ 100 ns more and every other syscall 10–30 ns less.
+/// Falco's modern probe uses the classic ones, and on a real host, where most syscalls are
+/// reads, writes, polls and futexes, they cost less.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EntryHook {
     /// The classic tracepoints when tracefs offers them, else (in `tp_btf` mode) one
