@@ -53,6 +53,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define SYSCALL_TABLE_SIZE 512
 /* Slot of `interesting_syscalls` that enables procexit (not a syscall). */
 #define SLOT_PROCEXIT 512
+/* Set: open events leave dev, ino and the created/overlay flag bits at 0 (no rule reads them) */
+#define SLOT_NO_OPEN_FILE_PROPS 513
 #define INTERESTING_SIZE 520
 
 /* x86_64 syscall numbers we dispatch on. */
@@ -1436,7 +1438,7 @@ __noinline int fr_emit_open(__u32 nr, long ret, struct sc_args *regs)
 	__u32 created = 0;
 	__u32 dev = 0;
 	__u64 ino = 0;
-	if (ret >= 0) {
+	if (ret >= 0 && !interesting(SLOT_NO_OPEN_FILE_PROPS)) {
 		struct file *bf = fd_array_file(task, (__s32)ret);
 		if (bf) {
 			created = open_file_props_btf(bf, &dev, &ino);

@@ -3,7 +3,8 @@
 //! The kernel program looks the syscall id up in the `interesting_syscalls` array before
 //! doing anything else, so a syscall outside the set costs one array lookup. Slot
 //! [`PROCEXIT_SLOT`] (past the syscall ids) enables the `procexit` event of
-//! `sched_process_exit`. The set can be changed while the capture runs.
+//! `sched_process_exit`, and slot [`NO_OPEN_FILE_PROPS_SLOT`] turns off the lookup of an opened
+//! file's dev, ino and created/overlay flags. The set can be changed while the capture runs.
 //!
 //! Invariant: every syscall listed in [`SUPPORTED`] has a dedicated emitter in
 //! `bpf/frule.bpf.c`; any other interesting syscall produces `GENERIC_X` (PPME 1), so
@@ -486,6 +487,12 @@ pub const SUPPORTED: &[SupportedSyscall] = &[
 /// openat, openat2, connect), as the `tp_btf/sys_enter` program's switch lists them.
 pub const ENTRY_COPY_SYSCALLS: &[u32] = &[2, 85, 257, 437, 42];
 
+/// The array slot that, set, makes open events skip the opened file's dev, ino and
+/// created/overlay-layer flags (written as 0): the fd-table walk and the file, inode and super
+/// block reads are most of an open event's kernel cost when the fd table has grown past its
+/// embedded 64 slots, and no rule may need them.
+pub const NO_OPEN_FILE_PROPS_SLOT: u32 = 513;
+
 /// PPME codes of `procexit` (enter and the unused exit).
 pub const PROCEXIT_CODES: &[u16] = &[186, 187];
 
@@ -494,6 +501,8 @@ pub const PROCEXIT_CODES: &[u16] = &[186, 187];
 pub struct Interest {
     syscalls: BTreeSet<u32>,
     procexit: bool,
+    /// Open events without dev/ino/flags from the file (see [`NO_OPEN_FILE_PROPS_SLOT`]).
+    no_open_file_props: bool,
 }
 
 impl Interest {
@@ -507,6 +516,7 @@ impl Interest {
         Self {
             syscalls: SUPPORTED.iter().map(|s| s.nr).collect(),
             procexit: true,
+            no_open_file_props: false,
         }
     }
 
@@ -548,6 +558,21 @@ impl Interest {
         self
     }
 
+    /// Whether open events carry the opened file's dev, ino and the `O_F_CREATED` and overlay
+    /// layer flag bits (the default), or zeros in their place: a caller whose consumers read none
+    /// of them (no `fd.dev`, `fd.ino`, `evt.is_open_create`, layer field or open-event argument
+    /// field, no recording) saves the kernel most of an open event's cost for a process whose fd
+    /// table has grown past 64 slots.
+    pub fn with_open_file_props(mut self, on: bool) -> Self {
+        self.no_open_file_props = !on;
+        self
+    }
+
+    /// Whether open events carry the opened file's dev, ino and flag bits.
+    pub fn open_file_props(&self) -> bool {
+        !self.no_open_file_props
+    }
+
     /// Whether a syscall number is in the set.
     pub fn contains_syscall(&self, nr: u32) -> bool {
         self.syscalls.contains(&nr)
@@ -578,6 +603,9 @@ impl Interest {
         if let Some(s) = slots.get_mut(PROCEXIT_SLOT as usize) {
             *s = u8::from(self.procexit);
         }
+        if let Some(s) = slots.get_mut(NO_OPEN_FILE_PROPS_SLOT as usize) {
+            *s = u8::from(self.no_open_file_props);
+        }
         slots
     }
 }
@@ -597,6 +625,17 @@ mod tests {
         let slots = i.slots();
         assert_eq!(slots.iter().filter(|&&b| b == 1).count(), 3);
         assert_eq!(slots.get(PROCEXIT_SLOT as usize), Some(&1));
+    }
+
+    #[test]
+    fn open_file_props_are_on_unless_turned_off() {
+        let on = Interest::all_supported();
+        assert!(on.open_file_props());
+        assert_eq!(on.slots().get(NO_OPEN_FILE_PROPS_SLOT as usize), Some(&0));
+        let off = on.with_open_file_props(false);
+        assert!(!off.open_file_props());
+        assert_eq!(off.slots().get(NO_OPEN_FILE_PROPS_SLOT as usize), Some(&1));
+        assert!(Interest::none().open_file_props());
     }
 
     #[test]

@@ -133,6 +133,6 @@ pub use capture::{
 pub use error::CaptureError;
 pub use header::EventHeader;
 pub use interest::{
-    ENTRY_COPY_SYSCALLS, Interest, PROCEXIT_CODES, PROCEXIT_SLOT, SUPPORTED, SYSCALL_TABLE_SIZE,
-    SupportedSyscall,
+    ENTRY_COPY_SYSCALLS, Interest, NO_OPEN_FILE_PROPS_SLOT, PROCEXIT_CODES, PROCEXIT_SLOT,
+    SUPPORTED, SYSCALL_TABLE_SIZE, SupportedSyscall,
 };

@@ -1234,10 +1234,10 @@ fn open_path_race(attach: AttachMode, hook: EntryHook) {
 /// this test process holds), occupies the descriptors a case names and forks `cat` of a file of
 /// its own; a `grep` forked in the same state (not the script's last command, which bash would
 /// exec in place) reports the table size (`FDSize`), which proves the case reached the table it
-/// names.
+/// names. With the opened file's properties turned off ([`Interest::with_open_file_props`]) the
+/// same cases give dev and ino 0, and the fd and path still.
 #[test]
 fn open_dev_and_ino_through_either_fd_table() {
-    use std::os::unix::process::CommandExt;
     let test = "open_dev_and_ino_through_either_fd_table";
     // (what, descriptors bash occupies before forking cat, the fd cat's open gets, grown table)
     let cases: [(&str, &str, i64, bool); 4] = [
@@ -1251,8 +1251,9 @@ fn open_dev_and_ino_through_either_fd_table() {
             true,
         ),
     ];
+    let interest = Interest::from_ppm_events([PPME_SYSCALL_OPENAT_2_X]).0;
     let options = CaptureOptions {
-        interest: Interest::from_ppm_events([PPME_SYSCALL_OPENAT_2_X]).0,
+        interest: interest.clone(),
         ..CaptureOptions::default()
     };
     let Some(mut cap) = open_or_skip(test, options) else {
@@ -1262,8 +1263,29 @@ fn open_dev_and_ino_through_either_fd_table() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     let writer = gettid();
-    for (i, (what, fill, want_fd, grown)) in cases.into_iter().enumerate() {
-        let file = dir.join(format!("case-{i}"));
+    for props in [true, false] {
+        cap.set_interest(&interest.clone().with_open_file_props(props))
+            .expect("set interest");
+        open_cases(test, &mut cap, &dir, writer, &cases, props);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn open_cases(
+    test: &str,
+    cap: &mut Capture,
+    dir: &std::path::Path,
+    writer: u64,
+    cases: &[(&str, &str, i64, bool)],
+    props: bool,
+) {
+    use std::os::unix::process::CommandExt;
+    for (i, &(what, fill, want_fd, grown)) in cases.iter().enumerate() {
+        let what = format!(
+            "{what}, file properties {}",
+            if props { "on" } else { "off" }
+        );
+        let file = dir.join(format!("case-{props}-{i}"));
         std::fs::write(&file, format!("{what}\n")).expect("case file");
         let meta = std::fs::metadata(&file).expect("case file metadata");
         let dev = meta.dev();
@@ -1278,7 +1300,7 @@ fn open_dev_and_ino_through_either_fd_table() {
         // repeated; a missing event without a drop fails
         for _ in 0..5 {
             let drops = |cap: &Capture| cap.counters().map(|c| c.total().drops()).unwrap_or(0);
-            let dropped_before = drops(&cap);
+            let dropped_before = drops(cap);
             let mut cmd = Command::new("bash");
             cmd.args(["-c", &script, "bash"])
                 .arg(&file)
@@ -1301,7 +1323,7 @@ fn open_dev_and_ino_through_either_fd_table() {
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or_else(|| panic!("{test} ({what}): no FDSize in {stdout:?}"));
             assert_eq!(fdsize > 64, grown, "{test} ({what}): FDSize {fdsize}");
-            let found = collect_until(&mut cap, |ev| {
+            let found = collect_until(cap, |ev| {
                 // cat's read-only open, not this thread's open for writing the file
                 if ev.ty == PPME_SYSCALL_OPENAT_2_X
                     && ev.tid != writer
@@ -1316,7 +1338,7 @@ fn open_dev_and_ino_through_either_fd_table() {
             if found {
                 break;
             }
-            let dropped_after = drops(&cap);
+            let dropped_after = drops(cap);
             assert!(
                 dropped_after > dropped_before,
                 "{test} ({what}): no openat of {want_name}, and no event was dropped"
@@ -1325,10 +1347,10 @@ fn open_dev_and_ino_through_either_fd_table() {
         }
         let open = open.unwrap_or_else(|| panic!("{test} ({what}): every run lost its event"));
         assert_eq!(open.i64(0), want_fd, "{test} ({what}): fd");
-        assert_eq!(open.u64(6), meta.ino(), "{test} ({what}): ino");
-        assert_eq!(open.u32(5), encoded, "{test} ({what}): dev");
+        let (want_ino, want_dev) = if props { (meta.ino(), encoded) } else { (0, 0) };
+        assert_eq!(open.u64(6), want_ino, "{test} ({what}): ino");
+        assert_eq!(open.u32(5), want_dev, "{test} ({what}): dev");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The open path param is exact for every length the entry-time copy handles differently:

@@ -385,6 +385,90 @@ fn backend_and_selection_changes_rebuild() {
     }
 }
 
+/// `Engine::reads_open_file_props` on the cases of `tests/data/engine/open_file_props.yaml`: which
+/// fields, where (condition, output, macro, transformer, `val()`), on which event types, in which
+/// enabled rules make a live capture look up the opened file.
+#[test]
+fn open_file_props_follow_the_fields_rules_read() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/engine/open_file_props.yaml"
+    );
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let cases: Value = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let cases = cases.as_array().cloned().unwrap_or_default();
+    assert!(cases.len() >= 10, "too few cases");
+    for case in &cases {
+        let name = case["name"].as_str().unwrap_or("?");
+        let mut yaml = String::new();
+        for m in case["macros"].as_array().into_iter().flatten() {
+            yaml += &format!(
+                "- macro: {}\n  condition: {}\n",
+                m["name"].as_str().unwrap_or(""),
+                m["condition"].as_str().unwrap_or("")
+            );
+        }
+        for (i, r) in case["rules"].as_array().into_iter().flatten().enumerate() {
+            yaml += &format!(
+                "- rule: r{i}\n  desc: d\n  condition: {}\n  output: \"{}\"\n  priority: INFO\n",
+                r["condition"].as_str().unwrap_or(""),
+                r["output"].as_str().unwrap_or("")
+            );
+        }
+        let loaded = load(&[RulesFile::new("r.yaml", yaml.as_str())]);
+        assert!(loaded.is_ok(), "{name}: {:?}", loaded.diagnostics);
+        let mut engine = Engine::new(&loaded);
+        for d in strings(case.get("disable")) {
+            engine.ruleset_mut().enable_by_name(&d, false);
+        }
+        let want = case["want"].as_bool().unwrap_or(false);
+        assert_eq!(engine.reads_open_file_props(), want, "{name}");
+    }
+}
+
+/// Which rules of Falco's upstream files read what an open event takes from the opened file: none
+/// of the stable ones (Clear Log Activities tests `evt.arg.flags contains "O_TRUNC"`, which reads
+/// the same without it), so a live capture running them skips the lookup; one incubating rule
+/// prints `%evt.arg.flags` of an open, whose text shows the overlay-layer bits.
+#[test]
+fn upstream_rules_reading_open_file_props() {
+    let Some(dir) = common::corpus_with("rules") else {
+        return;
+    };
+    let cases: [(&str, &[&str]); 3] = [
+        ("falco_rules.yaml", &[]),
+        (
+            "falco-incubating_rules.yaml",
+            &["Backdoored library loaded into SSHD (CVE-2024-3094)"],
+        ),
+        ("falco-sandbox_rules.yaml", &[]),
+    ];
+    for (n, want) in cases {
+        let p = dir.join("rules/falcosecurity-rules").join(n);
+        let content = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let loaded = load(&[RulesFile::new(p.display().to_string(), content)]);
+        assert!(loaded.is_ok(), "{n}: {:?}", loaded.diagnostics);
+        let mut engine = Engine::new(&loaded);
+        assert_eq!(engine.reads_open_file_props(), !want.is_empty(), "{n}");
+        // each rule alone, those the file disables included
+        let names: Vec<String> = engine
+            .ruleset()
+            .rules()
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        let mut readers = Vec::new();
+        for name in &names {
+            engine.ruleset_mut().enable_all(false);
+            engine.ruleset_mut().enable_by_name(name, true);
+            if engine.reads_open_file_props() {
+                readers.push(name.as_str());
+            }
+        }
+        assert_eq!(readers, want, "{n}");
+    }
+}
+
 /// The upstream rulesets build on every backend with nothing skipped, every program native with the
 /// JIT, and the optimizer's event-type sets equal to the loader's (Falco's index) for every rule.
 #[test]

@@ -112,7 +112,9 @@ fn install_signal_handlers() {
 /// The interest set for the enabled rules, and one warning per rule needing events the
 /// capture cannot give. A capture being recorded (`recording`) takes every supported syscall:
 /// a recording serves later rules and `frulec profile`, which learns the syscalls a workload used
-/// and must not see only those today's rules ask for.
+/// and must not see only those today's rules ask for. Open events carry the opened file's dev,
+/// ino and flag bits only when a rule reads them ([`Engine::reads_open_file_props`]) or the
+/// capture is recorded.
 fn interest_for(engine: &Engine, recording: bool) -> (Interest, Vec<String>) {
     let needed = engine.ruleset().evttypes_needed(SYSCALL_SOURCE);
     let mut warnings = Vec::new();
@@ -146,7 +148,13 @@ fn interest_for(engine: &Engine, recording: bool) -> (Interest, Vec<String>) {
     {
         interest = interest.with_syscall(s.nr);
     }
-    (interest.with_procexit(true), warnings)
+    // the opened file's dev/ino/flag bits cost an open event most of its kernel time when the fd
+    // table has grown; a recording keeps them, as Falco's captures have them
+    let props = recording || engine.reads_open_file_props();
+    (
+        interest.with_procexit(true).with_open_file_props(props),
+        warnings,
+    )
 }
 
 fn nul_list<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<u8> {

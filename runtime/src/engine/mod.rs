@@ -20,6 +20,12 @@ pub mod ruleset;
 
 use std::sync::Arc;
 
+use frule_codegen::abi::FieldArg as CodegenArg;
+use frule_lang::ast::{
+    Check, CmpOp, Expr, ExprKind, FieldRef, Literal, Operand, Transform, TransformArg,
+    Value as RhsValue,
+};
+use frule_lang::fields::FieldArg as ResolvedArg;
 use frule_lang::loader::{LoadResult, Priority};
 
 pub use ruleset::{
@@ -339,6 +345,43 @@ impl Engine {
         parts.run(source, evttype, ts, src, alerts)
     }
 
+    /// Whether an active rule of the syscall source reads what a live capture takes from the file
+    /// an open event opened: its dev and inode number and the `O_F_CREATED` and overlay-layer flag
+    /// bits of its `flags`. Conditions (macros and exceptions resolved) and output formats count:
+    /// - `fd.dev*`, `fd.ino`, `fd.is_upper_layer`, `fd.is_lower_layer`, `evt.is_open_create` in
+    ///   any rule (the fd table keeps them for the fd's later events);
+    /// - in a rule that can match an open-family event, `evt.args`, the `dev` and `ino`
+    ///   arguments (`evt.arg.dev`, `evt.rawarg.ino`, …), an argument by position, and the `flags`
+    ///   argument, except in a `contains`/`icontains` test of flag names none of which is a
+    ///   file-derived one (`evt.arg.flags contains O_TRUNC` reads the same either way).
+    ///
+    /// When none does, the capture may skip the lookup, which is most of an open event's kernel
+    /// cost for a process whose fd table has grown past its embedded 64 slots.
+    pub fn reads_open_file_props(&self) -> bool {
+        // open, openat, openat2 and creat, enter and exit
+        const OPEN_EVENTS: &[u16] = &[2, 3, 306, 307, 326, 327, 58, 59];
+        self.ruleset.rules().iter().enumerate().any(|(i, r)| {
+            if !self.ruleset.is_active(i) || r.source != SYSCALL_SOURCE {
+                return false;
+            }
+            let opens = OPEN_EVENTS.iter().any(|&c| r.evttypes.contains(c));
+            let mut uses = Vec::new();
+            condition_field_uses(&r.expr, &mut uses);
+            if let Some(t) = self.meta.get(i).and_then(|m| m.template.as_ref()) {
+                uses.extend(t.field_refs().map(|(id, arg)| FieldUse {
+                    name: id.name(),
+                    arg: match arg {
+                        Some(CodegenArg::Key(k)) => ResolvedArg::Key(k.clone()),
+                        Some(CodegenArg::Index(n)) => ResolvedArg::Index(*n),
+                        None => ResolvedArg::None,
+                    },
+                    flag_names_only: false,
+                }));
+            }
+            uses.iter().any(|u| u.reads_open_file_props(opens))
+        })
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> &Stats {
         &self.stats
@@ -435,4 +478,112 @@ impl Parts<'_> {
 
 fn as_source(r: &mut dyn FieldRender) -> &mut dyn frule_codegen::abi::FieldSource {
     r
+}
+
+/// One field read by a rule, for [`Engine::reads_open_file_props`].
+struct FieldUse {
+    name: &'static str,
+    arg: ResolvedArg,
+    /// A `contains`/`icontains` test whose values name no file-derived flag.
+    flag_names_only: bool,
+}
+
+impl FieldUse {
+    fn reads_open_file_props(&self, in_open_rule: bool) -> bool {
+        const FILE_FIELDS: &[&str] = &[
+            "fd.dev",
+            "fd.dev.major",
+            "fd.dev.minor",
+            "fd.ino",
+            "fd.is_upper_layer",
+            "fd.is_lower_layer",
+            "evt.is_open_create",
+        ];
+        if FILE_FIELDS.contains(&self.name) {
+            return true;
+        }
+        if !in_open_rule {
+            return false;
+        }
+        match self.name {
+            "evt.args" => true,
+            "evt.arg" | "evt.rawarg" => match &self.arg {
+                ResolvedArg::Key(k) => match k.as_str() {
+                    "dev" | "ino" => true,
+                    "flags" => !self.flag_names_only,
+                    _ => false,
+                },
+                _ => true,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// The fields a condition reads, on either side of its checks and inside transformers.
+fn condition_field_uses(e: &Expr, out: &mut Vec<FieldUse>) {
+    match &e.kind {
+        ExprKind::And(v) | ExprKind::Or(v) => v.iter().for_each(|c| condition_field_uses(c, out)),
+        ExprKind::Not(c) => condition_field_uses(c, out),
+        ExprKind::Macro(_) => {}
+        ExprKind::Check(c) => {
+            let at = out.len();
+            operand_field_uses(&c.lhs, out);
+            if let (Operand::Field(_), Some(u)) = (&c.lhs, out.get_mut(at)) {
+                u.flag_names_only = names_no_file_flag(c);
+            }
+            match &c.rhs {
+                Some(RhsValue::Field(f, _)) | Some(RhsValue::ValWithArg(f, _, _)) => {
+                    field_use(f, out)
+                }
+                Some(RhsValue::Transform(t)) => transform_field_uses(t, out),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Whether `c` is a `contains`/`icontains` test (any modifier) of literals none of which names
+/// a flag the capture takes from the opened file (`O_F_CREATED`, the `FD_*_LAYER` bits).
+fn names_no_file_flag(c: &Check) -> bool {
+    if !matches!(c.op, CmpOp::Contains | CmpOp::IContains) {
+        return false;
+    }
+    let file_flag = |l: &Literal| {
+        let text = String::from_utf8_lossy(&l.bytes).to_ascii_uppercase();
+        text.contains("O_F_") || text.contains("LAYER")
+    };
+    match &c.rhs {
+        Some(RhsValue::Literal(l)) => !file_flag(l),
+        Some(RhsValue::List(v, _)) => !v.iter().any(file_flag),
+        _ => false,
+    }
+}
+
+fn operand_field_uses(o: &Operand, out: &mut Vec<FieldUse>) {
+    match o {
+        Operand::Field(f) => field_use(f, out),
+        Operand::Transform(t) => transform_field_uses(t, out),
+    }
+}
+
+fn transform_field_uses(t: &Transform, out: &mut Vec<FieldUse>) {
+    fn arg(a: &TransformArg, out: &mut Vec<FieldUse>) {
+        match a {
+            TransformArg::Operand(o) => operand_field_uses(o, out),
+            TransformArg::List(v, _) => v.iter().for_each(|a| arg(a, out)),
+            TransformArg::Literal(_) => {}
+        }
+    }
+    t.args.iter().for_each(|a| arg(a, out));
+}
+
+fn field_use(f: &FieldRef, out: &mut Vec<FieldUse>) {
+    if let Ok(r) = frule_lang::fields::resolve_without_hints(&f.name, f.arg.as_deref()) {
+        out.push(FieldUse {
+            name: r.id.name(),
+            arg: r.arg,
+            flag_names_only: false,
+        });
+    }
 }

@@ -284,6 +284,15 @@ impl OutputTemplate {
         }
     }
 
+    /// The fields the template reads with their arguments, those inside transformers included
+    /// (with repeats).
+    pub fn field_refs(&self) -> impl Iterator<Item = (fields::FieldId, Option<&FieldArg>)> + '_ {
+        self.tokens.iter().filter_map(|t| match &t.value {
+            Value::Field(id, arg) | Value::Transform(_, id, arg) => Some((*id, arg.as_ref())),
+            Value::Unsupported => None,
+        })
+    }
+
     /// A template of a format text; `None` when the text does not parse (the loader has already
     /// reported it).
     pub fn parse(format: &str) -> Option<OutputTemplate> {
