@@ -10,12 +10,13 @@
 //! syscall-entry copies, `raw` attaches the raw tracepoints (`raw_tp/sys_exit`, and for the entry
 //! copies the classic `syscalls:sys_enter_*` tracepoints of the five syscalls instead of one
 //! `tp_btf/sys_enter` program for all), `sys-enter` or `syscall-tracepoints` choose the entry-copy
-//! hook (`EntryHook`; by default the classic tracepoints when tracefs has them), `exec` makes each
-//! pair a fork + execve of `/bin/true` + wait instead (capturing clone, execve and procexit). The
-//! loop runs once without the capture (baseline), then with it while the main thread drains the
-//! rings, then again for half as many pairs with the kernel's eBPF run-time statistics on, for each
-//! program's mean run time and the mean over all of them (Falco's published per-invocation metric).
-//! Every figure printed is measured.
+//! hook (`EntryHook`; by default the classic tracepoints when tracefs has them), `no-file-props`
+//! leaves out the opened file's dev/ino lookup of open events (as when no rule reads them), `exec`
+//! makes each pair a fork + execve of `/bin/true` + wait instead (capturing clone, execve and
+//! procexit). The loop runs once without the capture (baseline), then with it while the main thread
+//! drains the rings, then again for half as many pairs with the kernel's eBPF run-time statistics
+//! on, for each program's mean run time and the mean over all of them (Falco's published
+//! per-invocation metric). Every figure printed is measured.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -132,6 +133,7 @@ fn main() {
     } else {
         Interest::from_ppm_events([306, 307, 4, 5]).0
     };
+    let interest = interest.with_open_file_props(!mode.split(',').any(|m| m == "no-file-props"));
     let options = CaptureOptions {
         interest,
         buffer_bytes: mib << 20,
