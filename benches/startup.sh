@@ -69,7 +69,7 @@ stop_monitor() { # SIGINT to the monitor itself (not to strace), then wait for w
     mon_pid=
 }
 
-echo "startup: rules falco stable+incubating+sandbox, kernel $(uname -r), $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "startup: rules $rules_files, kernel $(uname -r), $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq 1 "$runs"); do
     start_monitor "$work/idle.$i"
     printf '  idle start-up %d:   exec -> watching %6.2f s, monitor CPU %5.2f s\n' "$i" "$watch_s" "$cpu_s"

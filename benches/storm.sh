@@ -27,6 +27,9 @@
 #
 # Needs root (eBPF), 2 cores, curl, taskset and bpftool (for the run times only). Environment:
 #   STORM_SECONDS (5), STORM_MODES ("open exec connect mix untraced"), STORM_STATS_SECONDS (2),
+#   STORM_RULES (the upstream rules files the monitor loads: all three by default; with
+#   falco_rules.yaml alone, as Falco's default configuration, no rule reads an opened file's dev/ino,
+#   so open events skip that lookup),
 #   STORM_LOAD_CPU (0), STORM_MONITOR_CPU (1), STORM_PORT (18766), STORM_NO_BUILD=1 to skip the
 #   release build, FRULE_CORPUS (default ../shared/corpus next to the workspace), CARGO_TARGET_DIR,
 #   STORM_MONITOR (another frule-monitor binary, for a same-minute comparison of two builds),
@@ -56,7 +59,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "storm: ${secs}s per run, load on cpu $load_cpu, monitor on cpu $mon_cpu, rules: falco stable+incubating+sandbox"
+echo "storm: ${secs}s per run, load on cpu $load_cpu, monitor on cpu $mon_cpu, rules: $rules_files"
 echo "kernel $(uname -r), $(nproc) cpus, load generator's fd table: $fdtable"
 for mode in $modes; do
     base=$(taskset -c "$load_cpu" "$load" "$mode" "$secs")

@@ -18,7 +18,8 @@
 #                         of CMD: the per-invocation mean rises when cheap invocations go away (the
 #                         classic entry hooks run for their five syscalls only), this one does not
 #   bpf_stats_mean TEXT   the all-programs mean (ns per run) from bpf_stats_window's output
-# Environment: STORM_LOAD_CPU (0), STORM_MONITOR_CPU (1), STORM_NO_BUILD, FRULE_CORPUS (default
+# Environment: STORM_RULES (upstream rules files to load, default all three), STORM_LOAD_CPU (0),
+# STORM_MONITOR_CPU (1), STORM_NO_BUILD, FRULE_CORPUS (default
 # ../shared/corpus next to the workspace), CARGO_TARGET_DIR, STORM_MONITOR (the frule-monitor binary
 # to run instead of the release build's, e.g. an older build kept for a same-minute comparison).
 
@@ -33,7 +34,10 @@ if [ "$(id -u)" != 0 ]; then
     echo "$bench: the live capture needs root" >&2
     exit 2
 fi
-for f in falco_rules.yaml falco-incubating_rules.yaml falco-sandbox_rules.yaml; do
+# STORM_RULES: which of the upstream rules files the monitor loads (all three by default; Falco's
+# own default configuration loads falco_rules.yaml alone)
+rules_files=${STORM_RULES:-"falco_rules.yaml falco-incubating_rules.yaml falco-sandbox_rules.yaml"}
+for f in $rules_files; do
     if [ ! -f "$rules_dir/$f" ]; then
         echo "$bench: $rules_dir/$f is missing (set FRULE_CORPUS)" >&2
         exit 2
@@ -48,9 +52,9 @@ load=$target/release/examples/syscall_load
 clk=$(getconf CLK_TCK)
 work=$(mktemp -d)
 mon_pid=
-monitor_args=(
-    -r "$rules_dir/falco_rules.yaml" -r "$rules_dir/falco-incubating_rules.yaml"
-    -r "$rules_dir/falco-sandbox_rules.yaml"
+monitor_args=()
+for f in $rules_files; do monitor_args+=(-r "$rules_dir/$f"); done
+monitor_args+=(
     -o webserver.enabled=true -o webserver.listen_address=127.0.0.1
     -o "webserver.listen_port=$port" -o webserver.prometheus_metrics_enabled=true
     -o metrics.enabled=true -o watch_config_files=false

@@ -70,7 +70,7 @@ churn() { # start and stop containers one after the other until killed; one line
 }
 
 echo "storm with containers: ${secs}s per window, open load on cpu $load_cpu, monitor on cpu $mon_cpu,"
-echo "rules: falco stable+incubating+sandbox; kernel $(uname -r), $(nproc) cpus"
+echo "rules: $rules_files; kernel $(uname -r), $(nproc) cpus"
 for win in $windows; do
     hide=()
     if [ "$win" = nodocker ]; then
