@@ -465,6 +465,20 @@ impl Capture {
     /// that the helper stops draining and the kernel counts drops again. If the helper thread
     /// cannot be started, `work` runs alone.
     pub fn drain_while<T>(&mut self, work: impl FnOnce() -> T) -> T {
+        self.drain_while_with(|| {}, work)
+    }
+
+    /// [`Capture::drain_while`], running `helper_start` first on the helper thread (named
+    /// `frule-drain`), before it drains anything.
+    ///
+    /// For a caller that must know its own threads: a monitor that does not evaluate the
+    /// syscalls of its own process registers the helper's thread id here. `helper_start` does
+    /// not run when the helper thread cannot be started.
+    pub fn drain_while_with<T>(
+        &mut self,
+        helper_start: impl FnOnce() + Send,
+        work: impl FnOnce() -> T,
+    ) -> T {
         let stop = AtomicBool::new(false);
         let rings = &mut self.rings;
         let backlog = &mut self.backlog;
@@ -475,6 +489,7 @@ impl Capture {
             let _ = thread::Builder::new()
                 .name("frule-drain".into())
                 .spawn_scoped(s, || {
+                    helper_start();
                     let mut held = 0usize;
                     while !stop.load(Ordering::Acquire) && held < BACKLOG_MAX_BYTES {
                         thread::sleep(if pacing.hurry {

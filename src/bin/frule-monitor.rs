@@ -307,9 +307,23 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             eprintln!("Warning: {w}");
         }
     }
+    for n in &config.notices {
+        eprintln!("Warning: {n}");
+    }
+    // `--replay` wins over `engine.kind: replay` (as a command line option wins over the file)
+    let replay_file = cli
+        .replay
+        .clone()
+        .or_else(|| config.engine.replay_file().map(PathBuf::from));
     let (mut engine, hashes) = build_engine(cli, &config)?;
 
-    let Some(capture) = &cli.replay else {
+    let Some(capture) = &replay_file else {
+        let (capture_settings, warnings) =
+            live::capture_settings(&config, live::HostCpus::current())
+                .map_err(|e| Failure::Invalid(format!("Error: {e}")))?;
+        for w in warnings {
+            eprintln!("Warning: {w}");
+        }
         let mut outputs = config
             .outputs()
             .map_err(|e| Failure::Invalid(format!("Error: {e}")))?;
@@ -336,6 +350,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             watch.push(p);
         }
         let options = live::LiveOptions {
+            capture: capture_settings,
             write: cli.write.clone(),
             drops: config.syscall_event_drops.clone(),
             web,
@@ -372,7 +387,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     };
     if cli.write.is_some() {
         return Err(Failure::Invalid(
-            "Error: --write records a live capture; it cannot be combined with --replay".into(),
+            "Error: --write records a live capture; it cannot be combined with --replay or engine.kind replay".into(),
         ));
     }
     replay(&mut engine, &config, capture)

@@ -24,12 +24,12 @@ use std::time::{Duration, Instant};
 
 use frule_capture_bpf::procfs::{self, FdKind as ProcFdKind};
 use frule_capture_bpf::{
-    Capture, CaptureOptions, Counters, CpuCounters, EventHeader, Interest, SUPPORTED,
-    SYSCALL_TABLE_SIZE,
+    Capture, CaptureOptions, Counters, CpuCounters, EntryHook, EventHeader, Interest,
+    PROCEXIT_CODES, SUPPORTED, SYSCALL_TABLE_SIZE, Toctou,
 };
 use frule_lang::evttypes::EvtTypeSet;
 use frule_lang::loader::Priority;
-use frule_runtime::config::{DropAction, SyscallEventDrops};
+use frule_runtime::config::{self, Config, ConfigError, DropAction, EngineKind, SyscallEventDrops};
 use frule_runtime::engine::{Engine, SYSCALL_SOURCE};
 use frule_runtime::event::Event;
 use frule_runtime::output::Outputs;
@@ -405,6 +405,8 @@ pub fn initial_state() -> CaptureState {
 
 /// How the live monitor runs, beyond the engine and the outputs.
 pub struct LiveOptions {
+    /// The capture's ring buffers and entry hook (see [`capture_settings`]).
+    pub capture: CaptureSettings,
     /// `--write FILE`: record the initial state and every evaluated event into a `.scap` file.
     pub write: Option<PathBuf>,
     /// `syscall_event_drops`.
@@ -424,6 +426,150 @@ pub struct LiveOptions {
     pub rules_files: Vec<(String, String)>,
 }
 
+/// The live capture's settings from the configuration (`engine`, `frule.entry_hook`), in the
+/// capture's own terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaptureSettings {
+    /// Bytes of each ring buffer.
+    pub buffer_bytes: usize,
+    /// CPUs sharing one ring buffer.
+    pub cpus_per_buffer: usize,
+    /// Which programs make the syscall-entry copies.
+    pub entry_hook: EntryHook,
+}
+
+/// The host facts the ring settings are checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct HostCpus {
+    /// The page size in bytes.
+    pub page_size: usize,
+    /// CPUs online now (Falco compares `cpus_for_each_buffer` with these).
+    pub online: usize,
+    /// CPUs the kernel can bring up (the capture maps a ring to each of these).
+    pub possible: usize,
+}
+
+impl HostCpus {
+    /// The running host's page size and CPU counts.
+    pub fn current() -> HostCpus {
+        // SAFETY: sysconf has no preconditions; it only reads system constants.
+        let (page, online) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PAGESIZE),
+                libc::sysconf(libc::_SC_NPROCESSORS_ONLN),
+            )
+        };
+        let online = usize::try_from(online).unwrap_or(1).max(1);
+        // "0-3,6" -> 7: the highest possible CPU index plus one, as libbpf counts them
+        let possible = std::fs::read_to_string("/sys/devices/system/cpu/possible")
+            .ok()
+            .and_then(|text| {
+                text.trim()
+                    .split([',', '-'])
+                    .filter_map(|n| n.parse::<usize>().ok())
+                    .max()
+            })
+            .map_or(online, |max| (max + 1).max(online));
+        HostCpus {
+            page_size: usize::try_from(page).unwrap_or(4096),
+            online,
+            possible,
+        }
+    }
+}
+
+/// Maps `engine` and `frule.entry_hook` to the capture's options with Falco's checks, and
+/// returns the warnings to print.
+///
+/// - `buf_size_preset`: the size must be a multiple of the page size and more than two pages
+///   (Falco's `configure_syscall_buffer_size`); unset: the capture's default, 8 MiB.
+/// - `cpus_for_each_buffer`: `0` is one ring for all CPUs (libpman); more than the online CPUs
+///   is one ring for all of them with Falco's warning (`configure_syscall_buffer_num`); unset,
+///   and always for `ebpf` and `kmod`: one ring per CPU.
+pub fn capture_settings(
+    config: &Config,
+    host: HostCpus,
+) -> Result<(CaptureSettings, Vec<String>), ConfigError> {
+    let defaults = CaptureOptions::default();
+    let mut warnings = Vec::new();
+    let engine = &config.engine;
+    let buffer_bytes = match &engine.buf_size_preset {
+        None => defaults.buffer_bytes,
+        Some(preset) => {
+            let bytes =
+                config::buf_size_preset_bytes(i64::from(preset.value)).ok_or_else(|| {
+                    preset.error(format!(
+                        "expected a preset index between 1 and 10, found {}",
+                        preset.value
+                    ))
+                })?;
+            let page = host.page_size.max(1);
+            if !bytes.is_multiple_of(page) || bytes / page <= 2 {
+                return Err(preset.error(format!(
+                    "preset {} gives ring buffers of {bytes} bytes, which must be a multiple of the page size ({page}) and more than two pages: choose a greater preset",
+                    preset.value
+                )));
+            }
+            bytes
+        }
+    };
+    let cpus_per_buffer = match (&engine.kind, &engine.cpus_for_each_buffer) {
+        (EngineKind::ModernEbpf, Some(n)) => {
+            let want = usize::from(n.value);
+            if want > host.online {
+                warnings.push(n.remark(&format!(
+                    "a ring buffer every {want} CPUs was asked for, but only {} CPUs are online: one ring buffer for all CPUs",
+                    host.online
+                )));
+            }
+            if want == 0 || want >= host.online {
+                host.possible.max(1)
+            } else {
+                want
+            }
+        }
+        _ => defaults.cpus_per_buffer,
+    };
+    let entry_hook = match config.entry_hook {
+        config::EntryHook::Auto => EntryHook::Auto,
+        config::EntryHook::SysEnter => EntryHook::SysEnter,
+        config::EntryHook::SyscallTracepoints => EntryHook::SyscallTracepoints,
+    };
+    Ok((
+        CaptureSettings {
+            buffer_bytes,
+            cpus_per_buffer,
+            entry_hook,
+        },
+        warnings,
+    ))
+}
+
+/// The start-up line describing the rings and the entry hook in use (Falco logs the buffer size
+/// and the CPUs per buffer likewise).
+fn capture_line(capture: &Capture, settings: &CaptureSettings) -> String {
+    let rings = capture.ring_count();
+    let mib = settings.buffer_bytes >> 20;
+    let size = if mib > 0 {
+        format!("{mib} MiB")
+    } else {
+        format!("{} KiB", settings.buffer_bytes >> 10)
+    };
+    let hook = match (capture.toctou(), capture.entry_hook()) {
+        (Toctou::Disabled, _) | (_, None) => "none",
+        (_, Some(EntryHook::SysEnter)) => "sys_enter",
+        (_, Some(_)) => "syscall_tracepoints",
+    };
+    let sharing = match settings.cpus_per_buffer {
+        1 => "one per CPU".to_string(),
+        n => format!("one every {n} CPUs"),
+    };
+    format!(
+        "frule-monitor: {rings} ring buffer{} of {size}, {sharing}; entry hook: {hook}",
+        if rings == 1 { "" } else { "s" },
+    )
+}
+
 /// What a successful reload produced.
 pub struct Reloaded {
     /// The engine with the new rules (its state is replaced by the running one's).
@@ -441,8 +587,9 @@ extern "C" fn on_sighup(_sig: libc::c_int) {
     RELOAD.store(true, Ordering::SeqCst);
 }
 
-/// Threads of this process (the main thread, the reload and web threads): their events are not
-/// evaluated. A fixed set of atomics so the per-event check takes no lock.
+/// Threads of this process (the main thread, the capture's start-up drain thread, the reload and
+/// web threads): their events are not evaluated. A thread's slot is freed when its exit event
+/// is seen (`release_own_thread`). A fixed set of atomics so the per-event check takes no lock.
 static OWN_TIDS: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
 
 fn gettid() -> u64 {
@@ -459,6 +606,20 @@ fn register_own_thread() {
             .compare_exchange(0, tid, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
             || slot.load(Ordering::SeqCst) == tid
+        {
+            return;
+        }
+    }
+}
+
+/// Forgets one of the monitor's threads once its exit event has been seen: every event it made
+/// came before (events are handed out in time order), and its id may now be reused by another
+/// process, whose events must be evaluated.
+fn release_own_thread(tid: u64) {
+    for slot in &OWN_TIDS {
+        if slot
+            .compare_exchange(tid, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
         {
             return;
         }
@@ -1059,14 +1220,20 @@ pub fn run(
         .count();
     install_signal_handlers();
     register_own_thread();
+    let settings = options.capture;
     let mut capture = Capture::open(CaptureOptions {
         interest,
+        buffer_bytes: settings.buffer_bytes,
+        cpus_per_buffer: settings.cpus_per_buffer,
+        entry_hook: settings.entry_hook,
         ..CaptureOptions::default()
     })
     .map_err(|e| format!("Error: cannot start the live capture: {e}"))?;
+    eprintln!("{}", capture_line(&capture, &settings));
     // The capture is attached: until the first poll, its events are held in memory rather than
-    // left to fill the rings (a busy host fills them within a fraction of a second).
-    let mut writer = capture.drain_while(|| -> Result<_, String> {
+    // left to fill the rings (a busy host fills them within a fraction of a second). The helper
+    // thread that drains them is one of the monitor's own.
+    let mut writer = capture.drain_while_with(register_own_thread, || -> Result<_, String> {
         let initial = initial_state();
         engine.set_capture_state(&initial);
         start_containers(engine);
@@ -1181,7 +1348,12 @@ pub fn run(
         }
 
         for raw in capture.poll(Duration::from_millis(100)) {
-            if EventHeader::parse(raw.data).is_some_and(|h| is_own(h.tid)) {
+            if let Some(h) = EventHeader::parse(raw.data)
+                && is_own(h.tid)
+            {
+                if PROCEXIT_CODES.contains(&h.event_type) {
+                    release_own_thread(h.tid);
+                }
                 continue;
             }
             let Ok(evt) = Event::new(raw.data) else {
@@ -1363,6 +1535,97 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
+
+    /// `engine` keys become the capture's options with Falco's checks: the page-size rule of
+    /// `buf_size_preset`, and `cpus_for_each_buffer` 0 or above the online CPUs meaning one ring.
+    #[test]
+    fn capture_settings_follow_falco() {
+        let host = HostCpus {
+            page_size: 4096,
+            online: 2,
+            possible: 2,
+        };
+        let settings = |o: &[&str], host: HostCpus| {
+            let o: Vec<String> = o.iter().map(|s| (*s).to_string()).collect();
+            let c = Config::with_overrides(&o).unwrap_or_else(|e| panic!("{o:?}: {e}"));
+            capture_settings(&c, host)
+                .map(|(s, w)| (s.buffer_bytes, s.cpus_per_buffer, s.entry_hook, w))
+        };
+        let mib = 1usize << 20;
+        // overrides -> (ring bytes, CPUs per ring, entry hook, number of warnings)
+        type Want = (usize, usize, EntryHook, usize);
+        let cases: [(&[&str], Want); 8] = [
+            (&[], (8 * mib, 1, EntryHook::Auto, 0)),
+            (
+                &["engine.modern_ebpf.buf_size_preset=1"],
+                (mib, 1, EntryHook::Auto, 0),
+            ),
+            (
+                &["engine.modern_ebpf.cpus_for_each_buffer=1"],
+                (8 * mib, 1, EntryHook::Auto, 0),
+            ),
+            (
+                &["engine.modern_ebpf.cpus_for_each_buffer=2"],
+                (8 * mib, 2, EntryHook::Auto, 0),
+            ),
+            (
+                &["engine.modern_ebpf.cpus_for_each_buffer=0"],
+                (8 * mib, 2, EntryHook::Auto, 0),
+            ),
+            (
+                &["engine.modern_ebpf.cpus_for_each_buffer=3"],
+                (8 * mib, 2, EntryHook::Auto, 1),
+            ),
+            (
+                &["engine.kind=kmod", "engine.kmod.buf_size_preset=5"],
+                (16 * mib, 1, EntryHook::Auto, 0),
+            ),
+            (
+                &["frule.entry_hook=syscall_tracepoints"],
+                (8 * mib, 1, EntryHook::SyscallTracepoints, 0),
+            ),
+        ];
+        for (o, (bytes, cpus, hook, nwarnings)) in cases {
+            match settings(o, host) {
+                Ok((b, c, h, w)) => {
+                    assert_eq!(
+                        (b, c, h, w.len()),
+                        (bytes, cpus, hook, nwarnings),
+                        "{o:?}: {w:?}"
+                    );
+                }
+                Err(e) => panic!("{o:?}: {e}"),
+            }
+        }
+        // one ring for all CPUs covers every possible CPU, also those offline now
+        let sparse = HostCpus {
+            possible: 8,
+            ..host
+        };
+        let one_ring = settings(&["engine.modern_ebpf.cpus_for_each_buffer=0"], sparse);
+        assert_eq!(one_ring.map(|s| s.1).ok(), Some(8));
+        // Falco's warning, located
+        let w = settings(&["engine.modern_ebpf.cpus_for_each_buffer=3"], host).map(|s| s.3);
+        assert_eq!(
+            w.ok(),
+            Some(vec![
+                "-o: engine.modern_ebpf.cpus_for_each_buffer: a ring buffer every 3 CPUs was asked for, but only 2 CPUs are online: one ring buffer for all CPUs".to_string()
+            ])
+        );
+        // 1 MiB is two pages of 512 KiB: too small, as Falco says
+        let big_pages = HostCpus {
+            page_size: 512 << 10,
+            ..host
+        };
+        let e = settings(&["engine.modern_ebpf.buf_size_preset=1"], big_pages).err();
+        assert_eq!(
+            e.map(|e| e.to_string()).as_deref(),
+            Some(
+                "-o: engine.modern_ebpf.buf_size_preset: preset 1 gives ring buffers of 1048576 bytes, which must be a multiple of the page size (524288) and more than two pages: choose a greater preset"
+            )
+        );
+        assert!(settings(&["engine.modern_ebpf.buf_size_preset=2"], big_pages).is_ok());
+    }
 
     #[test]
     fn fd_kinds_from_proc_follow_libscap_codes() {

@@ -39,7 +39,6 @@ pub const DEFAULT_RULES_FILES: &[&str] = &[
 /// Top-level keys of Falco's falco.yaml that frule accepts without acting on them.
 const KNOWN_IGNORED: &[&str] = &[
     "config_files",
-    "engine",
     "load_plugins",
     "plugins",
     "plugins_hostinfo",
@@ -60,13 +59,54 @@ const KNOWN_IGNORED: &[&str] = &[
     "capture",
     "container_engines",
     "outputs",
-    "modern_bpf",
     "container",
     "buffer_format_base64",
-    "syscall_buf_size_preset",
-    "syscall_drop_failed_exit",
     "http_output_keep_alive",
 ];
+
+/// Top-level keys Falco read until 0.38 (falco commit 99781f79 removed them), with the key that
+/// replaced each: Falco ignores them now, frule warns so that the setting is not silently lost.
+const REMOVED_IN_FALCO_0_38: &[(&str, &str)] = &[
+    (
+        "syscall_buf_size_preset",
+        "engine.modern_ebpf.buf_size_preset",
+    ),
+    (
+        "syscall_drop_failed_exit",
+        "engine.modern_ebpf.drop_failed_exit",
+    ),
+    (
+        "modern_bpf",
+        "engine.modern_ebpf.cpus_for_each_buffer (was modern_bpf.cpus_for_each_syscall_buffer)",
+    ),
+];
+
+/// The ring buffer size of each `buf_size_preset` index, as in Falco's
+/// `configure_syscall_buffer_size.cpp`: index 0 is reserved, 1 is 1 MiB, each next index doubles,
+/// up to 10 = 512 MiB. Falco's default (and libscap's fixed size before presets) is index 4, 8 MiB.
+pub const BUF_SIZE_PRESETS: [usize; 11] = [
+    0,
+    1 << 20,
+    1 << 21,
+    1 << 22,
+    1 << 23,
+    1 << 24,
+    1 << 25,
+    1 << 26,
+    1 << 27,
+    1 << 28,
+    1 << 29,
+];
+
+/// The bytes of one ring buffer for a `buf_size_preset` index: `None` for the reserved index 0
+/// and for anything past 10, which Falco refuses ("the 'buf_size_preset' value must be between
+/// '1' and '10'").
+pub fn buf_size_preset_bytes(index: i64) -> Option<usize> {
+    match usize::try_from(index) {
+        Ok(i @ 1..) => BUF_SIZE_PRESETS.get(i).copied(),
+        _ => None,
+    }
+}
 
 /// A configuration problem, located by source (file name or `-o`) and key path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +130,154 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// A value read from the configuration together with where it was read, so that a check only
+/// the monitor can make (against the page size, the online CPUs) still names the key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located<T> {
+    /// The value.
+    pub value: T,
+    /// The file name, or `-o` for defaults with overrides only.
+    pub source: String,
+    /// The full key path (`engine.modern_ebpf.buf_size_preset`).
+    pub key: String,
+}
+
+impl<T> Located<T> {
+    /// A [`ConfigError`] about this value.
+    pub fn error(&self, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            source: self.source.clone(),
+            key: self.key.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// A located remark about this value, in the form of [`Config::warnings`].
+    pub fn remark(&self, message: &str) -> String {
+        format!("{}: {}: {message}", self.source, self.key)
+    }
+}
+
+/// `engine.kind`: where the events come from.
+///
+/// frule has one driver, its own eBPF capture; the kinds whose driver frule lacks but whose
+/// events it can produce run that capture. `nodriver` (plugins only: frule has none, so there
+/// would be no events) and `gvisor` (dropped by Falco 0.44) are configuration errors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EngineKind {
+    /// `modern_ebpf` (Falco's default, and frule's when `engine.kind` is unset): frule's eBPF
+    /// capture, sized by `engine.modern_ebpf.{buf_size_preset,cpus_for_each_buffer}`.
+    ModernEbpf,
+    /// `ebpf`, Falco's legacy probe (removed in Falco 0.44): frule's eBPF capture with one ring
+    /// per CPU, as the legacy probe had, sized by `engine.ebpf.buf_size_preset`.
+    Ebpf,
+    /// `kmod`: frule has no kernel module, so its eBPF capture runs instead (a notice says so),
+    /// with one ring per CPU, as the module had, sized by `engine.kmod.buf_size_preset`.
+    Kmod,
+    /// `replay`: evaluate the events of `engine.replay.capture_file`, as `--replay` does (which
+    /// wins when both are given).
+    Replay {
+        /// `engine.replay.capture_file` (never empty).
+        capture_file: String,
+    },
+}
+
+impl EngineKind {
+    /// The kind as written in falco.yaml.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EngineKind::ModernEbpf => "modern_ebpf",
+            EngineKind::Ebpf => "ebpf",
+            EngineKind::Kmod => "kmod",
+            EngineKind::Replay { .. } => "replay",
+        }
+    }
+}
+
+/// `frule.entry_hook`: which programs copy open-family paths and connect sockaddrs at syscall
+/// entry (the live capture's TOCTOU mitigation). The capture crate's `EntryHook` has the measured
+/// trade-off: the raw `sys_enter` hook runs for every syscall of the host, the classic
+/// `syscalls:sys_enter_*` tracepoints only for open/openat/openat2/creat/connect but cost more
+/// per call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EntryHook {
+    /// `auto`: the classic tracepoints when tracefs offers them, else `sys_enter`.
+    #[default]
+    Auto,
+    /// `sys_enter`: one BTF `sys_enter` program (cheaper for a host that does little but open
+    /// files).
+    SysEnter,
+    /// `syscall_tracepoints`: the classic per-syscall tracepoints (need tracefs; cheaper for a
+    /// host whose syscalls are mostly reads, writes and polls, and what Falco's modern probe uses).
+    SyscallTracepoints,
+}
+
+impl EntryHook {
+    /// Parses the value of `frule.entry_hook`.
+    pub fn parse(s: &str) -> Option<EntryHook> {
+        match s {
+            "auto" => Some(EntryHook::Auto),
+            "sys_enter" => Some(EntryHook::SysEnter),
+            "syscall_tracepoints" => Some(EntryHook::SyscallTracepoints),
+            _ => None,
+        }
+    }
+}
+
+/// `engine`: the kind of engine and the live capture's ring buffers.
+///
+/// Only the section of the selected kind is read (`engine.modern_ebpf` for `modern_ebpf`,
+/// `engine.kmod` for `kmod`, …), as Falco does: the other sections of Falco's stock falco.yaml
+/// are accepted unread. An unset key leaves frule's own default, which differs from Falco's on
+/// purpose for the CPUs per ring (frule: one ring per CPU; Falco: `cpus_for_each_buffer: 2`,
+/// which Falco's stock falco.yaml also writes out, so a Falco user's file keeps Falco's sharing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// `engine.kind` (`modern_ebpf` when unset).
+    pub kind: EngineKind,
+    /// `engine.<kind>.buf_size_preset`, checked to be 1..=10 ([`buf_size_preset_bytes`] gives
+    /// the bytes); unset: frule's default, 8 MiB (preset 4). Whether the size suits the page
+    /// size (a multiple of it, more than two pages) is the monitor's check.
+    pub buf_size_preset: Option<Located<u16>>,
+    /// `engine.modern_ebpf.cpus_for_each_buffer`: how many CPUs share one ring buffer, `0` for a
+    /// single ring shared by all CPUs (libpman's meaning); more than the online CPUs means one
+    /// ring for all of them, with a warning (Falco's `configure_syscall_buffer_num`). Unset:
+    /// frule's default, one ring per CPU. `ebpf` and `kmod` always have one ring per CPU.
+    pub cpus_for_each_buffer: Option<Located<u16>>,
+    /// `engine.<kind>.drop_failed_exit`: accepted; frule's capture does not drop failed
+    /// syscalls in the kernel (a failed `open` of a sensitive file is what some rules look for),
+    /// so `true` gives a notice and changes nothing.
+    pub drop_failed_exit: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            kind: EngineKind::ModernEbpf,
+            buf_size_preset: None,
+            cpus_for_each_buffer: None,
+            drop_failed_exit: false,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// `engine.replay.capture_file` when `engine.kind` is `replay`.
+    pub fn replay_file(&self) -> Option<&str> {
+        match &self.kind {
+            EngineKind::Replay { capture_file } => Some(capture_file),
+            _ => None,
+        }
+    }
+
+    /// The bytes of each ring buffer, when `buf_size_preset` is set.
+    pub fn buffer_bytes(&self) -> Option<usize> {
+        self.buf_size_preset
+            .as_ref()
+            .and_then(|p| buf_size_preset_bytes(i64::from(p.value)))
+    }
+}
 
 /// `file_output`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -222,8 +410,16 @@ pub struct Config {
     pub syscall_event_drops: SyscallEventDrops,
     /// `frule.backend`: how rule conditions run (frule's key; Falco has none).
     pub backend: Backend,
-    /// Unknown keys and other non-fatal remarks, one message each.
+    /// `engine`: live capture or replay, and the live capture's ring buffers.
+    pub engine: EngineConfig,
+    /// `frule.entry_hook`: which programs make the live capture's syscall-entry copies.
+    pub entry_hook: EntryHook,
+    /// Unknown keys and other non-fatal remarks, one message each (the monitor prints them
+    /// with `-v`).
     pub warnings: Vec<String>,
+    /// Settings frule reads but cannot honour as Falco would (`engine.kind: kmod`,
+    /// `drop_failed_exit: true`), one message each: the monitor always prints them.
+    pub notices: Vec<String>,
 }
 
 impl Default for Config {
@@ -269,7 +465,10 @@ impl Default for Config {
             metrics_enabled: false,
             syscall_event_drops: SyscallEventDrops::default(),
             backend: Backend::default(),
+            engine: EngineConfig::default(),
+            entry_hook: EntryHook::default(),
             warnings: Vec::new(),
+            notices: Vec::new(),
         }
     }
 }
@@ -472,6 +671,36 @@ impl Reader<'_> {
             return Err(self.err(key, format!("expected a port number, found {v}")));
         }
         Ok(x as u16)
+    }
+
+    /// A whole number in `min..=max`; `what` says what it counts in the message.
+    fn integer(
+        &self,
+        key: &str,
+        v: &Value,
+        (min, max): (i64, i64),
+        what: &str,
+    ) -> Result<i64, ConfigError> {
+        let n = match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        match n {
+            Some(x) if (min..=max).contains(&x) => Ok(x),
+            _ => Err(self.err(
+                key,
+                format!("expected {what} between {min} and {max}, found {v}"),
+            )),
+        }
+    }
+
+    fn located<T>(&self, key: &str, value: T) -> Located<T> {
+        Located {
+            value,
+            source: self.source.to_string(),
+            key: key.to_string(),
+        }
     }
 
     fn strings(&self, key: &str, v: &Value) -> Result<Vec<String>, ConfigError> {
@@ -713,12 +942,33 @@ impl Config {
                                         )
                                     })?;
                                 }
+                                "entry_hook" => {
+                                    let s = r.string(&path, sv)?;
+                                    c.entry_hook = EntryHook::parse(&s).ok_or_else(|| {
+                                        r.err(
+                                            &path,
+                                            format!(
+                                                "unknown entry hook {s:?} (expected auto, sys_enter or syscall_tracepoints)"
+                                            ),
+                                        )
+                                    })?;
+                                }
                                 _ => c.warnings.push(format!("{source}: {path}: unknown key")),
                             }
                         }
                     }
                 }
                 "rules" => c.rules = read_selectors(&r, v)?,
+                "engine" => read_engine(&r, v, &mut c)?,
+                _ if REMOVED_IN_FALCO_0_38.iter().any(|(old, _)| *old == k) => {
+                    let new = REMOVED_IN_FALCO_0_38
+                        .iter()
+                        .find_map(|(old, new)| (*old == k).then_some(*new))
+                        .unwrap_or_default();
+                    c.warnings.push(format!(
+                        "{source}: {k}: removed in Falco 0.38 and ignored; use {new}"
+                    ));
+                }
                 _ if KNOWN_IGNORED.contains(&k) => {}
                 _ => c.warnings.push(format!("{source}: {k}: unknown key")),
             }
@@ -735,14 +985,17 @@ impl Config {
     /// table and the events in between. The live monitor reloads in place instead: it re-reads
     /// the configuration and rebuilds the rules with the rule-related keys (`rules_files`,
     /// `priority`, `rule_matching`, `rules`, `frule.backend`), keeping the state and the ring
-    /// buffers. The keys listed here (outputs, web server, metrics, drop actions, watching) stay
-    /// as they were at start; the monitor names them so the user knows a restart is needed.
-    pub fn changes_needing_restart(&self, newer: &Config) -> Vec<&'static str> {
+    /// buffers. The keys listed here (outputs, web server, metrics, drop actions, watching, and
+    /// the capture's `engine` keys and `frule.entry_hook`, which shape ring buffers and programs
+    /// made at start) stay as they were at start; the monitor names them so the user knows a
+    /// restart is needed. Engine keys are named by their full path
+    /// (`engine.modern_ebpf.buf_size_preset`).
+    pub fn changes_needing_restart(&self, newer: &Config) -> Vec<String> {
         let mut keys = Vec::new();
         let (a, b) = (self, newer);
-        let mut check = |same: bool, key: &'static str| {
+        let mut check = |same: bool, key: &str| {
             if !same {
-                keys.push(key);
+                keys.push(key.to_string());
             }
         };
         check(
@@ -754,27 +1007,39 @@ impl Config {
                 && a.time_format_iso_8601 == b.time_format_iso_8601,
             "json_output",
         );
+        check(a.buffered_outputs == b.buffered_outputs, "buffered_outputs");
+        check(a.stdout_output == b.stdout_output, "stdout_output");
+        check(a.file_output == b.file_output, "file_output");
+        check(a.program_output == b.program_output, "program_output");
+        check(a.http_output == b.http_output, "http_output");
+        check(a.webserver == b.webserver, "webserver");
+        check(a.metrics_enabled == b.metrics_enabled, "metrics");
         check(
-            self.buffered_outputs == newer.buffered_outputs,
-            "buffered_outputs",
-        );
-        check(self.stdout_output == newer.stdout_output, "stdout_output");
-        check(self.file_output == newer.file_output, "file_output");
-        check(
-            self.program_output == newer.program_output,
-            "program_output",
-        );
-        check(self.http_output == newer.http_output, "http_output");
-        check(self.webserver == newer.webserver, "webserver");
-        check(self.metrics_enabled == newer.metrics_enabled, "metrics");
-        check(
-            self.syscall_event_drops == newer.syscall_event_drops,
+            a.syscall_event_drops == b.syscall_event_drops,
             "syscall_event_drops",
         );
         check(
-            self.watch_config_files == newer.watch_config_files,
+            a.watch_config_files == b.watch_config_files,
             "watch_config_files",
         );
+        let (ea, eb) = (&a.engine, &b.engine);
+        check(ea.kind == eb.kind, "engine.kind");
+        check(
+            ea.drop_failed_exit == eb.drop_failed_exit,
+            &format!("engine.{}.drop_failed_exit", eb.kind.name()),
+        );
+        check(a.entry_hook == b.entry_hook, "frule.entry_hook");
+        // a value set on one side only is named by the key it was read from
+        for (x, y) in [
+            (&ea.buf_size_preset, &eb.buf_size_preset),
+            (&ea.cpus_for_each_buffer, &eb.cpus_for_each_buffer),
+        ] {
+            if x.as_ref().map(|l| l.value) != y.as_ref().map(|l| l.value)
+                && let Some(l) = y.as_ref().or(x.as_ref())
+            {
+                keys.push(l.key.clone());
+            }
+        }
         keys
     }
 
@@ -828,6 +1093,138 @@ impl Config {
         }
         Ok(outs)
     }
+}
+
+/// Reads `engine` (see [`EngineConfig`]): the kind, then only the section of that kind.
+fn read_engine(r: &Reader<'_>, v: &Value, c: &mut Config) -> Result<(), ConfigError> {
+    let Some(m) = r.map("engine", v)? else {
+        return Ok(());
+    };
+    for k in m.keys() {
+        if !matches!(
+            k.as_str(),
+            "kind" | "kmod" | "ebpf" | "modern_ebpf" | "replay" | "gvisor"
+        ) {
+            c.warnings
+                .push(format!("{}: engine.{k}: unknown key", r.source));
+        }
+    }
+    let kind = match m.get("kind") {
+        None | Some(Value::Null) => "modern_ebpf".to_string(),
+        Some(k) => r.string("engine.kind", k)?,
+    };
+    let section = |name: &str| -> Result<Option<&Map<String, Value>>, ConfigError> {
+        match m.get(name) {
+            Some(s) => r.map(&format!("engine.{name}"), s),
+            None => Ok(None),
+        }
+    };
+    let e = &mut c.engine;
+    let (name, keys): (&str, &[&str]) = match kind.as_str() {
+        "modern_ebpf" => {
+            e.kind = EngineKind::ModernEbpf;
+            (
+                "modern_ebpf",
+                &[
+                    "buf_size_preset",
+                    "cpus_for_each_buffer",
+                    "drop_failed_exit",
+                    "disable_iterators",
+                ],
+            )
+        }
+        "ebpf" => {
+            e.kind = EngineKind::Ebpf;
+            ("ebpf", &["buf_size_preset", "drop_failed_exit", "probe"])
+        }
+        "kmod" => {
+            e.kind = EngineKind::Kmod;
+            c.notices.push(format!(
+                "{}: engine.kind: frule has no kernel module; it captures with its own eBPF program, with one ring buffer per CPU as the kernel module has",
+                r.source
+            ));
+            ("kmod", &["buf_size_preset", "drop_failed_exit"])
+        }
+        "replay" => {
+            let file = match section("replay")?.and_then(|s| s.get("capture_file")) {
+                Some(f) if !f.is_null() => r.string("engine.replay.capture_file", f)?,
+                _ => String::new(),
+            };
+            if file.is_empty() {
+                return Err(r.err(
+                    "engine.replay.capture_file",
+                    "engine.kind is replay but no capture file is given",
+                ));
+            }
+            if let Some(s) = section("replay")? {
+                for k in s.keys().filter(|k| *k != "capture_file") {
+                    c.warnings
+                        .push(format!("{}: engine.replay.{k}: unknown key", r.source));
+                }
+            }
+            e.kind = EngineKind::Replay { capture_file: file };
+            return Ok(());
+        }
+        "nodriver" => {
+            return Err(r.err(
+                "engine.kind",
+                "the nodriver engine produces events only from plugins, and frule has none (use modern_ebpf for frule's eBPF capture, or replay)",
+            ));
+        }
+        "gvisor" => {
+            return Err(r.err(
+                "engine.kind",
+                "the gvisor engine is not supported (Falco 0.44 dropped it too; use modern_ebpf or replay)",
+            ));
+        }
+        other => {
+            return Err(r.err(
+                "engine.kind",
+                format!(
+                    "unknown engine kind {other:?} (expected modern_ebpf, ebpf, kmod or replay)"
+                ),
+            ));
+        }
+    };
+    let Some(s) = section(name)? else {
+        return Ok(());
+    };
+    for (sk, sv) in s {
+        let path = format!("engine.{name}.{sk}");
+        match sk.as_str() {
+            _ if !keys.contains(&sk.as_str()) => {
+                c.warnings
+                    .push(format!("{}: {path}: unknown key", r.source));
+            }
+            "buf_size_preset" => {
+                let max = i64::try_from(BUF_SIZE_PRESETS.len() - 1).unwrap_or(10);
+                let i = r.integer(&path, sv, (1, max), "a preset index")?;
+                e.buf_size_preset = Some(r.located(&path, u16::try_from(i).unwrap_or(0)));
+            }
+            "cpus_for_each_buffer" => {
+                let n = r.integer(&path, sv, (0, i64::from(u16::MAX)), "a number of CPUs")?;
+                e.cpus_for_each_buffer = Some(r.located(&path, u16::try_from(n).unwrap_or(0)));
+            }
+            "drop_failed_exit" => {
+                e.drop_failed_exit = r.bool(&path, sv)?;
+                if e.drop_failed_exit {
+                    c.notices.push(format!(
+                        "{}: {path}: frule's capture keeps failed syscalls (rules look for failed opens too); the setting has no effect",
+                        r.source
+                    ));
+                }
+            }
+            // frule reads /proc for the initial state (as Falco does with the iterators off),
+            // and has no legacy probe object to load
+            "disable_iterators" => {
+                r.bool(&path, sv)?;
+            }
+            _ => {
+                r.string(&path, sv)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn read_selectors(r: &Reader<'_>, v: &Value) -> Result<Vec<RuleSelector>, ConfigError> {
@@ -917,6 +1314,85 @@ mod tests {
             let o: Vec<String> = overrides.iter().map(|s| (*s).to_string()).collect();
             let newer = Config::with_overrides(&o).expect("valid overrides");
             assert_eq!(base.changes_needing_restart(&newer), want, "{overrides:?}");
+        }
+    }
+
+    /// Falco's preset table: index 0 reserved, 1 MiB doubling up to 512 MiB at 10, nothing past.
+    #[test]
+    fn buf_size_presets() {
+        let mib = 1usize << 20;
+        let want = [
+            (-1, None),
+            (0, None),
+            (1, Some(mib)),
+            (2, Some(2 * mib)),
+            (3, Some(4 * mib)),
+            (4, Some(8 * mib)),
+            (5, Some(16 * mib)),
+            (6, Some(32 * mib)),
+            (7, Some(64 * mib)),
+            (8, Some(128 * mib)),
+            (9, Some(256 * mib)),
+            (10, Some(512 * mib)),
+            (11, None),
+            (i64::MAX, None),
+        ];
+        for (index, bytes) in want {
+            assert_eq!(buf_size_preset_bytes(index), bytes, "preset {index}");
+        }
+        // the default preset is the capture's default size
+        assert_eq!(buf_size_preset_bytes(4), Some(8 << 20));
+    }
+
+    /// Engine keys and `frule.entry_hook` shape the capture made at start: a reload names them
+    /// by the key that changed.
+    #[test]
+    fn reload_names_changed_engine_keys() {
+        let cases: [(&[&str], &[&str], &[&str]); 6] = [
+            (
+                &["engine.modern_ebpf.buf_size_preset=4"],
+                &["engine.modern_ebpf.buf_size_preset=4"],
+                &[],
+            ),
+            (
+                &[],
+                &["engine.modern_ebpf.buf_size_preset=5"],
+                &["engine.modern_ebpf.buf_size_preset"],
+            ),
+            (
+                &["engine.modern_ebpf.cpus_for_each_buffer=2"],
+                &[],
+                &["engine.modern_ebpf.cpus_for_each_buffer"],
+            ),
+            (
+                &[],
+                &["engine.kind=kmod", "engine.kmod.buf_size_preset=6"],
+                &["engine.kind", "engine.kmod.buf_size_preset"],
+            ),
+            (
+                &[],
+                &["engine.kind=replay", "engine.replay.capture_file=x.scap"],
+                &["engine.kind"],
+            ),
+            (
+                &["frule.entry_hook=auto"],
+                &[
+                    "frule.entry_hook=sys_enter",
+                    "engine.modern_ebpf.drop_failed_exit=true",
+                ],
+                &["engine.modern_ebpf.drop_failed_exit", "frule.entry_hook"],
+            ),
+        ];
+        let config = |o: &[&str]| {
+            let o: Vec<String> = o.iter().map(|s| (*s).to_string()).collect();
+            Config::with_overrides(&o).unwrap_or_else(|e| panic!("{o:?}: {e}"))
+        };
+        for (before, after, want) in cases {
+            assert_eq!(
+                config(before).changes_needing_restart(&config(after)),
+                want,
+                "{before:?} -> {after:?}"
+            );
         }
     }
 
