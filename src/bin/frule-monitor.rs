@@ -18,7 +18,14 @@
 //!   event drop" alert, `exit` = exit code 1) run, at most as often as the token bucket allows;
 //! - `webserver.enabled` starts the web server (`listen_address`, `listen_port`): `/healthz`,
 //!   `/versions`, and `/metrics` (Prometheus) with `webserver.prometheus_metrics_enabled` and
-//!   `metrics.enabled`.
+//!   `metrics.enabled`;
+//! - the rings follow `engine.<kind>.buf_size_preset` and `engine.modern_ebpf.cpus_for_each_buffer`,
+//!   the entry-time copies `frule.entry_hook` (see `live::capture_settings`); the start-up line
+//!   `frule-monitor: N ring buffers of S, ...; entry hook: H` says what is in use.
+//!
+//! `engine.kind` (`runtime/src/config`): `modern_ebpf`, `ebpf` and `kmod` (with a warning: frule has
+//! no kernel module) watch the host; `replay` replays `engine.replay.capture_file` as `--replay`
+//! does, and `--replay` wins over it; `nodriver`, `gvisor` and unknown kinds exit 1.
 //!
 //! Replay: `frule-monitor -r RULES... --replay CAPTURE [--json] [-c CONFIG] [-o KEY=VALUE]... [-D NAME]
 //! [-T TAG] [-t TAG] [--backend jit|vm|vm-O0]` evaluates every event of the capture (enter and exit

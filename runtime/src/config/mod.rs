@@ -10,9 +10,17 @@
 //! `time_format_iso_8601`, `buffered_outputs`, `stdout_output`, `file_output`, `program_output`,
 //! `http_output`, `rules` (enable/disable selectors), and for the live monitor `watch_config_files`,
 //! `webserver` (`enabled`, `listen_address`, `listen_port`, `k8s_healthz_endpoint`,
-//! `prometheus_metrics_enabled`), `metrics.enabled` and `syscall_event_drops`; frule's own settings live
-//! under `frule:` (`frule.backend`: `jit`, `vm` or `vm-O0`). Other keys Falco knows are accepted and ignored;
-//! keys Falco does not know produce a warning (as Falco 0.44's schema validation does), never an error.
+//! `prometheus_metrics_enabled`), `metrics.enabled`, `syscall_event_drops` and `engine` ([`EngineConfig`]:
+//! `kind`, and of the selected kind's section only, as Falco reads it, `buf_size_preset`,
+//! `cpus_for_each_buffer`, `drop_failed_exit`; `replay.capture_file`); frule's own settings live under
+//! `frule:` (`frule.backend`: `jit`, `vm` or `vm-O0`; `frule.entry_hook`: `auto`, `sys_enter` or
+//! `syscall_tracepoints`). Other keys Falco knows are accepted and ignored; keys Falco does not know,
+//! and those Falco 0.38 removed, produce a warning (as Falco 0.44's schema validation does), never an
+//! error.
+//!
+//! This crate does not depend on the capture: `engine` is carried as plain values (a preset index, a
+//! CPU count, each [`Located`] so that the monitor's checks against the host still name the key), and
+//! the monitor maps them to the capture's options.
 //!
 //! Override paths (`-o`): dot-separated keys, `[N]` list indexes, and since Falco 0.44 the escapes
 //! `\.`, `\[`, `\\` for literal characters in key names. Missing intermediate maps are created; a list
