@@ -314,9 +314,6 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             eprintln!("Warning: {w}");
         }
     }
-    for n in &config.notices {
-        eprintln!("Warning: {n}");
-    }
     // `--replay` wins over `engine.kind: replay` (as a command line option wins over the file)
     let replay_file = cli
         .replay
@@ -325,6 +322,10 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     let (mut engine, hashes) = build_engine(cli, &config)?;
 
     let Some(capture) = &replay_file else {
+        // the notices are about the live capture (`engine.kind: kmod`, `drop_failed_exit`)
+        for n in &config.notices {
+            eprintln!("Warning: {n}");
+        }
         let (capture_settings, warnings) =
             live::capture_settings(&config, live::HostCpus::current())
                 .map_err(|e| Failure::Invalid(format!("Error: {e}")))?;

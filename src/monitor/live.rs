@@ -1536,6 +1536,27 @@ mod tests {
     use super::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
+    /// A thread registered as the monitor's own stays so until its exit event is handled, then
+    /// its id (which the kernel may give to another process) is evaluated again.
+    #[test]
+    fn own_threads_are_released_at_their_exit() {
+        // ids no real thread of the test process has (pid_max is at most 2^22)
+        let (a, b) = (u64::MAX - 1, u64::MAX - 2);
+        for tid in [a, b] {
+            let free = OWN_TIDS.iter().find(|s| {
+                s.compare_exchange(0, tid, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            });
+            assert!(free.is_some(), "a free slot for {tid}");
+        }
+        assert!(is_own(a) && is_own(b));
+        release_own_thread(a);
+        assert!(!is_own(a) && is_own(b));
+        release_own_thread(a);
+        release_own_thread(b);
+        assert!(!is_own(b));
+    }
+
     /// `engine` keys become the capture's options with Falco's checks: the page-size rule of
     /// `buf_size_preset`, and `cpus_for_each_buffer` 0 or above the online CPUs meaning one ring.
     #[test]
