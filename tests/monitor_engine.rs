@@ -18,34 +18,9 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-use support::{ALERT_BOUND, Monitor, bundled_rules, live_unavailable, temp_dir};
-
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("FRULE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")));
-    if dir.join("falco-regression").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: corpus not found at {} (set FRULE_CORPUS)",
-            dir.display()
-        );
-        None
-    }
-}
-
-fn monitor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_frule-monitor"))
-        .args(args)
-        .env("TZ", "UTC")
-        .env("FALCO_HOSTNAME", "test-falco-hostname")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run frule-monitor: {e}"))
-}
+use support::{
+    ALERT_BOUND, Monitor, bundled_rules, live_unavailable, regression_corpus, run_monitor, temp_dir,
+};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -70,10 +45,12 @@ fn cat_write(dir: &std::path::Path) -> (String, String, String) {
 
 #[test]
 fn engine_kind_replay_gives_the_replay_oracle() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = regression_corpus() else {
+        return;
+    };
     let (rules, scap, want) = cat_write(&dir);
     let file = format!("engine.replay.capture_file={scap}");
-    let out = monitor(&[
+    let out = run_monitor(&[
         "-r",
         &rules,
         "-o",
@@ -91,9 +68,11 @@ fn engine_kind_replay_gives_the_replay_oracle() {
 
 #[test]
 fn replay_option_wins_over_engine_replay() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = regression_corpus() else {
+        return;
+    };
     let (rules, scap, want) = cat_write(&dir);
-    let out = monitor(&[
+    let out = run_monitor(&[
         "-r",
         &rules,
         "--replay",
@@ -139,7 +118,7 @@ fn engine_errors_exit_1_with_the_key() {
     for (args, want) in cases {
         let mut all = vec!["-r", bundled_rules()];
         all.extend_from_slice(args);
-        let out = monitor(&all);
+        let out = run_monitor(&all);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: want {want:?} in:\n{err}");

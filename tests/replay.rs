@@ -5,34 +5,14 @@
 //! Reads the corpus in place from `FRULE_CORPUS` (default `../shared/corpus`); without it the tests
 //! print why and pass.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("FRULE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")));
-    if dir.join("falco-regression").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: corpus not found at {} (set FRULE_CORPUS)",
-            dir.display()
-        );
-        None
-    }
-}
-
-fn monitor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_frule-monitor"))
-        .args(args)
-        .env("TZ", "UTC")
-        .env("FALCO_HOSTNAME", "test-falco-hostname")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run frule-monitor: {e}"))
-}
+use support::{regression_corpus, run_monitor};
 
 /// The backends `--backend` accepts, each test that checks alerts runs on every one of them.
 const BACKENDS: &[&str] = &["jit", "vm", "vm-O0"];
@@ -41,7 +21,7 @@ const BACKENDS: &[&str] = &["jit", "vm", "vm-O0"];
 fn monitor_on(backend: &str, args: &[&str]) -> Output {
     let mut all = vec!["--backend", backend];
     all.extend_from_slice(args);
-    monitor(&all)
+    run_monitor(&all)
 }
 
 fn text(b: &[u8]) -> String {
@@ -105,7 +85,9 @@ fn rule(p: &Paths, name: &str) -> String {
 
 #[test]
 fn exact_text_and_json_oracle() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = regression_corpus() else {
+        return;
+    };
     let p = paths(&dir);
     for backend in BACKENDS {
         exact_oracle_on(&p, backend);
@@ -153,7 +135,9 @@ fn exact_oracle_on(p: &Paths, backend: &str) {
 
 #[test]
 fn file_and_program_outputs_from_a_config_file() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = regression_corpus() else {
+        return;
+    };
     let p = paths(&dir);
     let tmp = tmpdir("outputs");
     let file_out = tmp.join("file_output.txt");
@@ -168,7 +152,7 @@ fn file_and_program_outputs_from_a_config_file() {
         ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let out = monitor(&[
+    let out = run_monitor(&[
         "-c",
         &conf.display().to_string(),
         "-r",
@@ -187,7 +171,9 @@ fn file_and_program_outputs_from_a_config_file() {
 
 #[test]
 fn http_output_posts_json_alerts() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = regression_corpus() else {
+        return;
+    };
     let p = paths(&dir);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
@@ -220,7 +206,7 @@ fn http_output_posts_json_alerts() {
         bodies
     });
     let url = format!("http_output.url=http://127.0.0.1:{port}/");
-    let out = monitor(&[
+    let out = run_monitor(&[
         "-r",
         &rule(&p, "single_rule_with_tags.yaml"),
         "--replay",
@@ -260,7 +246,9 @@ fn http_output_posts_json_alerts() {
 
 #[test]
 fn exit_codes() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = regression_corpus() else {
+        return;
+    };
     let p = paths(&dir);
     let tmp = tmpdir("corrupt");
     let bad = tmp.join("bad.scap");
@@ -323,14 +311,16 @@ fn exit_codes() {
         ),
     ];
     for (what, args, code, needles) in cases {
-        expect_exit(&monitor(args), *code, needles, what);
+        expect_exit(&run_monitor(args), *code, needles, what);
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
 #[test]
 fn options_reach_the_engine() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = regression_corpus() else {
+        return;
+    };
     let p = paths(&dir);
     for backend in BACKENDS {
         options_on(&p, backend);
@@ -390,11 +380,13 @@ fn options_on(p: &Paths, backend: &str) {
 
 #[test]
 fn falco_harness_config_files_work() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = regression_corpus() else {
+        return;
+    };
     let p = paths(&dir);
     // The regression suite's own config (legacy `rules_file` key, syslog/grpc keys): -r wins over it.
     let conf = dir.join("falco-regression/confs/stdout_output.yaml");
-    let out = monitor(&[
+    let out = run_monitor(&[
         "-c",
         &conf.display().to_string(),
         "-r",
@@ -410,7 +402,9 @@ fn falco_harness_config_files_work() {
 
 #[test]
 fn backend_from_the_command_line_or_the_configuration() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = regression_corpus() else {
+        return;
+    };
     let p = paths(&dir);
     let single = rule(&p, "single_rule.yaml");
     // `frule.backend` selects it; `-v` reports the build; `--backend` wins over the key.
@@ -430,7 +424,7 @@ fn backend_from_the_command_line_or_the_configuration() {
             "time_format_iso_8601=true",
         ];
         all.extend(args.iter().copied());
-        let out = monitor(&all);
+        let out = run_monitor(&all);
         let compiled = format!("Rules compiled for the {want} backend: 1 rules");
         expect_exit(&out, 0, &[&compiled], &format!("{args:?}"));
         assert_eq!(text(&out.stdout), p.oracle_txt, "{args:?}");
@@ -447,7 +441,7 @@ fn backend_from_the_command_line_or_the_configuration() {
         ],
     );
     expect_exit(&out, 2, &["unknown backend \"fast\""], "--backend fast");
-    let out = monitor(&[
+    let out = run_monitor(&[
         "-r",
         &rule(&p, "single_rule.yaml"),
         "--replay",

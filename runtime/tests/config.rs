@@ -7,8 +7,11 @@
 //! source is `-o`), `overrides` (list), and `expect` + `warnings` + `notices` (both default to
 //! none) or `error`.
 
+mod common;
+
 use std::path::Path;
 
+use common::strings;
 use frule_runtime::config::{Config, EntryHook};
 use serde_json::{Value, json};
 
@@ -31,16 +34,6 @@ fn settings(c: &Config) -> Value {
             EntryHook::SyscallTracepoints => "syscall_tracepoints",
         },
     })
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn run_file(path: &Path) -> usize {

@@ -5,6 +5,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use common::strings;
 use frule_codegen::abi::{MapEvent, OwnedValue, ScalarKind};
 use frule_codegen::lower::scalar_kind;
 use frule_lang::events::codes_for_name;
@@ -13,16 +14,6 @@ use frule_lang::loader::{Priority, RulesFile, load};
 use frule_runtime::engine::{Backend, Engine, RuleMatching, RuleSelector, Selection};
 use frule_runtime::output::{self, Alert, FieldValue, OutputOptions};
 use serde_json::Value;
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 fn scalar_text(v: &Value) -> String {
     match v {

@@ -11,6 +11,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use common::strings;
 use frule_lang::loader::{Priority, RulesFile, load};
 use frule_runtime::engine::{Backend, Engine, Selection};
 use frule_runtime::output::{self, Alert, OutputOptions};
@@ -38,16 +39,6 @@ fn rules_files(dir: &Path, names: &[String]) -> Vec<RulesFile> {
         }
     }
     out
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Replays a trace through an engine configured like the old harness, conditions running on

@@ -1,6 +1,7 @@
-//! Helpers shared by the end-to-end tests of the live `frule-monitor` (`tests/live_monitor.rs`,
-//! `tests/containers.rs`, `tests/profile_learn.rs`, `tests/live_reload.rs`): start the real binary, wait
-//! for its readiness and for the lines it prints, and stop it with a signal.
+//! Helpers shared by the end-to-end tests of `frule-monitor` (`tests/live_monitor.rs`,
+//! `tests/containers.rs`, `tests/profile_learn.rs`, `tests/live_reload.rs`, `tests/replay.rs`,
+//! `tests/monitor_engine.rs`): find the corpus, run a replay to completion, or start the live binary,
+//! wait for its readiness and for the lines it prints, and stop it with a signal.
 //!
 //! Invariants every test relies on:
 //! - no test waits for a live monitor to exit on its own: [`Monitor::stop_with`] signals it first, and only
@@ -21,6 +22,35 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// The corpus directory when it holds Falco's regression captures (`falco-regression/`), read in
+/// place from `FRULE_CORPUS` (default `../shared/corpus` beside the workspace); otherwise `None`,
+/// after printing why the test skips.
+pub fn regression_corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("FRULE_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")));
+    if dir.join("falco-regression").is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipping: corpus not found at {} (set FRULE_CORPUS)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Runs `frule-monitor` to completion (a replay or an error) with `args`, in UTC and with the
+/// regression suite's hostname.
+pub fn run_monitor(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_frule-monitor"))
+        .args(args)
+        .env("TZ", "UTC")
+        .env("FALCO_HOSTNAME", "test-falco-hostname")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run frule-monitor: {e}"))
+}
 
 /// How long the monitor may take to load its rules and the eBPF program (a debug build on a busy host).
 pub const START_BOUND: Duration = Duration::from_secs(180);

@@ -1,4 +1,5 @@
-//! Helpers shared by the runtime's integration tests: where the corpus is, and its captures.
+//! Helpers shared by the runtime's integration tests: where the corpus is, its captures, and reading
+//! the YAML case files.
 //!
 //! The corpus is read in place from `FRULE_CORPUS` (default `../shared/corpus` beside the workspace); a
 //! test that needs it and does not find it prints why and passes.
@@ -49,4 +50,15 @@ pub fn captures(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// The strings of a YAML case's list value (missing, or not a list: none).
+pub fn strings(v: Option<&serde_json::Value>) -> Vec<String> {
+    v.and_then(serde_json::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
