@@ -623,6 +623,14 @@ static __always_inline void read_args(struct sc_args *args, struct pt_regs *regs
 
 #define sc_arg(args, i) ((args)->a[(i)])
 
+/* The task's files_struct and its current fd table (both BTF pointers), or NULL. */
+static __always_inline struct fdtable *task_fdtable(struct task_struct *task,
+						    struct files_struct **files)
+{
+	*files = task->files;
+	return *files ? (*files)->fdt : NULL;
+}
+
 /* The current task's struct file for fd. The walk from the BTF task pointer uses direct
  * (fault-tolerant) loads, which cost far less than one probe-read helper call per hop;
  * only the indexed slot needs a helper. */
@@ -630,10 +638,8 @@ static __always_inline struct file *file_from_fd(struct task_struct *task, __s32
 {
 	if (fd < 0)
 		return NULL;
-	struct files_struct *files = task->files;
-	if (!files)
-		return NULL;
-	struct fdtable *fdt = files->fdt;
+	struct files_struct *files;
+	struct fdtable *fdt = task_fdtable(task, &files);
 	if (!fdt)
 		return NULL;
 	unsigned int max = fdt->max_fds;
@@ -667,10 +673,8 @@ static __always_inline struct file *fd_array_file(struct task_struct *task, __s3
 {
 	if (fd < 0 || fd >= FD_ARRAY_LEN)
 		return NULL;
-	struct files_struct *files = task->files;
-	if (!files)
-		return NULL;
-	struct fdtable *fdt = files->fdt;
+	struct files_struct *files;
+	struct fdtable *fdt = task_fdtable(task, &files);
 	if (!fdt || (__u64)fdt->fd != (__u64)&files->fd_array[0])
 		return NULL;
 	struct file *f = NULL;
@@ -1297,6 +1301,18 @@ __noinline int fr_emit_exec(__u32 type, long ret, __u64 kfilename_addr, __u64 uf
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
 
+/* The PPM layer bit of a file on overlayfs from its dentry's (overlay) inode `vi`: 2 = upper
+ * layer, 4 = lower. The ovl_inode around vi is reached by a computed (container_of) address,
+ * which only a probe read may dereference. */
+static __always_inline __u32 overlay_layer(struct inode *vi)
+{
+	__u64 oi = (__u64)vi - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+	struct dentry *upper = NULL;
+	bpf_probe_read_kernel(&upper, sizeof(upper),
+			      (void *)(oi + bpf_core_field_offset(struct ovl_inode, __upperdentry)));
+	return upper ? 2 : 4;
+}
+
 /* dev and ino of a newly opened file, and its PPM "created" bits: 1 = the open created it
  * (FMODE_CREATED), 2 = overlayfs upper layer, 4 = lower layer, for a file reached through a
  * grown fd table (open_file_props_btf serves the embedded one). Four probe reads (file,
@@ -1327,11 +1343,7 @@ static __always_inline __u32 open_file_props(struct aux *a, struct file *f, __u3
 	struct inode *vi = BPF_CORE_READ(d, d_inode);
 	if (!vi)
 		return created;
-	__u64 oi = (__u64)vi - bpf_core_field_offset(struct ovl_inode, vfs_inode);
-	struct dentry *upper = NULL;
-	bpf_probe_read_kernel(&upper, sizeof(upper),
-			      (void *)(oi + bpf_core_field_offset(struct ovl_inode, __upperdentry)));
-	return created | (upper ? 2 : 4);
+	return created | overlay_layer(vi);
 }
 
 /* The same three properties from a BTF `struct file *` (see fd_array_file): every field is a
@@ -1354,11 +1366,7 @@ static __always_inline __u32 open_file_props_btf(struct file *f, __u32 *dev, __u
 	struct inode *vi = d ? d->d_inode : NULL;
 	if (!vi)
 		return created;
-	__u64 oi = (__u64)vi - bpf_core_field_offset(struct ovl_inode, vfs_inode);
-	struct dentry *upper = NULL;
-	bpf_probe_read_kernel(&upper, sizeof(upper),
-			      (void *)(oi + bpf_core_field_offset(struct ovl_inode, __upperdentry)));
-	return created | (upper ? 2 : 4);
+	return created | overlay_layer(vi);
 }
 
 /* The TOCTOU copy of this thread's current syscall, if the enter hook made one. */
