@@ -316,8 +316,10 @@ enum ToctouHook {
     None,
     /// `tp_btf/sys_enter` loaded; attached when the link is present.
     Btf(Option<BtfTracePointLinkId>),
-    /// The classic `syscalls:sys_enter_*` tracepoints loaded; attached when links are present.
-    Classic(Vec<TracePointLinkId>),
+    /// The classic `syscalls:sys_enter_*` tracepoints loaded, one link slot per entry of
+    /// [`TOCTOU_PROGRAMS`]: each attached only while its own syscall is wanted, as Falco's
+    /// libpman does, so that a ruleset wanting openat but not connect runs no program on connect.
+    Classic([Option<TracePointLinkId>; TOCTOU_PROGRAMS.len()]),
 }
 
 impl std::fmt::Debug for Capture {
@@ -450,7 +452,7 @@ impl Capture {
             backlog: std::collections::VecDeque::new(),
             ebpf,
         };
-        capture.sync_toctou(options.interest.needs_entry_copy());
+        capture.sync_toctou(&options.interest, true);
         capture.attach_mode = attach_programs(&mut capture.ebpf, options.attach, loaded)?;
         Ok(capture)
     }
@@ -512,20 +514,52 @@ impl Capture {
         })
     }
 
-    /// Attaches the loaded entry-time programs when `needed` and detaches them otherwise, so
-    /// that a capture without open/openat/openat2/creat/connect costs no syscall an entry
-    /// program. A failure to attach leaves [`Toctou::Unavailable`] with the reason.
-    fn sync_toctou(&mut self, needed: bool) {
+    /// Attaches the loaded entry-time programs that `interest` needs (with `detach`, also
+    /// detaches the ones it does not), so that a capture without open/openat/openat2/creat/connect
+    /// costs no syscall an entry program, and with the classic tracepoints each of the five runs
+    /// only while its own syscall is wanted. A failure to attach detaches every entry program and
+    /// leaves [`Toctou::Unavailable`] with the reason.
+    fn sync_toctou(&mut self, interest: &Interest, detach: bool) {
+        let needed = interest.needs_entry_copy();
         let result = match &mut self.toctou_hook {
             ToctouHook::None => return,
-            ToctouHook::Btf(link) => sync_toctou_btf(&mut self.ebpf, link, needed),
-            ToctouHook::Classic(links) => sync_toctou_classic(&mut self.ebpf, links, needed),
+            ToctouHook::Btf(link) => {
+                if !needed && !detach {
+                    return;
+                }
+                sync_toctou_btf(&mut self.ebpf, link, needed)
+            }
+            ToctouHook::Classic(links) => {
+                let wanted = TOCTOU_PROGRAMS.map(|(_, _, nr)| interest.contains_syscall(nr));
+                sync_toctou_classic(&mut self.ebpf, links, wanted, detach)
+            }
+        };
+        let attached = match &self.toctou_hook {
+            ToctouHook::None => false,
+            ToctouHook::Btf(link) => link.is_some(),
+            ToctouHook::Classic(links) => links.iter().any(Option::is_some),
         };
         self.toctou = match result {
-            Ok(()) if needed => Toctou::Active,
+            Ok(()) if attached => Toctou::Active,
             Ok(()) => Toctou::NotNeeded,
             Err(e) => Toctou::Unavailable(e.to_string()),
         };
+    }
+
+    /// The tracepoints whose entry-time program is attached now (`sys_enter` for the
+    /// `tp_btf` program, `sys_enter_openat` and the like for the classic ones), in
+    /// [`TOCTOU_PROGRAMS`] order: what [`Capture::set_interest`] left running.
+    pub fn entry_hooks_attached(&self) -> Vec<&'static str> {
+        match &self.toctou_hook {
+            ToctouHook::None => Vec::new(),
+            ToctouHook::Btf(link) => link.iter().map(|_| TOCTOU_BTF.1).collect(),
+            ToctouHook::Classic(links) => TOCTOU_PROGRAMS
+                .iter()
+                .zip(links)
+                .filter(|(_, link)| link.is_some())
+                .map(|((_, hook, _), _)| *hook)
+                .collect(),
+        }
     }
 
     /// Which programs make the entry-time copies when they are needed ([`EntryHook::SysEnter`]
@@ -557,14 +591,9 @@ impl Capture {
     /// Replaces the set of captured syscalls; takes effect for the next syscall exit.
     pub fn set_interest(&mut self, interest: &Interest) -> Result<(), CaptureError> {
         // entry copies start before the exit side wants them and stop after it no longer does
-        let needed = interest.needs_entry_copy();
-        if needed {
-            self.sync_toctou(true);
-        }
+        self.sync_toctou(interest, false);
         write_interest(&mut self.interesting, interest)?;
-        if !needed {
-            self.sync_toctou(false);
-        }
+        self.sync_toctou(interest, true);
         Ok(())
     }
 
@@ -1013,12 +1042,13 @@ fn attach_error(
     }
 }
 
-const TOCTOU_PROGRAMS: [(&str, &str); 5] = [
-    ("frule_toctou_open", "sys_enter_open"),
-    ("frule_toctou_creat", "sys_enter_creat"),
-    ("frule_toctou_openat", "sys_enter_openat"),
-    ("frule_toctou_openat2", "sys_enter_openat2"),
-    ("frule_toctou_connect", "sys_enter_connect"),
+/// The classic entry-time programs: (name in the object, tracepoint, x86-64 syscall number).
+const TOCTOU_PROGRAMS: [(&str, &str, u32); 5] = [
+    ("frule_toctou_open", "sys_enter_open", 2),
+    ("frule_toctou_creat", "sys_enter_creat", 85),
+    ("frule_toctou_openat", "sys_enter_openat", 257),
+    ("frule_toctou_openat2", "sys_enter_openat2", 437),
+    ("frule_toctou_connect", "sys_enter_connect", 42),
 ];
 
 /// Loads the syscall-entry copy programs without attaching them (see [`EntryHook`] for the
@@ -1050,7 +1080,7 @@ fn load_toctou(
         }
     }
     load_toctou_classic(ebpf)?;
-    Ok(ToctouHook::Classic(Vec::new()))
+    Ok(ToctouHook::Classic([const { None }; TOCTOU_PROGRAMS.len()]))
 }
 
 const TOCTOU_BTF: (&str, &str) = ("frule_sys_enter", "sys_enter");
@@ -1062,7 +1092,7 @@ fn syscall_tracepoints_available() -> bool {
     ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
         .iter()
         .any(|root| {
-            TOCTOU_PROGRAMS.iter().all(|(_, hook)| {
+            TOCTOU_PROGRAMS.iter().all(|(_, hook, _)| {
                 std::path::Path::new(root)
                     .join("events/syscalls")
                     .join(hook)
@@ -1109,7 +1139,7 @@ fn toctou_classic_program<'a>(
 }
 
 fn load_toctou_classic(ebpf: &mut Ebpf) -> Result<(), CaptureError> {
-    for (name, hook) in TOCTOU_PROGRAMS {
+    for (name, hook, _) in TOCTOU_PROGRAMS {
         toctou_classic_program(ebpf, name, hook)?
             .load()
             .map_err(attach_error(name, hook))?;
@@ -1117,35 +1147,44 @@ fn load_toctou_classic(ebpf: &mut Ebpf) -> Result<(), CaptureError> {
     Ok(())
 }
 
-/// Attaches all five classic entry tracepoints or none: on a failure the ones attached so far
-/// are detached again.
+/// Attaches each classic entry tracepoint whose syscall is `wanted` and, with `detach`,
+/// detaches the others. On a failure every one is detached again: the copies are then
+/// [`Toctou::Unavailable`] as a whole rather than present for some syscalls only.
 fn sync_toctou_classic(
     ebpf: &mut Ebpf,
-    links: &mut Vec<TracePointLinkId>,
-    needed: bool,
+    links: &mut [Option<TracePointLinkId>; TOCTOU_PROGRAMS.len()],
+    wanted: [bool; TOCTOU_PROGRAMS.len()],
+    detach: bool,
 ) -> Result<(), CaptureError> {
-    let attached = !links.is_empty();
-    if needed == attached {
-        return Ok(());
+    let mut failed = None;
+    for (i, (name, hook, _)) in TOCTOU_PROGRAMS.into_iter().enumerate() {
+        match (wanted[i], links[i].take()) {
+            (true, None) => {
+                match toctou_classic_program(ebpf, name, hook)
+                    .and_then(|p| p.attach("syscalls", hook).map_err(attach_error(name, hook)))
+                {
+                    Ok(id) => links[i] = Some(id),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            (false, Some(id)) if detach => {
+                let _ = toctou_classic_program(ebpf, name, hook).map(|p| p.detach(id));
+            }
+            (_, kept) => links[i] = kept,
+        }
     }
-    if !needed {
-        for ((name, hook), id) in TOCTOU_PROGRAMS.into_iter().zip(links.drain(..)) {
+    let Some(e) = failed else {
+        return Ok(());
+    };
+    for ((name, hook, _), link) in TOCTOU_PROGRAMS.into_iter().zip(links.iter_mut()) {
+        if let Some(id) = link.take() {
             let _ = toctou_classic_program(ebpf, name, hook).map(|p| p.detach(id));
         }
-        return Ok(());
     }
-    for (name, hook) in TOCTOU_PROGRAMS {
-        let attached = toctou_classic_program(ebpf, name, hook)
-            .and_then(|p| p.attach("syscalls", hook).map_err(attach_error(name, hook)));
-        match attached {
-            Ok(id) => links.push(id),
-            Err(e) => {
-                sync_toctou_classic(ebpf, links, false)?;
-                return Err(e);
-            }
-        }
-    }
-    Ok(())
+    Err(e)
 }
 
 fn load_raw(ebpf: &mut Ebpf) -> Result<(), CaptureError> {

@@ -1063,7 +1063,9 @@ fn other_syscalls_give_generic_events() {
 /// The entry-time (TOCTOU) hook runs only while open/openat/openat2/creat/connect is wanted:
 /// detached with nothing wanted (so no syscall pays for it), attached by `set_interest` when
 /// openat becomes wanted (and the next openat event then uses the entry copy), detached again
-/// when only close is left.
+/// when only close is left. The classic tracepoints follow each syscall on its own, as Falco's
+/// libpman attaches them: with openat wanted only `sys_enter_openat` runs, with connect only
+/// `sys_enter_connect`.
 #[test]
 fn entry_hook_follows_the_interest() {
     for hook in [EntryHook::SysEnter, EntryHook::SyscallTracepoints] {
@@ -1096,6 +1098,15 @@ fn entry_hook_follows(hook: EntryHook) {
         return;
     }
     assert_eq!(cap.toctou(), &Toctou::Active, "openat wanted");
+    let (openat_hooks, connect_hooks) = match hook {
+        EntryHook::SyscallTracepoints => (vec!["sys_enter_openat"], vec!["sys_enter_connect"]),
+        _ => (vec!["sys_enter"], vec!["sys_enter"]),
+    };
+    assert_eq!(
+        cap.entry_hooks_attached(),
+        openat_hooks,
+        "{test}: openat wanted"
+    );
     let used_before = cap.counters().expect("counters").total().toctou_used;
     let tid = gettid();
     drop(std::fs::File::open("/etc/hostname"));
@@ -1108,9 +1119,21 @@ fn entry_hook_follows(hook: EntryHook) {
         used_after > used_before,
         "{test}: the openat event did not use the entry copy ({used_before} -> {used_after})"
     );
-    let close_only = Interest::from_ppm_events([5]).0;
+    let connect = Interest::from_ppm_events([PPME_SOCKET_CONNECT_X]).0;
+    cap.set_interest(&connect).expect("want connect");
+    assert_eq!(cap.toctou(), &Toctou::Active, "connect wanted");
+    assert_eq!(
+        cap.entry_hooks_attached(),
+        connect_hooks,
+        "{test}: connect wanted"
+    );
+    let close_only = Interest::from_ppm_events([PPME_SYSCALL_CLOSE_X]).0;
     cap.set_interest(&close_only).expect("want close only");
     assert_eq!(cap.toctou(), &Toctou::NotNeeded, "only close wanted");
+    assert!(
+        cap.entry_hooks_attached().is_empty(),
+        "{test}: only close wanted"
+    );
 }
 
 /// The path an open event shows is the one the kernel used, not what the caller's buffer holds

@@ -560,6 +560,21 @@ fn capture_line(capture: &Capture, settings: &CaptureSettings) -> String {
         (_, Some(EntryHook::SysEnter)) => "sys_enter",
         (_, Some(_)) => "syscall_tracepoints",
     };
+    // the classic tracepoints run only for the wanted syscalls among the five: name them
+    let attached = capture.entry_hooks_attached();
+    let hook = match (hook, attached.is_empty()) {
+        ("syscall_tracepoints", false) => format!(
+            "{hook} ({})",
+            attached
+                .iter()
+                .map(|t| t.trim_start_matches("sys_enter_"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        ("none", _) => hook.to_string(),
+        (_, true) => format!("{hook} (detached: no rule needs an entry-time copy)"),
+        _ => hook.to_string(),
+    };
     let sharing = match settings.cpus_per_buffer {
         1 => "one per CPU".to_string(),
         n => format!("one every {n} CPUs"),
