@@ -9,8 +9,11 @@
 #   metric NAME [LABEL]   a metric from the monitor's /metrics (a family summed, or one series)
 #   ticks PID [TID]       utime + stime in clock ticks of a process (or one of its threads)
 #   field KEY LINE        the value of key=value in a generator line
-#   bpf_prog_times        "name run_time_ns run_cnt" for every loaded frule_* eBPF program
-#   bpf_stats_window CMD… runs CMD with kernel.bpf_stats_enabled=1 and prints each frule program's
+#   bpf_prog_times        "name run_time_ns run_cnt" for every loaded frule_* eBPF program, or,
+#                         when the caller sets bpf_prog_ids (space-separated program ids), for
+#                         those programs whatever their names (falco_probe.sh measures the
+#                         programs Falco's scap-open loaded this way)
+#   bpf_stats_window CMD… runs CMD with kernel.bpf_stats_enabled=1 and prints each selected program's
 #                         mean run time and runs over that window (the flag is restored after),
 #                         then the mean over all of them (Σ run_time_ns / Σ run_cnt: the figure
 #                         Falco's libs publish, 349 ns per invocation with 15 syscalls traced) and,
@@ -84,16 +87,18 @@ ticks() { # PID [TID]: utime + stime in clock ticks of a process (or of one of i
 field() { # KEY LINE: the value of key=value in a generator line
     echo "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'
 }
-bpf_prog_times() { # one line per loaded frule_* program: name run_time_ns run_cnt
-    bpftool prog show 2>/dev/null | awk '
-        / name frule_/ {
+bpf_prog_times() { # one line per loaded frule_* program (or per program in bpf_prog_ids):
+    # name run_time_ns run_cnt
+    bpftool prog show 2>/dev/null | awk -v ids=" ${bpf_prog_ids:-} " '
+        / name / {
+            id = $1; sub(/:$/, "", id)
             name = ""; t = 0; c = 0
             for (i = 1; i < NF; i++) {
                 if ($i == "name") name = $(i + 1)
                 if ($i == "run_time_ns") t = $(i + 1)
                 if ($i == "run_cnt") c = $(i + 1)
             }
-            print name, t, c
+            if (ids == "  " ? name ~ /^frule_/ : index(ids, " " id " ") > 0) print name, t, c
         }'
 }
 bpf_stats_window() { # CMD...: per-program mean run time while CMD runs with BPF statistics on
