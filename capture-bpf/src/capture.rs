@@ -1157,13 +1157,17 @@ fn sync_toctou_classic(
     detach: bool,
 ) -> Result<(), CaptureError> {
     let mut failed = None;
-    for (i, (name, hook, _)) in TOCTOU_PROGRAMS.into_iter().enumerate() {
-        match (wanted[i], links[i].take()) {
+    for (((name, hook, _), link), want) in TOCTOU_PROGRAMS
+        .into_iter()
+        .zip(links.iter_mut())
+        .zip(wanted)
+    {
+        match (want, link.take()) {
             (true, None) => {
                 match toctou_classic_program(ebpf, name, hook)
                     .and_then(|p| p.attach("syscalls", hook).map_err(attach_error(name, hook)))
                 {
-                    Ok(id) => links[i] = Some(id),
+                    Ok(id) => *link = Some(id),
                     Err(e) => {
                         failed = Some(e);
                         break;
@@ -1173,7 +1177,7 @@ fn sync_toctou_classic(
             (false, Some(id)) if detach => {
                 let _ = toctou_classic_program(ebpf, name, hook).map(|p| p.detach(id));
             }
-            (_, kept) => links[i] = kept,
+            (_, kept) => *link = kept,
         }
     }
     let Some(e) = failed else {

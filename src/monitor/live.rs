@@ -555,25 +555,29 @@ fn capture_line(capture: &Capture, settings: &CaptureSettings) -> String {
     } else {
         format!("{} KiB", settings.buffer_bytes >> 10)
     };
-    let hook = match (capture.toctou(), capture.entry_hook()) {
-        (Toctou::Disabled, _) | (_, None) => "none",
-        (_, Some(EntryHook::SysEnter)) => "sys_enter",
-        (_, Some(_)) => "syscall_tracepoints",
+    let kind = match capture.entry_hook() {
+        None => None,
+        Some(EntryHook::SysEnter) => Some("sys_enter"),
+        Some(_) => Some("syscall_tracepoints"),
     };
-    // the classic tracepoints run only for the wanted syscalls among the five: name them
-    let attached = capture.entry_hooks_attached();
-    let hook = match (hook, attached.is_empty()) {
-        ("syscall_tracepoints", false) => format!(
-            "{hook} ({})",
-            attached
+    let hook = match (kind, capture.toctou()) {
+        (None, _) | (_, Toctou::Disabled) => "none".to_string(),
+        // an entry copy that failed to attach leaves open/connect paths read at exit: say why
+        (Some(kind), Toctou::Unavailable(why)) => format!("{kind} (not attached: {why})"),
+        (Some(kind), Toctou::NotNeeded) => {
+            format!("{kind} (detached: no rule needs open, creat, openat, openat2 or connect)")
+        }
+        // the classic tracepoints run only for the wanted syscalls among the five: name them
+        (Some("syscall_tracepoints"), Toctou::Active) => format!(
+            "syscall_tracepoints ({})",
+            capture
+                .entry_hooks_attached()
                 .iter()
                 .map(|t| t.trim_start_matches("sys_enter_"))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        ("none", _) => hook.to_string(),
-        (_, true) => format!("{hook} (detached: no rule needs an entry-time copy)"),
-        _ => hook.to_string(),
+        (Some(kind), Toctou::Active) => kind.to_string(),
     };
     let sharing = match settings.cpus_per_buffer {
         1 => "one per CPU".to_string(),
