@@ -547,8 +547,9 @@ impl Capture {
     }
 
     /// The tracepoints whose entry-time program is attached now (`sys_enter` for the
-    /// `tp_btf` program, `sys_enter_openat` and the like for the classic ones), in
-    /// [`TOCTOU_PROGRAMS`] order: what [`Capture::set_interest`] left running.
+    /// `tp_btf` program; for the classic ones `sys_enter_open`, `sys_enter_creat`,
+    /// `sys_enter_openat`, `sys_enter_openat2`, `sys_enter_connect`, in this order, those whose
+    /// syscall is wanted): what [`Capture::set_interest`] left running.
     pub fn entry_hooks_attached(&self) -> Vec<&'static str> {
         match &self.toctou_hook {
             ToctouHook::None => Vec::new(),
