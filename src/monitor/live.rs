@@ -645,6 +645,28 @@ fn release_own_thread(tid: u64) {
     }
 }
 
+/// Frees the slots of own threads that are gone without their exit event having been seen (the
+/// kernel dropped it, or the rings were full): otherwise the kernel could give the id to another
+/// process, whose events would then be skipped. A thread counts as gone when
+/// `/proc/self/task/<tid>` is missing at two checks in a row (`suspects` carries the first
+/// sighting to the next check), so that the events it made just before exiting, still in the
+/// rings at the first check, are skipped as before.
+fn prune_own_threads(suspects: &mut Vec<u64>) {
+    let mut gone = Vec::new();
+    for slot in &OWN_TIDS {
+        let tid = slot.load(Ordering::SeqCst);
+        if tid == 0 || std::path::Path::new(&format!("/proc/self/task/{tid}")).exists() {
+            continue;
+        }
+        if suspects.contains(&tid) {
+            release_own_thread(tid);
+        } else {
+            gone.push(tid);
+        }
+    }
+    *suspects = gone;
+}
+
 fn is_own(tid: u64) -> bool {
     OWN_TIDS.iter().any(|s| s.load(Ordering::Relaxed) == tid)
 }
@@ -1296,6 +1318,7 @@ pub fn run(
     let mut drops = DropManager::new(options.drops.clone());
     let mut exit_requested = false;
     let mut last_check = Instant::now();
+    let mut vanished_own_threads = Vec::new();
     let mut times = EvalTimes::default();
     let mut reloads = (0u64, 0u64);
     let mut rules_files = options.rules_files.clone();
@@ -1413,6 +1436,7 @@ pub fn run(
         container_events(engine, outputs, &mut alerts, writer.as_mut());
         if last_check.elapsed() >= Duration::from_secs(1) {
             last_check = Instant::now();
+            prune_own_threads(&mut vanished_own_threads);
             if let Ok(c) = capture.counters() {
                 if drops.check(DropCounts::of(&c.total()), outputs) == DropVerdict::Exit {
                     exit_requested = true;
@@ -1574,6 +1598,29 @@ mod tests {
         release_own_thread(a);
         release_own_thread(b);
         assert!(!is_own(b));
+    }
+
+    /// An own thread that vanished without an exit event is forgotten at the second check that
+    /// finds it gone; a live one stays.
+    #[test]
+    fn vanished_own_threads_are_released() {
+        let gone = u64::MAX - 3; // no such thread
+        let live = gettid();
+        for tid in [gone, live] {
+            let free = OWN_TIDS.iter().find(|s| {
+                s.compare_exchange(0, tid, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            });
+            assert!(free.is_some(), "a free slot for {tid}");
+        }
+        let mut suspects = Vec::new();
+        prune_own_threads(&mut suspects);
+        assert!(is_own(gone), "kept at the first sighting");
+        assert!(suspects.contains(&gone) && !suspects.contains(&live));
+        prune_own_threads(&mut suspects);
+        assert!(!is_own(gone), "released at the second");
+        assert!(is_own(live), "a live thread stays");
+        release_own_thread(live);
     }
 
     /// `engine` keys become the capture's options with Falco's checks: the page-size rule of
