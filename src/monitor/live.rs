@@ -30,6 +30,7 @@ use frule_capture_bpf::{
 use frule_lang::evttypes::EvtTypeSet;
 use frule_lang::loader::Priority;
 use frule_runtime::config::{self, Config, ConfigError, DropAction, EngineKind, SyscallEventDrops};
+use frule_runtime::container::tracker::{CONTAINER_E, CONTAINER_JSON_2_E, CONTAINER_JSON_E};
 use frule_runtime::engine::{Engine, SYSCALL_SOURCE};
 use frule_runtime::event::Event;
 use frule_runtime::output::Outputs;
@@ -121,7 +122,10 @@ fn interest_for(engine: &Engine, recording: bool) -> (Interest, Vec<String>) {
     let mut interest = if needed.is_all() || recording {
         Interest::all_supported()
     } else {
-        let (interest, unsupported) = Interest::from_ppm_events(needed.codes());
+        let (interest, mut unsupported) = Interest::from_ppm_events(needed.codes());
+        // the `container` metaevents are the monitor's own, made from its container runtime
+        // lookups (`container_events`), not the capture's
+        unsupported.retain(|c| ![CONTAINER_E, CONTAINER_JSON_E, CONTAINER_JSON_2_E].contains(c));
         if !unsupported.is_empty() {
             let missing = EvtTypeSet::from_codes(&unsupported);
             for (i, r) in engine.ruleset().rules().iter().enumerate() {
@@ -1598,6 +1602,38 @@ mod tests {
         release_own_thread(a);
         release_own_thread(b);
         assert!(!is_own(b));
+    }
+
+    /// The start-up warnings name the rules whose event types nothing gives, and not the
+    /// `container` rules: the monitor makes those metaevents itself.
+    #[test]
+    fn interest_warnings_name_only_what_nothing_gives() {
+        let rules = "
+- rule: privileged
+  desc: d
+  condition: evt.type = container and container.privileged = true
+  output: p
+  priority: WARNING
+- rule: switches
+  desc: d
+  condition: evt.type = switch and proc.name = x
+  output: s
+  priority: WARNING
+";
+        let loaded =
+            frule_lang::loader::load(&[frule_lang::loader::RulesFile::new("r.yaml", rules)]);
+        assert!(
+            loaded.is_ok(),
+            "{}",
+            frule_lang::render::text::render(&loaded)
+        );
+        let mut engine = Engine::new(&loaded);
+        engine.ruleset_mut().build();
+        let (_, warnings) = interest_for(&engine, false);
+        assert_eq!(
+            warnings,
+            ["rule 'switches' needs event types the live capture does not give: switch"]
+        );
     }
 
     /// An own thread that vanished without an exit event is forgotten at the second check that
