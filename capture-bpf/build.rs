@@ -14,7 +14,13 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
-const INPUTS: &[&str] = &["frule.bpf.c", "ppm_sc_table.h", "vmlinux.h", "build.sh"];
+const INPUTS: &[&str] = &[
+    "frule.bpf.c",
+    "ppm_sc_table.h",
+    "ia32_table.h",
+    "vmlinux.h",
+    "build.sh",
+];
 
 fn main() {
     let crate_dir =

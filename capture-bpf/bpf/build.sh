@@ -29,5 +29,5 @@ cd "$crate"
 mv "$tmp" "$out"
 # Record what the committed object was built from (checked by build.rs).
 if [ "$out" = "$here/frule.bpf.o" ]; then
-	(cd "$here" && sha256sum frule.bpf.c ppm_sc_table.h vmlinux.h build.sh > frule.bpf.o.inputs)
+	(cd "$here" && sha256sum frule.bpf.c ppm_sc_table.h ia32_table.h vmlinux.h build.sh > frule.bpf.o.inputs)
 fi

@@ -32,6 +32,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "ppm_sc_table.h"
+#include "ia32_table.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -608,6 +609,9 @@ static __always_inline int interesting(__u32 slot)
  * pointer itself. */
 struct sc_args {
 	__u64 a[6];
+	/* set for an ia32 syscall (a 32-bit process, or `int $0x80`): user structs that hold
+	 * pointers (msghdr, iovec) have the 32-bit layout */
+	__u64 compat;
 };
 
 /* regs must be a BTF pointer (from bpf_task_pt_regs): direct loads. */
@@ -619,6 +623,62 @@ static __always_inline void read_args(struct sc_args *args, struct pt_regs *regs
 	args->a[3] = regs->r10;
 	args->a[4] = regs->r8;
 	args->a[5] = regs->r9;
+	args->compat = 0;
+}
+
+/* The thread status bit x86 sets while an ia32 syscall runs (arch/x86 thread_info.h). */
+#define TS_COMPAT 0x0002
+#define IA32_SOCKETCALL 102
+
+/* Whether the current syscall is an ia32 one: its number is then of the 32-bit table and its
+ * arguments are in ebx, ecx, edx, esi, edi, ebp. A 32-bit binary, or 64-bit code issuing
+ * `int $0x80`, would otherwise be read with the wrong numbering (ia32 open is x86_64 fstat)
+ * and slip past the rules, a known way around syscall monitors. */
+static __always_inline int in_ia32_syscall(struct task_struct *task)
+{
+	return (task->thread_info.status & TS_COMPAT) != 0;
+}
+
+static __always_inline void read_args_ia32(struct sc_args *args, struct pt_regs *regs)
+{
+	args->a[0] = (__u32)regs->bx;
+	args->a[1] = (__u32)regs->cx;
+	args->a[2] = (__u32)regs->dx;
+	args->a[3] = (__u32)regs->si;
+	args->a[4] = (__u32)regs->di;
+	args->a[5] = (__u32)regs->bp;
+	args->compat = 1;
+}
+
+/* ia32 socketcall(call, args): the x86_64 socket syscall it stands for, with its arguments
+ * (32-bit words in user memory) moved into `args`; -1 for a call frule has no event for. send
+ * and recv are sendto and recvfrom without an address. */
+static __always_inline long socketcall_demux(struct sc_args *args)
+{
+	long nr;
+	__u32 n;
+	switch ((__u32)args->a[0]) {
+	case 1: nr = NR_socket; n = 3; break;
+	case 2: nr = NR_bind; n = 3; break;
+	case 3: nr = NR_connect; n = 3; break;
+	case 4: nr = NR_listen; n = 2; break;
+	case 5: nr = NR_accept; n = 3; break;
+	case 8: nr = NR_socketpair; n = 4; break;
+	case 9: nr = NR_sendto; n = 4; break;
+	case 10: nr = NR_recvfrom; n = 4; break;
+	case 11: nr = NR_sendto; n = 6; break;
+	case 12: nr = NR_recvfrom; n = 6; break;
+	case 16: nr = NR_sendmsg; n = 3; break;
+	case 17: nr = NR_recvmsg; n = 3; break;
+	case 18: nr = NR_accept4; n = 4; break;
+	default: return -1;
+	}
+	__u32 w[6] = {};
+	if (bpf_probe_read_user(w, n * sizeof(__u32), (const void *)args->a[1]) != 0)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		args->a[i] = w[i];
+	return nr;
 }
 
 #define sc_arg(args, i) ((args)->a[(i)])
@@ -1909,7 +1969,18 @@ __noinline int fr_emit_io(__u32 nr, long ret, struct sc_args *regs)
 	case NR_sendmsg:
 	case NR_recvmsg: {
 		struct user_msghdr mh = {};
-		bpf_probe_read_user(&mh, sizeof(mh), (void *)sc_arg(regs, 1));
+		if (regs->compat) {
+			/* the 32-bit msghdr: its name and control buffers are kept; its iovecs (32-bit
+			 * too) are not walked, so the data is empty and the size 0 */
+			__u32 cm[7] = {};
+			bpf_probe_read_user(cm, sizeof(cm), (void *)sc_arg(regs, 1));
+			mh.msg_name = (void *)(__u64)cm[0];
+			mh.msg_namelen = cm[1];
+			mh.msg_control = (void *)(__u64)cm[4];
+			mh.msg_controllen = cm[5];
+		} else {
+			bpf_probe_read_user(&mh, sizeof(mh), (void *)sc_arg(regs, 1));
+		}
 		__u64 total = 0;
 		if (nr == NR_sendmsg) {
 			if (!ev_begin(&e, PPME_SOCKET_SENDMSG_X, 5, tid))
@@ -2327,13 +2398,31 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long id, long ret)
 {
 	if (id < 0 || id >= SYSCALL_TABLE_SIZE)
 		return 0;
-	if (!interesting((__u32)id))
-		return 0;
+	/* Whether the syscall is an ia32 one takes a helper call; a syscall wanted under neither
+	 * numbering (most of those no rule needs) returns before it. */
+	if (!interesting((__u32)id) && id != IA32_SOCKETCALL) {
+		long as64 = x64_of_ia32[id & (IA32_TABLE_SIZE - 1)];
+		if (as64 < 0 || !interesting((__u32)as64))
+			return 0;
+	}
+	struct task_struct *task = bpf_get_current_task_btf();
 	/* tp_btf hands over the syscall's own pt_regs as a BTF pointer; raw_tp passes NULL */
 	if (!regs)
-		regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	struct sc_args args;
-	read_args(&args, regs);
+	if (in_ia32_syscall(task)) {
+		read_args_ia32(&args, regs);
+		if (id == IA32_SOCKETCALL)
+			id = socketcall_demux(&args);
+		else
+			id = x64_of_ia32[id & (IA32_TABLE_SIZE - 1)];
+		if (id < 0 || id >= SYSCALL_TABLE_SIZE || !interesting((__u32)id))
+			return 0;
+	} else {
+		if (!interesting((__u32)id))
+			return 0;
+		read_args(&args, regs);
+	}
 	switch (id) {
 	case NR_open:
 	case NR_openat:
@@ -2508,7 +2597,12 @@ static __always_inline int toctou_store(__u32 nr, const void *uptr, __u32 ulen, 
 {
 	if (!interesting(nr) || !uptr)
 		return 0;
-	struct toctou_entry *t = bpf_task_storage_get(&toctou_args, bpf_get_current_task_btf(), NULL,
+	struct task_struct *task = bpf_get_current_task_btf();
+	/* an ia32 syscall's number and registers mean something else (the classic tracepoints do
+	 * not fire for one; the raw sys_enter does): its exit reads the user memory instead */
+	if (in_ia32_syscall(task))
+		return 0;
+	struct toctou_entry *t = bpf_task_storage_get(&toctou_args, task, NULL,
 						      BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!t)
 		return 0;

@@ -1449,3 +1449,139 @@ fn open_path_of_every_length_is_exact() {
         }
     }
 }
+
+/// A 32-bit x86 program (assembled here with binutils' `as --32` and `ld -m elf_i386`):
+/// `open("/etc/hostname")`, `close`, and `socketcall(SYS_SOCKET, [AF_INET, SOCK_STREAM, 0])`,
+/// all through `int $0x80`, then `exit(0)`.
+const IA32_PROGRAM: &str = r#"
+    .section .data
+path: .asciz "/etc/hostname"
+sockargs: .long 2, 1, 0
+    .section .text
+    .globl _start
+_start:
+    movl $5, %eax
+    movl $path, %ebx
+    xorl %ecx, %ecx
+    xorl %edx, %edx
+    int $0x80
+    movl %eax, %ebx
+    movl $6, %eax
+    int $0x80
+    movl $102, %eax
+    movl $1, %ebx
+    movl $sockargs, %ecx
+    int $0x80
+    movl $1, %eax
+    xorl %ebx, %ebx
+    int $0x80
+"#;
+
+/// Builds [`IA32_PROGRAM`] in `dir`, or says why it cannot.
+fn build_ia32_program(dir: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    let src = dir.join("ia32.s");
+    let obj = dir.join("ia32.o");
+    let exe = dir.join("ia32");
+    std::fs::write(&src, IA32_PROGRAM).map_err(|e| format!("cannot write {src:?}: {e}"))?;
+    for (tool, args) in [
+        ("as", vec!["--32".into(), "-o".into(), obj.clone(), src]),
+        (
+            "ld",
+            vec![
+                "-m".into(),
+                "elf_i386".into(),
+                "-o".into(),
+                exe.clone(),
+                obj,
+            ],
+        ),
+    ] {
+        let out = Command::new(tool)
+            .args(&args)
+            .output()
+            .map_err(|e| format!("cannot run {tool}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{tool} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+    }
+    Ok(exe)
+}
+
+/// A 32-bit process's syscalls (ia32 numbering, arguments in ebx, ecx, …) are captured as the
+/// 64-bit syscalls they are: its ia32 `open` (number 5, x86_64's `fstat`) gives an open event
+/// with the path, its `close` (6) a close event of that fd, and its `socketcall(SYS_SOCKET)` a
+/// socket event with the family and type read from the argument block. A capture reading the
+/// numbers as x86_64 ones would miss all three, which is how 32-bit binaries slip past
+/// syscall monitors.
+#[test]
+fn ia32_syscalls_are_captured_as_their_64_bit_twins() {
+    const PPME_SYSCALL_OPEN_X: u16 = 3;
+    const PPME_SOCKET_SOCKET_X: u16 = 19;
+    const PPM_AF_INET: u32 = 2;
+    let test = "ia32_syscalls_are_captured_as_their_64_bit_twins";
+    let dir = std::env::temp_dir().join(format!("frule-ia32-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let exe = match build_ia32_program(&dir) {
+        Ok(exe) => exe,
+        Err(why) => {
+            eprintln!("skipping {test}: cannot build a 32-bit program: {why}");
+            return;
+        }
+    };
+    let options = CaptureOptions {
+        interest: Interest::from_ppm_events([
+            PPME_SYSCALL_OPEN_X,
+            PPME_SYSCALL_CLOSE_X,
+            PPME_SOCKET_SOCKET_X,
+        ])
+        .0,
+        ..CaptureOptions::default()
+    };
+    let Some(mut cap) = open_or_skip(test, options) else {
+        return;
+    };
+    let child = match Command::new(&exe).spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("skipping {test}: the kernel does not run 32-bit programs: {e}");
+            return;
+        }
+    };
+    let pid = u64::from(child.id());
+    let status = child.wait_with_output().expect("wait").status;
+    assert!(
+        status.success(),
+        "{test}: the 32-bit program failed: {status}"
+    );
+    let (mut open_fd, mut closed, mut socket) = (None, None, None);
+    let done = collect_until(&mut cap, |ev| {
+        if ev.tid == pid {
+            match ev.ty {
+                PPME_SYSCALL_OPEN_X if ev.str(1) == "/etc/hostname" => open_fd = Some(ev.i64(0)),
+                PPME_SYSCALL_CLOSE_X => closed = Some(ev.i64(1)),
+                PPME_SOCKET_SOCKET_X => socket = Some((ev.i64(0), ev.u32(1), ev.u32(2))),
+                _ => {}
+            }
+        }
+        open_fd.is_some() && closed.is_some() && socket.is_some()
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        done,
+        "{test}: open {open_fd:?}, close {closed:?}, socket {socket:?} of the 32-bit process"
+    );
+    let fd = open_fd.unwrap_or(-1);
+    assert!(fd >= 0, "{test}: open returned {fd}");
+    assert_eq!(closed, Some(fd), "{test}: the close names the opened fd");
+    let (res, family, ty) = socket.unwrap_or_default();
+    assert!(res >= 0, "{test}: socket returned {res}");
+    assert_eq!(
+        (family, ty & 0xf),
+        (PPM_AF_INET, 1),
+        "{test}: socket family and type"
+    );
+}
