@@ -1583,6 +1583,20 @@ mod tests {
     use super::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
+    /// An engine with the rules of one YAML text (which must load), its ruleset built.
+    fn engine_of(rules: &str) -> Engine {
+        let loaded =
+            frule_lang::loader::load(&[frule_lang::loader::RulesFile::new("r.yaml", rules)]);
+        assert!(
+            loaded.is_ok(),
+            "{}",
+            frule_lang::render::text::render(&loaded)
+        );
+        let mut engine = Engine::new(&loaded);
+        engine.ruleset_mut().build();
+        engine
+    }
+
     /// A thread registered as the monitor's own stays so until its exit event is handled, then
     /// its id (which the kernel may give to another process) is evaluated again.
     #[test]
@@ -1620,15 +1634,7 @@ mod tests {
   output: s
   priority: WARNING
 ";
-        let loaded =
-            frule_lang::loader::load(&[frule_lang::loader::RulesFile::new("r.yaml", rules)]);
-        assert!(
-            loaded.is_ok(),
-            "{}",
-            frule_lang::render::text::render(&loaded)
-        );
-        let mut engine = Engine::new(&loaded);
-        engine.ruleset_mut().build();
+        let engine = engine_of(rules);
         let (_, warnings) = interest_for(&engine, false);
         assert_eq!(
             warnings,
@@ -1914,15 +1920,7 @@ mod tests {
   output: c
   priority: WARNING
 ";
-        let loaded =
-            frule_lang::loader::load(&[frule_lang::loader::RulesFile::new("r.yaml", rules)]);
-        assert!(
-            loaded.is_ok(),
-            "{}",
-            frule_lang::render::text::render(&loaded)
-        );
-        let mut engine = Engine::new(&loaded);
-        engine.ruleset_mut().build();
+        let engine = engine_of(rules);
         let (openat, execve) = (307u16, 293u16);
         let mut times = EvalTimes::default();
         for _ in 0..10 {
