@@ -1450,9 +1450,11 @@ fn open_path_of_every_length_is_exact() {
     }
 }
 
-/// A 32-bit x86 program (assembled here with binutils' `as --32` and `ld -m elf_i386`):
-/// `open("/etc/hostname")`, `close`, and `socketcall(SYS_SOCKET, [AF_INET, SOCK_STREAM, 0])`,
-/// all through `int $0x80`, then `exit(0)`.
+/// An x86 program in AT&T syntax for binutils: `open("/etc/hostname")`, `close`, and
+/// `socketcall(SYS_SOCKET, [AF_INET, SOCK_STREAM, 0])`, all through `int $0x80`, then `exit(0)`.
+/// It assembles both as a 32-bit program (`as --32`, `ld -m elf_i386`) and as a 64-bit one
+/// (its data lies below 4 GiB in a static non-PIE link, so the 32-bit addresses hold): either
+/// way the kernel runs the calls as ia32 syscalls.
 const IA32_PROGRAM: &str = r#"
     .section .data
 path: .asciz "/etc/hostname"
@@ -1477,25 +1479,22 @@ _start:
     int $0x80
 "#;
 
-/// Builds [`IA32_PROGRAM`] in `dir`, or says why it cannot.
-fn build_ia32_program(dir: &std::path::Path) -> Result<std::path::PathBuf, String> {
-    let src = dir.join("ia32.s");
-    let obj = dir.join("ia32.o");
-    let exe = dir.join("ia32");
+/// Builds [`IA32_PROGRAM`] in `dir` as a 32-bit or a 64-bit executable, or says why it cannot.
+fn build_ia32_program(dir: &std::path::Path, bits32: bool) -> Result<std::path::PathBuf, String> {
+    let name = if bits32 { "ia32" } else { "int80" };
+    let src = dir.join(format!("{name}.s"));
+    let obj = dir.join(format!("{name}.o"));
+    let exe = dir.join(name);
     std::fs::write(&src, IA32_PROGRAM).map_err(|e| format!("cannot write {src:?}: {e}"))?;
-    for (tool, args) in [
-        ("as", vec!["--32".into(), "-o".into(), obj.clone(), src]),
-        (
-            "ld",
-            vec![
-                "-m".into(),
-                "elf_i386".into(),
-                "-o".into(),
-                exe.clone(),
-                obj,
-            ],
-        ),
-    ] {
+    let mut as_args: Vec<std::ffi::OsString> = Vec::new();
+    let mut ld_args: Vec<std::ffi::OsString> = Vec::new();
+    if bits32 {
+        as_args.push("--32".into());
+        ld_args.extend(["-m".into(), "elf_i386".into()]);
+    }
+    as_args.extend(["-o".into(), obj.clone().into(), src.into()]);
+    ld_args.extend(["-o".into(), exe.clone().into(), obj.into()]);
+    for (tool, args) in [("as", as_args), ("ld", ld_args)] {
         let out = Command::new(tool)
             .args(&args)
             .output()
@@ -1510,25 +1509,38 @@ fn build_ia32_program(dir: &std::path::Path) -> Result<std::path::PathBuf, Strin
     Ok(exe)
 }
 
-/// A 32-bit process's syscalls (ia32 numbering, arguments in ebx, ecx, …) are captured as the
-/// 64-bit syscalls they are: its ia32 `open` (number 5, x86_64's `fstat`) gives an open event
-/// with the path, its `close` (6) a close event of that fd, and its `socketcall(SYS_SOCKET)` a
-/// socket event with the family and type read from the argument block. A capture reading the
-/// numbers as x86_64 ones would miss all three, which is how 32-bit binaries slip past
-/// syscall monitors.
+/// ia32 syscalls (arguments in ebx, ecx, …, numbered by the 32-bit table) are captured as the
+/// 64-bit syscalls they are, whether a 32-bit program makes them or 64-bit code through
+/// `int $0x80`: the ia32 `open` (number 5, x86_64's `fstat`) gives an open event with the path,
+/// its `close` (6) a close event of that fd, and `socketcall(SYS_SOCKET)` a socket event with the
+/// family and type read from the argument block. A capture reading the numbers as x86_64 ones
+/// would miss all three, which is how such programs slip past syscall monitors.
 #[test]
 fn ia32_syscalls_are_captured_as_their_64_bit_twins() {
+    for bits32 in [true, false] {
+        ia32_syscalls(bits32);
+    }
+}
+
+fn ia32_syscalls(bits32: bool) {
     const PPME_SYSCALL_OPEN_X: u16 = 3;
     const PPME_SOCKET_SOCKET_X: u16 = 19;
     const PPM_AF_INET: u32 = 2;
-    let test = "ia32_syscalls_are_captured_as_their_64_bit_twins";
-    let dir = std::env::temp_dir().join(format!("frule-ia32-{}", std::process::id()));
+    let test = &format!(
+        "ia32_syscalls_are_captured_as_their_64_bit_twins ({})",
+        if bits32 {
+            "32-bit program"
+        } else {
+            "int $0x80 from 64-bit code"
+        }
+    );
+    let dir = std::env::temp_dir().join(format!("frule-ia32-{}-{bits32}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let exe = match build_ia32_program(&dir) {
+    let exe = match build_ia32_program(&dir, bits32) {
         Ok(exe) => exe,
         Err(why) => {
-            eprintln!("skipping {test}: cannot build a 32-bit program: {why}");
+            eprintln!("skipping {test}: cannot build the program: {why}");
             return;
         }
     };
@@ -1547,16 +1559,13 @@ fn ia32_syscalls_are_captured_as_their_64_bit_twins() {
     let child = match Command::new(&exe).spawn() {
         Ok(child) => child,
         Err(e) => {
-            eprintln!("skipping {test}: the kernel does not run 32-bit programs: {e}");
+            eprintln!("skipping {test}: the program does not run here: {e}");
             return;
         }
     };
     let pid = u64::from(child.id());
     let status = child.wait_with_output().expect("wait").status;
-    assert!(
-        status.success(),
-        "{test}: the 32-bit program failed: {status}"
-    );
+    assert!(status.success(), "{test}: the program failed: {status}");
     let (mut open_fd, mut closed, mut socket) = (None, None, None);
     let done = collect_until(&mut cap, |ev| {
         if ev.tid == pid {
@@ -1572,7 +1581,7 @@ fn ia32_syscalls_are_captured_as_their_64_bit_twins() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         done,
-        "{test}: open {open_fd:?}, close {closed:?}, socket {socket:?} of the 32-bit process"
+        "{test}: open {open_fd:?}, close {closed:?}, socket {socket:?} of the process"
     );
     let fd = open_fd.unwrap_or(-1);
     assert!(fd >= 0, "{test}: open returned {fd}");
