@@ -654,12 +654,13 @@ fn release_own_thread(tid: u64) {
 /// process, whose events would then be skipped. A thread counts as gone when
 /// `/proc/self/task/<tid>` is missing at two checks in a row (`suspects` carries the first
 /// sighting to the next check), so that the events it made just before exiting, still in the
-/// rings at the first check, are skipped as before.
-fn prune_own_threads(suspects: &mut Vec<u64>) {
+/// rings at the first check, are skipped as before. `alive` tells whether a thread of this
+/// process still exists ([`own_thread_alive`]).
+fn prune_own_threads(suspects: &mut Vec<u64>, alive: impl Fn(u64) -> bool) {
     let mut gone = Vec::new();
     for slot in &OWN_TIDS {
         let tid = slot.load(Ordering::SeqCst);
-        if tid == 0 || std::path::Path::new(&format!("/proc/self/task/{tid}")).exists() {
+        if tid == 0 || alive(tid) {
             continue;
         }
         if suspects.contains(&tid) {
@@ -669,6 +670,11 @@ fn prune_own_threads(suspects: &mut Vec<u64>) {
         }
     }
     *suspects = gone;
+}
+
+/// Whether thread `tid` of this process still exists.
+fn own_thread_alive(tid: u64) -> bool {
+    std::path::Path::new(&format!("/proc/self/task/{tid}")).exists()
 }
 
 fn is_own(tid: u64) -> bool {
@@ -1440,7 +1446,7 @@ pub fn run(
         container_events(engine, outputs, &mut alerts, writer.as_mut());
         if last_check.elapsed() >= Duration::from_secs(1) {
             last_check = Instant::now();
-            prune_own_threads(&mut vanished_own_threads);
+            prune_own_threads(&mut vanished_own_threads, own_thread_alive);
             if let Ok(c) = capture.counters() {
                 if drops.check(DropCounts::of(&c.total()), outputs) == DropVerdict::Exit {
                     exit_requested = true;
@@ -1655,11 +1661,14 @@ mod tests {
             });
             assert!(free.is_some(), "a free slot for {tid}");
         }
+        // other tests' made-up ids (OWN_TIDS is shared) count as alive here
+        let alive = |tid: u64| tid != gone && (tid != live || own_thread_alive(tid));
+        assert!(own_thread_alive(live) && !own_thread_alive(gone));
         let mut suspects = Vec::new();
-        prune_own_threads(&mut suspects);
+        prune_own_threads(&mut suspects, alive);
         assert!(is_own(gone), "kept at the first sighting");
         assert!(suspects.contains(&gone) && !suspects.contains(&live));
-        prune_own_threads(&mut suspects);
+        prune_own_threads(&mut suspects, alive);
         assert!(!is_own(gone), "released at the second");
         assert!(is_own(live), "a live thread stays");
         release_own_thread(live);
