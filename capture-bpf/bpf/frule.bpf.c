@@ -2400,7 +2400,8 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long id, long ret)
 		return 0;
 	/* Whether the syscall is an ia32 one takes a helper call; a syscall wanted under neither
 	 * numbering (most of those no rule needs) returns before it. */
-	if (!interesting((__u32)id) && id != IA32_SOCKETCALL) {
+	int wanted = interesting((__u32)id);
+	if (!wanted && id != IA32_SOCKETCALL) {
 		long as64 = x64_of_ia32[id & (IA32_TABLE_SIZE - 1)];
 		if (as64 < 0 || !interesting((__u32)as64))
 			return 0;
@@ -2419,7 +2420,7 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long id, long ret)
 		if (id < 0 || id >= SYSCALL_TABLE_SIZE || !interesting((__u32)id))
 			return 0;
 	} else {
-		if (!interesting((__u32)id))
+		if (!wanted)
 			return 0;
 		read_args(&args, regs);
 	}
