@@ -28,7 +28,7 @@ use aya::programs::{BtfTracePoint, Program, ProgramError, RawTracePoint, TracePo
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::error::CaptureError;
-use crate::interest::{INTERESTING_SIZE, Interest};
+use crate::interest::{ENTRY_COPY_SYSCALLS, INTERESTING_SIZE, Interest};
 
 /// The compiled kernel program (committed in `bpf/frule.bpf.o`, see `build.rs`).
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/frule.bpf.o"));
@@ -530,7 +530,7 @@ impl Capture {
                 sync_toctou_btf(&mut self.ebpf, link, needed)
             }
             ToctouHook::Classic(links) => {
-                let wanted = TOCTOU_PROGRAMS.map(|(_, _, nr)| interest.contains_syscall(nr));
+                let wanted = ENTRY_COPY_SYSCALLS.map(|nr| interest.contains_syscall(nr));
                 sync_toctou_classic(&mut self.ebpf, links, wanted, detach)
             }
         };
@@ -558,7 +558,7 @@ impl Capture {
                 .iter()
                 .zip(links)
                 .filter(|(_, link)| link.is_some())
-                .map(|((_, hook, _), _)| *hook)
+                .map(|((_, hook), _)| *hook)
                 .collect(),
         }
     }
@@ -1043,15 +1043,15 @@ fn attach_error(
     }
 }
 
-/// The classic entry-time programs: (name in the object, tracepoint, x86-64 syscall number).
-const TOCTOU_PROGRAMS: [(&str, &str, u32); 5] = [
-    ("frule_toctou_open", "sys_enter_open", 2),
-    ("frule_toctou_creat", "sys_enter_creat", 85),
-    ("frule_toctou_openat", "sys_enter_openat", 257),
-    ("frule_toctou_openat2", "sys_enter_openat2", 437),
-    ("frule_toctou_connect", "sys_enter_connect", 42),
+/// The classic entry-time programs: (name in the object, tracepoint), one per syscall of
+/// [`ENTRY_COPY_SYSCALLS`], in its order.
+const TOCTOU_PROGRAMS: [(&str, &str); ENTRY_COPY_SYSCALLS.len()] = [
+    ("frule_toctou_open", "sys_enter_open"),
+    ("frule_toctou_creat", "sys_enter_creat"),
+    ("frule_toctou_openat", "sys_enter_openat"),
+    ("frule_toctou_openat2", "sys_enter_openat2"),
+    ("frule_toctou_connect", "sys_enter_connect"),
 ];
-
 /// Loads the syscall-entry copy programs without attaching them (see [`EntryHook`] for the
 /// choice): the classic `syscalls:sys_enter_*` tracepoints (whose attach, later, needs
 /// tracefs), or the `tp_btf/sys_enter` program where BTF tracepoints may be used, which is also
@@ -1093,7 +1093,7 @@ fn syscall_tracepoints_available() -> bool {
     ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
         .iter()
         .any(|root| {
-            TOCTOU_PROGRAMS.iter().all(|(_, hook, _)| {
+            TOCTOU_PROGRAMS.iter().all(|(_, hook)| {
                 std::path::Path::new(root)
                     .join("events/syscalls")
                     .join(hook)
@@ -1140,7 +1140,7 @@ fn toctou_classic_program<'a>(
 }
 
 fn load_toctou_classic(ebpf: &mut Ebpf) -> Result<(), CaptureError> {
-    for (name, hook, _) in TOCTOU_PROGRAMS {
+    for (name, hook) in TOCTOU_PROGRAMS {
         toctou_classic_program(ebpf, name, hook)?
             .load()
             .map_err(attach_error(name, hook))?;
@@ -1158,7 +1158,7 @@ fn sync_toctou_classic(
     detach: bool,
 ) -> Result<(), CaptureError> {
     let mut failed = None;
-    for (((name, hook, _), link), want) in TOCTOU_PROGRAMS
+    for (((name, hook), link), want) in TOCTOU_PROGRAMS
         .into_iter()
         .zip(links.iter_mut())
         .zip(wanted)
@@ -1184,7 +1184,7 @@ fn sync_toctou_classic(
     let Some(e) = failed else {
         return Ok(());
     };
-    for ((name, hook, _), link) in TOCTOU_PROGRAMS.into_iter().zip(links.iter_mut()) {
+    for ((name, hook), link) in TOCTOU_PROGRAMS.into_iter().zip(links.iter_mut()) {
         if let Some(id) = link.take() {
             let _ = toctou_classic_program(ebpf, name, hook).map(|p| p.detach(id));
         }

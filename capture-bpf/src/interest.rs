@@ -484,8 +484,9 @@ pub const SUPPORTED: &[SupportedSyscall] = &[
 ];
 
 /// The syscalls whose user-memory argument the kernel program copies at entry (open, creat,
-/// openat, openat2, connect), as the `tp_btf/sys_enter` program's switch lists them.
-pub const ENTRY_COPY_SYSCALLS: &[u32] = &[2, 85, 257, 437, 42];
+/// openat, openat2, connect), as the `tp_btf/sys_enter` program's switch lists them; the
+/// classic entry tracepoints are listed in this order too.
+pub const ENTRY_COPY_SYSCALLS: [u32; 5] = [2, 85, 257, 437, 42];
 
 /// The array slot that, set, makes open events skip the opened file's dev, ino and
 /// created/overlay-layer flags (written as 0): the fd-table walk and the file, inode and super
