@@ -559,29 +559,32 @@ fn capture_line(capture: &Capture, settings: &CaptureSettings) -> String {
     } else {
         format!("{} KiB", settings.buffer_bytes >> 10)
     };
-    let kind = match capture.entry_hook() {
-        None => None,
-        Some(EntryHook::SysEnter) => Some("sys_enter"),
-        Some(_) => Some("syscall_tracepoints"),
-    };
-    let hook = match (kind, capture.toctou()) {
+    let hook = match (capture.entry_hook(), capture.toctou()) {
         (None, _) | (_, Toctou::Disabled) => "none".to_string(),
-        // an entry copy that failed to attach leaves open/connect paths read at exit: say why
-        (Some(kind), Toctou::Unavailable(why)) => format!("{kind} (not attached: {why})"),
-        (Some(kind), Toctou::NotNeeded) => {
-            format!("{kind} (detached: no rule needs open, creat, openat, openat2 or connect)")
+        (Some(kind), toctou) => {
+            let name = match kind {
+                EntryHook::SysEnter => "sys_enter",
+                _ => "syscall_tracepoints",
+            };
+            match toctou {
+                // an entry copy that failed to attach leaves open/connect paths read at exit
+                Toctou::Unavailable(why) => format!("{name} (not attached: {why})"),
+                Toctou::NotNeeded => format!(
+                    "{name} (detached: no rule needs open, creat, openat, openat2 or connect)"
+                ),
+                // the classic tracepoints run only for the wanted syscalls among the five
+                _ if kind == EntryHook::SyscallTracepoints => format!(
+                    "{name} ({})",
+                    capture
+                        .entry_hooks_attached()
+                        .iter()
+                        .map(|t| t.trim_start_matches("sys_enter_"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => name.to_string(),
+            }
         }
-        // the classic tracepoints run only for the wanted syscalls among the five: name them
-        (Some("syscall_tracepoints"), Toctou::Active) => format!(
-            "syscall_tracepoints ({})",
-            capture
-                .entry_hooks_attached()
-                .iter()
-                .map(|t| t.trim_start_matches("sys_enter_"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        (Some(kind), Toctou::Active) => kind.to_string(),
     };
     let sharing = match settings.cpus_per_buffer {
         1 => "one per CPU".to_string(),
